@@ -1,0 +1,192 @@
+import type { KlaxonConfig } from '../config/types.js';
+import type { OutRecord, Sink, Source, SourceBatch } from '../io/types.js';
+import type { ProcessResult, ShardSetup, StatsResult } from '../protocol/messages.js';
+import { HashRing } from '../sharding/ring.js';
+import { deadLetter } from './dead-letter.js';
+import { type ShardPart, Router } from './router.js';
+import { ShardPool } from './shard-pool.js';
+import { RunStats, type RunSummary } from './stats.js';
+
+export interface PipelineParts {
+  source: Source;
+  alerts: Sink;
+  deadLetters: Sink;
+  /** How often sinks are flushed and finished batches committed to the source. */
+  commitIntervalMs: number;
+  /** Whether record keys are zone ids (Kafka producers keyed by zone). */
+  keyIsZoneId?: boolean;
+}
+
+interface Tracked {
+  batch: SourceBatch;
+  done: Promise<void>;
+  settled: boolean;
+}
+
+/**
+ * The coordinator's loop: pull batches from the source, route each record to
+ * the shard that owns its zone, hand per-shard batches to the workers, pass
+ * their alerts and dead letters to the sinks, and commit a batch to the source
+ * only when it and every batch before it are finished and the sinks have
+ * flushed. Memory is bounded: at most `maxQueuePerWorker` tasks wait per worker
+ * and a bounded number of batches are in flight.
+ */
+export class Pipeline {
+  readonly stats: RunStats;
+  private readonly pools: ShardPool[];
+  private readonly router: Router;
+  private readonly inFlight: Tracked[] = [];
+  private readonly maxBatchesInFlight: number;
+  private stopping = false;
+  private failure: unknown;
+  private commitChain: Promise<void> = Promise.resolve();
+
+  constructor(
+    config: Pick<KlaxonConfig, 'engine' | 'window' | 'rules'>,
+    private readonly parts: PipelineParts,
+  ) {
+    const { workers, virtualNodes, maxQueuePerWorker } = config.engine;
+    const rules = { window: config.window, rules: config.rules };
+    this.pools = Array.from({ length: workers }, (_, shard) => {
+      const setup: ShardSetup = { shard, shards: workers, virtualNodes, rules };
+      return new ShardPool(shard, setup, maxQueuePerWorker);
+    });
+    this.router = new Router(new HashRing(workers, virtualNodes), parts.keyIsZoneId ?? true);
+    this.stats = new RunStats(workers);
+    this.maxBatchesInFlight = workers * maxQueuePerWorker + 2;
+  }
+
+  /** Runs until the source is drained or stop() is called; resolves with the totals. */
+  async run(): Promise<RunSummary> {
+    const timer = setInterval(() => this.scheduleCommit(), this.parts.commitIntervalMs);
+    try {
+      while (!this.stopping && this.failure === undefined) {
+        await Promise.all([this.parts.alerts.ready(), this.parts.deadLetters.ready()]);
+        const batch = await this.parts.source.next();
+        if (batch === null) break;
+        this.stats.records += batch.values.length;
+        this.stats.batches++;
+        await this.track(batch);
+        while (this.inFlight.filter((t) => !t.settled).length >= this.maxBatchesInFlight) {
+          await this.oldestUnsettled();
+        }
+      }
+      await Promise.allSettled(this.inFlight.map((t) => t.done));
+      this.throwIfFailed();
+      this.scheduleCommit();
+      await this.commitChain;
+      this.throwIfFailed();
+      return this.stats.snapshot();
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  /** Graceful stop: no more fetching; what is in flight finishes, flushes and commits. */
+  stop(): void {
+    this.stopping = true;
+    this.parts.source.stop();
+  }
+
+  async shardStats(): Promise<StatsResult[]> {
+    return Promise.all(this.pools.map((pool) => pool.run<StatsResult>({ kind: 'stats' })));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.pools.map((pool) => pool.close()));
+  }
+
+  /** Submits a batch's parts (returns once all are queued at their workers) and tracks its completion. */
+  private async track(batch: SourceBatch): Promise<void> {
+    const tracked: Tracked = { batch, done: Promise.resolve(), settled: false };
+    this.inFlight.push(tracked);
+    let completion: Promise<void>;
+    try {
+      completion = (await this.submit(batch, this.router.split(batch))).collected;
+    } catch (error) {
+      completion = Promise.reject(error);
+    }
+    tracked.done = completion.then(
+      () => {
+        tracked.settled = true;
+      },
+      (error: unknown) => {
+        tracked.settled = true;
+        this.fail(error);
+      },
+    );
+  }
+
+  private async oldestUnsettled(): Promise<void> {
+    await this.inFlight.find((t) => !t.settled)?.done;
+  }
+
+  /**
+   * Queues every part at its worker, waiting for room in each queue. Callers
+   * await this before submitting the next batch: that is what keeps each
+   * shard's tasks, and so each zone's readings, in source order. Resolves to
+   * the promise of the results being collected (wrapped, so awaiting the
+   * submission does not also wait for the results).
+   */
+  private async submit(batch: SourceBatch, parts: ShardPart[]): Promise<{ collected: Promise<void> }> {
+    const results: Promise<void>[] = [];
+    for (const part of parts) {
+      const pool = this.pools[part.shard] as ShardPool;
+      await pool.room();
+      const transfer = [part.task.bytes.buffer as ArrayBuffer];
+      results.push(pool.run<ProcessResult>(part.task, transfer).then((result) => this.collect(batch, part, result)));
+    }
+    return { collected: Promise.all(results).then(() => {}) };
+  }
+
+  private async collect(batch: SourceBatch, part: ShardPart, result: ProcessResult): Promise<void> {
+    const { stats } = this;
+    stats.accepted += result.accepted;
+    stats.rejected += result.rejected.length;
+    stats.firing += result.firing;
+    stats.resolved += result.resolved;
+    stats.setZones(part.shard, result.zones);
+    if (result.alerts.length > 0) {
+      const records: OutRecord[] = result.alerts.map((value, k) => ({ key: result.alertZones[k] as string, value }));
+      this.parts.alerts.write(records);
+    }
+    if (result.rejected.length > 0) {
+      const records = result.rejected.map((k, r) => {
+        const index = part.indices[k] as number;
+        return deadLetter(result.reasons[r] as string, batch.values[index] as Buffer, batch.position(index));
+      });
+      this.parts.deadLetters.write(records);
+    }
+    if (result.misrouted.length > 0) {
+      // Records keyed by something other than their zone: send them to the zone's owner.
+      stats.rerouted += result.misrouted.length;
+      const indices = result.misrouted.map((k) => part.indices[k] as number);
+      await (await this.submit(batch, this.router.splitByZone(batch, indices, result.misroutedZones))).collected;
+    }
+  }
+
+  private scheduleCommit(): void {
+    this.commitChain = this.commitChain.then(() => this.commitFinished()).catch((error: unknown) => this.fail(error));
+  }
+
+  /** Flushes the sinks, then commits the finished prefix of batches in order. */
+  private async commitFinished(): Promise<void> {
+    let ready = 0;
+    while (ready < this.inFlight.length && (this.inFlight[ready] as Tracked).settled) ready++;
+    await Promise.all([this.parts.alerts.flush(), this.parts.deadLetters.flush()]);
+    if (ready === 0 || this.failure !== undefined) return;
+    const finished = this.inFlight.splice(0, ready);
+    await this.parts.source.commit(finished.map((tracked) => tracked.batch));
+    this.stats.committedBatches += finished.length;
+  }
+
+  private fail(error: unknown): void {
+    if (this.failure === undefined) this.failure = error;
+    this.stopping = true;
+    this.parts.source.stop();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+}

@@ -1,0 +1,104 @@
+import { isUtf8 } from 'node:buffer';
+import { randomUUID } from 'node:crypto';
+import { applyReading } from '../rules/evaluate.js';
+import { type Plan, planRules } from '../rules/plan.js';
+import { HashRing } from '../sharding/ring.js';
+import { ZoneState } from '../state/zone-state.js';
+import type { ProcessResult, ProcessTask, ShardSetup, ZoneView } from '../protocol/messages.js';
+import { formatAlert } from './alert.js';
+import { isRejection, parseReading, type Reading, RejectReason } from './reading.js';
+
+/**
+ * The zones one worker owns and the work done on them. Transport-free: the
+ * worker thread wraps it, and tests drive it in-process.
+ */
+export class Shard {
+  readonly plan: Plan;
+  readonly zones = new Map<string, ZoneState>();
+  readonly incarnation = randomUUID();
+  private readonly ring: HashRing;
+  private readonly shard: number;
+  private accepted = 0;
+
+  constructor(setup: ShardSetup) {
+    this.plan = planRules(setup.rules as Parameters<typeof planRules>[0]);
+    this.ring = new HashRing(setup.shards, setup.virtualNodes);
+    this.shard = setup.shard;
+  }
+
+  process(task: ProcessTask): ProcessResult {
+    const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
+    const result: ProcessResult = {
+      kind: 'processed',
+      alerts: [],
+      alertZones: [],
+      rejected: [],
+      reasons: [],
+      misrouted: [],
+      misroutedZones: [],
+      accepted: 0,
+      firing: 0,
+      resolved: 0,
+      zones: 0,
+      incarnation: this.incarnation,
+    };
+    const emit = (reading: Reading, seq: number, rule: Plan['rules'][number], status: 'firing' | 'resolved', details: Record<string, number>) => {
+      result.alerts.push(formatAlert(reading, seq, rule, status, details));
+      result.alertZones.push(reading.zoneId);
+      if (status === 'firing') result.firing++;
+      else result.resolved++;
+    };
+    let start = 0;
+    for (let i = 0; i < task.ends.length; i++) {
+      const end = task.ends[i] as number;
+      const record = bytes.subarray(start, end);
+      start = end;
+      const parsed = isUtf8(record) ? parseReading(record.toString('utf8'), task.defaultTs[i] as number) : RejectReason.notUtf8;
+      if (isRejection(parsed)) {
+        result.rejected.push(i);
+        result.reasons.push(parsed);
+        continue;
+      }
+      let zone = this.zones.get(parsed.zoneId);
+      if (zone === undefined) {
+        // Ownership is checked once, when a zone is first seen: state is only ever created by its owner.
+        if (this.ring.ownerOf(parsed.zoneId) !== this.shard) {
+          result.misrouted.push(i);
+          result.misroutedZones.push(parsed.zoneId);
+          continue;
+        }
+        zone = new ZoneState(this.plan);
+        this.zones.set(parsed.zoneId, zone);
+      }
+      applyReading(zone, parsed, this.plan, emit);
+      result.accepted++;
+    }
+    this.accepted += result.accepted;
+    result.zones = this.zones.size;
+    return result;
+  }
+
+  get acceptedTotal(): number {
+    return this.accepted;
+  }
+
+  inspect(zoneId: string): ZoneView | null {
+    const zone = this.zones.get(zoneId);
+    if (zone === undefined) return null;
+    return {
+      zoneId,
+      seq: zone.seq,
+      count: zone.count,
+      mean: zone.count > 0 ? zone.mean() : null,
+      std: zone.count > 0 ? zone.std() : null,
+      maxPane: Number.isFinite(zone.maxPane) ? zone.maxPane : null,
+      firing: this.plan.rules.filter((_, i) => zone.firing[i] === 1).map((rule) => rule.id),
+    };
+  }
+
+  /** Bytes of typed-array state per zone (what the ArrayBuffer holds, not the Map overhead). */
+  get bytesPerZone(): number {
+    const first = this.zones.values().next().value as ZoneState | undefined;
+    return first?.buffer.byteLength ?? 0;
+  }
+}

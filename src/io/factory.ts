@@ -1,0 +1,37 @@
+import type { EngineOptions, SinkConfig, SourceConfig } from '../config/types.js';
+import { FileSink } from './file/file-sink.js';
+import { FileSource } from './file/file-source.js';
+import { GeneratorSource } from './generator/generator-source.js';
+import { StdinSource } from './stdio/stdin-source.js';
+import { StdoutSink } from './stdio/stdout-sink.js';
+import type { Sink, Source } from './types.js';
+
+/** Builds the configured source; Kafka is loaded only when asked for. */
+export async function createSource(config: SourceConfig, engine: EngineOptions): Promise<Source> {
+  switch (config.type) {
+    case 'file':
+      return FileSource.open(config.path, engine.batchSize);
+    case 'stdin':
+      return new StdinSource(engine.batchSize);
+    case 'generator':
+      return new GeneratorSource(config, engine.batchSize);
+    case 'kafka': {
+      const { KafkaSource } = await import('./kafka/kafka-source.js');
+      return KafkaSource.connect(config, engine);
+    }
+  }
+}
+
+/** Builds a configured sink; `role` names it in messages and picks the Kafka producer's id. */
+export async function createSink(config: SinkConfig, role: 'alerts' | 'dead-letters'): Promise<Sink> {
+  switch (config.type) {
+    case 'file':
+      return FileSink.open(config.path);
+    case 'stdout':
+      return new StdoutSink(config.format === 'pretty' && role === 'alerts');
+    case 'kafka': {
+      const { KafkaSink } = await import('./kafka/kafka-sink.js');
+      return KafkaSink.connect(config, role);
+    }
+  }
+}

@@ -1,0 +1,38 @@
+import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { SourceError } from '../../errors.js';
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+
+/** A kafkajs client that retries patiently (a broker restart is not an error) and logs only warnings. */
+export function createKafka(brokers: string[], clientId: string): Kafka {
+  return new Kafka({
+    clientId,
+    brokers,
+    connectionTimeout: 5_000,
+    requestTimeout: 30_000,
+    retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: 20 },
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry: LogEntry) => {
+      if (entry.level > logLevel.WARN) return;
+      const { message, ...rest } = entry.log;
+      const extra = rest.error ? ` (${rest.error})` : '';
+      process.stderr.write(`klaxon: kafka ${entry.namespace}: ${message}${extra}\n`);
+    },
+  });
+}
+
+/** Creates the topic with `partitions` partitions if it does not exist; an existing topic is left as it is. */
+export async function ensureTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const existing = await admin.listTopics();
+    if (!existing.includes(topic)) {
+      await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: -1 }], waitForLeaders: true });
+    }
+  } catch (error) {
+    throw new SourceError(`cannot reach Kafka to check topic ${topic}`, { cause: error, retriable: true });
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}

@@ -1,0 +1,82 @@
+import type { Reading } from '../engine/reading.js';
+import type { ZoneState } from '../state/zone-state.js';
+import { paneOf, type Plan, type PlannedRule } from './plan.js';
+
+/** Receives each alert as it is decided, in reading order and then rule order. */
+export type AlertEmitter = (
+  reading: Reading,
+  seq: number,
+  rule: PlannedRule,
+  status: 'firing' | 'resolved',
+  details: Record<string, number>,
+) => void;
+
+const NO_DETAILS: Record<string, number> = Object.freeze({}) as Record<string, number>;
+const totals = { sum: 0, count: 0 };
+
+/**
+ * Applies one reading to its zone (contract §2–§4): evaluates every rule
+ * against the state before the reading, emits alerts, then adds the reading.
+ */
+export function applyReading(zone: ZoneState, reading: Reading, plan: Plan, emit: AlertEmitter): void {
+  const x = reading.temperature;
+  const seq = zone.seq + 1;
+  const p = plan.ringPanes > 0 ? paneOf(reading.ts, plan.paneMs) : 0;
+  const rules = plan.rules;
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i] as PlannedRule;
+    let evaluated = false;
+    let fires = false;
+    let details = NO_DETAILS;
+    switch (rule.kind) {
+      case 0:
+        evaluated = true;
+        fires = x > rule.above || x < rule.below;
+        break;
+      case 1: {
+        if (zone.count < rule.minSamples) break;
+        evaluated = true;
+        const mean = zone.mean();
+        const std = zone.std();
+        fires = std > 1e-9 * Math.max(1, Math.abs(mean)) && Math.abs(x - mean) > rule.k * std;
+        details = { mean, std, z: std === 0 ? 0 : (x - mean) / std };
+        break;
+      }
+      case 2: {
+        zone.paneTotals(p - rule.panes + 1, p, totals);
+        if (totals.count < rule.minSamples) break;
+        evaluated = true;
+        const avg = totals.sum / totals.count;
+        fires = x > avg + (Math.abs(avg) * rule.abovePct) / 100;
+        details = { avg, count: totals.count };
+        break;
+      }
+      case 3: {
+        const q = p - rule.lagPanes;
+        if (q > zone.maxPane || !zone.isAvailable(q)) break;
+        zone.paneTotals(q, q, totals);
+        if (totals.count === 0) break;
+        const ref = totals.sum / totals.count;
+        if (ref === 0) break;
+        evaluated = true;
+        const changePct = ((x - ref) / Math.abs(ref)) * 100;
+        fires = rule.direction === 0 ? changePct > rule.pct : rule.direction === 1 ? changePct < -rule.pct : Math.abs(changePct) > rule.pct;
+        details = { ref, changePct };
+        break;
+      }
+    }
+    if (rule.every) {
+      if (fires) emit(reading, seq, rule, 'firing', details);
+    } else if (fires && zone.firing[i] === 0) {
+      zone.firing[i] = 1;
+      emit(reading, seq, rule, 'firing', details);
+    } else if (evaluated && !fires && zone.firing[i] === 1) {
+      zone.firing[i] = 0;
+      emit(reading, seq, rule, 'resolved', details);
+    }
+  }
+  zone.seq = seq;
+  zone.addToHistory(x);
+  if (plan.ringPanes > 0) zone.addToPane(p, x);
+  zone.dirty = true;
+}

@@ -1,0 +1,141 @@
+import type { Plan } from '../rules/plan.js';
+
+/**
+ * One zone's rolling state (contract §2), packed into a single ArrayBuffer:
+ * the last W values, the pane ring (sum and count per pane) and the
+ * FIRING/OK flag of each rule. No per-reading objects are kept.
+ *
+ * Mean and variance come from sums of values shifted by a per-zone constant
+ * near the mean, recomputed exactly from the ring every W additions, so
+ * neither values far from zero nor millions of add/remove steps cost precision.
+ */
+export class ZoneState {
+  /** Accepted readings so far; the next reading's seq is seq + 1. */
+  seq = 0;
+  /** Largest pane index among the zone's readings (M); -Infinity before the first. */
+  maxPane = Number.NEGATIVE_INFINITY;
+  /** Values in the history ring (≤ W). */
+  count = 0;
+  /** Ring slot the next value goes to. */
+  head = 0;
+  shift = 0;
+  sum = 0;
+  sumSq = 0;
+  sinceRecompute = 0;
+  /** Set whenever the zone changes; cleared by incremental snapshots. */
+  dirty = true;
+
+  readonly history: Float64Array;
+  readonly paneSum: Float64Array;
+  readonly paneCount: Uint32Array;
+  readonly firing: Uint8Array;
+
+  constructor(plan: Plan) {
+    const w = plan.historySize;
+    const r = plan.ringPanes;
+    const buffer = new ArrayBuffer(8 * (w + r) + 4 * r + plan.rules.length);
+    this.history = new Float64Array(buffer, 0, w);
+    this.paneSum = new Float64Array(buffer, 8 * w, r);
+    this.paneCount = new Uint32Array(buffer, 8 * (w + r), r);
+    this.firing = new Uint8Array(buffer, 8 * (w + r) + 4 * r, plan.rules.length);
+  }
+
+  /** The whole state as one buffer (for snapshots). */
+  get buffer(): ArrayBuffer {
+    return this.history.buffer as ArrayBuffer;
+  }
+
+  mean(): number {
+    return this.shift + this.sum / this.count;
+  }
+
+  /** Population standard deviation of the history. */
+  std(): number {
+    const m = this.sum / this.count;
+    const variance = this.sumSq / this.count - m * m;
+    return variance > 0 ? Math.sqrt(variance) : 0;
+  }
+
+  addToHistory(x: number): void {
+    const w = this.history.length;
+    if (this.count === 0) this.shift = x;
+    const d = x - this.shift;
+    if (this.count === w) {
+      const old = (this.history[this.head] as number) - this.shift;
+      this.sum -= old;
+      this.sumSq -= old * old;
+    } else {
+      this.count++;
+    }
+    this.history[this.head] = x;
+    this.head = this.head + 1 === w ? 0 : this.head + 1;
+    this.sum += d;
+    this.sumSq += d * d;
+    if (++this.sinceRecompute >= w) this.recompute();
+  }
+
+  /** Re-centres on the current mean and sums the ring afresh, dropping accumulated rounding. */
+  recompute(): void {
+    const n = this.count;
+    this.sinceRecompute = 0;
+    if (n === 0) return;
+    const centre = this.shift + this.sum / n;
+    let sum = 0;
+    let sumSq = 0;
+    const values = this.history;
+    for (let i = 0; i < n; i++) {
+      const d = (values[i] as number) - centre;
+      sum += d;
+      sumSq += d * d;
+    }
+    this.shift = centre;
+    this.sum = sum;
+    this.sumSq = sumSq;
+  }
+
+  /** Is pane q available (q > M − R)? Every pane is, before the first reading. */
+  isAvailable(q: number): boolean {
+    return q > this.maxPane - this.paneSum.length;
+  }
+
+  /** Adds a value to pane p if it is available or newer than M; returns false for a too-late reading. */
+  addToPane(p: number, x: number): boolean {
+    const r = this.paneSum.length;
+    if (r === 0) return true;
+    const m = this.maxPane;
+    if (p > m) {
+      // Recycle the slots of panes that fall out of the ring as M advances.
+      if (m !== Number.NEGATIVE_INFINITY) {
+        const last = Math.min(p, m + r);
+        for (let q = m + 1; q <= last; q++) {
+          const slot = q % r;
+          this.paneSum[slot] = 0;
+          this.paneCount[slot] = 0;
+        }
+      }
+      this.maxPane = p;
+    } else if (p <= m - r) {
+      return false;
+    }
+    const slot = p % r;
+    this.paneSum[slot] = (this.paneSum[slot] as number) + x;
+    this.paneCount[slot] = (this.paneCount[slot] as number) + 1;
+    return true;
+  }
+
+  /** Sum and count over available panes q with from ≤ q ≤ to, written into `out`. */
+  paneTotals(from: number, to: number, out: { sum: number; count: number }): void {
+    const r = this.paneSum.length;
+    const lo = Math.max(from, this.maxPane - r + 1);
+    const hi = Math.min(to, this.maxPane);
+    let sum = 0;
+    let count = 0;
+    for (let q = lo; q <= hi; q++) {
+      const slot = q % r;
+      sum += this.paneSum[slot] as number;
+      count += this.paneCount[slot] as number;
+    }
+    out.sum = sum;
+    out.count = count;
+  }
+}
