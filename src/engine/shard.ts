@@ -85,12 +85,14 @@ export class Shard {
   inspect(zoneId: string): ZoneView | null {
     const zone = this.zones.get(zoneId);
     if (zone === undefined) return null;
+    const moments = { mean: Number.NaN, std: Number.NaN };
+    if (zone.count > 0) zone.exactMoments(moments);
     return {
       zoneId,
       seq: zone.seq,
       count: zone.count,
-      mean: zone.count > 0 ? zone.mean() : null,
-      std: zone.count > 0 ? zone.std() : null,
+      mean: zone.count > 0 ? moments.mean : null,
+      std: zone.count > 0 ? moments.std : null,
       maxPane: Number.isFinite(zone.maxPane) ? zone.maxPane : null,
       firing: this.plan.rules.filter((_, i) => zone.firing[i] === 1).map((rule) => rule.id),
     };

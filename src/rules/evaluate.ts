@@ -1,5 +1,5 @@
 import type { Reading } from '../engine/reading.js';
-import type { ZoneState } from '../state/zone-state.js';
+import type { Moments, ZoneState } from '../state/zone-state.js';
 import { paneOf, type Plan, type PlannedRule } from './plan.js';
 
 /** Receives each alert as it is decided, in reading order and then rule order. */
@@ -13,6 +13,9 @@ export type AlertEmitter = (
 
 const NO_DETAILS: Record<string, number> = Object.freeze({}) as Record<string, number>;
 const totals = { sum: 0, count: 0 };
+const moments: Moments = { mean: 0, std: 0 };
+// Relative distance from a boundary under which a decision is re-checked with exact moments.
+const NEAR = 1e-9;
 
 /**
  * Applies one reading to its zone (contract §2–§4): evaluates every rule
@@ -36,8 +39,9 @@ export function applyReading(zone: ZoneState, reading: Reading, plan: Plan, emit
       case 1: {
         if (zone.count < rule.minSamples) break;
         evaluated = true;
-        const mean = zone.mean();
-        const std = zone.std();
+        zone.moments(moments);
+        if (nearZscoreBoundary(x, rule.k, moments)) zone.exactMoments(moments);
+        const { mean, std } = moments;
         fires = std > 1e-9 * Math.max(1, Math.abs(mean)) && Math.abs(x - mean) > rule.k * std;
         details = { mean, std, z: std === 0 ? 0 : (x - mean) / std };
         break;
@@ -79,4 +83,11 @@ export function applyReading(zone: ZoneState, reading: Reading, plan: Plan, emit
   zone.addToHistory(x);
   if (plan.ringPanes > 0) zone.addToPane(p, x);
   zone.dirty = true;
+}
+
+/** Is either zscore comparison (the σ guard, or │x − μ│ against k·σ) within rounding of flipping? */
+function nearZscoreBoundary(x: number, k: number, { mean, std }: Moments): boolean {
+  const guard = 1e-9 * Math.max(1, Math.abs(mean));
+  const deviation = Math.abs(x - mean);
+  return Math.abs(std - guard) <= 1e-6 * guard || Math.abs(deviation - k * std) <= NEAR * (deviation + k * std);
 }

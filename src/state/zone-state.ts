@@ -1,5 +1,10 @@
 import type { Plan } from '../rules/plan.js';
 
+export interface Moments {
+  mean: number;
+  std: number;
+}
+
 /**
  * One zone's rolling state (contract §2), packed into a single ArrayBuffer:
  * the last W values, the pane ring (sum and count per pane) and the
@@ -8,6 +13,9 @@ import type { Plan } from '../rules/plan.js';
  * Mean and variance come from sums of values shifted by a per-zone constant
  * near the mean, recomputed exactly from the ring every W additions, so
  * neither values far from zero nor millions of add/remove steps cost precision.
+ * Pane sums carry a Neumaier compensation term: the contract's averages are
+ * exactly rounded, and repeated sensor values (x equal to the average) must
+ * not fire `x > avg` because a plain sum rounded down.
  */
 export class ZoneState {
   /** Accepted readings so far; the next reading's seq is seq + 1. */
@@ -27,17 +35,20 @@ export class ZoneState {
 
   readonly history: Float64Array;
   readonly paneSum: Float64Array;
+  /** Rounding error of each pane sum (Neumaier), added back when totals are read. */
+  readonly paneError: Float64Array;
   readonly paneCount: Uint32Array;
   readonly firing: Uint8Array;
 
   constructor(plan: Plan) {
     const w = plan.historySize;
     const r = plan.ringPanes;
-    const buffer = new ArrayBuffer(8 * (w + r) + 4 * r + plan.rules.length);
+    const buffer = new ArrayBuffer(8 * (w + 2 * r) + 4 * r + plan.rules.length);
     this.history = new Float64Array(buffer, 0, w);
     this.paneSum = new Float64Array(buffer, 8 * w, r);
-    this.paneCount = new Uint32Array(buffer, 8 * (w + r), r);
-    this.firing = new Uint8Array(buffer, 8 * (w + r) + 4 * r, plan.rules.length);
+    this.paneError = new Float64Array(buffer, 8 * (w + r), r);
+    this.paneCount = new Uint32Array(buffer, 8 * (w + 2 * r), r);
+    this.firing = new Uint8Array(buffer, 8 * (w + 2 * r) + 4 * r, plan.rules.length);
   }
 
   /** The whole state as one buffer (for snapshots). */
@@ -45,15 +56,56 @@ export class ZoneState {
     return this.history.buffer as ArrayBuffer;
   }
 
-  mean(): number {
-    return this.shift + this.sum / this.count;
+  /**
+   * Mean and population standard deviation of the history, into `out`.
+   * When the variance is tiny next to the shifted second moment (values moved
+   * far from the shift, e.g. a constant run after a jump), `sumSq/n − m²`
+   * would cancel catastrophically, so the sums are re-centred first.
+   */
+  moments(out: Moments): void {
+    const n = this.count;
+    let m = this.sum / n;
+    let second = this.sumSq / n;
+    let variance = second - m * m;
+    const scale = 1e-10 * Math.max(1, Math.abs(this.shift + m));
+    // Below scale² every σ is far under the zscore guard: no precision is needed.
+    if (variance < 1e-6 * second && second > scale * scale) {
+      this.recompute();
+      m = this.sum / n;
+      second = this.sumSq / n;
+      variance = second - m * m;
+    }
+    out.mean = this.shift + m;
+    out.std = variance > 0 ? Math.sqrt(variance) : 0;
   }
 
-  /** Population standard deviation of the history. */
-  std(): number {
-    const m = this.sum / this.count;
-    const variance = this.sumSq / this.count - m * m;
-    return variance > 0 ? Math.sqrt(variance) : 0;
+  /**
+   * The same moments computed the slow, exact way (two passes, compensated
+   * sums), for decisions that sit within rounding of their boundary.
+   */
+  exactMoments(out: Moments): void {
+    const n = this.count;
+    const values = this.history;
+    let sum = 0;
+    let error = 0;
+    for (let i = 0; i < n; i++) {
+      const x = values[i] as number;
+      const next = sum + x;
+      error += Math.abs(sum) >= Math.abs(x) ? sum - next + x : x - next + sum;
+      sum = next;
+    }
+    const mean = (sum + error) / n;
+    sum = 0;
+    error = 0;
+    for (let i = 0; i < n; i++) {
+      const d = (values[i] as number) - mean;
+      const x = d * d;
+      const next = sum + x;
+      error += Math.abs(sum) >= Math.abs(x) ? sum - next + x : x - next + sum;
+      sum = next;
+    }
+    out.mean = mean;
+    out.std = Math.sqrt((sum + error) / n);
   }
 
   addToHistory(x: number): void {
@@ -110,6 +162,7 @@ export class ZoneState {
         for (let q = m + 1; q <= last; q++) {
           const slot = q % r;
           this.paneSum[slot] = 0;
+          this.paneError[slot] = 0;
           this.paneCount[slot] = 0;
         }
       }
@@ -118,7 +171,10 @@ export class ZoneState {
       return false;
     }
     const slot = p % r;
-    this.paneSum[slot] = (this.paneSum[slot] as number) + x;
+    const sum = this.paneSum[slot] as number;
+    const next = sum + x;
+    this.paneError[slot] = (this.paneError[slot] as number) + (Math.abs(sum) >= Math.abs(x) ? sum - next + x : x - next + sum);
+    this.paneSum[slot] = next;
     this.paneCount[slot] = (this.paneCount[slot] as number) + 1;
     return true;
   }
@@ -129,13 +185,17 @@ export class ZoneState {
     const lo = Math.max(from, this.maxPane - r + 1);
     const hi = Math.min(to, this.maxPane);
     let sum = 0;
+    let error = 0;
     let count = 0;
     for (let q = lo; q <= hi; q++) {
       const slot = q % r;
-      sum += this.paneSum[slot] as number;
+      const x = this.paneSum[slot] as number;
+      const next = sum + x;
+      error += (this.paneError[slot] as number) + (Math.abs(sum) >= Math.abs(x) ? sum - next + x : x - next + sum);
+      sum = next;
       count += this.paneCount[slot] as number;
     }
-    out.sum = sum;
+    out.sum = sum + error;
     out.count = count;
   }
 }
