@@ -1,0 +1,36 @@
+import { parseConfig } from '../src/config/load.js';
+import { Shard } from '../src/engine/shard.js';
+
+/**
+ * Memory of zone state: creates `zones` zones in one in-process shard (one
+ * reading each; a zone's arrays are allocated whole at its first reading)
+ * and measures heap plus ArrayBuffer growth.
+ */
+export function measureZoneMemory(zones: number, rules: Record<string, unknown>) {
+  const config = parseConfig({ source: { type: 'stdin' }, sink: { type: 'stdout' }, ...rules }, { baseDir: '/' });
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const before = process.memoryUsage();
+  const shard = new Shard({ shard: 0, shards: 1, virtualNodes: 8, rules: { window: config.window, rules: config.rules } });
+  const batch = 10_000;
+  for (let start = 0; start < zones; start += batch) {
+    const lines: string[] = [];
+    for (let i = start; i < Math.min(zones, start + batch); i++) {
+      lines.push(`{"zone_id":"zone-${i}","device_id":"dev-${i}-0","temperature":70.5,"ts":1760000000000}`);
+    }
+    const bytes = Buffer.from(lines.join(''));
+    let at = 0;
+    const ends = Uint32Array.from(lines, (l) => (at += l.length));
+    shard.process({ kind: 'process', bytes, ends, defaultTs: new Float64Array(lines.length) });
+  }
+  gc?.();
+  const after = process.memoryUsage();
+  const measuredBytes = after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers);
+  return {
+    zones: shard.zones.size,
+    stateBytesPerZone: shard.bytesPerZone,
+    measuredBytes,
+    measuredBytesPerZone: measuredBytes / shard.zones.size,
+    gcExposed: gc !== undefined,
+  };
+}

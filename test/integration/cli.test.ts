@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { klaxon } from '../helpers/cli.js';
+import { tempDir } from '../helpers/run-engine.js';
+
+const RULES = {
+  window: { size: 50, pane: '1s' },
+  rules: [
+    { id: 'too-hot', type: 'threshold', above: 89 },
+    { id: 'outlier', type: 'zscore', k: 3, minSamples: 5 },
+  ],
+};
+
+test('run: a file job writes alerts and dead letters, paths relative to the config, exit 0', async (t) => {
+  const dir = await tempDir(t);
+  const lines = [
+    '{"zone_id":"a","device_id":"d","temperature":70,"ts":1000}',
+    'garbage',
+    '{"zone_id":"a","device_id":"d","temperature":95,"ts":2000}',
+    '{"zone_id":"a","device_id":"d","temperature":71,"ts":3000}',
+  ];
+  await writeFile(join(dir, 'in.ndjson'), `${lines.join('\n')}\n`);
+  const config = { source: { type: 'file', path: 'in.ndjson' }, sink: { type: 'file', path: 'out/alerts.ndjson' }, deadLetter: { type: 'file', path: 'out/dead.ndjson' }, ...RULES };
+  await writeFile(join(dir, 'klaxon.json'), JSON.stringify(config));
+  const result = await klaxon(['run', '--config', join(dir, 'klaxon.json')], { cwd: '/' });
+  assert.equal(result.code, 0, result.stderr);
+  const alerts = (await readFile(join(dir, 'out/alerts.ndjson'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(
+    alerts.map((a) => `${a.alert_id}/${a.status}`),
+    ['a:too-hot:2/firing', 'a:too-hot:3/resolved'],
+  );
+  const dead = JSON.parse((await readFile(join(dir, 'out/dead.ndjson'), 'utf8')).trim());
+  assert.deepEqual(dead, { reason: 'not valid JSON', raw: 'garbage', source: { file: join(dir, 'in.ndjson'), line: 2 } });
+  assert.match(result.stderr, /4 records \(3 accepted, 1 dead letters\), 2 alerts/);
+});
+
+test('run: stdin to stdout', async () => {
+  const input = ['{"zone_id":"z","device_id":"d","temperature":100,"ts":1}', '{"zone_id":"z","device_id":"d","temperature":1,"ts":2}'].join('\n');
+  const dir = '/tmp';
+  const configPath = join(dir, `klaxon-stdin-${process.pid}.json`);
+  await writeFile(configPath, JSON.stringify({ source: { type: 'stdin' }, sink: { type: 'stdout' }, deadLetter: { type: 'stdout' }, ...RULES }));
+  const result = await klaxon(['run', '-c', configPath], { input });
+  assert.equal(result.code, 0, result.stderr);
+  const alerts = result.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(alerts.map((a) => `${a.alert_id}/${a.status}`), ['z:too-hot:1/firing', 'z:too-hot:2/resolved']);
+});
+
+test('bad config: exit 2 and every problem named by its path', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'bad.json');
+  await writeFile(path, JSON.stringify({ engine: { wrokers: 2 }, source: { type: 'file', path: 'x' }, sink: { type: 'stdout' }, rules: [{ id: 'a', type: 'zscore', k: 'big' }] }));
+  for (const command of ['run', 'validate']) {
+    const result = await klaxon([command, '--config', path]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /\/engine\/wrokers: unknown key/);
+    assert.match(result.stderr, /\/rules\/0\/k: must be number/);
+  }
+  await writeFile(path, JSON.stringify({ source: { type: 'stdin' }, sink: { type: 'stdout' }, window: { pane: '1s' }, rules: [{ id: 'w', type: 'window_avg', span: '2500ms' }] }));
+  const panes = await klaxon(['validate', '--config', path]);
+  assert.equal(panes.code, 2);
+  assert.match(panes.stderr, /\/rules\/0\/span: 2500ms is not a whole number of panes/);
+  const missing = await klaxon(['run', '--config', join(dir, 'nope.json')]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /cannot read the config file/);
+});
+
+test('usage errors exit 2; --help exits 0', async () => {
+  assert.equal((await klaxon(['run'])).code, 2);
+  assert.equal((await klaxon(['frobnicate'])).code, 2);
+  const help = await klaxon(['--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /run \[options\]/);
+});
+
+test('runtime failure: a missing input file exits 1 with a message', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'c.json');
+  await writeFile(path, JSON.stringify({ source: { type: 'file', path: 'absent.ndjson' }, sink: { type: 'file', path: 'a.ndjson' }, deadLetter: { type: 'file', path: 'd.ndjson' }, ...RULES }));
+  const result = await klaxon(['run', '--config', path]);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /cannot read the input file .*absent\.ndjson/);
+});
+
+test('demo: generated plant to pretty alerts, bounded by --count', async (t) => {
+  const dir = await tempDir(t);
+  const result = await klaxon(['demo', '--count', '20000', '--rate', '0', '--zones', '50'], { cwd: dir });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /FIRING/);
+  assert.match(result.stderr, /20000 records/);
+});
+
+test('validate: a good config says what it would run', async () => {
+  const result = await klaxon(['validate', '--config', join(import.meta.dirname, '../../../cluster.config.json')]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /ok/);
+});
+
+test('schema: the published JSON Schema file is what `klaxon schema` prints', async () => {
+  const result = await klaxon(['schema']);
+  assert.equal(result.code, 0);
+  const published = await readFile(join(import.meta.dirname, '../../../schema/cluster.config.schema.json'), 'utf8');
+  assert.deepEqual(JSON.parse(published), JSON.parse(result.stdout), 'run `npm run schema` to refresh schema/');
+});
