@@ -26,6 +26,18 @@ export function validateCommand(options: { config: string }): void {
   );
 }
 
+/** `klaxon topics create`: the config's Kafka topics, with their configured partition counts. */
+export async function topicsCreateCommand(options: { config: string }): Promise<void> {
+  const config = loadConfigFile(options.config);
+  const { createKafka, ensureTopic } = await import('../io/kafka/client.js');
+  const wanted = [config.source, config.sink, config.deadLetter].filter((part) => part.type === 'kafka');
+  for (const part of wanted) {
+    await ensureTopic(createKafka(part.brokers, 'klaxon-admin'), part.topic, part.partitions);
+    process.stdout.write(`${part.topic}: ready (${part.partitions} partitions if created now)\n`);
+  }
+  if (wanted.length === 0) process.stdout.write('no Kafka topics in this config\n');
+}
+
 export function schemaCommand(): void {
   process.stdout.write(`${JSON.stringify(configSchema, null, 2)}\n`);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { describeError, KlaxonError } from '../errors.js';
-import { demoCommand, runCommand, schemaCommand, validateCommand } from './commands.js';
+import { demoCommand, runCommand, schemaCommand, topicsCreateCommand, validateCommand } from './commands.js';
+import { produceCommand } from './produce.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -42,6 +43,28 @@ program
   .description('check a config file and exit (0: valid, 2: invalid)')
   .requiredOption('-c, --config <file>', 'cluster config file (JSON)')
   .action(validateCommand);
+
+program
+  .command('produce')
+  .description('write readings (an NDJSON file or generated) to a Kafka topic, keyed by zone_id')
+  .option('--brokers <list>', 'bootstrap brokers, comma-separated', process.env.KLAXON_KAFKA_BROKERS ?? '127.0.0.1:19092')
+  .option('--topic <name>', 'readings topic', 'readings')
+  .option('--partitions <n>', 'partitions if the topic has to be created', positiveInt, 6)
+  .option('--file <file>', 'NDJSON readings to send, in order')
+  .option('--generate <count>', 'generate this many readings instead', positiveInt)
+  .option('--zones <n>', 'zones for generated readings', positiveInt, 10_000)
+  .option('--rate <n>', 'readings per second (0: as fast as possible)', nonNegative, 0)
+  .option('--seed <n>', 'seed for generated readings', positiveInt, 42)
+  .option('--batch <n>', 'records per produce request', positiveInt, 1_000)
+  .action(produceCommand);
+
+program
+  .command('topics')
+  .description('manage the Kafka topics a config names')
+  .command('create')
+  .description("create the config's readings, alerts and dead-letter topics if missing (also done on start)")
+  .requiredOption('-c, --config <file>', 'cluster config file (JSON)')
+  .action(topicsCreateCommand);
 
 program.command('schema').description("print the config's JSON Schema").action(schemaCommand);
 

@@ -5,7 +5,7 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_0
 
 /** The pattern the config schema accepts for string durations. */
 export const DURATION_PATTERN = '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h)\\s*$';
-const DURATION_RE = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/;
+const DURATION_RE = /^\s*(\d+)(?:\.(\d+))?\s*(ms|s|m|h)\s*$/;
 
 /**
  * Parses a duration to whole milliseconds. Returns undefined for anything that
@@ -18,9 +18,11 @@ export function parseDuration(value: Duration): number | undefined {
   } else {
     const match = DURATION_RE.exec(value);
     if (!match) return undefined;
-    ms = Number(match[1]) * (UNIT_MS[match[2] as string] as number);
-    // "1.5s" is 1500 ms exactly, but binary floats may land a hair off.
-    ms = Math.round(ms * 1e6) / 1e6;
+    const unit = UNIT_MS[match[3] as string] as number;
+    // Whole and fractional parts apart, so "1.5s" is exactly 1500 and big values stay exact.
+    const fraction = match[2] === undefined ? 0 : (Number(`0.${match[2]}`) * unit);
+    const roundedFraction = Math.round(fraction * 1e6) / 1e6;
+    ms = Number(match[1]) * unit + roundedFraction;
   }
   return Number.isSafeInteger(ms) && ms >= 0 ? ms : undefined;
 }

@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import type { TestContext } from 'node:test';
+import type { Kafka } from 'kafkajs';
+import { createKafka, ensureTopic } from '../../src/io/kafka/client.js';
+import { ReadingsProducer } from '../../src/io/kafka/readings-producer.js';
+
+/** The broker `npm test` starts (services/up.sh). */
+export const BROKERS = (process.env.KLAXON_KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
+
+export function kafka(): Kafka {
+  return createKafka(BROKERS, 'klaxon-test');
+}
+
+/** A fresh topic name (and creates it), deleted after the test. */
+export async function freshTopic(t: TestContext, prefix: string, partitions: number): Promise<string> {
+  const topic = `${prefix}-${randomUUID().slice(0, 8)}`;
+  await ensureTopic(kafka(), topic, partitions);
+  t.after(async () => {
+    const admin = kafka().admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    await admin.disconnect();
+  });
+  return topic;
+}
+
+export function freshGroup(): string {
+  return `klaxon-test-${randomUUID().slice(0, 8)}`;
+}
+
+/** Produces lines in order, keyed by zone_id, each tagged with its 1-based line number in a `line` header. */
+export async function produceLines(topic: string, lines: readonly (string | Buffer)[], partitions = 6): Promise<void> {
+  const producer = await ReadingsProducer.connect(BROKERS, topic, partitions);
+  try {
+    for (let start = 0; start < lines.length; start += 2_000) {
+      const chunk = lines.slice(start, start + 2_000);
+      await producer.send(
+        chunk.map((line, i) => ({
+          value: Buffer.isBuffer(line) ? line : Buffer.from(line),
+          headers: { line: String(start + i + 1) },
+        })),
+      );
+    }
+  } finally {
+    await producer.close();
+  }
+}
+
+export interface TopicRecord {
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Reads a topic from the beginning until it holds `count` records or nothing
+ * new arrives for `quietMs` after the high watermarks were reached.
+ * read_committed, so aborted transactional writes are not seen.
+ */
+export async function readTopic(topic: string, options: { count?: number; quietMs?: number } = {}): Promise<TopicRecord[]> {
+  const client = kafka();
+  const admin = client.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const target = new Map(ends.map((e) => [e.partition, BigInt(e.high)]));
+  const consumer = client.consumer({ groupId: freshGroup(), maxWaitTimeInMs: 100, readUncommitted: false });
+  const records: TopicRecord[] = [];
+  const reached = new Map<number, bigint>();
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let lastNew = Date.now();
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      lastNew = Date.now();
+      reached.set(partition, BigInt(message.offset) + 1n);
+      records.push({
+        partition,
+        offset: message.offset,
+        key: message.key?.toString() ?? null,
+        value: message.value?.toString() ?? '',
+        headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
+      });
+    },
+  });
+  const quietMs = options.quietMs ?? 1_500;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const caughtUp = [...target].every(([p, high]) => high === 0n || (reached.get(p) ?? 0n) >= high);
+    if (options.count !== undefined && records.length >= options.count && caughtUp) break;
+    if (options.count === undefined && caughtUp && Date.now() - lastNew > quietMs) break;
+    if (Date.now() > deadline) throw new Error(`reading ${topic}: ${records.length} records after 60 s (wanted ${options.count ?? 'all'})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await consumer.disconnect();
+  return records;
+}
+
+/** Polls until `condition` holds (no fixed sleeps in tests). */
+export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
