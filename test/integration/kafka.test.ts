@@ -5,19 +5,19 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { assertSameAlerts, assertZoneOrder } from '../helpers/compare.js';
 import { CLI } from '../helpers/cli.js';
 import { kafkaConfig, runKafkaJob } from '../helpers/kafka-engine.js';
 import { freshGroup, freshTopic, kafka, produceLines, readTopic, type TopicRecord, waitFor } from '../helpers/kafka.js';
+import { SHARED_DATA } from '../helpers/shared.js';
 import { readNdjson, tempDir } from '../helpers/run-engine.js';
 import { Plant } from '../../src/io/generator/readings.js';
 
-const SHARED = resolve(import.meta.dirname, '../../../../shared/data');
 
 async function sample(name: string) {
-  const dir = join(SHARED, name);
+  const dir = join(SHARED_DATA, name);
   const lines = (await readFile(join(dir, 'readings.ndjson'), 'utf8')).split('\n');
   lines.pop();
   return {

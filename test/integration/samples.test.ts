@@ -1,18 +1,17 @@
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertSameAlerts, assertZoneOrder } from '../helpers/compare.js';
+import { SHARED_DATA } from '../helpers/shared.js';
 import { readNdjson, runOnFile } from '../helpers/run-engine.js';
 
-// shared/ sits beside the repo root; tests run from dist/test/integration.
-const SHARED = resolve(import.meta.dirname, '../../../../shared/data');
 
 for (const sample of ['sample-a', 'sample-b', 'sample-c']) {
   describe(`${sample} is reproduced exactly`, () => {
     for (const workers of [1, 2, 4]) {
       test(`with ${workers} worker${workers > 1 ? 's' : ''}`, async (t) => {
-        const dir = join(SHARED, sample);
+        const dir = join(SHARED_DATA, sample);
         const rules = JSON.parse(await readFile(join(dir, 'rules.json'), 'utf8')) as Record<string, unknown>;
         const input = join(dir, 'readings.ndjson');
         const out = await runOnFile(t, input, rules, { workers, batchSize: 700 });
