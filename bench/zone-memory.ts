@@ -1,5 +1,6 @@
 import { parseConfig } from '../src/config/load.js';
 import { Shard } from '../src/engine/shard.js';
+import { linesTask } from '../src/protocol/messages.js';
 
 /**
  * Memory of zone state: creates `zones` zones in one in-process shard (one
@@ -18,10 +19,7 @@ export function measureZoneMemory(zones: number, rules: Record<string, unknown>)
     for (let i = start; i < Math.min(zones, start + batch); i++) {
       lines.push(`{"zone_id":"zone-${i}","device_id":"dev-${i}-0","temperature":70.5,"ts":1760000000000}`);
     }
-    const bytes = Buffer.from(lines.join(''));
-    let at = 0;
-    const ends = Uint32Array.from(lines, (l) => (at += l.length));
-    shard.process({ kind: 'process', bytes, ends, defaultTs: new Float64Array(lines.length) });
+    shard.process(linesTask(lines));
   }
   gc?.();
   const after = process.memoryUsage();

@@ -20,6 +20,14 @@ export default function handle(task: ShardTask): ShardResult {
       };
     case 'inspect':
       return { kind: 'inspect', zone: shard.inspect(task.zoneId) };
+    case 'snapshot':
+      return shard.snapshot(task.fullPartitions);
+    case 'restore':
+      shard.restore(task.zones);
+      return { kind: 'done', zones: shard.zones.size };
+    case 'drop':
+      shard.drop(task.partitions);
+      return { kind: 'done', zones: shard.zones.size };
     default:
       return assertNever(task);
   }

@@ -73,6 +73,9 @@ class Normaliser {
   config(input: RawConfig): KlaxonConfig {
     const paneMs = this.duration(input.window?.pane ?? defaults.window.pane, '/window/pane');
     const mode = input.mode ?? (defaults.mode as Mode);
+    if (input.state?.type === 'redis' && input.source.type !== 'kafka') {
+      this.issues.push('/state/type: the redis state store needs a kafka source (snapshots resume from Kafka offsets; a file is read from its start)');
+    }
     return {
       engine: { ...defaults.engine, ...input.engine },
       window: { size: input.window?.size ?? defaults.window.size, paneMs },

@@ -2,7 +2,10 @@ import type { KlaxonConfig } from '../config/types.js';
 import type { OutRecord, Sink, Source, SourceBatch } from '../io/types.js';
 import type { ProcessResult, ShardSetup, StatsResult } from '../protocol/messages.js';
 import { HashRing } from '../sharding/ring.js';
+import { describeError, StateError } from '../errors.js';
+import type { StateStore } from '../state/types.js';
 import { deadLetter } from './dead-letter.js';
+import { SnapshotKeeper } from './snapshots.js';
 import { type ShardPart, Router } from './router.js';
 import { ShardPool } from './shard-pool.js';
 import { RunStats, type RunSummary } from './stats.js';
@@ -13,6 +16,10 @@ export interface PipelineParts {
   deadLetters: Sink;
   /** How often sinks are flushed and finished batches committed to the source. */
   commitIntervalMs: number;
+  /** Where zone state is snapshotted; none: state lives and dies with the process. */
+  store?: StateStore;
+  /** How often a checkpoint (barrier, flush, commit, snapshot) runs when there is a store. */
+  snapshotIntervalMs?: number;
   /** Whether record keys are zone ids (Kafka producers keyed by zone). */
   keyIsZoneId?: boolean;
 }
@@ -40,6 +47,11 @@ export class Pipeline {
   private stopping = false;
   private failure: unknown;
   private commitChain: Promise<void> = Promise.resolve();
+  /** Held while a checkpoint runs: no batch is submitted until it is released. */
+  private barrier: Promise<void> | undefined;
+  /** Resume offset per partition after the last committed batch. */
+  private readonly resumeAt = new Map<number, string>();
+  readonly snapshots: SnapshotKeeper | undefined;
 
   constructor(
     config: Pick<KlaxonConfig, 'engine' | 'window' | 'rules'>,
@@ -51,19 +63,36 @@ export class Pipeline {
       const setup: ShardSetup = { shard, shards: workers, virtualNodes, rules };
       return new ShardPool(shard, setup, maxQueuePerWorker);
     });
-    this.router = new Router(new HashRing(workers, virtualNodes), parts.keyIsZoneId ?? true);
+    const ring = new HashRing(workers, virtualNodes);
+    this.router = new Router(ring, parts.keyIsZoneId ?? true);
     this.stats = new RunStats(workers);
     this.maxBatchesInFlight = workers * maxQueuePerWorker + 2;
+    if (parts.store !== undefined) {
+      const keeper = new SnapshotKeeper(parts.store, this.pools, ring);
+      this.snapshots = keeper;
+      parts.source.setPartitionHandler?.({
+        assigned: (partition) => keeper.recover(partition),
+        revoked: async (partitions) => {
+          for (const partition of partitions) this.resumeAt.delete(partition);
+          await keeper.release(partitions);
+        },
+      });
+    }
   }
 
   /** Runs until the source is drained or stop() is called; resolves with the totals. */
   async run(): Promise<RunSummary> {
-    const timer = setInterval(() => this.scheduleCommit(), this.parts.commitIntervalMs);
+    const timers = [setInterval(() => this.scheduleCommit(), this.parts.commitIntervalMs)];
+    if (this.snapshots !== undefined) {
+      timers.push(setInterval(() => this.scheduleCheckpoint(), this.parts.snapshotIntervalMs ?? 5_000));
+    }
     try {
       while (!this.stopping && this.failure === undefined) {
+        await this.barrier;
         await Promise.all([this.parts.alerts.ready(), this.parts.deadLetters.ready()]);
         const batch = await this.parts.source.next();
         if (batch === null) break;
+        await this.barrier;
         this.stats.records += batch.values.length;
         this.stats.batches++;
         await this.track(batch);
@@ -73,12 +102,14 @@ export class Pipeline {
       }
       await Promise.allSettled(this.inFlight.map((t) => t.done));
       this.throwIfFailed();
-      this.scheduleCommit();
+      // The last checkpoint: everything processed is committed and, with a store, snapshotted.
+      if (this.snapshots !== undefined) this.scheduleCheckpoint();
+      else this.scheduleCommit();
       await this.commitChain;
       this.throwIfFailed();
       return this.stats.snapshot();
     } finally {
-      clearInterval(timer);
+      for (const timer of timers) clearInterval(timer);
     }
   }
 
@@ -96,25 +127,28 @@ export class Pipeline {
     await Promise.all(this.pools.map((pool) => pool.close()));
   }
 
-  /** Submits a batch's parts (returns once all are queued at their workers) and tracks its completion. */
+  /**
+   * Submits a batch's parts and tracks its completion. Resolves once the parts
+   * are queued at their workers (so the next batch queues behind them); the
+   * tracked promise covers submission and results, so a checkpoint that waits
+   * for it never sees a batch half-applied.
+   */
   private async track(batch: SourceBatch): Promise<void> {
+    const submitted = this.submit(batch, this.router.split(batch));
     const tracked: Tracked = { batch, done: Promise.resolve(), settled: false };
+    tracked.done = submitted
+      .then((submission) => submission.collected)
+      .then(
+        () => {
+          tracked.settled = true;
+        },
+        (error: unknown) => {
+          tracked.settled = true;
+          this.fail(error);
+        },
+      );
     this.inFlight.push(tracked);
-    let completion: Promise<void>;
-    try {
-      completion = (await this.submit(batch, this.router.split(batch))).collected;
-    } catch (error) {
-      completion = Promise.reject(error);
-    }
-    tracked.done = completion.then(
-      () => {
-        tracked.settled = true;
-      },
-      (error: unknown) => {
-        tracked.settled = true;
-        this.fail(error);
-      },
-    );
+    await submitted.catch(() => {});
   }
 
   private async oldestUnsettled(): Promise<void> {
@@ -146,17 +180,21 @@ export class Pipeline {
     stats.firing += result.firing;
     stats.resolved += result.resolved;
     stats.setZones(part.shard, result.zones);
-    if (result.alerts.length > 0) {
-      const records: OutRecord[] = result.alerts.map((value, k) => ({ key: result.alertZones[k] as string, value }));
-      this.parts.alerts.write(records);
-    }
-    if (result.rejected.length > 0) {
-      const records = result.rejected.map((k, r) => {
-        const index = part.indices[k] as number;
-        return deadLetter(result.reasons[r] as string, batch.values[index] as Buffer, batch.position(index));
-      });
-      this.parts.deadLetters.write(records);
-    }
+    // Replayed records rebuild state only: their output was written before the restart.
+    const replayed = batch.replayed ?? 0;
+    const fresh = (k: number) => (part.indices[k] as number) >= replayed;
+    const alerts: OutRecord[] = [];
+    result.alerts.forEach((value, k) => {
+      if (fresh(result.alertRecords[k] as number)) alerts.push({ key: result.alertZones[k] as string, value });
+    });
+    if (alerts.length > 0) this.parts.alerts.write(alerts);
+    const dead: OutRecord[] = [];
+    result.rejected.forEach((k, r) => {
+      const index = part.indices[k] as number;
+      if (index >= replayed) dead.push(deadLetter(result.reasons[r] as string, batch.values[index] as Buffer, batch.position(index)));
+    });
+    if (dead.length > 0) this.parts.deadLetters.write(dead);
+    if (replayed > 0) stats.replayed += part.indices.filter((index) => index < replayed).length;
     if (result.misrouted.length > 0) {
       // Records keyed by something other than their zone: send them to the zone's owner.
       stats.rerouted += result.misrouted.length;
@@ -169,6 +207,38 @@ export class Pipeline {
     this.commitChain = this.commitChain.then(() => this.commitFinished()).catch((error: unknown) => this.fail(error));
   }
 
+  private scheduleCheckpoint(): void {
+    this.commitChain = this.commitChain.then(() => this.checkpoint()).catch((error: unknown) => this.fail(error));
+  }
+
+  /**
+   * Barrier → drain → flush and commit → snapshot. With nothing in flight the
+   * workers' zones are exactly the effect of the committed records, so each
+   * partition's snapshot matches its resume offset; it is written after the
+   * commit, so a snapshot is never ahead of the committed offsets.
+   */
+  private async checkpoint(): Promise<void> {
+    let release = () => {};
+    this.barrier = new Promise((resolve) => {
+      release = resolve;
+    });
+    try {
+      await Promise.allSettled(this.inFlight.map((t) => t.done));
+      await this.commitFinished();
+      if (this.failure !== undefined || this.snapshots === undefined) return;
+      try {
+        await this.snapshots.save(this.resumeAt);
+      } catch (error) {
+        // Not fatal: offsets are committed and the zones stay pending for the next checkpoint.
+        if (!(error instanceof StateError && error.retriable)) throw error;
+        process.stderr.write(`klaxon: snapshot failed, will retry: ${describeError(error)}\n`);
+      }
+    } finally {
+      this.barrier = undefined;
+      release();
+    }
+  }
+
   /** Flushes the sinks, then commits the finished prefix of batches in order. */
   private async commitFinished(): Promise<void> {
     let ready = 0;
@@ -177,6 +247,7 @@ export class Pipeline {
     if (ready === 0 || this.failure !== undefined) return;
     const finished = this.inFlight.splice(0, ready);
     await this.parts.source.commit(finished.map((tracked) => tracked.batch));
+    for (const { batch } of finished) if (batch.resumeAt !== undefined) this.resumeAt.set(batch.partition, batch.resumeAt);
     this.stats.committedBatches += finished.length;
   }
 

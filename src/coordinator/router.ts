@@ -69,7 +69,7 @@ function packTask(batch: SourceBatch, indices: readonly number[]): ProcessTask {
     ends[k] = at;
     defaultTs[k] = batch.timestamps[index] as number;
   });
-  return { kind: 'process', bytes, ends, defaultTs };
+  return { kind: 'process', partition: batch.partition, bytes, ends, defaultTs };
 }
 
 // Any string is fine for a record that is not a valid reading: its worker rejects it.

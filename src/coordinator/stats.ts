@@ -7,6 +7,8 @@ export class RunStats {
   firing = 0;
   resolved = 0;
   rerouted = 0;
+  /** Records read again after a restart to rebuild state (their output is not written twice). */
+  replayed = 0;
   batches = 0;
   committedBatches = 0;
   private readonly zonesByShard: number[];
@@ -41,6 +43,7 @@ export class RunStats {
       resolved: this.resolved,
       zones: this.zones,
       rerouted: this.rerouted,
+      replayed: this.replayed,
       elapsedMs: Math.round(this.elapsedMs),
     };
   }

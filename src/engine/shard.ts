@@ -4,7 +4,8 @@ import { applyReading } from '../rules/evaluate.js';
 import { type Plan, planRules } from '../rules/plan.js';
 import { HashRing } from '../sharding/ring.js';
 import { ZoneState } from '../state/zone-state.js';
-import type { ProcessResult, ProcessTask, ShardSetup, ZoneView } from '../protocol/messages.js';
+import type { ProcessResult, ProcessTask, ShardSetup, SnapshotResult, ZoneView } from '../protocol/messages.js';
+import { decodeZone, encodeZone } from '../state/codec.js';
 import { formatAlert } from './alert.js';
 import { isRejection, parseReading, type Reading, RejectReason } from './reading.js';
 
@@ -32,6 +33,7 @@ export class Shard {
       kind: 'processed',
       alerts: [],
       alertZones: [],
+      alertRecords: [],
       rejected: [],
       reasons: [],
       misrouted: [],
@@ -42,9 +44,11 @@ export class Shard {
       zones: 0,
       incarnation: this.incarnation,
     };
+    let current = 0;
     const emit = (reading: Reading, seq: number, rule: Plan['rules'][number], status: 'firing' | 'resolved', details: Record<string, number>) => {
       result.alerts.push(formatAlert(reading, seq, rule, status, details));
       result.alertZones.push(reading.zoneId);
+      result.alertRecords.push(current);
       if (status === 'firing') result.firing++;
       else result.resolved++;
     };
@@ -70,12 +74,40 @@ export class Shard {
         zone = new ZoneState(this.plan);
         this.zones.set(parsed.zoneId, zone);
       }
+      current = i;
+      zone.partition = task.partition;
       applyReading(zone, parsed, this.plan, emit);
       result.accepted++;
     }
     this.accepted += result.accepted;
     result.zones = this.zones.size;
     return result;
+  }
+
+  /** Encodes changed zones (clearing their flag), plus every zone of `fullPartitions`. */
+  snapshot(fullPartitions: readonly number[]): SnapshotResult {
+    const full = new Set(fullPartitions);
+    const result: SnapshotResult = { kind: 'snapshot', partitions: [], zoneIds: [], zones: [] };
+    for (const [zoneId, zone] of this.zones) {
+      if (!zone.dirty && !full.has(zone.partition)) continue;
+      result.partitions.push(zone.partition);
+      result.zoneIds.push(zoneId);
+      result.zones.push(encodeZone(zoneId, zone));
+      zone.dirty = false;
+    }
+    return result;
+  }
+
+  restore(encoded: readonly Uint8Array[]): void {
+    for (const bytes of encoded) {
+      const { zoneId, zone } = decodeZone(bytes, this.plan);
+      this.zones.set(zoneId, zone);
+    }
+  }
+
+  drop(partitions: readonly number[]): void {
+    const gone = new Set(partitions);
+    for (const [zoneId, zone] of this.zones) if (gone.has(zone.partition)) this.zones.delete(zoneId);
   }
 
   get acceptedTotal(): number {

@@ -1,4 +1,6 @@
-import type { EngineOptions, SinkConfig, SourceConfig } from '../config/types.js';
+import type { EngineOptions, KlaxonConfig, SinkConfig, SourceConfig } from '../config/types.js';
+import { rulesFingerprint } from '../state/codec.js';
+import type { StateStore } from '../state/types.js';
 import { FileSink } from './file/file-sink.js';
 import { FileSource } from './file/file-source.js';
 import { GeneratorSource } from './generator/generator-source.js';
@@ -34,4 +36,11 @@ export async function createSink(config: SinkConfig, role: 'alerts' | 'dead-lett
       return KafkaSink.connect(config, role);
     }
   }
+}
+
+/** The configured state store, or undefined for `memory` (state lives and dies with the process). */
+export async function createStateStore(config: KlaxonConfig): Promise<StateStore | undefined> {
+  if (config.state.type === 'memory' || config.source.type !== 'kafka') return undefined;
+  const { RedisStateStore } = await import('../state/redis-store.js');
+  return RedisStateStore.connect(config.state.url, config.state.prefix, config.source.topic, rulesFingerprint(config));
 }

@@ -20,6 +20,22 @@ export interface SourceBatch {
   readonly timestamps: Float64Array;
   /** The position of record i, for its dead letter. */
   position(i: number): RecordPosition;
+  /** Where the partition resumes after this batch (Kafka: last offset + 1); undefined for sources that cannot resume. */
+  readonly resumeAt?: string;
+  /**
+   * How many leading records are a replay: already processed and committed
+   * before a restart, read again only to rebuild state. Their alerts and dead
+   * letters were written then and are not written again.
+   */
+  readonly replayed?: number;
+}
+
+/** What a source asks of the engine when its partitions come and go (a consumer-group rebalance). */
+export interface PartitionHandler {
+  /** A partition arrived: load its state; resolves to the offset its state resumes from (null: no state, start over). */
+  assigned(partition: number): Promise<string | null>;
+  /** Partitions left: forget their state here (their new owner loads it from the store). */
+  revoked(partitions: readonly number[]): Promise<void>;
 }
 
 export interface Source {
@@ -35,6 +51,8 @@ export interface Source {
    * each partition as its resume point.
    */
   commit(batches: readonly SourceBatch[]): Promise<void>;
+  /** Partitioned sources call this handler on assignment changes; others ignore it. */
+  setPartitionHandler?(handler: PartitionHandler): void;
   /** Records known to be waiting behind the current position, if the source can tell. */
   lag(): number | undefined;
   /** Asks the source to end: the next (or a pending) next() resolves null. */

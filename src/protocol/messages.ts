@@ -16,6 +16,8 @@ export interface ShardSetup {
 /** A batch of raw records for one shard: record i is bytes[ends[i-1] .. ends[i]). */
 export interface ProcessTask {
   kind: 'process';
+  /** Source partition of every record in the task (zones remember it for snapshots). */
+  partition: number;
   bytes: Uint8Array;
   ends: Uint32Array;
   /** The ts a record without one gets (record timestamp or read time). */
@@ -31,13 +33,34 @@ export interface InspectTask {
   zoneId: string;
 }
 
-export type ShardTask = ProcessTask | StatsTask | InspectTask;
+/** Export zones for a snapshot: the changed ones (and clear their flag), or all of some partitions. */
+export interface SnapshotTask {
+  kind: 'snapshot';
+  /** Every zone of these partitions, changed or not (after the store lost them). */
+  fullPartitions: number[];
+}
+
+/** Zones from a snapshot; they replace whatever the worker holds under the same ids. */
+export interface RestoreTask {
+  kind: 'restore';
+  zones: Uint8Array[];
+}
+
+/** Forget the zones of partitions this process no longer owns. */
+export interface DropTask {
+  kind: 'drop';
+  partitions: number[];
+}
+
+export type ShardTask = ProcessTask | StatsTask | InspectTask | SnapshotTask | RestoreTask | DropTask;
 
 export interface ProcessResult {
   kind: 'processed';
   /** Alert JSON texts in emission order, and the zone each belongs to (the output key). */
   alerts: string[];
   alertZones: string[];
+  /** Index (in the task) of the record that raised each alert. */
+  alertRecords: number[];
   /** Indexes of rejected records and why. */
   rejected: number[];
   reasons: string[];
@@ -76,8 +99,29 @@ export interface InspectResult {
   zone: ZoneView | null;
 }
 
-export type ShardResult = ProcessResult | StatsResult | InspectResult;
+/** Encoded zones by partition (parallel arrays). */
+export interface SnapshotResult {
+  kind: 'snapshot';
+  partitions: number[];
+  zoneIds: string[];
+  zones: Uint8Array[];
+}
+
+export interface DoneResult {
+  kind: 'done';
+  zones: number;
+}
+
+export type ShardResult = ProcessResult | StatsResult | InspectResult | SnapshotResult | DoneResult;
 
 export function assertNever(value: never): never {
   throw new Error(`unexpected message ${JSON.stringify(value)}`);
+}
+
+/** A process task from text lines (tests, benchmarks, tools); the coordinator packs raw bytes itself. */
+export function linesTask(lines: readonly string[], partition = 0, defaultTs = 0): ProcessTask {
+  const bytes = Buffer.from(lines.join(''));
+  let at = 0;
+  const ends = Uint32Array.from(lines, (line) => (at += Buffer.byteLength(line)));
+  return { kind: 'process', partition, bytes, ends, defaultTs: new Float64Array(lines.length).fill(defaultTs) };
 }

@@ -32,6 +32,8 @@ export class ZoneState {
   sinceRecompute = 0;
   /** Set whenever the zone changes; cleared by incremental snapshots. */
   dirty = true;
+  /** The source partition of the zone's latest reading: its snapshot is stored with that partition. */
+  partition = -1;
 
   readonly history: Float64Array;
   readonly paneSum: Float64Array;

@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { parseConfig } from '../../src/config/load.js';
 import { Shard } from '../../src/engine/shard.js';
+import { linesTask } from '../../src/protocol/messages.js';
 import { assertSameAlerts, assertZoneOrder } from '../helpers/compare.js';
 import { referenceAlerts } from '../helpers/reference.js';
 import { runOnLines } from '../helpers/run-engine.js';
@@ -69,10 +70,7 @@ test('the shard logic matches the reference on many small random cases', () => {
       const lines = randomStream({ seed, lines: count, zones: 3, paneMs: planned.window.paneMs });
       const expected = referenceAlerts(lines, planned);
       const shard = new Shard({ shard: 0, shards: 1, virtualNodes: 8, rules: planned });
-      const bytes = Buffer.from(lines.join(''));
-      let at = 0;
-      const ends = Uint32Array.from(lines, (line) => (at += Buffer.byteLength(line)));
-      const result = shard.process({ kind: 'process', bytes, ends, defaultTs: new Float64Array(lines.length) });
+      const result = shard.process(linesTask(lines));
       assertSameAlerts(
         result.alerts.map((a) => JSON.parse(a) as Record<string, unknown>),
         expected.alerts as unknown as Array<Record<string, unknown>>,

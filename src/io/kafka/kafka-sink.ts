@@ -29,7 +29,13 @@ export class KafkaSink extends BufferedSink {
   static async connect(config: KafkaSinkConfig, role: 'alerts' | 'dead-letters'): Promise<KafkaSink> {
     const kafka = createKafka(config.brokers, `${config.clientId}-${role}`);
     await ensureTopic(kafka, config.topic, config.partitions);
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // An idempotent producer keeps retrying: a broker outage is backpressure, not loss.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
+    });
     try {
       await producer.connect();
     } catch (error) {

@@ -1,7 +1,7 @@
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { EngineOptions, KafkaSourceConfig } from '../../config/types.js';
 import { SourceError } from '../../errors.js';
-import type { Source, SourceBatch } from '../types.js';
+import type { PartitionHandler, Source, SourceBatch } from '../types.js';
 import { createKafka, ensureTopic } from './client.js';
 
 /** A source batch that remembers the Kafka offsets it covers. */
@@ -26,6 +26,13 @@ export class KafkaSource implements Source {
   private readonly lagByPartition = new Map<number, number>();
   private assigned = new Set<number>();
   private stopped = false;
+  private handler: PartitionHandler | undefined;
+  /** Partitions whose state is loaded since they were (re)assigned. */
+  private readonly ready = new Set<number>();
+  /** Per partition: records before this offset are a replay (already committed before a restart). */
+  private readonly replayUntil = new Map<number, bigint>();
+  /** Per partition: the offset after the last record handed on (a rebalance re-fetches from the commit). */
+  private readonly pushedUntil = new Map<number, bigint>();
 
   private constructor(
     private readonly consumer: Consumer,
@@ -60,6 +67,10 @@ export class KafkaSource implements Source {
       throw new SourceError(`cannot consume topic ${config.topic} from ${config.brokers.join(',')}`, { cause: error, retriable: true });
     }
     return source;
+  }
+
+  setPartitionHandler(handler: PartitionHandler): void {
+    this.handler = handler;
   }
 
   next(): Promise<SourceBatch | null> {
@@ -117,7 +128,21 @@ export class KafkaSource implements Source {
   }
 
   private async onBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
-    const { messages, partition } = batch;
+    const { partition } = batch;
+    const pushed = this.pushedUntil.get(partition) ?? -1n;
+    const messages = batch.messages.filter((m) => BigInt(m.offset) >= pushed);
+    if (messages.length === 0) {
+      if (batch.messages.length > 0) resolveOffset(batch.lastOffset());
+      return;
+    }
+    if (this.handler !== undefined && !this.ready.has(partition)) {
+      const seekTo = await this.recover(partition, messages[0]?.offset as string);
+      if (seekTo !== undefined) {
+        // The rest of this batch is stale after the seek; the next fetch starts at the snapshot.
+        this.consumer.seek({ topic: this.config.topic, partition, offset: seekTo });
+        return;
+      }
+    }
     for (let start = 0; start < messages.length; start += this.batchSize) {
       const slice = messages.slice(start, start + this.batchSize);
       while (this.queue.length >= MAX_QUEUED_BATCHES && !this.stopped) {
@@ -132,6 +157,7 @@ export class KafkaSource implements Source {
       const values = slice.map((m) => m.value ?? Buffer.alloc(0));
       const offsets = slice.map((m) => m.offset);
       const topic = batch.topic;
+      const last = offsets[offsets.length - 1] as string;
       this.push({
         partition,
         values,
@@ -139,11 +165,38 @@ export class KafkaSource implements Source {
         timestamps: Float64Array.from(slice, (m) => Number(m.timestamp)),
         offsets,
         position: (i) => ({ topic, partition, offset: offsets[i] as string }),
+        resumeAt: (BigInt(last) + 1n).toString(),
+        replayed: this.replayedIn(partition, offsets),
       });
       // Resolved means "fetch past it", not committed: commits come only from commit().
-      resolveOffset(offsets[offsets.length - 1] as string);
+      resolveOffset(last);
+      this.pushedUntil.set(partition, BigInt(last) + 1n);
     }
     this.lagByPartition.set(partition, Number(batch.offsetLag()));
+  }
+
+  /**
+   * Loads a newly assigned partition's state. `committed` is where the group
+   * resumed it (the first fetched offset). Returns where to seek when the
+   * state is older than that: records from there up to `committed` are replayed.
+   */
+  private async recover(partition: number, committed: string): Promise<string | undefined> {
+    const snapshotAt = await (this.handler as PartitionHandler).assigned(partition);
+    this.ready.add(partition);
+    const from = BigInt(snapshotAt ?? '0');
+    const to = BigInt(committed);
+    if (from === to) return undefined;
+    if (from < to) this.replayUntil.set(partition, to);
+    return from.toString();
+  }
+
+  private replayedIn(partition: number, offsets: readonly string[]): number {
+    const until = this.replayUntil.get(partition);
+    if (until === undefined) return 0;
+    let replayed = 0;
+    while (replayed < offsets.length && BigInt(offsets[replayed] as string) < until) replayed++;
+    if (BigInt(offsets[offsets.length - 1] as string) + 1n >= until) this.replayUntil.delete(partition);
+    return replayed;
   }
 
   private push(batch: KafkaBatch): void {
@@ -158,7 +211,18 @@ export class KafkaSource implements Source {
 
   // Queued records of partitions taken away are dropped: their new owner replays them from the last commit.
   private onAssignment(assignment: Record<string, number[]>): void {
+    const previous = this.assigned;
     this.assigned = new Set(assignment[this.config.topic] ?? []);
+    const revoked = [...previous].filter((p) => !this.assigned.has(p));
+    // Kept partitions go on from where they were; a partition that comes back recovers from the store.
+    for (const partition of revoked) {
+      this.ready.delete(partition);
+      this.replayUntil.delete(partition);
+      this.pushedUntil.delete(partition);
+    }
+    if (revoked.length > 0) {
+      this.handler?.revoked(revoked).catch((error: unknown) => process.stderr.write(`klaxon: releasing partitions ${revoked.join(',')}: ${String(error)}\n`));
+    }
     for (let i = this.queue.length - 1; i >= 0; i--) {
       if (!this.assigned.has((this.queue[i] as KafkaBatch).partition)) this.queue.splice(i, 1);
     }

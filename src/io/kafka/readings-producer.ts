@@ -24,7 +24,13 @@ export class ReadingsProducer {
     const kafka = createKafka(brokers, 'klaxon-producer');
     await ensureTopic(kafka, topic, partitions);
     // One request in flight keeps each partition's records in send order, even across retries.
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // An idempotent producer keeps retrying: a broker outage is backpressure, not loss.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
+    });
     await producer.connect();
     return new ReadingsProducer(producer, topic);
   }
