@@ -1,20 +1,58 @@
 import { loadConfigFile, parseConfig } from '../config/load.js';
 import { configSchema } from '../config/schema.js';
-import type { KlaxonConfig } from '../config/types.js';
+import type { KlaxonConfig, LogLevel } from '../config/types.js';
 import { runEngine } from '../coordinator/engine.js';
 import type { RunSummary } from '../coordinator/stats.js';
+import { logger, setLogLevel } from '../observe/log.js';
+import { startObservability } from '../observe/observe.js';
+import { formatStoredZone, inspectStoredZone } from '../observe/state-inspect.js';
 import { showProgress } from './progress.js';
+
+const log = logger('cli');
 
 export interface RunOptions {
   config: string;
   workers?: number;
+  logLevel?: LogLevel;
 }
 
 /** `klaxon run`: the configured job, to the end of a bounded source or until SIGINT/SIGTERM. */
 export async function runCommand(options: RunOptions): Promise<void> {
   const config = loadConfigFile(options.config);
   if (options.workers !== undefined) config.engine.workers = options.workers;
+  applyLogLevel(config, options.logLevel);
   await runWithProgress(config);
+}
+
+/** --log-level wins over the config's log.level, which wins over KLAXON_LOG_LEVEL. */
+function applyLogLevel(config: KlaxonConfig, flag: LogLevel | undefined): void {
+  const level = flag ?? config.log?.level;
+  if (level !== undefined) setLogLevel(level);
+}
+
+export interface StateInspectOptions {
+  config: string;
+  values: number;
+  json?: boolean;
+  logLevel?: LogLevel;
+}
+
+/** `klaxon state inspect ZONE`: the zone's statistics as the Redis snapshot holds them. */
+export async function stateInspectCommand(zoneId: string, options: StateInspectOptions): Promise<void> {
+  const config = loadConfigFile(options.config);
+  applyLogLevel(config, options.logLevel);
+  const stored = await inspectStoredZone(config, zoneId);
+  if (stored === undefined) {
+    process.stderr.write(`klaxon: no snapshot holds zone ${zoneId} (it has not been seen, or not snapshotted yet)\n`);
+    process.exitCode = 1;
+    return;
+  }
+  if (options.json) {
+    const { zone } = stored;
+    process.stdout.write(`${JSON.stringify({ ...stored, zone: { ...zone, values: Array.from(zone.values) } })}\n`);
+  } else {
+    process.stdout.write(formatStoredZone(stored, options.values));
+  }
 }
 
 /** `klaxon validate`: loads the config and says what it would run. */
@@ -47,6 +85,10 @@ export interface DemoOptions {
   rate: number;
   workers: number;
   count?: number;
+  /** The dashboard's port (0: any free one). */
+  port: number;
+  dashboard: boolean;
+  logLevel?: LogLevel;
 }
 
 /** `klaxon demo`: the embedded default — generated plant → workers → alerts on the terminal. No services needed. */
@@ -71,27 +113,35 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
         { id: 'above-5m-avg', type: 'window_avg', span: '5m', abovePct: 5 },
         { id: 'rising-fast', type: 'rate_of_change', lag: '5m', pct: 10, direction: 'up' },
       ],
+      ...(options.dashboard ? { http: { port: options.port, host: '127.0.0.1', dashboard: true } } : {}),
     },
     { baseDir: process.cwd() },
   );
-  process.stderr.write(
-    `klaxon demo: ${options.zones} zones at ${options.rate} readings/s on ${options.workers} workers; ` +
-      `rules: >89°, 3σ over the last 500, 5% over the 5-minute average, +10% against 5 minutes ago. Ctrl-C stops.\n`,
+  applyLogLevel(config, options.logLevel);
+  log.info(
+    { zones: options.zones, rate: options.rate, workers: options.workers, rules: '>89°, 3σ over the last 500, 5% over the 5-minute average, +10% against 5 minutes ago' },
+    'demo starting (Ctrl-C stops)',
   );
-  await runWithProgress(config);
+  await runWithProgress(config, (url) => process.stderr.write(`klaxon demo: live dashboard at ${url}/\n`));
 }
 
-async function runWithProgress(config: KlaxonConfig): Promise<void> {
+/** Runs the engine with its observability (metrics, health, dashboard if configured) and the terminal's progress line. */
+async function runWithProgress(config: KlaxonConfig, announce: (url: string) => void = () => {}): Promise<void> {
+  const observe = await startObservability(config);
+  if (observe.url !== undefined) announce(observe.url);
   let stopProgress = () => {};
   let summary: RunSummary;
   try {
     summary = await runEngine(config, {
       onStart: (pipeline) => {
-        stopProgress = showProgress(pipeline, () => undefined);
+        observe.onStart(pipeline);
+        stopProgress = showProgress(pipeline, () => pipeline.lag());
       },
+      onAlerts: observe.onAlerts,
     });
   } finally {
     stopProgress();
+    await observe.stop();
   }
   const seconds = summary.elapsedMs / 1000;
   process.stderr.write(

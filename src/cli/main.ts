@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { describeError, KlaxonError } from '../errors.js';
-import { demoCommand, runCommand, schemaCommand, topicsCreateCommand, validateCommand } from './commands.js';
+import { isLogLevel, logger } from '../observe/log.js';
+import { demoCommand, runCommand, schemaCommand, stateInspectCommand, topicsCreateCommand, validateCommand } from './commands.js';
 import { produceCommand } from './produce.js';
 
 function positiveInt(value: string): number {
@@ -16,6 +17,19 @@ function nonNegative(value: string): number {
   return n;
 }
 
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('expected a port number (0: any free port)');
+  return n;
+}
+
+function logLevel(value: string) {
+  if (!isLogLevel(value)) throw new InvalidArgumentError('expected fatal, error, warn, info, debug, trace or silent');
+  return value;
+}
+
+const LOG_LEVEL_HELP = 'log level (overrides log.level in the config)';
+
 const program = new Command()
   .name('klaxon')
   .description('A clustered stream engine that watches sensor readings and raises alerts.')
@@ -27,6 +41,7 @@ program
   .description('run the job a config file describes (source → workers → sinks)')
   .requiredOption('-c, --config <file>', 'cluster config file (JSON)')
   .option('-w, --workers <n>', 'override engine.workers', positiveInt)
+  .option('--log-level <level>', LOG_LEVEL_HELP, logLevel)
   .action(runCommand);
 
 program
@@ -36,6 +51,9 @@ program
   .option('--rate <n>', 'readings per second (0: as fast as possible)', nonNegative, 2000)
   .option('-w, --workers <n>', 'worker threads', positiveInt, 2)
   .option('--count <n>', 'stop after this many readings', positiveInt)
+  .option('--port <n>', 'port of the live dashboard and /metrics (0: any free port)', port, 0)
+  .option('--no-dashboard', 'no HTTP server and no dashboard')
+  .option('--log-level <level>', LOG_LEVEL_HELP, logLevel)
   .action(demoCommand);
 
 program
@@ -66,6 +84,17 @@ program
   .requiredOption('-c, --config <file>', 'cluster config file (JSON)')
   .action(topicsCreateCommand);
 
+const state = program.command('state').description("operators' tools for the zone state kept in Redis");
+state
+  .command('inspect')
+  .description("a zone's statistics as its latest snapshot holds them: seq, count, mean, σ, latest values, firing rules")
+  .argument('<zone>', 'zone_id')
+  .requiredOption('-c, --config <file>', 'cluster config file (JSON) with a redis state store')
+  .option('--values <n>', 'how many of the latest values to print', positiveInt, 20)
+  .option('--json', 'one JSON object instead of text')
+  .option('--log-level <level>', LOG_LEVEL_HELP, logLevel)
+  .action(stateInspectCommand);
+
 program.command('schema').description("print the config's JSON Schema").action(schemaCommand);
 
 try {
@@ -75,12 +104,14 @@ try {
   if (error instanceof CommanderError) {
     // Help and version are not errors; every other commander error is a usage error.
     process.exitCode = error.exitCode === 0 ? 0 : 2;
-  } else if (error instanceof KlaxonError) {
+  } else if (error instanceof KlaxonError && error.exitCode === 2) {
+    // A bad command line or config is the answer to the person who typed it: plain text, every problem named.
     process.stderr.write(`klaxon: ${describeError(error)}\n`);
     process.exitCode = error.exitCode;
   } else {
-    process.stderr.write(`klaxon: unexpected failure: ${describeError(error)}\n`);
-    if (error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-    process.exitCode = 1;
+    // A runtime failure is an operational event: logged with its code, cause chain and stack.
+    const known = error instanceof KlaxonError;
+    logger('cli').fatal({ err: error }, `${known ? '' : 'unexpected failure: '}${describeError(error)}`);
+    process.exitCode = known ? error.exitCode : 1;
   }
 }

@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 
 /** Defaults for every optional key of cluster.config.json (see the README's configuration reference). */
 export const defaults = {
@@ -7,7 +7,9 @@ export const defaults = {
     batchSize: 1_000,
     maxQueuePerWorker: 4,
     virtualNodes: 128,
+    instanceId: process.env.KLAXON_INSTANCE_ID ?? `klaxon-${hostname()}`,
   },
+  guarantee: 'at-least-once',
   window: { size: 500, pane: 1_000 },
   mode: 'edge',
   state: { type: 'memory' },
@@ -37,5 +39,7 @@ export const defaults = {
     commitInterval: 1_000,
     linger: 5,
   },
+  http: { port: 9464, host: '127.0.0.1', dashboard: false },
+  log: { level: 'info' },
   redis: { url: 'redis://127.0.0.1:6379', prefix: 'klaxon', snapshotInterval: 5_000 },
 } as const;

@@ -5,7 +5,11 @@ import { defaults } from './defaults.js';
 import { type Duration, formatDuration, parseDuration } from './durations.js';
 import { expandEnv } from './env.js';
 import type {
+  Guarantee,
+  HttpConfig,
   KlaxonConfig,
+  LogConfig,
+  LogLevel,
   Mode,
   Rule,
   SinkConfig,
@@ -63,7 +67,10 @@ interface RawConfig {
   state?: Record<string, unknown> & { type: StateConfig['type'] };
   window?: { size?: number; pane?: Duration };
   mode?: Mode;
+  guarantee?: Guarantee;
   rules: Array<Record<string, unknown> & { id: string; type: Rule['type']; mode?: Mode }>;
+  http?: Partial<HttpConfig>;
+  log?: Partial<LogConfig>;
 }
 
 class Normaliser {
@@ -73,6 +80,11 @@ class Normaliser {
   config(input: RawConfig): KlaxonConfig {
     const paneMs = this.duration(input.window?.pane ?? defaults.window.pane, '/window/pane');
     const mode = input.mode ?? (defaults.mode as Mode);
+    if (input.guarantee === 'exactly-once') {
+      for (const part of ['source', 'sink', 'deadLetter'] as const) {
+        if (input[part]?.type !== 'kafka') this.issues.push(`/${part}/type: exactly-once needs Kafka in and out (transactions commit alerts with offsets)`);
+      }
+    }
     if (input.state?.type === 'redis' && input.source.type !== 'kafka') {
       this.issues.push('/state/type: the redis state store needs a kafka source (snapshots resume from Kafka offsets; a file is read from its start)');
     }
@@ -80,11 +92,15 @@ class Normaliser {
       engine: { ...defaults.engine, ...input.engine },
       window: { size: input.window?.size ?? defaults.window.size, paneMs },
       mode,
+      guarantee: input.guarantee ?? (defaults.guarantee as Guarantee),
       rules: this.rules(input.rules, mode, paneMs),
       source: this.source(input.source),
       sink: this.sink(input.sink, '/sink'),
       deadLetter: this.sink(input.deadLetter ?? { ...defaults.deadLetter }, '/deadLetter'),
       state: this.state(input.state ?? { ...defaults.state }),
+      ...(input.http === undefined ? {} : { http: { ...defaults.http, ...input.http } }),
+      // Absent unless configured, so KLAXON_LOG_LEVEL still applies when the config says nothing.
+      ...(input.log === undefined ? {} : { log: { level: input.log.level ?? (defaults.log.level as LogLevel) } }),
     };
   }
 

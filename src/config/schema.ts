@@ -81,6 +81,7 @@ export const configSchema = {
         batchSize: { type: 'integer', minimum: 1, maximum: 100_000 },
         maxQueuePerWorker: { type: 'integer', minimum: 1, maximum: 1_000 },
         virtualNodes: { type: 'integer', minimum: 1, maximum: 4_096 },
+        instanceId: { type: 'string', minLength: 1, maxLength: 200 },
       },
     },
     source: {
@@ -143,6 +144,21 @@ export const configSchema = {
       },
     },
     mode,
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        port: { type: 'integer', minimum: 0, maximum: 65_535 },
+        host: nonEmptyString,
+        dashboard: { type: 'boolean' },
+      },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] } },
+    },
+    guarantee: { enum: ['at-least-once', 'exactly-once'] },
     rules: {
       type: 'array',
       minItems: 1,

@@ -1,6 +1,7 @@
 /** The validated, normalised configuration the engine runs with (durations in ms, paths absolute). */
 
 export type Mode = 'edge' | 'every';
+export type Guarantee = 'at-least-once' | 'exactly-once';
 export type Direction = 'up' | 'down' | 'both';
 
 export interface ThresholdRule { id: string; type: 'threshold'; mode: Mode; above?: number; below?: number }
@@ -90,6 +91,22 @@ export interface EngineOptions {
   maxQueuePerWorker: number;
   /** Virtual nodes per worker on the consistent-hash ring. */
   virtualNodes: number;
+  /** Stable name of this engine process (its Kafka transactional id): distinct per process, the same across its restarts. */
+  instanceId: string;
+}
+
+/** The operator's HTTP port: Prometheus metrics, health checks and (optionally) the live dashboard. */
+export interface HttpConfig {
+  /** 0: any free port (the demo). */
+  port: number;
+  host: string;
+  /** Serve the web dashboard at / (off in production configs unless asked for). */
+  dashboard: boolean;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export interface LogConfig {
+  level: LogLevel;
 }
 
 export interface KlaxonConfig extends RulesConfig {
@@ -99,6 +116,12 @@ export interface KlaxonConfig extends RulesConfig {
   deadLetter: SinkConfig;
   state: StateConfig;
   mode: Mode;
+  /** at-least-once: alerts written at once, a replay may repeat some (same alert_id). exactly-once: Kafka transactions at checkpoints. */
+  guarantee: Guarantee;
+  /** Metrics, health and dashboard endpoints; undefined: no HTTP server. */
+  http?: HttpConfig;
+  /** Structured logs (pino on stderr). */
+  log?: LogConfig;
   /** Where the config came from, for messages; undefined when built in code. */
   file?: string;
 }

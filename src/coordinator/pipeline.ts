@@ -18,10 +18,14 @@ export interface PipelineParts {
   commitIntervalMs: number;
   /** Where zone state is snapshotted; none: state lives and dies with the process. */
   store?: StateStore;
-  /** How often a checkpoint (barrier, flush, commit, snapshot) runs when there is a store. */
-  snapshotIntervalMs?: number;
+  /** How often a checkpoint (barrier, drain, flush, commit, snapshot) runs; undefined: never on a timer. */
+  checkpointIntervalMs?: number;
+  /** Commits only at checkpoints (Kafka transactions), never between. */
+  exactlyOnce?: boolean;
   /** Whether record keys are zone ids (Kafka producers keyed by zone). */
   keyIsZoneId?: boolean;
+  /** Sees every batch of alerts handed to the sink (dashboards, metrics). Must not throw or block. */
+  onAlerts?: (records: readonly OutRecord[]) => void;
 }
 
 interface Tracked {
@@ -82,9 +86,10 @@ export class Pipeline {
 
   /** Runs until the source is drained or stop() is called; resolves with the totals. */
   async run(): Promise<RunSummary> {
-    const timers = [setInterval(() => this.scheduleCommit(), this.parts.commitIntervalMs)];
-    if (this.snapshots !== undefined) {
-      timers.push(setInterval(() => this.scheduleCheckpoint(), this.parts.snapshotIntervalMs ?? 5_000));
+    // A commit between checkpoints could cover alerts of a half-collected batch: never in a transaction.
+    const timers = this.parts.exactlyOnce ? [] : [setInterval(() => this.scheduleCommit(), this.parts.commitIntervalMs)];
+    if (this.parts.checkpointIntervalMs !== undefined) {
+      timers.push(setInterval(() => this.scheduleCheckpoint(), this.parts.checkpointIntervalMs));
     }
     try {
       while (!this.stopping && this.failure === undefined) {
@@ -103,7 +108,7 @@ export class Pipeline {
       await Promise.allSettled(this.inFlight.map((t) => t.done));
       this.throwIfFailed();
       // The last checkpoint: everything processed is committed and, with a store, snapshotted.
-      if (this.snapshots !== undefined) this.scheduleCheckpoint();
+      if (this.snapshots !== undefined || this.parts.exactlyOnce) this.scheduleCheckpoint();
       else this.scheduleCommit();
       await this.commitChain;
       this.throwIfFailed();
@@ -117,6 +122,16 @@ export class Pipeline {
   stop(): void {
     this.stopping = true;
     this.parts.source.stop();
+  }
+
+  /** Records waiting behind the source's position, if it can tell (Kafka consumer lag). */
+  lag(): number | undefined {
+    return this.parts.source.lag();
+  }
+
+  /** Tasks queued at each worker right now. */
+  queueDepths(): number[] {
+    return this.pools.map((pool) => pool.queued);
   }
 
   async shardStats(): Promise<StatsResult[]> {
@@ -187,7 +202,10 @@ export class Pipeline {
     result.alerts.forEach((value, k) => {
       if (fresh(result.alertRecords[k] as number)) alerts.push({ key: result.alertZones[k] as string, value });
     });
-    if (alerts.length > 0) this.parts.alerts.write(alerts);
+    if (alerts.length > 0) {
+      this.parts.alerts.write(alerts);
+      this.parts.onAlerts?.(alerts);
+    }
     const dead: OutRecord[] = [];
     result.rejected.forEach((k, r) => {
       const index = part.indices[k] as number;

@@ -11,7 +11,10 @@ export class RunStats {
   replayed = 0;
   batches = 0;
   committedBatches = 0;
+  /** Dead letters by their reason (the contract's wording), for metrics. */
+  readonly rejectedByReason = new Map<string, number>();
   private readonly zonesByShard: number[];
+  private readonly batchListeners: Array<(records: number, latencyMs: number) => void> = [];
 
   constructor(shards: number) {
     this.zonesByShard = new Array(shards).fill(0);
@@ -19,6 +22,26 @@ export class RunStats {
 
   setZones(shard: number, zones: number): void {
     this.zonesByShard[shard] = zones;
+  }
+
+  countRejections(reasons: readonly string[]): void {
+    for (const reason of reasons) this.rejectedByReason.set(reason, (this.rejectedByReason.get(reason) ?? 0) + 1);
+  }
+
+  /**
+   * A batch is finished: every alert it raised has been handed to the sink.
+   * `readAtMs` is performance.now() when the source returned it, so listeners
+   * see wall-clock processing latency (not alert ts − reading ts, which is
+   * meaningless for replayed or simulated readings).
+   */
+  batchFinished(records: number, readAtMs: number): void {
+    const latencyMs = performance.now() - readAtMs;
+    for (const listener of this.batchListeners) listener(records, latencyMs);
+  }
+
+  /** Metrics subscribe here; a listener must be cheap and must not throw. */
+  onBatchFinished(listener: (records: number, latencyMs: number) => void): void {
+    this.batchListeners.push(listener);
   }
 
   get zones(): number {

@@ -4,7 +4,9 @@ import { applyReading } from '../rules/evaluate.js';
 import { type Plan, planRules } from '../rules/plan.js';
 import { HashRing } from '../sharding/ring.js';
 import { ZoneState } from '../state/zone-state.js';
-import type { ProcessResult, ProcessTask, ShardSetup, SnapshotResult, ZoneView } from '../protocol/messages.js';
+import type { HotZonesResult, ProcessResult, ProcessTask, ShardSetup, SnapshotResult, ZoneHistory, ZoneView } from '../protocol/messages.js';
+import { hotZones } from '../observe/hot-zones.js';
+import { summarizeZone } from '../observe/zone-summary.js';
 import { decodeZone, encodeZone } from '../state/codec.js';
 import { formatAlert } from './alert.js';
 import { isRejection, parseReading, type Reading, RejectReason } from './reading.js';
@@ -128,6 +130,17 @@ export class Shard {
       maxPane: Number.isFinite(zone.maxPane) ? zone.maxPane : null,
       firing: this.plan.rules.filter((_, i) => zone.firing[i] === 1).map((rule) => rule.id),
     };
+  }
+
+  /** A zone's latest `limit` values (oldest first) with its mean, σ and firing rules; null for an unknown zone. */
+  zoneHistory(zoneId: string, limit: number): ZoneHistory | null {
+    const zone = this.zones.get(zoneId);
+    return zone === undefined ? null : summarizeZone(zoneId, zone, this.plan, limit);
+  }
+
+  /** At most `limit` zones for an overview: firing ones first, then the hottest by latest temperature. */
+  hotZones(limit: number): HotZonesResult {
+    return hotZones(this.zones, this.plan, limit);
   }
 
   /** Bytes of typed-array state per zone (what the ArrayBuffer holds, not the Map overhead). */

@@ -1,6 +1,7 @@
 import type { EngineOptions, KlaxonConfig, SinkConfig, SourceConfig } from '../config/types.js';
 import { rulesFingerprint } from '../state/codec.js';
 import type { StateStore } from '../state/types.js';
+import type { KafkaTransactions } from './kafka/transactions.js';
 import { FileSink } from './file/file-sink.js';
 import { FileSource } from './file/file-source.js';
 import { GeneratorSource } from './generator/generator-source.js';
@@ -9,7 +10,7 @@ import { StdoutSink } from './stdio/stdout-sink.js';
 import type { Sink, Source } from './types.js';
 
 /** Builds the configured source; Kafka is loaded only when asked for. */
-export async function createSource(config: SourceConfig, engine: EngineOptions): Promise<Source> {
+export async function createSource(config: SourceConfig, engine: EngineOptions, transactions?: KafkaTransactions): Promise<Source> {
   switch (config.type) {
     case 'file':
       return FileSource.open(config.path, engine.batchSize);
@@ -19,7 +20,7 @@ export async function createSource(config: SourceConfig, engine: EngineOptions):
       return new GeneratorSource(config, engine.batchSize);
     case 'kafka': {
       const { KafkaSource } = await import('./kafka/kafka-source.js');
-      return KafkaSource.connect(config, engine);
+      return KafkaSource.connect(config, engine, transactions);
     }
   }
 }

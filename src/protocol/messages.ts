@@ -52,7 +52,35 @@ export interface DropTask {
   partitions: number[];
 }
 
-export type ShardTask = ProcessTask | StatsTask | InspectTask | SnapshotTask | RestoreTask | DropTask;
+/** One zone's recent readings and statistics, for the dashboard's zone chart. */
+export interface ZoneHistoryTask {
+  kind: 'zoneHistory';
+  zoneId: string;
+  /** At most this many of the latest values (the history holds up to W). */
+  limit: number;
+}
+
+/** The zones worth showing first: firing ones, then the hottest by latest temperature. */
+export interface HotZonesTask {
+  kind: 'hotZones';
+  limit: number;
+}
+
+/** How much of its life the worker thread has spent working (event-loop utilisation). */
+export interface BusyTask {
+  kind: 'busy';
+}
+
+export type ShardTask =
+  | ProcessTask
+  | StatsTask
+  | InspectTask
+  | SnapshotTask
+  | RestoreTask
+  | DropTask
+  | ZoneHistoryTask
+  | HotZonesTask
+  | BusyTask;
 
 export interface ProcessResult {
   kind: 'processed';
@@ -112,7 +140,56 @@ export interface DoneResult {
   zones: number;
 }
 
-export type ShardResult = ProcessResult | StatsResult | InspectResult | SnapshotResult | DoneResult;
+export interface ZoneHistory {
+  zoneId: string;
+  seq: number;
+  /** Values in the history (≤ W); `values` holds the latest `values.length` of them, oldest first. */
+  count: number;
+  values: Float64Array;
+  /** Over the whole history; null before the first reading. */
+  mean: number | null;
+  std: number | null;
+  firing: string[];
+}
+
+export interface ZoneHistoryResult {
+  kind: 'zoneHistory';
+  zone: ZoneHistory | null;
+}
+
+export interface HotZone {
+  zoneId: string;
+  /** The zone's latest accepted temperature. */
+  latest: number;
+  seq: number;
+  firing: string[];
+}
+
+export interface HotZonesResult {
+  kind: 'hotZones';
+  /** Firing zones first, then by latest temperature, highest first; at most the task's limit. */
+  zones: HotZone[];
+  /** Every zone of the shard, and how many have at least one rule firing. */
+  total: number;
+  firingZones: number;
+}
+
+export interface BusyResult {
+  kind: 'busy';
+  /** Milliseconds the thread's event loop was running tasks / waiting, since the thread started. */
+  activeMs: number;
+  idleMs: number;
+}
+
+export type ShardResult =
+  | ProcessResult
+  | StatsResult
+  | InspectResult
+  | SnapshotResult
+  | DoneResult
+  | ZoneHistoryResult
+  | HotZonesResult
+  | BusyResult;
 
 export function assertNever(value: never): never {
   throw new Error(`unexpected message ${JSON.stringify(value)}`);

@@ -55,9 +55,11 @@ export interface TopicRecord {
 }
 
 /**
- * Reads a topic from the beginning until it holds `count` records or nothing
- * new arrives for `quietMs` after the high watermarks were reached.
- * read_committed, so aborted transactional writes are not seen.
+ * Reads a topic from the beginning until it holds `count` records (and
+ * nothing more arrives for a short while, so extras are seen too), or until
+ * nothing new arrives for `quietMs` after the high watermarks were reached.
+ * read_committed, so aborted transactional writes are not seen (and a
+ * transactional topic's last offset is a commit marker, never a record).
  */
 export async function readTopic(topic: string, options: { count?: number; quietMs?: number } = {}): Promise<TopicRecord[]> {
   const client = kafka();
@@ -89,8 +91,9 @@ export async function readTopic(topic: string, options: { count?: number; quietM
   const deadline = Date.now() + 60_000;
   for (;;) {
     const caughtUp = [...target].every(([p, high]) => high === 0n || (reached.get(p) ?? 0n) >= high);
-    if (options.count !== undefined && records.length >= options.count && caughtUp) break;
-    if (options.count === undefined && caughtUp && Date.now() - lastNew > quietMs) break;
+    const quiet = Date.now() - lastNew;
+    if (options.count !== undefined && records.length >= options.count && (caughtUp || quiet > 500)) break;
+    if (options.count === undefined && quiet > quietMs && (caughtUp || quiet > 3 * quietMs)) break;
     if (Date.now() > deadline) throw new Error(`reading ${topic}: ${records.length} records after 60 s (wanted ${options.count ?? 'all'})`);
     await new Promise((r) => setTimeout(r, 100));
   }

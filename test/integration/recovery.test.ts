@@ -51,12 +51,13 @@ interface Job {
   prefix: string;
 }
 
-async function writeJobConfig(dir: string, job: Job, workers: number): Promise<string> {
+async function writeJobConfig(dir: string, job: Job, workers: number, guarantee = 'at-least-once'): Promise<string> {
   const path = join(dir, `klaxon-${workers}.json`);
   await writeFile(
     path,
     JSON.stringify({
-      engine: { workers, batchSize: 500 },
+      guarantee,
+      engine: { workers, batchSize: 500, instanceId: 'only' },
       source: { type: 'kafka', brokers: BROKERS, topic: job.readings, groupId: job.groupId, commitInterval: '100ms' },
       sink: { type: 'kafka', brokers: BROKERS, topic: job.alerts },
       deadLetter: { type: 'kafka', brokers: BROKERS, topic: job.deadLetters },
@@ -72,9 +73,17 @@ async function runChild(configPath: string, committed: () => Promise<number>, ki
   const child = spawn(process.execPath, [CLI, 'run', '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve((exitCode = code))));
   try {
-    await waitFor(async () => (await committed()) >= (killAt ?? total), `commits to reach ${killAt ?? total}`, 90_000);
+    await waitFor(
+      async () => {
+        if (exitCode !== undefined) throw new Error(`the engine exited early (${exitCode}): ${stderr}`);
+        return (await committed()) >= (killAt ?? total);
+      },
+      `commits to reach ${killAt ?? total}`,
+      90_000,
+    );
   } finally {
     child.kill(killAt === undefined ? 'SIGTERM' : 'SIGKILL');
   }
@@ -82,17 +91,41 @@ async function runChild(configPath: string, committed: () => Promise<number>, ki
   if (killAt === undefined) assert.equal(code, 0, `graceful stop exits 0; stderr: ${stderr}`);
 }
 
-test('kill -9 at several points, workers 2 → 4 → 1 → 3: the alerts topic holds every contract alert, duplicates only identical', async (t) => {
-  const lines = generated(120_000, 11);
-  const expected = (await runOnLines(t, lines, RULES, { workers: 1 })).alerts;
-  assert.ok(expected.length > 1_000);
-  const job: Job = {
+async function freshJob(t: TestContext): Promise<Job> {
+  return {
     readings: await freshTopic(t, 'readings', 6),
     alerts: await freshTopic(t, 'alerts', 6),
     deadLetters: await freshTopic(t, 'dead', 1),
     groupId: freshGroup(),
     prefix: `test-${randomUUID().slice(0, 8)}`,
   };
+}
+
+test('exactly-once: kill -9 at several points, workers 3 → 1 → 2: a read_committed reader sees every contract alert exactly once', async (t) => {
+  const lines = generated(100_000, 12);
+  const expected = (await runOnLines(t, lines, RULES, { workers: 1 })).alerts;
+  const expectedDead = (await runOnLines(t, lines, RULES, { workers: 1 })).deadLetters.length;
+  const job = await freshJob(t);
+  await produceLines(job.readings, lines);
+  const dir = await tempDir(t);
+  const committed = await groupProgress(t, job.groupId, job.readings);
+  const plan: Array<[number, number | undefined]> = [
+    [3, 25_000],
+    [1, 60_000],
+    [2, undefined],
+  ];
+  for (const [workers, killAt] of plan) await runChild(await writeJobConfig(dir, job, workers, 'exactly-once'), committed, killAt, lines.length);
+  const written = (await readTopic(job.alerts, { count: expected.length })).map((r) => JSON.parse(r.value) as Record<string, unknown>);
+  assertSameAlerts(written, expected, 'exactly-once');
+  assert.equal(written.length, expected.length, 'no alert twice');
+  assert.equal((await readTopic(job.deadLetters, { count: expectedDead })).length, expectedDead, 'each dead letter once');
+});
+
+test('kill -9 at several points, workers 2 → 4 → 1 → 3: the alerts topic holds every contract alert, duplicates only identical', async (t) => {
+  const lines = generated(120_000, 11);
+  const expected = (await runOnLines(t, lines, RULES, { workers: 1 })).alerts;
+  assert.ok(expected.length > 1_000);
+  const job = await freshJob(t);
   await produceLines(job.readings, lines);
   const dir = await tempDir(t);
   const plan: Array<[number, number | undefined]> = [

@@ -3,6 +3,7 @@ import type { EngineOptions, KafkaSourceConfig } from '../../config/types.js';
 import { SourceError } from '../../errors.js';
 import type { PartitionHandler, Source, SourceBatch } from '../types.js';
 import { createKafka, ensureTopic } from './client.js';
+import type { KafkaTransactions } from './transactions.js';
 
 /** A source batch that remembers the Kafka offsets it covers. */
 interface KafkaBatch extends SourceBatch {
@@ -38,9 +39,14 @@ export class KafkaSource implements Source {
     private readonly consumer: Consumer,
     private readonly config: KafkaSourceConfig,
     private readonly batchSize: number,
+    private readonly transactions: KafkaTransactions | undefined,
   ) {}
 
-  static async connect(config: KafkaSourceConfig, engine: EngineOptions): Promise<KafkaSource> {
+  /**
+   * With `transactions` (exactly-once), commit() commits the open transaction
+   * with the offsets instead of committing them through the consumer.
+   */
+  static async connect(config: KafkaSourceConfig, engine: EngineOptions, transactions?: KafkaTransactions): Promise<KafkaSource> {
     const kafka = createKafka(config.brokers, config.clientId);
     await ensureTopic(kafka, config.topic, config.partitions);
     const consumer = kafka.consumer({
@@ -52,7 +58,7 @@ export class KafkaSource implements Source {
       maxBytesPerPartition: 4 << 20,
       retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: 50 },
     });
-    const source = new KafkaSource(consumer, config, engine.batchSize);
+    const source = new KafkaSource(consumer, config, engine.batchSize, transactions);
     consumer.on(consumer.events.GROUP_JOIN, (event) => source.onAssignment(event.payload.memberAssignment));
     try {
       await consumer.connect();
@@ -93,6 +99,10 @@ export class KafkaSource implements Source {
       partition,
       offset: (BigInt(offset) + 1n).toString(),
     }));
+    if (this.transactions !== undefined) {
+      await this.transactions.commit(this.config.groupId, offsets);
+      return;
+    }
     if (offsets.length === 0) return;
     const deadline = Date.now() + COMMIT_RETRY_MS;
     for (;;) {

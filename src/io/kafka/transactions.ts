@@ -1,0 +1,119 @@
+import type { Message, Producer, Transaction } from 'kafkajs';
+import { SinkError } from '../../errors.js';
+import { BufferedSink } from '../buffered-sink.js';
+import type { OutRecord } from '../types.js';
+import { createKafka, ensureTopic } from './client.js';
+
+export interface CommittedOffset {
+  topic: string;
+  partition: number;
+  /** The next offset to consume. */
+  offset: string;
+}
+
+/**
+ * One transactional producer for everything the engine writes in
+ * exactly-once mode: alerts and dead letters go into the open transaction,
+ * which commits together with the consumer offsets they come from. A crash
+ * before commit aborts it, so read_committed readers never see those alerts;
+ * the restart produces them again in a new transaction.
+ * The transactional id is stable per engine instance: a restarted instance
+ * fences its predecessor and aborts whatever it left open.
+ */
+export class KafkaTransactions {
+  private open: Transaction | undefined;
+  /** The one begin in progress: both sinks may ask for the transaction at once. */
+  private opening: Promise<Transaction> | undefined;
+
+  private constructor(private readonly producer: Producer) {}
+
+  static async connect(brokers: string[], transactionalId: string, topics: Array<{ topic: string; partitions: number }>): Promise<KafkaTransactions> {
+    const kafka = createKafka(brokers, `${transactionalId}-producer`);
+    for (const { topic, partitions } of topics) await ensureTopic(kafka, topic, partitions);
+    const producer = kafka.producer({
+      transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // Shorter than the broker's default so a crashed instance's open transaction cannot hold readers back long.
+      transactionTimeout: 30_000,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
+    });
+    try {
+      await producer.connect();
+    } catch (error) {
+      throw new SinkError(`cannot start the transactional producer ${transactionalId}`, { cause: error, retriable: true });
+    }
+    return new KafkaTransactions(producer);
+  }
+
+  async send(topic: string, messages: Message[]): Promise<void> {
+    const transaction = await this.current();
+    await transaction.send({ topic, messages, acks: -1 });
+  }
+
+  /** Commits what was sent, with the offsets it covers, as one transaction. */
+  async commit(consumerGroupId: string, offsets: readonly CommittedOffset[]): Promise<void> {
+    if (offsets.length === 0 && this.open === undefined) return;
+    const transaction = await this.current();
+    const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
+    for (const { topic, partition, offset } of offsets) {
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), { partition, offset }]);
+    }
+    if (byTopic.size > 0) {
+      await transaction.sendOffsets({ consumerGroupId, topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) });
+    }
+    await transaction.commit();
+    this.open = undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.open !== undefined) await this.open.abort().catch(() => {});
+    await this.producer.disconnect();
+  }
+
+  private current(): Promise<Transaction> {
+    if (this.open !== undefined) return Promise.resolve(this.open);
+    this.opening ??= this.begin().finally(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
+
+  // Starting a transaction right after a commit can meet CONCURRENT_TRANSACTIONS while the
+  // broker finishes the last one; kafkajs does not always retry that, so we do.
+  private async begin(): Promise<Transaction> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.open = await this.producer.transaction();
+        return this.open;
+      } catch (error) {
+        if (attempt >= 50) throw new SinkError('cannot begin a Kafka transaction', { cause: error, retriable: true });
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 50 * attempt)));
+      }
+    }
+  }
+}
+
+/** A sink whose records go into the shared open transaction (exactly-once mode). */
+export class TransactionalSink extends BufferedSink {
+  protected readonly name: string;
+
+  constructor(
+    private readonly transactions: KafkaTransactions,
+    private readonly topic: string,
+  ) {
+    super({ chunkBytes: 512 << 10, highWaterBytes: 16 << 20 });
+    this.name = `Kafka topic ${topic} (transactional)`;
+  }
+
+  protected deliver(records: OutRecord[]): Promise<void> {
+    return this.transactions.send(
+      this.topic,
+      records.map((r) => ({ key: r.key === '' ? null : r.key, value: r.value })),
+    );
+  }
+
+  // The shared producer is closed by its owner, once.
+  protected async release(): Promise<void> {}
+}

@@ -1,0 +1,37 @@
+import type { HotZone, HotZonesResult } from '../protocol/messages.js';
+import type { Plan } from '../rules/plan.js';
+import type { ZoneState } from '../state/zone-state.js';
+import { TopN } from './top-n.js';
+import { firingRules, isFiring, latestValue } from './zone-summary.js';
+
+interface Candidate {
+  zoneId: string;
+  zone: ZoneState;
+  firing: boolean;
+  latest: number;
+}
+
+/** Firing zones rank first; among equals, the hotter one. */
+export function ranksBefore(a: { firing: boolean; latest: number }, b: { firing: boolean; latest: number }): boolean {
+  if (a.firing !== b.firing) return a.firing;
+  return a.latest > b.latest;
+}
+
+/**
+ * A shard's zones worth showing on the dashboard's grid: at most `limit`,
+ * firing ones first, then the hottest. One pass over the zones, no sort of
+ * all of them; rule ids are only looked up for the zones kept.
+ */
+export function hotZones(zones: ReadonlyMap<string, ZoneState>, plan: Plan, limit: number): HotZonesResult {
+  const top = new TopN<Candidate>(limit, ranksBefore);
+  let firingZones = 0;
+  for (const [zoneId, zone] of zones) {
+    if (zone.count === 0) continue;
+    const firing = isFiring(zone);
+    if (firing) firingZones++;
+    const candidate = { zoneId, zone, firing, latest: latestValue(zone) };
+    if (top.wouldKeep(candidate)) top.offer(candidate);
+  }
+  const kept: HotZone[] = top.sorted().map(({ zoneId, zone, latest }) => ({ zoneId, latest, seq: zone.seq, firing: firingRules(zone, plan) }));
+  return { kind: 'hotZones', zones: kept, total: zones.size, firingZones };
+}

@@ -1,0 +1,204 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { BusyResult, StatsResult } from '../protocol/messages.js';
+import type { SeenAlert } from './alert-feed.js';
+import { type EngineView, within } from './engine-view.js';
+
+/** How long a scrape waits for a worker busy with batches before leaving its gauges as they were. */
+const WORKER_ANSWER_MS = 1_000;
+/** Rejections the pipeline did not classify (before it reports reasons) are counted under this reason. */
+export const UNCLASSIFIED = 'unclassified';
+
+/**
+ * The engine's Prometheus metrics, one registry per engine (so tests can run
+ * several in a process). Totals the pipeline already keeps (RunStats) are read
+ * at scrape time and exported as counters by adding the change since the last
+ * scrape; alerts, batch sizes and latencies are observed as they happen.
+ */
+export class EngineMetrics {
+  readonly registry = new Registry();
+  private view: EngineView | undefined;
+  private readonly alerts: Counter<'rule' | 'status'>;
+  private readonly batchRecords: Histogram;
+  private readonly latency: Histogram;
+
+  constructor() {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'klaxon_' });
+    const stat = (read: (view: EngineView) => number | undefined) => () => (this.view === undefined ? undefined : read(this.view));
+    this.totalFrom('klaxon_readings_total', 'Records read from the source (readings in, valid or not).', stat((v) => v.stats.records));
+    this.totalFrom('klaxon_readings_accepted_total', 'Readings that passed validation and updated their zone.', stat((v) => v.stats.accepted));
+    this.totalFrom('klaxon_readings_replayed_total', 'Records read again after a restart to rebuild state (no output).', stat((v) => v.stats.replayed));
+    this.totalFrom('klaxon_readings_rerouted_total', 'Records keyed by something other than their zone, sent on to the owner.', stat((v) => v.stats.rerouted));
+    this.totalFrom('klaxon_batches_total', 'Batches read from the source.', stat((v) => v.stats.batches));
+    this.totalFrom('klaxon_batches_committed_total', 'Batches committed to the source after their output was flushed.', stat((v) => v.stats.committedBatches));
+    this.totalFrom('klaxon_snapshots_total', 'Checkpoints whose zone snapshot was saved to the state store.', stat((v) => v.snapshotStats()?.snapshots));
+    this.totalFrom('klaxon_recoveries_total', 'Partitions whose state was restored from a snapshot.', stat((v) => v.snapshotStats()?.recoveries));
+    this.totalFrom('klaxon_snapshot_resyncs_total', 'Snapshots rewritten in full because the store did not hold what was last written.', stat((v) => v.snapshotStats()?.resyncs));
+    this.rejectedByReason();
+    this.gaugeFrom('klaxon_zones', 'Zones held by the workers.', stat((v) => v.stats.zones));
+    this.gaugeFrom('klaxon_source_lag_records', 'Records waiting behind the source position (consumer lag; absent if the source cannot tell).', stat((v) => v.lag()));
+    this.gaugeFrom('klaxon_ready', '1 once the engine runs with its partitions assigned and state restored.', () => (this.view?.ready() ? 1 : 0));
+    this.gaugeFrom('klaxon_snapshot_last_duration_seconds', 'Duration of the latest snapshot save.', stat((v) => v.snapshotStats()?.snapshots ? (v.snapshotStats()?.lastMs ?? 0) / 1000 : undefined));
+    this.gaugeFrom('klaxon_snapshot_last_bytes', 'Bytes of zone state written by the latest snapshot.', stat((v) => v.snapshotStats()?.snapshots ? v.snapshotStats()?.lastBytes : undefined));
+    this.gaugeFrom('klaxon_snapshot_last_zones', 'Zones written by the latest snapshot.', stat((v) => v.snapshotStats()?.snapshots ? v.snapshotStats()?.lastZones : undefined));
+    this.partitionLag();
+    this.workerGauges();
+    this.alerts = new Counter({ name: 'klaxon_alerts_total', help: 'Alerts written to the sink, by rule and status (firing or resolved).', labelNames: ['rule', 'status'], registers });
+    this.batchRecords = new Histogram({
+      name: 'klaxon_batch_records',
+      help: 'Records per source batch.',
+      buckets: [1, 10, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'klaxon_processing_latency_seconds',
+      help: 'Wall time from a batch being read from the source to all its alerts being handed to the sink.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+  }
+
+  /** Starts reading a running engine (before: totals are absent, readiness 0). */
+  attach(view: EngineView): void {
+    this.view = view;
+    view.stats.onBatchFinished((records, latencyMs) => {
+      this.batchRecords.observe(records);
+      this.latency.observe(latencyMs / 1000);
+    });
+  }
+
+  /** Alerts as they reach the sink (AlertFeed listener). */
+  readonly countAlerts = (alerts: readonly SeenAlert[]): void => {
+    for (const alert of alerts) this.alerts.inc({ rule: alert.rule, status: alert.status });
+  };
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  private totalFrom(name: string, help: string, read: () => number | undefined): void {
+    let last = 0;
+    new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const value = read();
+        if (value === undefined || value < last) return;
+        this.inc(value - last);
+        last = value;
+      },
+    });
+  }
+
+  private gaugeFrom(name: string, help: string, read: () => number | undefined): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const value = read();
+        if (value === undefined) this.reset();
+        else this.set(value);
+      },
+    });
+  }
+
+  private rejectedByReason(): void {
+    const last = new Map<string, number>();
+    const metrics = this;
+    new Counter({
+      name: 'klaxon_readings_rejected_total',
+      help: 'Records turned into dead letters, by reason (the sum over reasons is every dead letter).',
+      labelNames: ['reason'],
+      registers: [this.registry],
+      collect() {
+        const stats = metrics.view?.stats;
+        if (stats === undefined) return;
+        const byReason = new Map(stats.rejectedByReason);
+        const classified = [...byReason.values()].reduce((a, b) => a + b, 0);
+        if (stats.rejected > classified) byReason.set(UNCLASSIFIED, stats.rejected - classified);
+        for (const [reason, value] of byReason) {
+          const before = last.get(reason) ?? 0;
+          if (value > before) this.inc({ reason }, value - before);
+          last.set(reason, value);
+        }
+      },
+    });
+  }
+
+  private partitionLag(): void {
+    const metrics = this;
+    new Gauge({
+      name: 'klaxon_consumer_lag_records',
+      help: 'Kafka consumer lag per assigned partition (records behind the high watermark).',
+      labelNames: ['partition'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [partition, lag] of metrics.view?.lagByPartition() ?? []) this.set({ partition: String(partition) }, lag);
+      },
+    });
+  }
+
+  /** Queue depth, busy time, zones and heap per worker; the slow answers are asked in parallel with a deadline. */
+  private workerGauges(): void {
+    const metrics = this;
+    const registers = [this.registry];
+    new Gauge({
+      name: 'klaxon_worker_queue_depth',
+      help: 'Tasks waiting or running at each worker (backpressure holds it at engine.maxQueuePerWorker).',
+      labelNames: ['worker'],
+      registers,
+      collect() {
+        metrics.view?.queueDepths().forEach((depth, worker) => this.set({ worker: String(worker) }, depth));
+      },
+    });
+    const lastBusy = new Map<number, number>();
+    new Counter({
+      name: 'klaxon_worker_busy_seconds_total',
+      help: "Time each worker thread's event loop spent running tasks.",
+      labelNames: ['worker'],
+      registers,
+      async collect() {
+        const view = metrics.view;
+        if (view === undefined) return;
+        await Promise.all(
+          Array.from({ length: view.workers }, async (_, worker) => {
+            const busy = await within(view.ask<BusyResult>(worker, { kind: 'busy' }), WORKER_ANSWER_MS);
+            if (busy === undefined) return;
+            const before = lastBusy.get(worker) ?? 0;
+            if (busy.activeMs > before) this.inc({ worker: String(worker) }, (busy.activeMs - before) / 1000);
+            lastBusy.set(worker, busy.activeMs);
+          }),
+        );
+      },
+    });
+    // One stats round per scrape feeds both gauges (the registry collects metrics concurrently).
+    let asked: { at: number; answer: Promise<StatsResult[] | undefined> } | undefined;
+    const workerStats = () => {
+      const view = metrics.view;
+      if (view === undefined) return Promise.resolve(undefined);
+      if (asked === undefined || performance.now() - asked.at > 500) {
+        asked = { at: performance.now(), answer: within(shardStats(view), WORKER_ANSWER_MS) };
+      }
+      return asked.answer;
+    };
+    const perWorker = (name: string, help: string, read: (stats: StatsResult) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['worker'],
+        registers,
+        async collect() {
+          (await workerStats())?.forEach((stats, worker) => this.set({ worker: String(worker) }, read(stats)));
+        },
+      });
+    perWorker('klaxon_worker_zones', 'Zones held by each worker.', (stats) => stats.zones);
+    perWorker('klaxon_worker_heap_bytes', 'V8 heap used by each worker thread.', (stats) => stats.heapUsed);
+  }
+}
+
+function shardStats(view: EngineView) {
+  return Promise.all(Array.from({ length: view.workers }, (_, worker) => view.ask<StatsResult>(worker, { kind: 'stats' })));
+}

@@ -1,0 +1,58 @@
+import type { KlaxonConfig } from '../config/types.js';
+import type { Pipeline } from '../coordinator/pipeline.js';
+import type { OutRecord } from '../io/types.js';
+import { AlertFeed } from './alert-feed.js';
+import { DashboardFeed } from './dashboard-feed.js';
+import { engineView } from './engine-view.js';
+import { Health } from './health.js';
+import { startHttp } from './http-server.js';
+import { EngineMetrics } from './metrics.js';
+
+export interface Observability {
+  /** The HTTP server's base URL; undefined when the config has no `http` section. */
+  url: string | undefined;
+  /** Pass to runEngine's hooks (EngineHooks.onStart / onAlerts). */
+  onStart(pipeline: Pipeline): void;
+  onAlerts(records: readonly OutRecord[]): void;
+  /** The run is over: not ready any more; the server closes. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Metrics, health and the dashboard for one engine run, started before the
+ * engine (so /healthz answers and a bad port fails fast) and attached to the
+ * pipeline when it exists. Without an `http` section nothing is started.
+ */
+export async function startObservability(config: KlaxonConfig): Promise<Observability> {
+  const { http } = config;
+  if (http === undefined) return { url: undefined, onStart: () => {}, onAlerts: () => {}, stop: async () => {} };
+  const alerts = new AlertFeed();
+  const metrics = new EngineMetrics();
+  alerts.onAlerts(metrics.countAlerts);
+  const health = new Health();
+  const zscore = config.rules.find((rule) => rule.type === 'zscore');
+  const dashboard = http.dashboard
+    ? new DashboardFeed(alerts, {
+        gridZones: 400,
+        historyValues: config.window.size,
+        tickMs: 1_000,
+        k: zscore?.type === 'zscore' ? zscore.k : 3,
+        rules: config.rules.map(({ id, type }) => ({ id, type })),
+      })
+    : undefined;
+  const server = await startHttp(http, { metrics, health, ...(dashboard === undefined ? {} : { dashboard }) });
+  return {
+    url: server.url,
+    onStart(pipeline) {
+      const view = engineView(pipeline, config);
+      metrics.attach(view);
+      health.attach(view);
+      dashboard?.attach(view);
+    },
+    onAlerts: alerts.add,
+    async stop() {
+      health.stop();
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import type { KlaxonConfig } from '../config/types.js';
+import { UsageError } from '../errors.js';
+import type { ZoneHistory } from '../protocol/messages.js';
+import { planRules } from '../rules/plan.js';
+import { decodeZone, rulesFingerprint, zoneIdOf } from '../state/codec.js';
+import { RedisStateStore } from '../state/redis-store.js';
+import { summarizeZone } from './zone-summary.js';
+
+export interface StoredZone {
+  partition: number;
+  /** The source offset the partition's snapshot resumes from. */
+  offset: string;
+  zone: ZoneHistory;
+}
+
+/**
+ * A zone's state as the last snapshot in Redis holds it (what a restarted
+ * engine would resume with), read-only. Undefined when no partition has it.
+ * If a zone was snapshotted under several partitions (its records changed
+ * partition), the one with the highest seq is the current one.
+ */
+export async function inspectStoredZone(config: KlaxonConfig, zoneId: string): Promise<StoredZone | undefined> {
+  const { state, source } = config;
+  if (state.type !== 'redis' || source.type !== 'kafka') {
+    throw new UsageError('state inspect reads the Redis snapshots: the config needs "state": {"type": "redis"} and a kafka source');
+  }
+  const plan = planRules(config);
+  const store = await RedisStateStore.connect(state.url, state.prefix, source.topic, rulesFingerprint(config));
+  try {
+    let found: StoredZone | undefined;
+    for (const partition of await store.partitions()) {
+      const snapshot = await store.load(partition);
+      const bytes = snapshot?.zones.find((encoded) => zoneIdOf(encoded) === zoneId);
+      if (snapshot === null || bytes === undefined) continue;
+      const zone = summarizeZone(zoneId, decodeZone(bytes, plan).zone, plan, config.window.size);
+      if (found === undefined || zone.seq > found.zone.seq) found = { partition, offset: snapshot.offset, zone };
+    }
+    return found;
+  } finally {
+    await store.close();
+  }
+}
+
+/** The operator's view: statistics first, then the latest `values` readings. */
+export function formatStoredZone({ partition, offset, zone }: StoredZone, values: number): string {
+  const number = (x: number | null) => (x === null ? '-' : String(Math.round(x * 1e6) / 1e6));
+  const latest = Array.from(zone.values.subarray(Math.max(0, zone.values.length - values)), (x) => String(x));
+  return [
+    `zone ${zone.zoneId} (partition ${partition}, snapshot resumes at offset ${offset})`,
+    `  seq      ${zone.seq}`,
+    `  count    ${zone.count}`,
+    `  mean     ${number(zone.mean)}`,
+    `  std      ${number(zone.std)}`,
+    `  firing   ${zone.firing.length > 0 ? zone.firing.join(', ') : 'none'}`,
+    `  latest   ${latest.join(' ')}${latest.length > 0 ? ' (oldest first)' : ''}`,
+    '',
+  ].join('\n');
+}

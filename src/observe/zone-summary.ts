@@ -1,0 +1,48 @@
+import type { Plan } from '../rules/plan.js';
+import type { ZoneHistory } from '../protocol/messages.js';
+import type { ZoneState } from '../state/zone-state.js';
+
+/**
+ * Read-only views of one zone's state for operators (dashboard, `klaxon state
+ * inspect`). Nothing here changes the zone, so the alert path is unaffected.
+ */
+
+/** The latest accepted temperature: the history slot just before `head`. */
+export function latestValue(zone: ZoneState): number {
+  const w = zone.history.length;
+  return zone.history[(zone.head - 1 + w) % w] as number;
+}
+
+/** The last `limit` values of the history ring, oldest first. */
+export function recentValues(zone: ZoneState, limit: number): Float64Array {
+  const w = zone.history.length;
+  const n = Math.min(limit, zone.count);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = zone.history[(zone.head - n + i + w) % w] as number;
+  return out;
+}
+
+export function firingRules(zone: ZoneState, plan: Plan): string[] {
+  const ids: string[] = [];
+  for (let i = 0; i < plan.rules.length; i++) if (zone.firing[i] === 1) ids.push((plan.rules[i] as Plan['rules'][number]).id);
+  return ids;
+}
+
+export function isFiring(zone: ZoneState): boolean {
+  return zone.firing.some((flag) => flag === 1);
+}
+
+/** Statistics and the latest values of a zone; mean and σ the exact two-pass way (it is not the hot path). */
+export function summarizeZone(zoneId: string, zone: ZoneState, plan: Plan, limit: number): ZoneHistory {
+  const moments = { mean: Number.NaN, std: Number.NaN };
+  if (zone.count > 0) zone.exactMoments(moments);
+  return {
+    zoneId,
+    seq: zone.seq,
+    count: zone.count,
+    values: recentValues(zone, limit),
+    mean: zone.count > 0 ? moments.mean : null,
+    std: zone.count > 0 ? moments.std : null,
+    firing: firingRules(zone, plan),
+  };
+}
