@@ -28,6 +28,15 @@ export default function handle(task: ShardTask): ShardResult {
     case 'drop':
       shard.drop(task.partitions);
       return { kind: 'done', zones: shard.zones.size };
+    case 'zoneHistory':
+      return { kind: 'zoneHistory', zone: shard.zoneHistory(task.zoneId, task.limit) };
+    case 'hotZones':
+      return shard.hotZones(task.limit);
+    case 'busy': {
+      // This thread's own event loop: time spent running tasks versus waiting for them.
+      const { active, idle } = performance.eventLoopUtilization();
+      return { kind: 'busy', activeMs: active, idleMs: idle };
+    }
     default:
       return assertNever(task);
   }
