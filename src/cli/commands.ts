@@ -135,6 +135,7 @@ async function runWithProgress(config: KlaxonConfig, announce: (url: string) => 
     summary = await runEngine(config, {
       onStart: (pipeline) => {
         observe.onStart(pipeline);
+        log.info({ source: config.source.type, workers: config.engine.workers, sink: config.sink.type, guarantee: config.guarantee }, 'engine started');
         stopProgress = showProgress(pipeline, () => pipeline.lag());
       },
       onAlerts: observe.onAlerts,
@@ -149,4 +150,25 @@ async function runWithProgress(config: KlaxonConfig, announce: (url: string) => 
       `${summary.alerts} alerts (${summary.firing} firing, ${summary.resolved} resolved), ${summary.zones} zones, ` +
       `${seconds.toFixed(1)} s, ${Math.round(summary.records / Math.max(seconds, 1e-3))} records/s\n`,
   );
+}
+
+/** `klaxon state reset`: deletes the config's snapshots; the next start rebuilds state by replaying the topic. */
+export async function stateResetCommand(options: { config: string }): Promise<void> {
+  const config = loadConfigFile(options.config);
+  if (config.state.type !== 'redis' || config.source.type !== 'kafka') {
+    process.stdout.write('this config keeps no state outside the process: nothing to reset\n');
+    return;
+  }
+  const { RedisStateStore } = await import('../state/redis-store.js');
+  const { rulesFingerprint } = await import('../state/codec.js');
+  const store = await RedisStateStore.connect(config.state.url, config.state.prefix, config.source.topic, rulesFingerprint(config));
+  try {
+    const removed = await store.reset();
+    process.stdout.write(
+      `removed the snapshots of ${removed} partition(s) of ${config.source.topic} under ${config.state.prefix}; ` +
+        'the next start replays the topic from its beginning to rebuild state (alerts already committed are not written again)\n',
+    );
+  } finally {
+    await store.close();
+  }
 }

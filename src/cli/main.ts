@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { installStopSignals } from '../coordinator/stop-signals.js';
 import { describeError, KlaxonError } from '../errors.js';
 import { isLogLevel, logger } from '../observe/log.js';
-import { demoCommand, runCommand, schemaCommand, stateInspectCommand, topicsCreateCommand, validateCommand } from './commands.js';
+import { demoCommand, runCommand, schemaCommand, stateInspectCommand, stateResetCommand, topicsCreateCommand, validateCommand } from './commands.js';
 import { produceCommand } from './produce.js';
 
 function positiveInt(value: string): number {
@@ -29,6 +30,8 @@ function logLevel(value: string) {
 }
 
 const LOG_LEVEL_HELP = 'log level (overrides log.level in the config)';
+
+installStopSignals();
 
 const program = new Command()
   .name('klaxon')
@@ -94,6 +97,12 @@ state
   .option('--json', 'one JSON object instead of text')
   .option('--log-level <level>', LOG_LEVEL_HELP, logLevel)
   .action(stateInspectCommand);
+
+state
+  .command('reset')
+  .description("delete the config's snapshots in Redis; the next start rebuilds state from the topic")
+  .requiredOption('-c, --config <file>', 'cluster config file (JSON)')
+  .action(stateResetCommand);
 
 program.command('schema').description("print the config's JSON Schema").action(schemaCommand);
 

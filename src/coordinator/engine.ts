@@ -4,12 +4,13 @@ import { createSink, createSource, createStateStore } from '../io/factory.js';
 import type { OutRecord, Sink, Source } from '../io/types.js';
 import type { StateStore } from '../state/types.js';
 import { Pipeline } from './pipeline.js';
+import { onStop } from './stop-signals.js';
 import type { RunSummary } from './stats.js';
 
 export interface EngineHooks {
   /** Called once the pipeline exists (progress lines, metrics). */
   onStart?(pipeline: Pipeline): void;
-  /** Stop gracefully on SIGINT/SIGTERM (a second signal exits at once). Default true. */
+  /** Stop gracefully on SIGINT/SIGTERM (see stop-signals.ts; the CLI installs them). Default true. */
   handleSignals?: boolean;
   /** Sees every batch of alerts handed to the sink. Must not throw or block. */
   onAlerts?: (records: readonly OutRecord[]) => void;
@@ -20,20 +21,13 @@ export async function runEngine(config: KlaxonConfig, hooks: EngineHooks = {}): 
   const opened: Array<Source | Sink | StateStore | { close(): Promise<void> }> = [];
   let pipeline: Pipeline | undefined;
   let stopRequested = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    stopRequested = true;
-    process.stderr.write(`\nklaxon: ${signal}: stopping (finishing in-flight work; again to exit at once)\n`);
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-    process.once('SIGINT', () => process.exit(130));
-    process.once('SIGTERM', () => process.exit(143));
-    // During start-up there is no pipeline yet: it stops as soon as it exists.
-    pipeline?.stop();
-  };
-  if (hooks.handleSignals !== false) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
+  const unsubscribe =
+    hooks.handleSignals === false
+      ? () => {}
+      : onStop(() => {
+          stopRequested = true;
+          pipeline?.stop();
+        });
   let failed = true;
   try {
     const outputs = config.guarantee === 'exactly-once' ? await createTransactionalOutputs(config) : await createOutputs(config);
@@ -60,8 +54,7 @@ export async function runEngine(config: KlaxonConfig, hooks: EngineHooks = {}): 
     failed = false;
     return summary;
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    unsubscribe();
     await pipeline?.close();
     // Close the source first, then the sinks. After a failure the run's own error is the one to report.
     for (const part of opened.reverse()) {

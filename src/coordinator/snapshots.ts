@@ -2,7 +2,7 @@ import { StateError } from '../errors.js';
 import type { DoneResult, SnapshotResult } from '../protocol/messages.js';
 import type { HashRing } from '../sharding/ring.js';
 import { zoneIdOf } from '../state/codec.js';
-import type { StateStore } from '../state/types.js';
+import type { SaveOutcome, StateStore } from '../state/types.js';
 import type { ShardPool } from './shard-pool.js';
 
 export interface SnapshotStats {
@@ -86,8 +86,14 @@ export class SnapshotKeeper {
     for (const [partition, offset] of offsets) {
       if (!this.stored.has(partition)) continue;
       const changed = this.merge(partition, exported.get(partition));
-      if (changed.size === 0 && this.stored.get(partition) === offset) continue;
-      let outcome = await this.trySave(partition, changed, offset, false);
+      let outcome: SaveOutcome;
+      if (changed.size === 0 && this.stored.get(partition) === offset) {
+        // Nothing new: only check the store still holds this partition (Redis may have restarted empty).
+        if ((await this.store.offsetOf(partition)) === offset) continue;
+        outcome = 'resync';
+      } else {
+        outcome = await this.trySave(partition, changed, offset, false);
+      }
       if (outcome === 'resync') {
         // The store does not hold what we last wrote (Redis restarted empty, or another process wrote): write it all.
         this.stats.resyncs++;

@@ -13,7 +13,7 @@ export interface DashboardOptions {
   tickMs: number;
   /** The σ multiple of the chart's band (the zscore rule's k). */
   k: number;
-  rules: ReadonlyArray<{ id: string; type: string }>;
+  rules: ReadonlyArray<{ id: string; type: string; above?: number }>;
 }
 
 interface Client {

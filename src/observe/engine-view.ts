@@ -20,6 +20,8 @@ export interface EngineView {
   /** Consumer lag per source partition, where the source tracks it. */
   lagByPartition(): ReadonlyMap<number, number> | undefined;
   queueDepths(): number[];
+  /** Milliseconds each worker has spent running tasks, if the pipeline reports it. */
+  busyMs(): number[] | undefined;
   /** Runs a read-only task on one worker, queued behind the batches it already has. */
   ask<R extends ShardResult>(shard: number, task: ShardTask): Promise<R>;
   /** The worker that owns a zone (the same ring the router uses). */
@@ -36,6 +38,7 @@ export interface EngineView {
 interface RequestedAccessors {
   query?<R extends ShardResult>(shard: number, task: ShardTask): Promise<R>;
   lagByPartition?(): ReadonlyMap<number, number> | undefined;
+  busyMs?(): number[];
   ready?(): boolean;
 }
 
@@ -50,6 +53,7 @@ export function engineView(pipeline: Pipeline, config: Pick<KlaxonConfig, 'engin
     lag: () => pipeline.lag(),
     lagByPartition: () => extra.lagByPartition?.(),
     queueDepths: () => pipeline.queueDepths(),
+    busyMs: () => extra.busyMs?.(),
     ask<R extends ShardResult>(shard: number, task: ShardTask): Promise<R> {
       if (extra.query !== undefined) return extra.query<R>(shard, task);
       // Fallback until Pipeline.query exists: the same call on the shard's pool.

@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { BusyResult, StatsResult } from '../protocol/messages.js';
+import type { StatsResult } from '../protocol/messages.js';
 import type { SeenAlert } from './alert-feed.js';
 import { type EngineView, within } from './engine-view.js';
 
@@ -31,16 +31,9 @@ export class EngineMetrics {
     this.totalFrom('klaxon_readings_rerouted_total', 'Records keyed by something other than their zone, sent on to the owner.', stat((v) => v.stats.rerouted));
     this.totalFrom('klaxon_batches_total', 'Batches read from the source.', stat((v) => v.stats.batches));
     this.totalFrom('klaxon_batches_committed_total', 'Batches committed to the source after their output was flushed.', stat((v) => v.stats.committedBatches));
-    this.totalFrom('klaxon_snapshots_total', 'Checkpoints whose zone snapshot was saved to the state store.', stat((v) => v.snapshotStats()?.snapshots));
-    this.totalFrom('klaxon_recoveries_total', 'Partitions whose state was restored from a snapshot.', stat((v) => v.snapshotStats()?.recoveries));
-    this.totalFrom('klaxon_snapshot_resyncs_total', 'Snapshots rewritten in full because the store did not hold what was last written.', stat((v) => v.snapshotStats()?.resyncs));
     this.rejectedByReason();
     this.gaugeFrom('klaxon_zones', 'Zones held by the workers.', stat((v) => v.stats.zones));
-    this.gaugeFrom('klaxon_source_lag_records', 'Records waiting behind the source position (consumer lag; absent if the source cannot tell).', stat((v) => v.lag()));
     this.gaugeFrom('klaxon_ready', '1 once the engine runs with its partitions assigned and state restored.', () => (this.view?.ready() ? 1 : 0));
-    this.gaugeFrom('klaxon_snapshot_last_duration_seconds', 'Duration of the latest snapshot save.', stat((v) => v.snapshotStats()?.snapshots ? (v.snapshotStats()?.lastMs ?? 0) / 1000 : undefined));
-    this.gaugeFrom('klaxon_snapshot_last_bytes', 'Bytes of zone state written by the latest snapshot.', stat((v) => v.snapshotStats()?.snapshots ? v.snapshotStats()?.lastBytes : undefined));
-    this.gaugeFrom('klaxon_snapshot_last_zones', 'Zones written by the latest snapshot.', stat((v) => v.snapshotStats()?.snapshots ? v.snapshotStats()?.lastZones : undefined));
     this.partitionLag();
     this.workerGauges();
     this.alerts = new Counter({ name: 'klaxon_alerts_total', help: 'Alerts written to the sink, by rule and status (firing or resolved).', labelNames: ['rule', 'status'], registers });
@@ -61,6 +54,20 @@ export class EngineMetrics {
   /** Starts reading a running engine (before: totals are absent, readiness 0). */
   attach(view: EngineView): void {
     this.view = view;
+    // Only what this engine has: a source that cannot tell its lag, or no state store, exports no such series.
+    if (view.lag() !== undefined) {
+      this.gaugeFrom('klaxon_source_lag_records', 'Records waiting behind the source position (consumer lag).', () => view.lag());
+    }
+    const snapshots = view.snapshotStats();
+    if (snapshots !== undefined) {
+      this.totalFrom('klaxon_snapshots_total', 'Checkpoints whose zone snapshot was saved to the state store.', () => snapshots.snapshots);
+      this.totalFrom('klaxon_recoveries_total', 'Partitions whose state was restored from a snapshot.', () => snapshots.recoveries);
+      this.totalFrom('klaxon_snapshot_resyncs_total', 'Snapshots rewritten in full because the store did not hold what was last written.', () => snapshots.resyncs);
+      const last = (read: () => number) => () => (snapshots.snapshots > 0 ? read() : undefined);
+      this.gaugeFrom('klaxon_snapshot_last_duration_seconds', 'Duration of the latest snapshot save.', last(() => snapshots.lastMs / 1000));
+      this.gaugeFrom('klaxon_snapshot_last_bytes', 'Bytes of zone state written by the latest snapshot.', last(() => snapshots.lastBytes));
+      this.gaugeFrom('klaxon_snapshot_last_zones', 'Zones written by the latest snapshot.', last(() => snapshots.lastZones));
+    }
     view.stats.onBatchFinished((records, latencyMs) => {
       this.batchRecords.observe(records);
       this.latency.observe(latencyMs / 1000);
@@ -151,27 +158,21 @@ export class EngineMetrics {
       labelNames: ['worker'],
       registers,
       collect() {
-        metrics.view?.queueDepths().forEach((depth, worker) => this.set({ worker: String(worker) }, depth));
+        for (const [worker, depth] of (metrics.view?.queueDepths() ?? []).entries()) this.set({ worker: String(worker) }, depth);
       },
     });
     const lastBusy = new Map<number, number>();
     new Counter({
       name: 'klaxon_worker_busy_seconds_total',
-      help: "Time each worker thread's event loop spent running tasks.",
+      help: 'Time each worker spent running tasks (absent until the pipeline reports it).',
       labelNames: ['worker'],
       registers,
-      async collect() {
-        const view = metrics.view;
-        if (view === undefined) return;
-        await Promise.all(
-          Array.from({ length: view.workers }, async (_, worker) => {
-            const busy = await within(view.ask<BusyResult>(worker, { kind: 'busy' }), WORKER_ANSWER_MS);
-            if (busy === undefined) return;
-            const before = lastBusy.get(worker) ?? 0;
-            if (busy.activeMs > before) this.inc({ worker: String(worker) }, (busy.activeMs - before) / 1000);
-            lastBusy.set(worker, busy.activeMs);
-          }),
-        );
+      collect() {
+        metrics.view?.busyMs()?.forEach((ms, worker) => {
+          const before = lastBusy.get(worker) ?? 0;
+          if (ms > before) this.inc({ worker: String(worker) }, (ms - before) / 1000);
+          lastBusy.set(worker, ms);
+        });
       },
     });
     // One stats round per scrape feeds both gauges (the registry collects metrics concurrently).
@@ -191,7 +192,7 @@ export class EngineMetrics {
         labelNames: ['worker'],
         registers,
         async collect() {
-          (await workerStats())?.forEach((stats, worker) => this.set({ worker: String(worker) }, read(stats)));
+          for (const [worker, stats] of ((await workerStats()) ?? []).entries()) this.set({ worker: String(worker) }, read(stats));
         },
       });
     perWorker('klaxon_worker_zones', 'Zones held by each worker.', (stats) => stats.zones);

@@ -37,7 +37,8 @@ export async function startObservability(config: KlaxonConfig): Promise<Observab
         historyValues: config.window.size,
         tickMs: 1_000,
         k: zscore?.type === 'zscore' ? zscore.k : 3,
-        rules: config.rules.map(({ id, type }) => ({ id, type })),
+        // The threshold sets the top of the grid's colour scale.
+        rules: config.rules.map((rule) => ({ id: rule.id, type: rule.type, ...(rule.type === 'threshold' && rule.above !== undefined ? { above: rule.above } : {}) })),
       })
     : undefined;
   const server = await startHttp(http, { metrics, health, ...(dashboard === undefined ? {} : { dashboard }) });

@@ -14,7 +14,8 @@ export class TopN<T> {
 
   /** Whether an item ranking like `probe` would be kept; lets callers skip building items that would not. */
   wouldKeep(probe: T): boolean {
-    return this.heap.length < this.n || this.before(probe, this.heap[0] as T);
+    if (this.heap.length < this.n) return true;
+    return this.n > 0 && this.before(probe, this.heap[0] as T);
   }
 
   offer(item: T): void {

@@ -1,5 +1,5 @@
-import type { Plan } from '../rules/plan.js';
 import type { ZoneHistory } from '../protocol/messages.js';
+import type { Plan } from '../rules/plan.js';
 import type { ZoneState } from '../state/zone-state.js';
 
 /**

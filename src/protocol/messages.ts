@@ -66,11 +66,6 @@ export interface HotZonesTask {
   limit: number;
 }
 
-/** How much of its life the worker thread has spent working (event-loop utilisation). */
-export interface BusyTask {
-  kind: 'busy';
-}
-
 export type ShardTask =
   | ProcessTask
   | StatsTask
@@ -79,8 +74,7 @@ export type ShardTask =
   | RestoreTask
   | DropTask
   | ZoneHistoryTask
-  | HotZonesTask
-  | BusyTask;
+  | HotZonesTask;
 
 export interface ProcessResult {
   kind: 'processed';
@@ -174,13 +168,6 @@ export interface HotZonesResult {
   firingZones: number;
 }
 
-export interface BusyResult {
-  kind: 'busy';
-  /** Milliseconds the thread's event loop was running tasks / waiting, since the thread started. */
-  activeMs: number;
-  idleMs: number;
-}
-
 export type ShardResult =
   | ProcessResult
   | StatsResult
@@ -188,8 +175,7 @@ export type ShardResult =
   | SnapshotResult
   | DoneResult
   | ZoneHistoryResult
-  | HotZonesResult
-  | BusyResult;
+  | HotZonesResult;
 
 export function assertNever(value: never): never {
   throw new Error(`unexpected message ${JSON.stringify(value)}`);

@@ -51,6 +51,10 @@ export class RedisStateStore implements StateStore {
     return { offset: meta.offset, zones: Object.values(zones) };
   }
 
+  async offsetOf(partition: number): Promise<string | null> {
+    return this.redis.hget(this.metaKey(partition), 'offset');
+  }
+
   async save(partition: number, zones: ReadonlyMap<string, Uint8Array>, offset: string, previous: string | null, full: boolean): Promise<SaveOutcome> {
     const metaKey = this.metaKey(partition);
     const zonesKey = this.zonesKey(partition);

@@ -27,6 +27,8 @@ export interface StateStore {
    * it (null: none). With `full`, the partition's stored zones are replaced.
    */
   save(partition: number, zones: ReadonlyMap<string, Uint8Array>, offset: string, previous: string | null, full: boolean): Promise<SaveOutcome>;
+  /** The resume offset of the stored snapshot of a partition (null: none): a cheap check that the store still holds it. */
+  offsetOf(partition: number): Promise<string | null>;
   /** Deletes every snapshot under this store's prefix and topic; returns how many partitions were removed. */
   reset(): Promise<number>;
   close(): Promise<void>;

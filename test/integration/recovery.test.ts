@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { Plant } from '../../src/io/generator/readings.js';
@@ -79,7 +79,8 @@ async function runChild(configPath: string, committed: () => Promise<number>, ki
     await waitFor(
       async () => {
         if (exitCode !== undefined) throw new Error(`the engine exited early (${exitCode}): ${stderr}`);
-        return (await committed()) >= (killAt ?? total);
+        // A signal before Node has loaded the CLI cannot be caught: stop only a started engine.
+        return stderr.includes('engine started') && (await committed()) >= (killAt ?? total);
       },
       `commits to reach ${killAt ?? total}`,
       90_000,
@@ -148,3 +149,108 @@ test('kill -9 at several points, workers 2 → 4 → 1 → 3: the alerts topic h
   }
   assertSameAlerts([...unique.values()], expected, 'after crashes');
 });
+
+/** Starts `klaxon ARGS` and resolves with its exit code and stderr. */
+function klaxonExit(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+    child.once('exit', (code) => resolve({ code, stderr }));
+  });
+}
+
+test('a snapshot made under other rules stops the start with a clear error; `klaxon state reset` clears the way', async (t) => {
+  const lines = generated(5_000, 13);
+  const job = await freshJob(t);
+  await produceLines(job.readings, lines);
+  const dir = await tempDir(t);
+  const committed = await groupProgress(t, job.groupId, job.readings);
+  await runChild(await writeJobConfig(dir, job, 2), committed, undefined, lines.length);
+
+  // Same job, one rule changed: the snapshots no longer mean what they say.
+  const changedPath = join(dir, 'changed.json');
+  const original = JSON.parse(await readFile(await writeJobConfig(dir, job, 2), 'utf8')) as { rules: Array<Record<string, unknown>> };
+  original.rules[0] = { id: 'too-hot', type: 'threshold', above: 80 };
+  await writeFile(changedPath, JSON.stringify(original));
+  await produceLines(job.readings, generated(100, 14));
+  const refused = await klaxonExit(['run', '--config', changedPath]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /made under other rules or another window: run `klaxon state reset`/);
+
+  const reset = await klaxonExit(['state', 'reset', '--config', changedPath]);
+  assert.equal(reset.code, 0, reset.stderr);
+  await runChild(changedPath, committed, undefined, lines.length + 100);
+  assert.equal(await committed(), lines.length + 100);
+});
+
+test('two engine processes in one group, one killed: the other takes its partitions with their state, alerts exact', async (t) => {
+  const lines = generated(100_000, 15);
+  const expected = (await runOnLines(t, lines, RULES, { workers: 1 })).alerts;
+  const job = await freshJob(t);
+  await produceLines(job.readings, lines);
+  const dir = await tempDir(t);
+  const committed = await groupProgress(t, job.groupId, job.readings);
+  const config = await writeJobConfig(dir, job, 1);
+  const spawnEngine = (instance: string) =>
+    spawn(process.execPath, [CLI, 'run', '--config', config], { stdio: 'ignore', env: { ...process.env, KLAXON_INSTANCE_ID: instance } });
+  const a = spawnEngine('a');
+  const b = spawnEngine('b');
+  const bExit = new Promise<number | null>((resolve) => b.once('exit', resolve));
+  try {
+    await waitFor(async () => (await committed()) >= 30_000, 'both engines to make progress', 90_000);
+    a.kill('SIGKILL');
+    // b gets a's partitions once the group notices (session timeout) and replays from their snapshots.
+    await waitFor(async () => (await committed()) >= lines.length, 'the survivor to finish', 120_000);
+  } finally {
+    a.kill('SIGKILL');
+    b.kill('SIGTERM');
+  }
+  assert.equal(await bExit, 0);
+  const unique = new Map((await readTopic(job.alerts)).map((r) => [`${JSON.parse(r.value).alert_id}|${JSON.parse(r.value).status}`, JSON.parse(r.value) as Record<string, unknown>]));
+  assertSameAlerts([...unique.values()], expected, 'after losing one of two engines');
+});
+
+test('Redis restarted empty under a running engine: it retries, rewrites the snapshots in full, and a later crash still recovers exactly', async (t) => {
+  const lines = generated(100_000, 16);
+  const expected = (await runOnLines(t, lines, RULES, { workers: 1 })).alerts;
+  const job = await freshJob(t);
+  await produceLines(job.readings, lines);
+  const dir = await tempDir(t);
+  const committed = await groupProgress(t, job.groupId, job.readings);
+  const config = await writeJobConfig(dir, job, 2);
+  const engine = spawn(process.execPath, [CLI, 'run', '--config', config], { stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => engine.once('exit', resolve));
+  try {
+    await waitFor(async () => (await committed()) >= 20_000, 'progress before the Redis restart', 90_000);
+    await restartRedisEmpty();
+    const atRestart = await committed();
+    await waitFor(async () => (await committed()) >= atRestart + 20_000, 'progress after the Redis restart', 90_000);
+    // Give the engine a checkpoint after the restart, then crash it.
+    await waitFor(async () => (await snapshotPartitions(job)) === 6, 'every partition snapshotted again', 30_000);
+  } finally {
+    engine.kill('SIGKILL');
+  }
+  await exited;
+  await runChild(config, committed, undefined, lines.length);
+  const unique = new Map((await readTopic(job.alerts)).map((r) => [`${JSON.parse(r.value).alert_id}|${JSON.parse(r.value).status}`, JSON.parse(r.value) as Record<string, unknown>]));
+  assertSameAlerts([...unique.values()], expected, 'after a Redis restart and a crash');
+});
+
+async function restartRedisEmpty(): Promise<void> {
+  const port = new URL(REDIS_URL).port || '6379';
+  await new Promise<void>((resolve) => spawn('redis-cli', ['-p', port, 'shutdown', 'nosave'], { stdio: 'ignore' }).once('exit', () => resolve()));
+  const up = spawn('bash', [join(import.meta.dirname, '../../../services/up.sh')], { stdio: 'ignore' });
+  const code = await new Promise<number | null>((resolve) => up.once('exit', resolve));
+  assert.equal(code, 0, 'services/up.sh brings Redis back');
+}
+
+async function snapshotPartitions(job: Job): Promise<number> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(REDIS_URL);
+  try {
+    return (await redis.keys(`${job.prefix}:${job.readings}:*:meta`)).length;
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -22,7 +22,9 @@ const COMMIT_RETRY_MS = 60_000;
  */
 export class KafkaSource implements Source {
   private readonly queue: KafkaBatch[] = [];
-  private nextWaiter: ((batch: KafkaBatch | null) => void) | undefined;
+  private nextWaiter: { resolve: (batch: KafkaBatch | null) => void; reject: (error: unknown) => void } | undefined;
+  /** Set when consuming cannot go on (state that cannot be loaded, a crashed consumer): next() rejects with it. */
+  private failure: unknown;
   private roomWaiters: Array<() => void> = [];
   private readonly lagByPartition = new Map<number, number>();
   private assigned = new Set<number>();
@@ -60,6 +62,9 @@ export class KafkaSource implements Source {
     });
     const source = new KafkaSource(consumer, config, engine.batchSize, transactions);
     consumer.on(consumer.events.GROUP_JOIN, (event) => source.onAssignment(event.payload.memberAssignment));
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (!event.payload.restart) source.fail(new SourceError(`the Kafka consumer of ${config.topic} stopped`, { cause: event.payload.error }));
+    });
     try {
       await consumer.connect();
       await consumer.subscribe({ topic: config.topic, fromBeginning: config.fromBeginning });
@@ -80,15 +85,22 @@ export class KafkaSource implements Source {
   }
 
   next(): Promise<SourceBatch | null> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
     const batch = this.queue.shift();
     if (batch !== undefined) {
       this.roomWaiters.shift()?.();
       return Promise.resolve(batch);
     }
     if (this.stopped) return Promise.resolve(null);
-    return new Promise((resolve) => {
-      this.nextWaiter = resolve;
+    return new Promise((resolve, reject) => {
+      this.nextWaiter = { resolve, reject };
     });
+  }
+
+  private fail(error: unknown): void {
+    this.failure ??= error;
+    this.nextWaiter?.reject(this.failure);
+    this.nextWaiter = undefined;
   }
 
   async commit(batches: readonly SourceBatch[]): Promise<void> {
@@ -127,7 +139,7 @@ export class KafkaSource implements Source {
 
   stop(): void {
     this.stopped = true;
-    this.nextWaiter?.(null);
+    this.nextWaiter?.resolve(null);
     this.nextWaiter = undefined;
     for (const wake of this.roomWaiters.splice(0)) wake();
   }
@@ -146,7 +158,14 @@ export class KafkaSource implements Source {
       return;
     }
     if (this.handler !== undefined && !this.ready.has(partition)) {
-      const seekTo = await this.recover(partition, messages[0]?.offset as string);
+      let seekTo: string | undefined;
+      try {
+        seekTo = await this.recover(partition, messages[0]?.offset as string);
+      } catch (error) {
+        // Unusable state is not retried batch after batch: the engine stops and says why.
+        this.fail(error);
+        return;
+      }
       if (seekTo !== undefined) {
         // The rest of this batch is stale after the seek; the next fetch starts at the snapshot.
         this.consumer.seek({ topic: this.config.topic, partition, offset: seekTo });
@@ -213,7 +232,7 @@ export class KafkaSource implements Source {
     if (this.nextWaiter !== undefined) {
       const wake = this.nextWaiter;
       this.nextWaiter = undefined;
-      wake(batch);
+      wake.resolve(batch);
     } else {
       this.queue.push(batch);
     }

@@ -256,14 +256,10 @@ describe("parseConfig environment expansion", () => {
 				topic: "${TOPIC:-alerts}",
 				brokers: "${BROKERS:-localhost:9092}",
 			},
-			state: {
-				type: "redis",
-				url: "redis://${REDIS_HOST:-127.0.0.1}:${REDIS_PORT}",
-			},
 		};
 		const config = parseConfig(raw, {
 			baseDir: BASE,
-			env: { DATA: "/data", RUN: "7", REDIS_PORT: "6380", BROKERS: "a:1, b:2" },
+			env: { DATA: "/data", RUN: "7", BROKERS: "a:1, b:2" },
 		});
 		assert.deepEqual(config.source, {
 			type: "file",
@@ -274,9 +270,25 @@ describe("parseConfig environment expansion", () => {
 			assert.equal(config.sink.topic, "alerts");
 			assert.deepEqual(config.sink.brokers, ["a:1", "b:2"]);
 		}
+	});
+
+	test("the redis state url expands too (with a kafka source, which redis state needs)", () => {
+		const raw = {
+			...minimal(),
+			source: { type: "kafka", topic: "readings", groupId: "g" },
+			state: {
+				type: "redis",
+				url: "redis://${REDIS_HOST:-127.0.0.1}:${REDIS_PORT}",
+			},
+		};
+		const config = parseConfig(raw, { baseDir: BASE, env: { REDIS_PORT: "6380" } });
 		assert.equal(config.state.type, "redis");
 		if (config.state.type === "redis")
 			assert.equal(config.state.url, "redis://127.0.0.1:6380");
+		assert.throws(
+			() => parseConfig({ ...raw, source: { type: "file", path: "x" } }, { baseDir: BASE, env: { REDIS_PORT: "6380" } }),
+			(error: ConfigError) => error.issues.some((issue) => issue.startsWith("/state/type:")),
+		);
 	});
 
 	test("an empty variable takes the fallback", () => {

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFile } from 'node:fs/promises';
+import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { chromium } from 'playwright-core';
+import { parseConfig } from '../../src/config/load.js';
+import { runEngine } from '../../src/coordinator/engine.js';
+import { Plant } from '../../src/io/generator/readings.js';
+import { startObservability } from '../../src/observe/observe.js';
+import { tempDir } from '../helpers/run-engine.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+/** Set to refresh the README's screenshot from this run (otherwise it only goes to a temp folder). */
+const UPDATE_DOCS = process.env.KLAXON_UPDATE_SCREENSHOT === '1';
+
+function write(stream: WriteStream, lines: readonly string[]): Promise<void> {
+  return new Promise((done, fail) => stream.write(`${lines.join('\n')}\n`, (error) => (error ? fail(error) : done())));
+}
+
+test('dashboard: a real browser sees the zones, and an injected anomaly in its alert feed within two seconds', async (t) => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/install-chromium.sh`);
+  const dir = await tempDir(t);
+  // A named pipe as the source: the test decides when each reading arrives.
+  const fifo = join(dir, 'readings.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const config = parseConfig(
+    {
+      engine: { workers: 2, batchSize: 1 },
+      source: { type: 'file', path: fifo },
+      sink: { type: 'file', path: 'alerts.ndjson' },
+      deadLetter: { type: 'file', path: 'dead-letters.ndjson' },
+      window: { size: 100, pane: '1s' },
+      rules: [
+        { id: 'too-hot', type: 'threshold', above: 89 },
+        { id: 'outlier', type: 'zscore', k: 3, minSamples: 30 },
+      ],
+      http: { port: 0, dashboard: true },
+    },
+    { baseDir: dir },
+  );
+  const observe = await startObservability(config);
+  t.after(() => observe.stop());
+  const run = runEngine(config, { handleSignals: false, onStart: observe.onStart, onAlerts: observe.onAlerts });
+  const readings = createWriteStream(fifo);
+  t.after(() => readings.destroy());
+
+  // A plant of 150 zones with the odd spike, and boiler-7 quietly at 20° for 40 readings.
+  const plant = new Plant({ zones: 150, devicesPerZone: 4, seed: 7, spikeRate: 0.004, heatWaveRate: 0, badRate: 0 });
+  const start = 1_760_000_000_000;
+  const boiler = (i: number, temperature: number) => JSON.stringify({ zone_id: 'boiler-7', device_id: 'probe-1', temperature, ts: start + i * 100 });
+  const preload: string[] = [];
+  for (let i = 0; i < 6_000; i++) preload.push(i % 150 === 0 ? boiler(i, 20 + (i % 7) / 10) : plant.next(start + i * 100).line);
+  await write(readings, preload);
+
+  const browser = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1400, height: 900 },
+  });
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(`${observe.url}/`);
+  await page.locator('#status[data-state="ready"]').waitFor({ timeout: 10_000 });
+  await page.waitForFunction("document.querySelectorAll('#grid .cell').length === 151", undefined, { timeout: 10_000 });
+
+  // The anomaly: boiler-7 jumps to 150°. Its alert must reach the page's feed within two seconds.
+  const injectedAt = Date.now();
+  await write(readings, [boiler(6_000, 150)]);
+  const alert = page.locator('#alerts li[data-alert-id="boiler-7:too-hot:41"]');
+  await alert.waitFor({ timeout: 2_000 });
+  const seenAfterMs = Date.now() - injectedAt;
+  assert.ok(seenAfterMs < 2_000, `the alert took ${seenAfterMs} ms`);
+  t.diagnostic(`the injected alert reached the page ${seenAfterMs} ms after its reading was written`);
+  assert.match(await alert.innerText(), /firing[\s\S]*too-hot · boiler-7[\s\S]*150\.0°/i);
+
+  // It heads the grid as a firing zone, and clicking the alert charts the zone with its band and the rules firing.
+  await page.locator('#grid .cell.firing[data-zone="boiler-7"]').first().waitFor({ timeout: 2_000 });
+  await alert.click();
+  await page.locator('#zone-caption', { hasText: 'firing: too-hot' }).waitFor({ timeout: 3_000 });
+  assert.equal(await page.locator('#zone-title').textContent(), 'boiler-7');
+  assert.ok((await page.locator('#zone-chart canvas').count()) > 0, 'the zone chart is drawn');
+  assert.deepEqual(pageErrors, []);
+
+  const shot = join(dir, 'dashboard.png');
+  await page.screenshot({ path: shot });
+  if (UPDATE_DOCS) await copyFile(shot, resolve(import.meta.dirname, '../../../docs/dashboard.png'));
+
+  readings.end();
+  await run;
+});

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseConfig } from '../../src/config/load.js';
+import { runEngine } from '../../src/coordinator/engine.js';
+import type { Pipeline } from '../../src/coordinator/pipeline.js';
+import { startObservability } from '../../src/observe/observe.js';
+import { waitFor } from '../helpers/kafka.js';
+import { tempDir } from '../helpers/run-engine.js';
+
+/** The value of one series in Prometheus text (`name{labels} value`), or undefined. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+function sum(text: string, name: string): number {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`))
+    .reduce((total, l) => total + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+test('metrics: /metrics counts what the engine did; /healthz is live at once, /readyz once the pipeline runs', async (t) => {
+  const dir = await tempDir(t);
+  // A named pipe keeps the engine running (and its workers answering) while the test scrapes.
+  const fifo = join(dir, 'readings.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const config = parseConfig(
+    {
+      engine: { workers: 2, batchSize: 1 },
+      source: { type: 'file', path: fifo },
+      sink: { type: 'file', path: 'alerts.ndjson' },
+      deadLetter: { type: 'file', path: 'dead-letters.ndjson' },
+      window: { size: 50, pane: '1s' },
+      rules: [{ id: 'too-hot', type: 'threshold', above: 89 }],
+      http: { port: 0 },
+    },
+    { baseDir: dir },
+  );
+  const observe = await startObservability(config);
+  t.after(() => observe.stop());
+  const get = (path: string) => fetch(`${observe.url}${path}`);
+  assert.equal((await get('/healthz')).status, 200);
+  const starting = await get('/readyz');
+  assert.equal(starting.status, 503);
+  assert.equal(((await starting.json()) as { status: string }).status, 'starting');
+
+  let pipeline: Pipeline | undefined;
+  const run = runEngine(config, {
+    handleSignals: false,
+    onStart: (p) => {
+      pipeline = p;
+      observe.onStart(p);
+    },
+    onAlerts: (records) => observe.onAlerts(records),
+  });
+  const readings = createWriteStream(fifo);
+  const lines: string[] = [];
+  for (let i = 0; i < 40; i++) lines.push(JSON.stringify({ zone_id: `z${i % 4}`, device_id: 'd', temperature: i === 21 ? 95 : 70, ts: i * 1000 }));
+  lines.push('garbage', '{"zone_id":"z0","device_id":"d"}');
+  readings.write(`${lines.join('\n')}\n`);
+
+  let text = '';
+  await waitFor(async () => {
+    text = await (await get('/metrics')).text();
+    return sample(text, 'klaxon_readings_total') === 42 && sample(text, 'klaxon_worker_zones{worker="0"}') !== undefined;
+  }, 'the metrics to count every reading', 10_000);
+  assert.equal(sample(text, 'klaxon_readings_total'), pipeline?.stats.records);
+  assert.equal(sample(text, 'klaxon_readings_accepted_total'), 40);
+  assert.equal(sum(text, 'klaxon_readings_rejected_total'), 2, 'dead letters by reason add up to every dead letter');
+  assert.equal(sample(text, 'klaxon_alerts_total{rule="too-hot",status="firing"}'), 1);
+  assert.equal(sample(text, 'klaxon_alerts_total{rule="too-hot",status="resolved"}'), 1);
+  assert.equal(sample(text, 'klaxon_zones'), 4);
+  assert.equal(sum(text, 'klaxon_worker_zones'), 4, 'each worker reports its zones');
+  assert.ok(sample(text, 'klaxon_worker_queue_depth{worker="1"}') !== undefined);
+  assert.equal(sample(text, 'klaxon_ready'), 1);
+  assert.match(text, /# TYPE klaxon_processing_latency_seconds histogram/);
+  assert.ok((sample(text, 'klaxon_process_resident_memory_bytes') ?? 0) > 0, 'process metrics come along');
+  const ready = await get('/readyz');
+  assert.equal(ready.status, 200);
+  assert.deepEqual(await ready.json(), { ready: true, status: 'running' });
+  assert.equal((await get('/')).status, 404, 'no dashboard unless http.dashboard');
+
+  readings.end();
+  const summary = await run;
+  assert.equal(summary.records, 42);
+});
