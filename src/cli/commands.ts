@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { loadConfigFile, parseConfig } from '../config/load.js';
 import { configSchema } from '../config/schema.js';
 import type { KlaxonConfig, LogLevel } from '../config/types.js';
@@ -105,7 +107,8 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
         badRate: 0.001,
       },
       sink: { type: 'stdout', format: 'pretty' },
-      deadLetter: { type: 'file', path: 'klaxon-demo-dead-letters.ndjson' },
+      // The demo's few malformed lines go to the temp folder, not wherever it was started.
+      deadLetter: { type: 'file', path: join(tmpdir(), 'klaxon-demo-dead-letters.ndjson') },
       window: { size: 500, pane: '1s' },
       rules: [
         { id: 'too-hot', type: 'threshold', above: 89 },
