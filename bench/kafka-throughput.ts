@@ -10,6 +10,7 @@
  * Starts the local broker (services/up.sh) if needed; every topic it creates
  * is deleted at the end, also after a failure or Ctrl-C.
  */
+import { CONSUMER_SETTINGS } from '../src/io/kafka/kafka-source.js';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -50,15 +51,8 @@ const RULES = {
   ],
 };
 
-/** The consumer settings of src/io/kafka/kafka-source.ts (keep in sync), so the ceiling fetches exactly as the engine does. */
-const SOURCE_CONSUMER = {
-  sessionTimeout: 10_000,
-  rebalanceTimeout: 20_000,
-  heartbeatInterval: 1_000,
-  maxWaitTimeInMs: 100,
-  maxBytesPerPartition: 4 << 20,
-  retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: 50 },
-};
+/** The engine's own consumer settings, so the ceiling fetches exactly as the engine does. */
+const SOURCE_CONSUMER = CONSUMER_SETTINGS;
 
 const PRODUCE_BATCH = 2_000;
 const POLL_MS = 10;

@@ -3,9 +3,9 @@ import { rulesFingerprint } from '../state/codec.js';
 import type { StateStore } from '../state/types.js';
 import type { KafkaTransactions } from './kafka/transactions.js';
 import { FileSink } from './file/file-sink.js';
-import { FileSource } from './file/file-source.js';
+import { openFileSource } from './file/file-source.js';
 import { GeneratorSource } from './generator/generator-source.js';
-import { StdinSource } from './stdio/stdin-source.js';
+import { stdinSource } from './stdio/stdin-source.js';
 import { StdoutSink } from './stdio/stdout-sink.js';
 import type { Sink, Source } from './types.js';
 
@@ -13,9 +13,9 @@ import type { Sink, Source } from './types.js';
 export async function createSource(config: SourceConfig, engine: EngineOptions, transactions?: KafkaTransactions): Promise<Source> {
   switch (config.type) {
     case 'file':
-      return FileSource.open(config.path, engine.batchSize);
+      return openFileSource(config.path, engine.batchSize);
     case 'stdin':
-      return new StdinSource(engine.batchSize);
+      return stdinSource(engine.batchSize);
     case 'generator':
       return new GeneratorSource(config, engine.batchSize);
     case 'kafka': {
