@@ -49,6 +49,8 @@ export class KafkaSource implements Source {
   private handler: PartitionHandler | undefined;
   /** Partitions whose state is loaded since they were (re)assigned. */
   private readonly ready = new Set<number>();
+  /** State loads started at assignment, so that all partitions load at once rather than one per first fetch. */
+  private readonly loading = new Map<number, Promise<string | null>>();
   /** Per partition: records before this offset are a replay (already committed before a restart). */
   private readonly replayUntil = new Map<number, bigint>();
   /** Per partition: the offset after the last record handed on (a rebalance re-fetches from the commit). */
@@ -169,7 +171,7 @@ export class KafkaSource implements Source {
     if (this.handler !== undefined && !this.ready.has(partition)) {
       let seekTo: string | undefined;
       try {
-        seekTo = await this.recover(partition, messages[0]?.offset as string);
+        seekTo = await this.recover(partition, messages[0]?.offset as string, heartbeat);
       } catch (error) {
         // Unusable state is not retried batch after batch: the engine stops and says why.
         this.fail(error);
@@ -218,14 +220,34 @@ export class KafkaSource implements Source {
    * resumed it (the first fetched offset). Returns where to seek when the
    * state is older than that: records from there up to `committed` are replayed.
    */
-  private async recover(partition: number, committed: string): Promise<string | undefined> {
-    const snapshotAt = await (this.handler as PartitionHandler).assigned(partition);
+  private async recover(partition: number, committed: string, heartbeat: () => Promise<void>): Promise<string | undefined> {
+    const loading = this.loading.get(partition) ?? this.load(partition);
+    // A big partition takes seconds to load: keep the group membership alive meanwhile.
+    let loaded = false;
+    const settle = () => {
+      loaded = true;
+    };
+    loading.then(settle, settle);
+    while (!loaded) {
+      await Promise.race([loading.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1_000))]);
+      if (!loaded) await heartbeat().catch(() => {});
+    }
+    const snapshotAt = await loading;
+    this.loading.delete(partition);
     this.ready.add(partition);
     const from = BigInt(snapshotAt ?? '0');
     const to = BigInt(committed);
     if (from === to) return undefined;
     if (from < to) this.replayUntil.set(partition, to);
     return from.toString();
+  }
+
+  private load(partition: number): Promise<string | null> {
+    const loading = (this.handler as PartitionHandler).assigned(partition);
+    this.loading.set(partition, loading);
+    // Awaited by the partition's first batch; a failure is reported there, not as an unhandled rejection.
+    loading.catch(() => {});
+    return loading;
   }
 
   private replayedIn(partition: number, offsets: readonly string[]): number {
@@ -255,8 +277,12 @@ export class KafkaSource implements Source {
     // Kept partitions go on from where they were; a partition that comes back recovers from the store.
     for (const partition of revoked) {
       this.ready.delete(partition);
+      this.loading.delete(partition);
       this.replayUntil.delete(partition);
       this.pushedUntil.delete(partition);
+    }
+    if (this.handler !== undefined) {
+      for (const partition of this.assigned) if (!previous.has(partition) && !this.loading.has(partition)) this.load(partition);
     }
     if (revoked.length > 0) {
       this.handler?.revoked(revoked).catch((error: unknown) => process.stderr.write(`klaxon: releasing partitions ${revoked.join(',')}: ${String(error)}\n`));
