@@ -26,6 +26,7 @@ import { createKafka } from '../src/io/kafka/client.js';
 import { ReadingsProducer } from '../src/io/kafka/readings-producer.js';
 import { BENCH_DIR, environment, OUT_DIR, table, writeResult } from './environment.js';
 import { benchPlant, readingTs } from './make-stream.js';
+import { DEFAULT_RULES } from './rules.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,15 +42,7 @@ const workerCounts = values.workers.split(',').map(Number);
 const partitions = Number(values.partitions);
 
 /** Same rules as bench/throughput.ts, so the two benches differ only in the I/O. */
-const RULES = {
-  window: { size: 500, pane: '1s' },
-  rules: [
-    { id: 'too-hot', type: 'threshold', above: 89 },
-    { id: 'outlier', type: 'zscore', k: 3, minSamples: 30 },
-    { id: 'above-5m-avg', type: 'window_avg', span: '5m', abovePct: 5 },
-    { id: 'rising-fast', type: 'rate_of_change', lag: '5m', pct: 10, direction: 'up' },
-  ],
-};
+const RULES = DEFAULT_RULES;
 
 /** The engine's own consumer settings, so the ceiling fetches exactly as the engine does. */
 const SOURCE_CONSUMER = CONSUMER_SETTINGS;

@@ -35,6 +35,7 @@ import { decodeZone, encodeZone, rulesFingerprint } from '../src/state/codec.js'
 import { RedisStateStore } from '../src/state/redis-store.js';
 import { BENCH_DIR, environment, OUT_DIR, table, writeResult } from './environment.js';
 import { benchPlant, readingTs } from './make-stream.js';
+import { DEFAULT_RULES } from './rules.js';
 
 const { values } = parseArgs({
   options: {
@@ -55,15 +56,7 @@ const PRODUCE_BATCH = 2_000;
 const STALL_MS = 120_000;
 
 /** Same rules as bench/throughput.ts. */
-const RULES = {
-  window: { size: 500, pane: '1s' },
-  rules: [
-    { id: 'too-hot', type: 'threshold', above: 89 },
-    { id: 'outlier', type: 'zscore', k: 3, minSamples: 30 },
-    { id: 'above-5m-avg', type: 'window_avg', span: '5m', abovePct: 5 },
-    { id: 'rising-fast', type: 'rate_of_change', lag: '5m', pct: 10, direction: 'up' },
-  ],
-};
+const RULES = DEFAULT_RULES;
 
 const { brokers, redisUrl } = startServices();
 const kafka = createKafka(brokers, 'klaxon-bench');

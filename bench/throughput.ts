@@ -15,6 +15,7 @@ import { runEngine } from '../src/coordinator/engine.js';
 import { environment, OUT_DIR, table, writeResult } from './environment.js';
 import { ensureStream } from './make-stream.js';
 import { measureZoneMemory } from './zone-memory.js';
+import { DEFAULT_RULES } from './rules.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,15 +28,7 @@ const readings = Number(values.readings);
 const zones = Number(values.zones);
 const workerCounts = values.workers.split(',').map(Number);
 
-const RULES = {
-  window: { size: 500, pane: '1s' },
-  rules: [
-    { id: 'too-hot', type: 'threshold', above: 89 },
-    { id: 'outlier', type: 'zscore', k: 3, minSamples: 30 },
-    { id: 'above-5m-avg', type: 'window_avg', span: '5m', abovePct: 5 },
-    { id: 'rising-fast', type: 'rate_of_change', lag: '5m', pct: 10, direction: 'up' },
-  ],
-};
+const RULES = DEFAULT_RULES;
 
 // Memory first, while the heap holds nothing else.
 const memory = measureZoneMemory(100_000, RULES);
