@@ -32,11 +32,6 @@ export default function handle(task: ShardTask): ShardResult {
       return { kind: 'zoneHistory', zone: shard.zoneHistory(task.zoneId, task.limit) };
     case 'hotZones':
       return shard.hotZones(task.limit);
-    case 'busy': {
-      // This thread's own event loop: time spent running tasks versus waiting for them.
-      const { active, idle } = performance.eventLoopUtilization();
-      return { kind: 'busy', activeMs: active, idleMs: idle };
-    }
     default:
       return assertNever(task);
   }

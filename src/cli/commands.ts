@@ -51,7 +51,8 @@ export async function stateInspectCommand(zoneId: string, options: StateInspectO
   }
   if (options.json) {
     const { zone } = stored;
-    process.stdout.write(`${JSON.stringify({ ...stored, zone: { ...zone, values: Array.from(zone.values) } })}\n`);
+    const values = Array.from(zone.values.subarray(Math.max(0, zone.values.length - options.values)));
+    process.stdout.write(`${JSON.stringify({ ...stored, zone: { ...zone, values } })}\n`);
   } else {
     process.stdout.write(formatStoredZone(stored, options.values));
   }

@@ -1,6 +1,6 @@
 import type { KlaxonConfig } from '../config/types.js';
 import type { OutRecord, Sink, Source, SourceBatch } from '../io/types.js';
-import type { ProcessResult, ShardSetup, StatsResult } from '../protocol/messages.js';
+import type { ProcessResult, ShardResult, ShardSetup, ShardTask, StatsResult } from '../protocol/messages.js';
 import { HashRing } from '../sharding/ring.js';
 import { describeError, StateError } from '../errors.js';
 import type { StateStore } from '../state/types.js';
@@ -97,10 +97,11 @@ export class Pipeline {
         await Promise.all([this.parts.alerts.ready(), this.parts.deadLetters.ready()]);
         const batch = await this.parts.source.next();
         if (batch === null) break;
+        const readAt = performance.now();
         await this.barrier;
         this.stats.records += batch.values.length;
         this.stats.batches++;
-        await this.track(batch);
+        await this.track(batch, readAt);
         while (this.inFlight.filter((t) => !t.settled).length >= this.maxBatchesInFlight) {
           await this.oldestUnsettled();
         }
@@ -129,6 +130,25 @@ export class Pipeline {
     return this.parts.source.lag();
   }
 
+  /** Runs a read-only task on one worker, queued behind its batches (dashboard, metrics). */
+  query<R extends ShardResult>(shard: number, task: ShardTask): Promise<R> {
+    return (this.pools[shard] as ShardPool).run<R>(task);
+  }
+
+  /** Milliseconds each worker has spent running tasks. */
+  busyMs(): number[] {
+    return this.pools.map((pool) => pool.busyMs);
+  }
+
+  lagByPartition(): ReadonlyMap<number, number> | undefined {
+    return this.parts.source.lagByPartition?.();
+  }
+
+  /** Ready to serve: the source has its partitions and their state (sources without partitions always are). */
+  ready(): boolean {
+    return this.parts.source.ready?.() ?? true;
+  }
+
   /** Tasks queued at each worker right now. */
   queueDepths(): number[] {
     return this.pools.map((pool) => pool.queued);
@@ -148,7 +168,7 @@ export class Pipeline {
    * tracked promise covers submission and results, so a checkpoint that waits
    * for it never sees a batch half-applied.
    */
-  private async track(batch: SourceBatch): Promise<void> {
+  private async track(batch: SourceBatch, readAt: number): Promise<void> {
     const submitted = this.submit(batch, this.router.split(batch));
     const tracked: Tracked = { batch, done: Promise.resolve(), settled: false };
     tracked.done = submitted
@@ -156,6 +176,7 @@ export class Pipeline {
       .then(
         () => {
           tracked.settled = true;
+          this.stats.batchFinished(batch.values.length, readAt);
         },
         (error: unknown) => {
           tracked.settled = true;
@@ -192,6 +213,7 @@ export class Pipeline {
     const { stats } = this;
     stats.accepted += result.accepted;
     stats.rejected += result.rejected.length;
+    stats.countRejections(result.reasons);
     stats.firing += result.firing;
     stats.resolved += result.resolved;
     stats.setZones(part.shard, result.zones);

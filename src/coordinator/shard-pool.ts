@@ -18,6 +18,8 @@ export class ShardPool {
   private waiters: Array<() => void> = [];
   private incarnation: string | undefined;
   private tail: Promise<unknown> = Promise.resolve();
+  /** Milliseconds spent running tasks (not waiting in the chain). */
+  busyMs = 0;
 
   constructor(
     readonly shard: number,
@@ -48,7 +50,14 @@ export class ShardPool {
   async run<R extends ShardResult>(task: ShardTask, transfer?: ArrayBuffer[]): Promise<R> {
     this.inFlight++;
     const previous = this.tail;
-    const running = previous.then(() => this.pool.run(task, transfer ? { transferList: transfer } : {}));
+    const running = previous.then(async () => {
+      const started = performance.now();
+      try {
+        return await this.pool.run(task, transfer ? { transferList: transfer } : {});
+      } finally {
+        this.busyMs += performance.now() - started;
+      }
+    });
     this.tail = running.catch(() => {});
     try {
       const result = (await running) as R;

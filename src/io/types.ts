@@ -55,6 +55,10 @@ export interface Source {
   setPartitionHandler?(handler: PartitionHandler): void;
   /** Records known to be waiting behind the current position, if the source can tell. */
   lag(): number | undefined;
+  /** Lag per partition, for sources that have partitions. */
+  lagByPartition?(): ReadonlyMap<number, number>;
+  /** Whether the source has its partitions assigned and their state loaded (readiness probes). */
+  ready?(): boolean;
   /** Asks the source to end: the next (or a pending) next() resolves null. */
   stop(): void;
   /** Releases resources. Called once, after the last next()/commit(). */

@@ -60,7 +60,13 @@ export class AlertFeed {
       this.next = (this.next + 1) % this.capacity;
       this.total++;
     }
-    for (const listener of this.listeners) listener(parsed);
+    for (const listener of this.listeners) {
+      try {
+        listener(parsed);
+      } catch {
+        // This runs on the engine's alert path: an observer's failure must not become the engine's.
+      }
+    }
   };
 
   onAlerts(listener: (alerts: readonly SeenAlert[]) => void): void {

@@ -3,6 +3,7 @@ import type { HotZone, HotZonesResult, ZoneHistoryResult } from '../protocol/mes
 import type { AlertFeed, SeenAlert } from './alert-feed.js';
 import { type EngineView, within } from './engine-view.js';
 import { ranksBefore } from './hot-zones.js';
+import { logger } from './log.js';
 import { Throughput } from './throughput.js';
 
 export interface DashboardOptions {
@@ -25,9 +26,11 @@ interface Client {
   blocked: boolean;
 }
 
-/** Alerts sent per tick per client at most; a storm shows its newest ones and the totals tell the rest. */
+/** Alerts sent per push per client at most; a storm shows its newest ones and the totals tell the rest. */
 const ALERTS_PER_TICK = 100;
+const ALERTS_DELAY_MS = 100;
 const WORKER_ANSWER_MS = 1_000;
+const log = logger('dashboard');
 
 /**
  * The dashboard's live data over server-sent events. Once a tick, and only
@@ -41,6 +44,7 @@ export class DashboardFeed {
   private readonly throughput: Throughput;
   private view: EngineView | undefined;
   private readonly timer: NodeJS.Timeout;
+  private alertsTimer: NodeJS.Timeout | undefined;
   private pushing = false;
 
   constructor(
@@ -50,9 +54,17 @@ export class DashboardFeed {
     this.throughput = new Throughput(120);
     this.timer = setInterval(() => {
       if (this.view !== undefined) this.throughput.sample(this.view.stats.records, this.view.lag());
-      void this.push();
+      this.pushSafely();
     }, options.tickMs);
     this.timer.unref();
+    // Alerts go out within ALERTS_DELAY_MS rather than at the next tick, batched so a storm costs a few writes a second.
+    alerts.onAlerts(() => {
+      if (this.alertsTimer !== undefined || this.clients.size === 0) return;
+      this.alertsTimer = setTimeout(() => {
+        this.alertsTimer = undefined;
+        for (const client of this.clients) if (!client.blocked) this.sendNewAlerts(client);
+      }, ALERTS_DELAY_MS);
+    });
   }
 
   attach(view: EngineView): void {
@@ -71,13 +83,19 @@ export class DashboardFeed {
     });
     const { k, rules, gridZones } = this.options;
     this.send(client, 'hello', { k, rules, gridZones, throughput: this.throughput.series(), alerts: recent.map(compactAlert) });
-    void this.push();
+    this.pushSafely();
   }
 
   close(): void {
     clearInterval(this.timer);
+    clearTimeout(this.alertsTimer);
     for (const client of this.clients) client.res.end();
     this.clients.clear();
+  }
+
+  // The dashboard must never take the engine down: a failed push is logged and the next tick tries again.
+  private pushSafely(): void {
+    this.push().catch((error: unknown) => log.warn({ err: error }, 'dashboard update failed'));
   }
 
   private async push(): Promise<void> {
@@ -92,9 +110,7 @@ export class DashboardFeed {
         if (client.blocked) continue;
         this.send(client, 'summary', summary);
         if (grid !== undefined) this.send(client, 'zones', grid);
-        const fresh = this.alerts.since(client.alertsSeen, ALERTS_PER_TICK);
-        client.alertsSeen = this.alerts.count;
-        if (fresh.length > 0) this.send(client, 'alerts', fresh.map(compactAlert));
+        this.sendNewAlerts(client);
         if (client.zone !== undefined) this.send(client, 'zone', await this.zone(view, client.zone));
       }
     } finally {
@@ -164,6 +180,12 @@ export class DashboardFeed {
       firing: zone.firing,
       alerts: this.alerts.forZone(zoneId, firstSeq, zone.seq).map(compactAlert),
     };
+  }
+
+  private sendNewAlerts(client: Client): void {
+    const fresh = this.alerts.since(client.alertsSeen, ALERTS_PER_TICK);
+    client.alertsSeen = this.alerts.count;
+    if (fresh.length > 0) this.send(client, 'alerts', fresh.map(compactAlert));
   }
 
   private send(client: Client, event: string, data: unknown): void {

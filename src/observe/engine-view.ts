@@ -1,6 +1,5 @@
 import type { KlaxonConfig } from '../config/types.js';
 import type { Pipeline } from '../coordinator/pipeline.js';
-import type { ShardPool } from '../coordinator/shard-pool.js';
 import type { SnapshotStats } from '../coordinator/snapshots.js';
 import type { RunStats } from '../coordinator/stats.js';
 import type { ShardResult, ShardTask } from '../protocol/messages.js';
@@ -30,42 +29,19 @@ export interface EngineView {
   ready(): boolean;
 }
 
-/**
- * Accessors requested on Pipeline (see the observability hand-over). Until
- * they exist the fallbacks below stand in; once they do, these are used and
- * the fallbacks can go.
- */
-interface RequestedAccessors {
-  query?<R extends ShardResult>(shard: number, task: ShardTask): Promise<R>;
-  lagByPartition?(): ReadonlyMap<number, number> | undefined;
-  busyMs?(): number[];
-  ready?(): boolean;
-}
-
-export function engineView(pipeline: Pipeline, config: Pick<KlaxonConfig, 'engine' | 'source'>): EngineView {
-  const extra = pipeline as Pipeline & RequestedAccessors;
+export function engineView(pipeline: Pipeline, config: Pick<KlaxonConfig, 'engine'>): EngineView {
   const ring = new HashRing(config.engine.workers, config.engine.virtualNodes);
-  const partitioned = config.source.type === 'kafka';
   return {
     stats: pipeline.stats,
     workers: config.engine.workers,
     snapshotStats: () => pipeline.snapshots?.stats,
     lag: () => pipeline.lag(),
-    lagByPartition: () => extra.lagByPartition?.(),
+    lagByPartition: () => pipeline.lagByPartition(),
     queueDepths: () => pipeline.queueDepths(),
-    busyMs: () => extra.busyMs?.(),
-    ask<R extends ShardResult>(shard: number, task: ShardTask): Promise<R> {
-      if (extra.query !== undefined) return extra.query<R>(shard, task);
-      // Fallback until Pipeline.query exists: the same call on the shard's pool.
-      const pools = (pipeline as unknown as { pools: ShardPool[] }).pools;
-      return (pools[shard] as ShardPool).run<R>(task);
-    },
+    busyMs: () => pipeline.busyMs(),
+    ask: (shard, task) => pipeline.query(shard, task),
     ownerOf: (zoneId) => ring.ownerOf(zoneId),
-    ready(): boolean {
-      if (extra.ready !== undefined) return extra.ready();
-      // Fallback until Pipeline.ready exists: a Kafka consumer has been assigned once it delivers a batch.
-      return !partitioned || pipeline.stats.batches > 0;
-    },
+    ready: () => pipeline.ready(),
   };
 }
 

@@ -4,15 +4,18 @@ import type { ZoneState } from '../state/zone-state.js';
 import { TopN } from './top-n.js';
 import { firingRules, isFiring, latestValue } from './zone-summary.js';
 
-interface Candidate {
-  zoneId: string;
-  zone: ZoneState;
+interface Rank {
   firing: boolean;
   latest: number;
 }
 
+interface Candidate extends Rank {
+  zoneId: string;
+  zone: ZoneState;
+}
+
 /** Firing zones rank first; among equals, the hotter one. */
-export function ranksBefore(a: { firing: boolean; latest: number }, b: { firing: boolean; latest: number }): boolean {
+export function ranksBefore(a: Rank, b: Rank): boolean {
   if (a.firing !== b.firing) return a.firing;
   return a.latest > b.latest;
 }
@@ -23,14 +26,16 @@ export function ranksBefore(a: { firing: boolean; latest: number }, b: { firing:
  * all of them; rule ids are only looked up for the zones kept.
  */
 export function hotZones(zones: ReadonlyMap<string, ZoneState>, plan: Plan, limit: number): HotZonesResult {
-  const top = new TopN<Candidate>(limit, ranksBefore);
+  const top = new TopN<Candidate, Rank>(limit, ranksBefore);
   let firingZones = 0;
+  // One probe reused for the comparison: most zones are not kept, and allocating for each would dominate.
+  const probe: Rank = { firing: false, latest: 0 };
   for (const [zoneId, zone] of zones) {
     if (zone.count === 0) continue;
-    const firing = isFiring(zone);
-    if (firing) firingZones++;
-    const candidate = { zoneId, zone, firing, latest: latestValue(zone) };
-    if (top.wouldKeep(candidate)) top.offer(candidate);
+    probe.firing = isFiring(zone);
+    probe.latest = latestValue(zone);
+    if (probe.firing) firingZones++;
+    if (top.wouldKeep(probe)) top.offer({ zoneId, zone, firing: probe.firing, latest: probe.latest });
   }
   const kept: HotZone[] = top.sorted().map(({ zoneId, zone, latest }) => ({ zoneId, latest, seq: zone.seq, firing: firingRules(zone, plan) }));
   return { kind: 'hotZones', zones: kept, total: zones.size, firingZones };

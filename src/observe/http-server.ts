@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HttpConfig } from '../config/types.js';
-import { describeError } from '../errors.js';
+import { ConfigError, describeError } from '../errors.js';
 import type { DashboardFeed } from './dashboard-feed.js';
 import type { Health } from './health.js';
 import { logger } from './log.js';
@@ -77,8 +77,10 @@ async function route(req: IncomingMessage, res: ServerResponse, parts: HttpParts
   }
   const file = staticFile(url.pathname);
   if (file === undefined) return send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
-  const { body, type } = await file;
-  return send(res, 200, type, body);
+  const { body, gzipped, type } = await file;
+  if (!/\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) return send(res, 200, type, body);
+  res.writeHead(200, { 'content-type': type, 'content-encoding': 'gzip', 'cache-control': 'no-cache', vary: 'accept-encoding' });
+  res.end(gzipped);
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -92,9 +94,14 @@ function send(res: ServerResponse, status: number, type: string, body: string | 
 
 function listen(server: Server, config: HttpConfig): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    // The usual causes (port taken, address not on this machine) are fixed in the config, so say which key.
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new ConfigError([`/http: cannot listen on ${config.host}:${config.port} (${error.code ?? error.message})`], { cause: error })),
+    );
     server.listen(config.port, config.host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
+      // Later failures (rare once listening) are the operator port's problem, never the engine's.
+      server.on('error', (error) => log.error({ err: error }, 'http server error'));
       resolve();
     });
   });

@@ -1,9 +1,10 @@
-import type { KlaxonConfig } from '../config/types.js';
+import type { KlaxonConfig, RulesConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import type { ZoneHistory } from '../protocol/messages.js';
 import { planRules } from '../rules/plan.js';
 import { decodeZone, rulesFingerprint, zoneIdOf } from '../state/codec.js';
 import { RedisStateStore } from '../state/redis-store.js';
+import type { PartitionSnapshot } from '../state/types.js';
 import { summarizeZone } from './zone-summary.js';
 
 export interface StoredZone {
@@ -13,32 +14,45 @@ export interface StoredZone {
   zone: ZoneHistory;
 }
 
+/** The part of a state store that inspecting needs (RedisStateStore has it). */
+export interface SnapshotReader {
+  partitions(): Promise<number[]>;
+  load(partition: number): Promise<PartitionSnapshot | null>;
+}
+
 /**
  * A zone's state as the last snapshot in Redis holds it (what a restarted
  * engine would resume with), read-only. Undefined when no partition has it.
- * If a zone was snapshotted under several partitions (its records changed
- * partition), the one with the highest seq is the current one.
  */
 export async function inspectStoredZone(config: KlaxonConfig, zoneId: string): Promise<StoredZone | undefined> {
   const { state, source } = config;
   if (state.type !== 'redis' || source.type !== 'kafka') {
     throw new UsageError('state inspect reads the Redis snapshots: the config needs "state": {"type": "redis"} and a kafka source');
   }
-  const plan = planRules(config);
   const store = await RedisStateStore.connect(state.url, state.prefix, source.topic, rulesFingerprint(config));
   try {
-    let found: StoredZone | undefined;
-    for (const partition of await store.partitions()) {
-      const snapshot = await store.load(partition);
-      const bytes = snapshot?.zones.find((encoded) => zoneIdOf(encoded) === zoneId);
-      if (snapshot === null || bytes === undefined) continue;
-      const zone = summarizeZone(zoneId, decodeZone(bytes, plan).zone, plan, config.window.size);
-      if (found === undefined || zone.seq > found.zone.seq) found = { partition, offset: snapshot.offset, zone };
-    }
-    return found;
+    return await findStoredZone(store, config, zoneId);
   } finally {
     await store.close();
   }
+}
+
+/**
+ * Looks for the zone in every partition's snapshot. If it was snapshotted
+ * under several partitions (its records changed partition), the one with the
+ * highest seq is the current one. Snapshots are decoded only for that zone.
+ */
+export async function findStoredZone(store: SnapshotReader, rules: RulesConfig, zoneId: string): Promise<StoredZone | undefined> {
+  const plan = planRules(rules);
+  let found: StoredZone | undefined;
+  for (const partition of await store.partitions()) {
+    const snapshot = await store.load(partition);
+    const bytes = snapshot?.zones.find((encoded) => zoneIdOf(encoded) === zoneId);
+    if (snapshot === null || bytes === undefined) continue;
+    const zone = summarizeZone(zoneId, decodeZone(bytes, plan).zone, plan, rules.window.size);
+    if (found === undefined || zone.seq > found.zone.seq) found = { partition, offset: snapshot.offset, zone };
+  }
+  return found;
 }
 
 /** The operator's view: statistics first, then the latest `values` readings. */

@@ -4,16 +4,17 @@
  * weakest item kept. Used to pick the zones to show out of 100,000 without
  * sorting them all every second.
  */
-export class TopN<T> {
+export class TopN<T extends R, R = T> {
   private readonly heap: T[] = [];
 
+  /** `before` ranks by R, the part of an item that decides its rank. */
   constructor(
     private readonly n: number,
-    private readonly before: (a: T, b: T) => boolean,
+    private readonly before: (a: R, b: R) => boolean,
   ) {}
 
   /** Whether an item ranking like `probe` would be kept; lets callers skip building items that would not. */
-  wouldKeep(probe: T): boolean {
+  wouldKeep(probe: R): boolean {
     if (this.heap.length < this.n) return true;
     return this.n > 0 && this.before(probe, this.heap[0] as T);
   }

@@ -29,7 +29,9 @@ export function firingRules(zone: ZoneState, plan: Plan): string[] {
 }
 
 export function isFiring(zone: ZoneState): boolean {
-  return zone.firing.some((flag) => flag === 1);
+  const flags = zone.firing;
+  for (let i = 0; i < flags.length; i++) if (flags[i] === 1) return true;
+  return false;
 }
 
 /** Statistics and the latest values of a zone; mean and σ the exact two-pass way (it is not the hot path). */

@@ -6,9 +6,13 @@ import { test } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { runEngine } from '../../src/coordinator/engine.js';
 import type { Pipeline } from '../../src/coordinator/pipeline.js';
+import { setLogLevel } from '../../src/observe/log.js';
 import { startObservability } from '../../src/observe/observe.js';
 import { waitFor } from '../helpers/kafka.js';
 import { tempDir } from '../helpers/run-engine.js';
+
+// Keep the test output to what the test says (the engine's info lines are not news here).
+setLogLevel('warn');
 
 /** The value of one series in Prometheus text (`name{labels} value`), or undefined. */
 function sample(text: string, series: string): number | undefined {
@@ -23,7 +27,7 @@ function sum(text: string, name: string): number {
     .reduce((total, l) => total + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 }
 
-test('metrics: /metrics counts what the engine did; /healthz is live at once, /readyz once the pipeline runs', async (t) => {
+test('metrics: /metrics counts what the engine did; /healthz is live at once, /readyz once the pipeline runs', { timeout: 60_000 }, async (t) => {
   const dir = await tempDir(t);
   // A named pipe keeps the engine running (and its workers answering) while the test scrapes.
   const fifo = join(dir, 'readings.fifo');
@@ -41,7 +45,6 @@ test('metrics: /metrics counts what the engine did; /healthz is live at once, /r
     { baseDir: dir },
   );
   const observe = await startObservability(config);
-  t.after(() => observe.stop());
   const get = (path: string) => fetch(`${observe.url}${path}`);
   assert.equal((await get('/healthz')).status, 200);
   const starting = await get('/readyz');
@@ -57,7 +60,15 @@ test('metrics: /metrics counts what the engine did; /healthz is live at once, /r
     },
     onAlerts: (records) => observe.onAlerts(records),
   });
-  const readings = createWriteStream(fifo);
+  // Read-write, so opening never blocks on the engine's end of the pipe (a failed start must not hang the test).
+  const readings = createWriteStream(fifo, { flags: 'r+' });
+  t.after(async () => {
+    // Whatever happened, the engine stops and the process can exit.
+    pipeline?.stop();
+    readings.destroy();
+    await run.catch(() => {});
+    await observe.stop();
+  });
   const lines: string[] = [];
   for (let i = 0; i < 40; i++) lines.push(JSON.stringify({ zone_id: `z${i % 4}`, device_id: 'd', temperature: i === 21 ? 95 : 70, ts: i * 1000 }));
   lines.push('garbage', '{"zone_id":"z0","device_id":"d"}');
@@ -66,7 +77,9 @@ test('metrics: /metrics counts what the engine did; /healthz is live at once, /r
   let text = '';
   await waitFor(async () => {
     text = await (await get('/metrics')).text();
-    return sample(text, 'klaxon_readings_total') === 42 && sample(text, 'klaxon_worker_zones{worker="0"}') !== undefined;
+    // Read, processed, and seen by the workers' own stats (asked at most twice a second).
+    const processed = sample(text, 'klaxon_readings_accepted_total') === 40 && sum(text, 'klaxon_readings_rejected_total') === 2;
+    return sample(text, 'klaxon_readings_total') === 42 && processed && sum(text, 'klaxon_worker_zones') === 4;
   }, 'the metrics to count every reading', 10_000);
   assert.equal(sample(text, 'klaxon_readings_total'), pipeline?.stats.records);
   assert.equal(sample(text, 'klaxon_readings_accepted_total'), 40);
@@ -78,6 +91,8 @@ test('metrics: /metrics counts what the engine did; /healthz is live at once, /r
   assert.ok(sample(text, 'klaxon_worker_queue_depth{worker="1"}') !== undefined);
   assert.equal(sample(text, 'klaxon_ready'), 1);
   assert.match(text, /# TYPE klaxon_processing_latency_seconds histogram/);
+  assert.ok((sample(text, 'klaxon_processing_latency_seconds_count') ?? 0) > 0, 'finished batches are timed');
+  assert.doesNotMatch(text, /reason="unclassified"/, 'every dead letter is counted under its reason');
   assert.ok((sample(text, 'klaxon_process_resident_memory_bytes') ?? 0) > 0, 'process metrics come along');
   const ready = await get('/readyz');
   assert.equal(ready.status, 200);

@@ -42,12 +42,12 @@ export class KafkaSource implements Source {
   /** Set when consuming cannot go on (state that cannot be loaded, a crashed consumer): next() rejects with it. */
   private failure: unknown;
   private roomWaiters: Array<() => void> = [];
-  private readonly lagByPartition = new Map<number, number>();
+  private readonly partitionLag = new Map<number, number>();
   private assigned = new Set<number>();
   private stopped = false;
   private handler: PartitionHandler | undefined;
   /** Partitions whose state is loaded since they were (re)assigned. */
-  private readonly ready = new Set<number>();
+  private readonly loaded = new Set<number>();
   /** State loads started at assignment, so that all partitions load at once rather than one per first fetch. */
   private readonly loading = new Map<number, Promise<string | null>>();
   /** Per partition: records before this offset are a replay (already committed before a restart). */
@@ -142,9 +142,20 @@ export class KafkaSource implements Source {
 
   lag(): number | undefined {
     let lag = 0;
-    for (const value of this.lagByPartition.values()) lag += value;
+    for (const value of this.partitionLag.values()) lag += value;
     for (const batch of this.queue) lag += batch.values.length;
     return lag;
+  }
+
+  lagByPartition(): ReadonlyMap<number, number> {
+    return this.partitionLag;
+  }
+
+  ready(): boolean {
+    if (this.assigned.size === 0) return false;
+    if (this.handler === undefined) return true;
+    for (const partition of this.assigned) if (!this.loaded.has(partition)) return false;
+    return true;
   }
 
   stop(): void {
@@ -167,7 +178,7 @@ export class KafkaSource implements Source {
       if (batch.messages.length > 0) resolveOffset(batch.lastOffset());
       return;
     }
-    if (this.handler !== undefined && !this.ready.has(partition)) {
+    if (this.handler !== undefined && !this.loaded.has(partition)) {
       let seekTo: string | undefined;
       try {
         seekTo = await this.recover(partition, messages[0]?.offset as string, heartbeat);
@@ -211,7 +222,7 @@ export class KafkaSource implements Source {
       resolveOffset(last);
       this.pushedUntil.set(partition, BigInt(last) + 1n);
     }
-    this.lagByPartition.set(partition, Number(batch.offsetLag()));
+    this.partitionLag.set(partition, Number(batch.offsetLag()));
   }
 
   /**
@@ -233,7 +244,7 @@ export class KafkaSource implements Source {
     }
     const snapshotAt = await loading;
     this.loading.delete(partition);
-    this.ready.add(partition);
+    this.loaded.add(partition);
     const from = BigInt(snapshotAt ?? '0');
     const to = BigInt(committed);
     if (from === to) return undefined;
@@ -275,7 +286,7 @@ export class KafkaSource implements Source {
     const revoked = [...previous].filter((p) => !this.assigned.has(p));
     // Kept partitions go on from where they were; a partition that comes back recovers from the store.
     for (const partition of revoked) {
-      this.ready.delete(partition);
+      this.loaded.delete(partition);
       this.loading.delete(partition);
       this.replayUntil.delete(partition);
       this.pushedUntil.delete(partition);
@@ -289,8 +300,8 @@ export class KafkaSource implements Source {
     for (let i = this.queue.length - 1; i >= 0; i--) {
       if (!this.assigned.has((this.queue[i] as KafkaBatch).partition)) this.queue.splice(i, 1);
     }
-    for (const partition of [...this.lagByPartition.keys()]) {
-      if (!this.assigned.has(partition)) this.lagByPartition.delete(partition);
+    for (const partition of [...this.partitionLag.keys()]) {
+      if (!this.assigned.has(partition)) this.partitionLag.delete(partition);
     }
   }
 }

@@ -1,7 +1,8 @@
 // Klaxon's live dashboard. Everything arrives over one server-sent-events
 // stream (/events?zone=ID): the engine summary, the grid's bounded set of
-// zones, new alerts and the selected zone's history. Charts are uPlot.
-import uPlot from '/vendor/uPlot.esm.js';
+// zones, new alerts and the selected zone's history. Charts are uPlot
+// (loaded by index.html as the global `uPlot`).
+const { uPlot } = window;
 
 const MAX_FEED = 200;
 const THROUGHPUT_POINTS = 120;
