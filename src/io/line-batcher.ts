@@ -3,6 +3,7 @@ import type { RecordPosition, SourceBatch } from './types.js';
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+const QUIET_MS = 10;
 
 /**
  * Splits a byte stream into NDJSON lines and groups them into batches, at the
@@ -16,6 +17,8 @@ export class LineBatcher {
   private pending: Buffer[] = [];
   private nextLine = 1;
   private ended = false;
+  /** A read of the input not yet answered (kept across next() calls when a quiet input ended a batch early). */
+  private reading: Promise<IteratorResult<Buffer>> | undefined;
   private stopped = false;
   private wake: () => void = () => {};
   private readonly stopSignal = new Promise<null>((resolve) => {
@@ -38,8 +41,14 @@ export class LineBatcher {
 
   async next(): Promise<SourceBatch | null> {
     while (this.pending.length < this.batchSize && !this.ended && !this.stopped) {
-      const chunk = await Promise.race([this.iterator.next(), this.stopSignal]);
+      this.reading ??= this.iterator.next();
+      // With lines in hand, a quiet input (a person typing, a slow pipe) hands them on instead of waiting for a full batch.
+      const waits: Array<Promise<IteratorResult<Buffer> | null | 'quiet'>> = [this.reading, this.stopSignal];
+      if (this.pending.length > 0) waits.push(new Promise((resolve) => setTimeout(() => resolve('quiet'), QUIET_MS)));
+      const chunk = await Promise.race(waits);
+      if (chunk === 'quiet') break;
       if (chunk === null) break;
+      this.reading = undefined;
       if (chunk.done) {
         this.ended = true;
         if (this.carry.length > 0) this.pending.push(trimCr(this.carry));

@@ -173,3 +173,23 @@ describe("LineBatcher", () => {
 		await batcher.close();
 	});
 });
+
+test('a quiet input hands on the lines it has instead of waiting for a full batch', async () => {
+  let release: () => void = () => {};
+  const later = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  async function* slowPipe(): AsyncGenerator<Buffer> {
+    yield Buffer.from('{"a":1}\n{"a":2}\n');
+    await later; // nothing more until the test says so
+    yield Buffer.from('{"a":3}\n');
+  }
+  const batcher = new LineBatcher(slowPipe(), 1000, (line) => ({ file: 'pipe', line }));
+  const first = await batcher.next();
+  assert.deepEqual(first?.values.map(String), ['{"a":1}', '{"a":2}']);
+  release();
+  const second = await batcher.next();
+  assert.deepEqual(second?.values.map(String), ['{"a":3}']);
+  assert.deepEqual(second?.position(0), { file: 'pipe', line: 3 });
+  assert.equal(await batcher.next(), null);
+});
