@@ -9,6 +9,7 @@ import { logger, setLogLevel } from '../observe/log.js';
 import { startObservability } from '../observe/observe.js';
 import { formatStoredZone, inspectStoredZone } from '../observe/state-inspect.js';
 import { showProgress } from './progress.js';
+import { SEED_RULES } from '../config/seed-rules.js';
 
 const log = logger('cli');
 
@@ -110,13 +111,7 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
       sink: { type: 'stdout', format: 'pretty' },
       // The demo's few malformed lines go to the temp folder, not wherever it was started.
       deadLetter: { type: 'file', path: join(tmpdir(), 'klaxon-demo-dead-letters.ndjson') },
-      window: { size: 500, pane: '1s' },
-      rules: [
-        { id: 'too-hot', type: 'threshold', above: 89 },
-        { id: 'outlier', type: 'zscore', k: 3, minSamples: 30 },
-        { id: 'above-5m-avg', type: 'window_avg', span: '5m', abovePct: 5 },
-        { id: 'rising-fast', type: 'rate_of_change', lag: '5m', pct: 10, direction: 'up' },
-      ],
+      ...SEED_RULES,
       ...(options.dashboard ? { http: { port: options.port, host: '127.0.0.1', dashboard: true } } : {}),
     },
     { baseDir: process.cwd() },
