@@ -109,3 +109,14 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, what:
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Committed offsets of the job's group, summed over partitions, through one admin connection per test. */
+export async function groupProgress(t: TestContext, groupId: string, topic: string): Promise<() => Promise<number>> {
+  const admin = kafka().admin();
+  await admin.connect();
+  t.after(() => admin.disconnect());
+  return async () => {
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+  };
+}

@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import { assertSameAlerts, assertZoneOrder } from '../helpers/compare.js';
 import { CLI } from '../helpers/cli.js';
 import { kafkaConfig, runKafkaJob } from '../helpers/kafka-engine.js';
-import { freshGroup, freshTopic, kafka, produceLines, readTopic, type TopicRecord, waitFor } from '../helpers/kafka.js';
+import { freshGroup, freshTopic, groupProgress, produceLines, readTopic, type TopicRecord, waitFor } from '../helpers/kafka.js';
 import { SHARED_DATA } from '../helpers/shared.js';
 import { readNdjson, tempDir } from '../helpers/run-engine.js';
 import { Plant } from '../../src/io/generator/readings.js';
@@ -93,13 +93,6 @@ test('garbage bytes, empty and huge values become dead letters; readings without
   assert.ok((fired[0] as { ts: number }).ts >= before - 5_000 && (fired[0] as { ts: number }).ts <= Date.now(), 'ts defaults to the record timestamp');
 });
 
-async function committedCount(groupId: string, topic: string): Promise<number> {
-  const admin = kafka().admin();
-  await admin.connect();
-  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
-  await admin.disconnect();
-  return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-}
 
 test('restart without a state store: a graceful stop commits exactly what it processed, and the next run goes on from there', async (t) => {
   const data = await sample('sample-a');
@@ -109,9 +102,10 @@ test('restart without a state store: a graceful stop commits exactly what it pro
   const groupId = freshGroup();
   await produceLines(readings, data.lines);
   const job = { readings, alerts, deadLetters, groupId, workers: 2, rules: data.rules };
+  const committed = await groupProgress(t, groupId, readings);
   const first = await runKafkaJob(t, job, (p) => p.stats.records >= data.lines.length / 3);
   assert.ok(first.records < data.lines.length);
-  assert.equal(await committedCount(groupId, readings), first.records, 'a graceful stop commits every record it processed');
+  assert.equal(await committed(), first.records, 'a graceful stop commits every record it processed');
   // The first run saw every zone from its first reading: what it wrote is exactly contract alerts.
   const expected = new Map(data.alerts.map((a) => [`${a.alert_id}|${a.status}`, a]));
   const firstAlerts = (await readTopic(alerts)).map((r) => JSON.parse(r.value) as Record<string, unknown>);
@@ -119,14 +113,14 @@ test('restart without a state store: a graceful stop commits exactly what it pro
   assertSameAlerts(firstAlerts, firstAlerts.map((a) => expected.get(`${a.alert_id}|${a.status}`) ?? { missing: a.alert_id }), 'first run');
   const second = await runKafkaJob(t, job, (p) => p.stats.records >= data.lines.length - first.records);
   assert.equal(second.records, data.lines.length - first.records, 'nothing read twice after a graceful stop');
-  assert.equal(await committedCount(groupId, readings), data.lines.length);
+  assert.equal(await committed(), data.lines.length);
   // Without a state store the second run began with empty zones, so its alerts are not the
   // contract's (seq starts again at 1): that is what the Redis state store exists to prevent.
 });
 
 test('kill -9 without a state store: the restart reads again exactly what was not committed (at-least-once)', async (t) => {
   const plant = new Plant({ zones: 500, devicesPerZone: 2, seed: 3, spikeRate: 0.002, heatWaveRate: 0.0003, badRate: 0 });
-  const lines = Array.from({ length: 150_000 }, (_, i) => plant.next(1_760_000_000_000 + i * 2).line);
+  const lines = Array.from({ length: 300_000 }, (_, i) => plant.next(1_760_000_000_000 + i * 2).line);
   const readings = await freshTopic(t, 'readings', 6);
   const alerts = await freshTopic(t, 'alerts', 6);
   const deadLetters = await freshTopic(t, 'dead', 1);
@@ -137,15 +131,16 @@ test('kill -9 without a state store: the restart reads again exactly what was no
   const dir = await tempDir(t);
   const configPath = join(dir, 'kafka.json');
   await writeFile(configPath, JSON.stringify({ ...rawConfig(kafkaConfig(job)), ...rules }));
+  const committed = await groupProgress(t, groupId, readings);
   const child = spawn(process.execPath, [CLI, 'run', '--config', configPath], { stdio: 'ignore' });
-  await waitFor(async () => (await committedCount(groupId, readings)) > 5_000, 'the child engine to commit progress', 60_000);
+  await waitFor(async () => (await committed()) > 5_000, 'the child engine to commit progress', 60_000);
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
-  const atCrash = await committedCount(groupId, readings);
+  const atCrash = await committed();
   assert.ok(atCrash < lines.length, `killed before the end (committed ${atCrash})`);
   const rest = await runKafkaJob(t, job, (p) => p.stats.records >= lines.length - atCrash);
   assert.equal(rest.records, lines.length - atCrash, 'the restart reads exactly what was not committed');
-  assert.equal(await committedCount(groupId, readings), lines.length);
+  assert.equal(await committed(), lines.length);
 });
 
 /** A normalised config back to its JSON form, for a child process. */

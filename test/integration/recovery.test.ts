@@ -12,7 +12,7 @@ import { type TestContext, test } from 'node:test';
 import { Plant } from '../../src/io/generator/readings.js';
 import { CLI } from '../helpers/cli.js';
 import { assertSameAlerts } from '../helpers/compare.js';
-import { BROKERS, freshGroup, freshTopic, kafka, produceLines, readTopic, waitFor } from '../helpers/kafka.js';
+import { BROKERS, freshGroup, freshTopic, groupProgress, produceLines, readTopic, waitFor } from '../helpers/kafka.js';
 import { runOnLines, tempDir } from '../helpers/run-engine.js';
 
 const REDIS_URL = process.env.KLAXON_REDIS_URL ?? 'redis://127.0.0.1:16379';
@@ -32,16 +32,6 @@ function generated(count: number, seed: number): string[] {
   return Array.from({ length: count }, (_, i) => plant.next(1_760_000_000_000 + i * 5).line);
 }
 
-/** Committed offsets of the job's group, summed over partitions, through one admin connection per test. */
-async function groupProgress(t: TestContext, groupId: string, topic: string): Promise<() => Promise<number>> {
-  const admin = kafka().admin();
-  await admin.connect();
-  t.after(() => admin.disconnect());
-  return async () => {
-    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-  };
-}
 
 interface Job {
   readings: string;
