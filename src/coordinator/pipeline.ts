@@ -203,6 +203,12 @@ export class Pipeline {
     for (const part of parts) {
       const pool = this.pools[part.shard] as ShardPool;
       await pool.room();
+      // Checked right before queuing, with no await in between: a partition revoked meanwhile had its zones
+      // dropped, and processing its records here would rebuild them from nothing.
+      if (this.parts.source.owns?.(batch.partition) === false) {
+        this.stats.discarded += part.indices.length;
+        continue;
+      }
       const transfer = [part.task.bytes.buffer as ArrayBuffer];
       results.push(pool.run<ProcessResult>(part.task, transfer).then((result) => this.collect(batch, part, result)));
     }

@@ -9,6 +9,8 @@ export class RunStats {
   rerouted = 0;
   /** Records read again after a restart to rebuild state (their output is not written twice). */
   replayed = 0;
+  /** Fetched records of partitions taken away by a rebalance before they were processed (their new owner reads them). */
+  discarded = 0;
   batches = 0;
   committedBatches = 0;
   /** Dead letters by their reason (the contract's wording), for metrics. */
@@ -67,6 +69,7 @@ export class RunStats {
       zones: this.zones,
       rerouted: this.rerouted,
       replayed: this.replayed,
+      discarded: this.discarded,
       elapsedMs: Math.round(this.elapsedMs),
     };
   }

@@ -55,6 +55,12 @@ export interface Source {
   setPartitionHandler?(handler: PartitionHandler): void;
   /** Records known to be waiting behind the current position, if the source can tell. */
   lag(): number | undefined;
+  /**
+   * Whether this process still owns a partition. After a rebalance takes one
+   * away, its records already fetched must not be processed here (its zones
+   * have left) nor committed (its new owner decides).
+   */
+  owns?(partition: number): boolean;
   /** Lag per partition, for sources that have partitions. */
   lagByPartition?(): ReadonlyMap<number, number>;
   /** Whether the source has its partitions assigned and their state loaded (readiness probes). */

@@ -115,7 +115,10 @@ export class KafkaSource implements Source {
 
   async commit(batches: readonly SourceBatch[]): Promise<void> {
     const last = new Map<number, string>();
-    for (const batch of batches as readonly KafkaBatch[]) last.set(batch.partition, batch.offsets[batch.offsets.length - 1] as string);
+    for (const batch of batches as readonly KafkaBatch[]) {
+      // A partition that left during a rebalance is its new owner's to commit.
+      if (this.assigned.has(batch.partition)) last.set(batch.partition, batch.offsets[batch.offsets.length - 1] as string);
+    }
     const offsets = [...last].map(([partition, offset]) => ({
       topic: this.config.topic,
       partition,
@@ -145,6 +148,10 @@ export class KafkaSource implements Source {
     for (const value of this.partitionLag.values()) lag += value;
     for (const batch of this.queue) lag += batch.values.length;
     return lag;
+  }
+
+  owns(partition: number): boolean {
+    return this.assigned.has(partition);
   }
 
   lagByPartition(): ReadonlyMap<number, number> {
