@@ -45,7 +45,7 @@ export async function runEngine(config: KlaxonConfig, hooks: EngineHooks = {}): 
       keyIsZoneId: config.source.type === 'kafka' ? config.source.keyIsZoneId : true,
       ...(hooks.onAlerts === undefined ? {} : { onAlerts: hooks.onAlerts }),
       ...(store === undefined ? {} : { store }),
-      checkpointIntervalMs: checkpointInterval(config),
+      ...(config.state.type === 'redis' ? { snapshotIntervalMs: config.state.snapshotIntervalMs } : {}),
       exactlyOnce: config.guarantee === 'exactly-once',
     });
     hooks.onStart?.(pipeline);
@@ -96,11 +96,4 @@ async function createTransactionalOutputs(config: KlaxonConfig): Promise<Outputs
   const deadLetters = new TransactionalSink(transactions, deadLetter.topic);
   // Sinks flush into the transaction; the producer closes after them (opened first, closed last).
   return { alerts, deadLetters, transactions, parts: [transactions, alerts, deadLetters] };
-}
-
-/** How often a checkpoint runs: at snapshot time with a store, else (exactly-once) at each commit. */
-function checkpointInterval(config: KlaxonConfig): number | undefined {
-  if (config.state.type === 'redis') return config.state.snapshotIntervalMs;
-  if (config.guarantee === 'exactly-once' && config.source.type === 'kafka') return config.source.commitIntervalMs;
-  return undefined;
 }

@@ -18,9 +18,12 @@ export interface PipelineParts {
   commitIntervalMs: number;
   /** Where zone state is snapshotted; none: state lives and dies with the process. */
   store?: StateStore;
-  /** How often a checkpoint (barrier, drain, flush, commit, snapshot) runs; undefined: never on a timer. */
-  checkpointIntervalMs?: number;
-  /** Commits only at checkpoints (Kafka transactions), never between. */
+  /** How often a snapshot checkpoint (barrier, drain, flush, commit, snapshot) runs when there is a store. */
+  snapshotIntervalMs?: number;
+  /**
+   * Kafka transactions: every commit (each commitIntervalMs) is a barrier
+   * checkpoint, because a commit between could cover alerts of a half-collected batch.
+   */
   exactlyOnce?: boolean;
   /** Whether record keys are zone ids (Kafka producers keyed by zone). */
   keyIsZoneId?: boolean;
@@ -86,10 +89,11 @@ export class Pipeline {
 
   /** Runs until the source is drained or stop() is called; resolves with the totals. */
   async run(): Promise<RunSummary> {
-    // A commit between checkpoints could cover alerts of a half-collected batch: never in a transaction.
-    const timers = this.parts.exactlyOnce ? [] : [setInterval(() => this.scheduleCommit(), this.parts.commitIntervalMs)];
-    if (this.parts.checkpointIntervalMs !== undefined) {
-      timers.push(setInterval(() => this.scheduleCheckpoint(), this.parts.checkpointIntervalMs));
+    // Commits and snapshots run on their own clocks: alerts become visible (exactly-once) at each commit, not each snapshot.
+    const commit = this.parts.exactlyOnce ? () => this.scheduleCheckpoint(false) : () => this.scheduleCommit();
+    const timers = [setInterval(commit, this.parts.commitIntervalMs)];
+    if (this.snapshots !== undefined) {
+      timers.push(setInterval(() => this.scheduleCheckpoint(true), this.parts.snapshotIntervalMs ?? 5_000));
     }
     try {
       while (!this.stopping && this.failure === undefined) {
@@ -109,7 +113,7 @@ export class Pipeline {
       await Promise.allSettled(this.inFlight.map((t) => t.done));
       this.throwIfFailed();
       // The last checkpoint: everything processed is committed and, with a store, snapshotted.
-      if (this.snapshots !== undefined || this.parts.exactlyOnce) this.scheduleCheckpoint();
+      if (this.snapshots !== undefined || this.parts.exactlyOnce) this.scheduleCheckpoint(true);
       else this.scheduleCommit();
       await this.commitChain;
       this.throwIfFailed();
@@ -253,8 +257,8 @@ export class Pipeline {
     this.commitChain = this.commitChain.then(() => this.commitFinished()).catch((error: unknown) => this.fail(error));
   }
 
-  private scheduleCheckpoint(): void {
-    this.commitChain = this.commitChain.then(() => this.checkpoint()).catch((error: unknown) => this.fail(error));
+  private scheduleCheckpoint(snapshot: boolean): void {
+    this.commitChain = this.commitChain.then(() => this.checkpoint(snapshot)).catch((error: unknown) => this.fail(error));
   }
 
   /**
@@ -263,7 +267,7 @@ export class Pipeline {
    * partition's snapshot matches its resume offset; it is written after the
    * commit, so a snapshot is never ahead of the committed offsets.
    */
-  private async checkpoint(): Promise<void> {
+  private async checkpoint(snapshot: boolean): Promise<void> {
     let release = () => {};
     this.barrier = new Promise((resolve) => {
       release = resolve;
@@ -271,7 +275,7 @@ export class Pipeline {
     try {
       await Promise.allSettled(this.inFlight.map((t) => t.done));
       await this.commitFinished();
-      if (this.failure !== undefined || this.snapshots === undefined) return;
+      if (this.failure !== undefined || this.snapshots === undefined || !snapshot) return;
       try {
         await this.snapshots.save(this.resumeAt);
       } catch (error) {
