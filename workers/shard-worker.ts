@@ -18,8 +18,6 @@ export default function handle(task: ShardTask): ShardResult {
         heapUsed: process.memoryUsage().heapUsed,
         incarnation: shard.incarnation,
       };
-    case 'inspect':
-      return { kind: 'inspect', zone: shard.inspect(task.zoneId) };
     case 'snapshot':
       return shard.snapshot(task.fullPartitions);
     case 'restore':

@@ -4,7 +4,7 @@ import { applyReading } from '../rules/evaluate.js';
 import { type Plan, planRules } from '../rules/plan.js';
 import { HashRing } from '../sharding/ring.js';
 import { ZoneState } from '../state/zone-state.js';
-import type { HotZonesResult, ProcessResult, ProcessTask, ShardSetup, SnapshotResult, ZoneHistory, ZoneView } from '../protocol/messages.js';
+import type { HotZonesResult, ProcessResult, ProcessTask, ShardSetup, SnapshotResult, ZoneHistory } from '../protocol/messages.js';
 import { hotZones } from '../observe/hot-zones.js';
 import { summarizeZone } from '../observe/zone-summary.js';
 import { decodeZone, encodeZone } from '../state/codec.js';
@@ -114,22 +114,6 @@ export class Shard {
 
   get acceptedTotal(): number {
     return this.accepted;
-  }
-
-  inspect(zoneId: string): ZoneView | null {
-    const zone = this.zones.get(zoneId);
-    if (zone === undefined) return null;
-    const moments = { mean: Number.NaN, std: Number.NaN };
-    if (zone.count > 0) zone.exactMoments(moments);
-    return {
-      zoneId,
-      seq: zone.seq,
-      count: zone.count,
-      mean: zone.count > 0 ? moments.mean : null,
-      std: zone.count > 0 ? moments.std : null,
-      maxPane: Number.isFinite(zone.maxPane) ? zone.maxPane : null,
-      firing: this.plan.rules.filter((_, i) => zone.firing[i] === 1).map((rule) => rule.id),
-    };
   }
 
   /** A zone's latest `limit` values (oldest first) with its mean, σ and firing rules; null for an unknown zone. */

@@ -28,10 +28,6 @@ export interface StatsTask {
   kind: 'stats';
 }
 
-export interface InspectTask {
-  kind: 'inspect';
-  zoneId: string;
-}
 
 /** Export zones for a snapshot: the changed ones (and clear their flag), or all of some partitions. */
 export interface SnapshotTask {
@@ -69,7 +65,7 @@ export interface HotZonesTask {
 export type ShardTask =
   | ProcessTask
   | StatsTask
-  | InspectTask
+ 
   | SnapshotTask
   | RestoreTask
   | DropTask
@@ -106,20 +102,7 @@ export interface StatsResult {
   incarnation: string;
 }
 
-export interface ZoneView {
-  zoneId: string;
-  seq: number;
-  count: number;
-  mean: number | null;
-  std: number | null;
-  maxPane: number | null;
-  firing: string[];
-}
 
-export interface InspectResult {
-  kind: 'inspect';
-  zone: ZoneView | null;
-}
 
 /** Encoded zones by partition (parallel arrays). */
 export interface SnapshotResult {
@@ -171,7 +154,7 @@ export interface HotZonesResult {
 export type ShardResult =
   | ProcessResult
   | StatsResult
-  | InspectResult
+ 
   | SnapshotResult
   | DoneResult
   | ZoneHistoryResult

@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { existsSync, type WriteStream } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
-import { parseConfig } from '../../src/config/load.js';
-import { runEngine } from '../../src/coordinator/engine.js';
-import type { Pipeline } from '../../src/coordinator/pipeline.js';
 import { Plant } from '../../src/io/generator/readings.js';
 import { setLogLevel } from '../../src/observe/log.js';
-import { startObservability } from '../../src/observe/observe.js';
 import { tempDir } from '../helpers/run-engine.js';
+import { pipedEngine } from '../helpers/piped-engine.js';
 
 // Keep the test output to what the test says (the engine's info lines are not news here).
 setLogLevel('warn');
@@ -28,44 +24,17 @@ function write(stream: WriteStream, lines: readonly string[]): Promise<void> {
 
 test('dashboard: a real browser sees the zones, and an injected anomaly in its alert feed within two seconds', { timeout: 90_000 }, async (t) => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/install-chromium.sh`);
+  const engine = await pipedEngine(t, {
+    window: { size: 100, pane: '1s' },
+    rules: [
+      { id: 'too-hot', type: 'threshold', above: 89 },
+      { id: 'outlier', type: 'zscore', k: 3, minSamples: 30 },
+    ],
+    http: { port: 0, dashboard: true },
+  });
+  const { observe } = engine;
+  const { readings, finished } = engine.start();
   const dir = await tempDir(t);
-  // A named pipe as the source: the test decides when each reading arrives.
-  const fifo = join(dir, 'readings.fifo');
-  execFileSync('mkfifo', [fifo]);
-  const config = parseConfig(
-    {
-      engine: { workers: 2, batchSize: 1 },
-      source: { type: 'file', path: fifo },
-      sink: { type: 'file', path: 'alerts.ndjson' },
-      deadLetter: { type: 'file', path: 'dead-letters.ndjson' },
-      window: { size: 100, pane: '1s' },
-      rules: [
-        { id: 'too-hot', type: 'threshold', above: 89 },
-        { id: 'outlier', type: 'zscore', k: 3, minSamples: 30 },
-      ],
-      http: { port: 0, dashboard: true },
-    },
-    { baseDir: dir },
-  );
-  const observe = await startObservability(config);
-  let pipeline: Pipeline | undefined;
-  const run = runEngine(config, {
-    handleSignals: false,
-    onStart: (p) => {
-      pipeline = p;
-      observe.onStart(p);
-    },
-    onAlerts: observe.onAlerts,
-  });
-  // Read-write, so opening never blocks on the engine's end of the pipe (a failed start must not hang the test).
-  const readings = createWriteStream(fifo, { flags: 'r+' });
-  t.after(async () => {
-    // Whatever happened, the engine stops and the process can exit.
-    pipeline?.stop();
-    readings.destroy();
-    await run.catch(() => {});
-    await observe.stop();
-  });
 
   // A plant of 150 zones with the odd spike, and boiler-7 quietly at 20° for 40 readings.
   const plant = new Plant({ zones: 150, devicesPerZone: 4, seed: 7, spikeRate: 0.004, heatWaveRate: 0, badRate: 0 });
@@ -125,5 +94,5 @@ test('dashboard: a real browser sees the zones, and an injected anomaly in its a
   await stream;
 
   readings.end();
-  await run;
+  await finished;
 });

@@ -1,15 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseConfig } from '../../src/config/load.js';
-import { runEngine } from '../../src/coordinator/engine.js';
-import type { Pipeline } from '../../src/coordinator/pipeline.js';
 import { setLogLevel } from '../../src/observe/log.js';
-import { startObservability } from '../../src/observe/observe.js';
 import { waitFor } from '../helpers/kafka.js';
-import { tempDir } from '../helpers/run-engine.js';
+import { pipedEngine } from '../helpers/piped-engine.js';
 
 // Keep the test output to what the test says (the engine's info lines are not news here).
 setLogLevel('warn');
@@ -28,47 +21,19 @@ function sum(text: string, name: string): number {
 }
 
 test('metrics: /metrics counts what the engine did; /healthz is live at once, /readyz once the pipeline runs', { timeout: 60_000 }, async (t) => {
-  const dir = await tempDir(t);
-  // A named pipe keeps the engine running (and its workers answering) while the test scrapes.
-  const fifo = join(dir, 'readings.fifo');
-  execFileSync('mkfifo', [fifo]);
-  const config = parseConfig(
-    {
-      engine: { workers: 2, batchSize: 1 },
-      source: { type: 'file', path: fifo },
-      sink: { type: 'file', path: 'alerts.ndjson' },
-      deadLetter: { type: 'file', path: 'dead-letters.ndjson' },
-      window: { size: 50, pane: '1s' },
-      rules: [{ id: 'too-hot', type: 'threshold', above: 89 }],
-      http: { port: 0 },
-    },
-    { baseDir: dir },
-  );
-  const observe = await startObservability(config);
+  const engine = await pipedEngine(t, {
+    window: { size: 50, pane: '1s' },
+    rules: [{ id: 'too-hot', type: 'threshold', above: 89 }],
+    http: { port: 0 },
+  });
+  const { observe } = engine;
   const get = (path: string) => fetch(`${observe.url}${path}`);
   assert.equal((await get('/healthz')).status, 200);
   const starting = await get('/readyz');
   assert.equal(starting.status, 503);
   assert.equal(((await starting.json()) as { status: string }).status, 'starting');
 
-  let pipeline: Pipeline | undefined;
-  const run = runEngine(config, {
-    handleSignals: false,
-    onStart: (p) => {
-      pipeline = p;
-      observe.onStart(p);
-    },
-    onAlerts: (records) => observe.onAlerts(records),
-  });
-  // Read-write, so opening never blocks on the engine's end of the pipe (a failed start must not hang the test).
-  const readings = createWriteStream(fifo, { flags: 'r+' });
-  t.after(async () => {
-    // Whatever happened, the engine stops and the process can exit.
-    pipeline?.stop();
-    readings.destroy();
-    await run.catch(() => {});
-    await observe.stop();
-  });
+  const { readings, pipeline, finished } = engine.start();
   const lines: string[] = [];
   for (let i = 0; i < 40; i++) lines.push(JSON.stringify({ zone_id: `z${i % 4}`, device_id: 'd', temperature: i === 21 ? 95 : 70, ts: i * 1000 }));
   lines.push('garbage', '{"zone_id":"z0","device_id":"d"}');
@@ -81,7 +46,7 @@ test('metrics: /metrics counts what the engine did; /healthz is live at once, /r
     const processed = sample(text, 'klaxon_readings_accepted_total') === 40 && sum(text, 'klaxon_readings_rejected_total') === 2;
     return sample(text, 'klaxon_readings_total') === 42 && processed && sum(text, 'klaxon_worker_zones') === 4;
   }, 'the metrics to count every reading', 10_000);
-  assert.equal(sample(text, 'klaxon_readings_total'), pipeline?.stats.records);
+  assert.equal(sample(text, 'klaxon_readings_total'), pipeline()?.stats.records);
   assert.equal(sample(text, 'klaxon_readings_accepted_total'), 40);
   assert.equal(sum(text, 'klaxon_readings_rejected_total'), 2, 'dead letters by reason add up to every dead letter');
   assert.equal(sample(text, 'klaxon_alerts_total{rule="too-hot",status="firing"}'), 1);
@@ -100,6 +65,6 @@ test('metrics: /metrics counts what the engine did; /healthz is live at once, /r
   assert.equal((await get('/')).status, 404, 'no dashboard unless http.dashboard');
 
   readings.end();
-  const summary = await run;
+  const summary = await finished;
   assert.equal(summary.records, 42);
 });
