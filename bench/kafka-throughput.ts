@@ -10,7 +10,7 @@
  * Starts the local broker (services/up.sh) if needed; every topic it creates
  * is deleted at the end, also after a failure or Ctrl-C.
  */
-import { CONSUMER_SETTINGS } from '../src/io/kafka/kafka-source.js';
+
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -23,6 +23,7 @@ import { runEngine } from '../src/coordinator/engine.js';
 import type { Pipeline } from '../src/coordinator/pipeline.js';
 import type { RunSummary } from '../src/coordinator/stats.js';
 import { createKafka } from '../src/io/kafka/client.js';
+import { CONSUMER_SETTINGS } from '../src/io/kafka/kafka-source.js';
 import { ReadingsProducer } from '../src/io/kafka/readings-producer.js';
 import { BENCH_DIR, environment, OUT_DIR, table, writeResult } from './environment.js';
 import { benchPlant, readingTs } from './make-stream.js';

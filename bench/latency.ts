@@ -33,9 +33,9 @@ import { parseDuration } from '../src/config/durations.js';
 import type { Guarantee } from '../src/config/types.js';
 import { createKafka, ensureTopic } from '../src/io/kafka/client.js';
 import { writeCharts } from './charts.js';
-import { writeTargets } from './targets.js';
 import { BENCH_DIR, environment, OUT_DIR, RESULTS_DIR, table, writeResult } from './environment.js';
 import { LOAD_DEFAULTS, type LoadResult } from './load-generator.js';
+import { writeTargets } from './targets.js';
 
 const { values } = parseArgs({
   options: {

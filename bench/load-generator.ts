@@ -21,9 +21,9 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import hdr from 'hdr-histogram-js';
-import { type PartitionMetadata, Partitioners, type Producer } from 'kafkajs';
-import { createKafka, ensureTopic } from '../src/io/kafka/client.js';
+import { Partitioners, type PartitionMetadata, type Producer } from 'kafkajs';
 import { seededRandom } from '../src/io/generator/readings.js';
+import { createKafka, ensureTopic } from '../src/io/kafka/client.js';
 
 export interface LoadOptions {
   brokers: string[];

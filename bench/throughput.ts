@@ -14,8 +14,8 @@ import { parseConfig } from '../src/config/load.js';
 import { runEngine } from '../src/coordinator/engine.js';
 import { environment, OUT_DIR, table, writeResult } from './environment.js';
 import { ensureStream } from './make-stream.js';
-import { measureZoneMemory } from './zone-memory.js';
 import { DEFAULT_RULES } from './rules.js';
+import { measureZoneMemory } from './zone-memory.js';
 
 const { values } = parseArgs({
   options: {

@@ -1,7 +1,8 @@
-import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfigFile, parseConfig } from '../config/load.js';
 import { configSchema } from '../config/schema.js';
+import { SEED_RULES } from '../config/seed-rules.js';
 import type { KlaxonConfig, LogLevel } from '../config/types.js';
 import { runEngine } from '../coordinator/engine.js';
 import type { RunSummary } from '../coordinator/stats.js';
@@ -9,7 +10,6 @@ import { logger, setLogLevel } from '../observe/log.js';
 import { startObservability } from '../observe/observe.js';
 import { formatStoredZone, inspectStoredZone } from '../observe/state-inspect.js';
 import { showProgress } from './progress.js';
-import { SEED_RULES } from '../config/seed-rules.js';
 
 const log = logger('cli');
 

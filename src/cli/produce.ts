@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LineBatcher } from '../io/line-batcher.js';
+import { UsageError } from '../errors.js';
 import { Plant } from '../io/generator/readings.js';
 import { ReadingsProducer } from '../io/kafka/readings-producer.js';
-import { UsageError } from '../errors.js';
+import { LineBatcher } from '../io/line-batcher.js';
 
 export interface ProduceOptions {
   brokers: string;

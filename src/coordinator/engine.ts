@@ -1,11 +1,11 @@
 import type { KlaxonConfig } from '../config/types.js';
-import type { KafkaTransactions } from '../io/kafka/transactions.js';
 import { createSink, createSource, createStateStore } from '../io/factory.js';
+import type { KafkaTransactions } from '../io/kafka/transactions.js';
 import type { OutRecord, Sink, Source } from '../io/types.js';
 import type { StateStore } from '../state/types.js';
 import { Pipeline } from './pipeline.js';
-import { onStop } from './stop-signals.js';
 import type { RunSummary } from './stats.js';
+import { onStop } from './stop-signals.js';
 
 export interface EngineHooks {
   /** Called once the pipeline exists (progress lines, metrics). */

@@ -1,13 +1,13 @@
 import type { KlaxonConfig } from '../config/types.js';
+import { describeError, StateError } from '../errors.js';
 import type { OutRecord, Sink, Source, SourceBatch } from '../io/types.js';
 import type { ProcessResult, ShardResult, ShardSetup, ShardTask, StatsResult } from '../protocol/messages.js';
 import { HashRing } from '../sharding/ring.js';
-import { describeError, StateError } from '../errors.js';
 import type { StateStore } from '../state/types.js';
 import { deadLetter } from './dead-letter.js';
-import { SnapshotKeeper } from './snapshots.js';
-import { type ShardPart, Router } from './router.js';
+import { Router, type ShardPart } from './router.js';
 import { ShardPool } from './shard-pool.js';
+import { SnapshotKeeper } from './snapshots.js';
 import { RunStats, type RunSummary } from './stats.js';
 
 export interface PipelineParts {

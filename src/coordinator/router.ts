@@ -1,8 +1,8 @@
+import type { SourceBatch } from '../io/types.js';
+import type { ProcessTask } from '../protocol/messages.js';
 import { hashBytes, hashString } from '../sharding/hash.js';
 import type { HashRing } from '../sharding/ring.js';
 import { zoneIdRange } from '../sharding/route-hint.js';
-import type { ProcessTask } from '../protocol/messages.js';
-import type { SourceBatch } from '../io/types.js';
 
 /** Records of one batch bound for one shard, and the task that carries them. */
 export interface ShardPart {
@@ -43,7 +43,9 @@ export class Router {
   /** Tasks for records whose owner is already known (records sent back by a worker). */
   splitByZone(batch: SourceBatch, indices: readonly number[], zones: readonly string[]): ShardPart[] {
     const byShard: number[][] = Array.from({ length: this.ring.shards }, () => []);
-    indices.forEach((index, k) => (byShard[this.ring.ownerOf(zones[k] as string)] as number[]).push(index));
+    indices.forEach((index, k) => {
+      (byShard[this.ring.ownerOf(zones[k] as string)] as number[]).push(index);
+    });
     return this.parts(batch, byShard);
   }
 

@@ -139,8 +139,8 @@ export class SnapshotKeeper {
     for (const result of results) {
       result.zoneIds.forEach((zoneId, i) => {
         const partition = result.partitions[i] as number;
-        let zones = byPartition.get(partition);
-        if (zones === undefined) byPartition.set(partition, (zones = new Map()));
+        const zones = byPartition.get(partition) ?? new Map<string, Uint8Array>();
+        byPartition.set(partition, zones);
         zones.set(zoneId, result.zones[i] as Uint8Array);
       });
     }

@@ -1,13 +1,13 @@
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
+import { hotZones } from '../observe/hot-zones.js';
+import { summarizeZone } from '../observe/zone-summary.js';
+import type { HotZonesResult, ProcessResult, ProcessTask, ShardSetup, SnapshotResult, ZoneHistory } from '../protocol/messages.js';
 import { applyReading } from '../rules/evaluate.js';
 import { type Plan, planRules } from '../rules/plan.js';
 import { HashRing } from '../sharding/ring.js';
-import { ZoneState } from '../state/zone-state.js';
-import type { HotZonesResult, ProcessResult, ProcessTask, ShardSetup, SnapshotResult, ZoneHistory } from '../protocol/messages.js';
-import { hotZones } from '../observe/hot-zones.js';
-import { summarizeZone } from '../observe/zone-summary.js';
 import { decodeZone, encodeZone } from '../state/codec.js';
+import { ZoneState } from '../state/zone-state.js';
 import { formatAlert } from './alert.js';
 import { isRejection, parseReading, type Reading, RejectReason } from './reading.js';
 

@@ -1,10 +1,10 @@
 import type { EngineOptions, KlaxonConfig, SinkConfig, SourceConfig } from '../config/types.js';
 import { rulesFingerprint } from '../state/codec.js';
 import type { StateStore } from '../state/types.js';
-import type { KafkaTransactions } from './kafka/transactions.js';
 import { FileSink } from './file/file-sink.js';
 import { openFileSource } from './file/file-source.js';
 import { GeneratorSource } from './generator/generator-source.js';
+import type { KafkaTransactions } from './kafka/transactions.js';
 import { stdinSource } from './stdio/stdin-source.js';
 import { StdoutSink } from './stdio/stdout-sink.js';
 import type { Sink, Source } from './types.js';

@@ -1,6 +1,6 @@
 import type { Reading } from '../engine/reading.js';
 import type { Moments, ZoneState } from '../state/zone-state.js';
-import { paneOf, type Plan, type PlannedRule } from './plan.js';
+import { type Plan, type PlannedRule, paneOf } from './plan.js';
 
 /** Receives each alert as it is decided, in reading order and then rule order. */
 export type AlertEmitter = (

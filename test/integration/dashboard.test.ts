@@ -7,8 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
 import { Plant } from '../../src/io/generator/readings.js';
 import { setLogLevel } from '../../src/observe/log.js';
-import { tempDir } from '../helpers/run-engine.js';
 import { pipedEngine } from '../helpers/piped-engine.js';
+import { tempDir } from '../helpers/run-engine.js';
 
 // Keep the test output to what the test says (the engine's info lines are not news here).
 setLogLevel('warn');

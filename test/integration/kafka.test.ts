@@ -7,13 +7,13 @@ import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { assertSameAlerts, assertZoneOrder } from '../helpers/compare.js';
-import { CLI } from '../helpers/cli.js';
-import { kafkaConfig, runKafkaJob } from '../helpers/kafka-engine.js';
-import { freshGroup, freshTopic, groupProgress, produceLines, readTopic, type TopicRecord, waitFor } from '../helpers/kafka.js';
-import { SHARED_DATA } from '../helpers/shared.js';
-import { readNdjson, tempDir } from '../helpers/run-engine.js';
 import { Plant } from '../../src/io/generator/readings.js';
+import { CLI } from '../helpers/cli.js';
+import { assertSameAlerts, assertZoneOrder } from '../helpers/compare.js';
+import { freshGroup, freshTopic, groupProgress, produceLines, readTopic, type TopicRecord, waitFor } from '../helpers/kafka.js';
+import { kafkaConfig, runKafkaJob } from '../helpers/kafka-engine.js';
+import { readNdjson, tempDir } from '../helpers/run-engine.js';
+import { SHARED_DATA } from '../helpers/shared.js';
 
 
 async function sample(name: string) {

@@ -64,7 +64,12 @@ async function runChild(configPath: string, committed: () => Promise<number>, ki
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
   let exitCode: number | null | undefined;
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve((exitCode = code))));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      exitCode = code;
+      resolve(code);
+    }),
+  );
   try {
     await waitFor(
       async () => {

@@ -1,10 +1,10 @@
+import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import assert from 'node:assert/strict';
 import { assertSameAlerts, assertZoneOrder } from '../helpers/compare.js';
-import { SHARED_DATA } from '../helpers/shared.js';
 import { readNdjson, runOnFile } from '../helpers/run-engine.js';
+import { SHARED_DATA } from '../helpers/shared.js';
 
 
 for (const sample of ['sample-a', 'sample-b', 'sample-c']) {

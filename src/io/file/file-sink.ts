@@ -1,4 +1,4 @@
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { SinkError } from '../../errors.js';
 import { BufferedSink, toLines } from '../buffered-sink.js';

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { Kafka, type LogEntry, logLevel } from 'kafkajs';
 import { SourceError } from '../../errors.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
