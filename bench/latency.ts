@@ -60,10 +60,10 @@ const warmup = Number(values.warmup);
 const guarantees = values.guarantees.split(',') as Guarantee[];
 const zones = Number(values.zones);
 const workers = Number(values.workers);
-/** Exactly-once: offsets and alerts commit together at each checkpoint, every this often. */
+/** Exactly-once: offsets and alerts commit together in a transaction, every this often. */
 const eoCommitMs = durationMs(values['commit-interval'], '--commit-interval');
-/** At-least-once: Redis snapshot (checkpoint) interval; alerts go out at once, independent of it. */
-const aloSnapshotMs = durationMs(values['snapshot-interval'], '--snapshot-interval');
+/** Redis snapshot interval, for both guarantees (commits run on their own interval). */
+const snapshotMs = durationMs(values['snapshot-interval'], '--snapshot-interval');
 const stateType = values.state as 'redis' | 'memory';
 if (stateType !== 'redis' && stateType !== 'memory') throw new Error('--state is redis or memory');
 const producers = Number(values.producers);
@@ -123,8 +123,8 @@ async function main(): Promise<void> {
     workers,
     partitions: PARTITIONS,
     state: stateType,
-    atLeastOnce: { snapshotIntervalMs: stateType === 'redis' ? aloSnapshotMs : null, commitInterval: baseConfig().source.commitInterval },
-    exactlyOnce: { commitIntervalMs: eoCommitMs, snapshotIntervalMs: stateType === 'redis' ? eoCommitMs : null },
+    atLeastOnce: { snapshotIntervalMs: stateType === 'redis' ? snapshotMs : null, commitInterval: baseConfig().source.commitInterval },
+    exactlyOnce: { commitIntervalMs: eoCommitMs, snapshotIntervalMs: stateType === 'redis' ? snapshotMs : null },
     producers,
     producer: { lingerMs: LOAD_DEFAULTS.lingerMs, maxInFlight: LOAD_DEFAULTS.maxInFlight, maxBatch: LOAD_DEFAULTS.maxBatch, acks: 1 },
     engineSink: baseConfig().sink,
@@ -180,7 +180,7 @@ async function measure(guarantee: Guarantee, rate: number): Promise<Run> {
     topics.push(topic);
     await ensureTopic(kafka, topic, partitions);
   }
-  const checkpointIntervalMs = stateType === 'redis' ? (guarantee === 'exactly-once' ? eoCommitMs : aloSnapshotMs) : guarantee === 'exactly-once' ? eoCommitMs : null;
+  const checkpointIntervalMs = stateType === 'redis' ? (guarantee === 'exactly-once' ? eoCommitMs : snapshotMs) : guarantee === 'exactly-once' ? eoCommitMs : null;
   const configPath = writeConfig(name, guarantee, { readingsTopic, alertsTopic, deadTopic });
   const watcher = await watchAlerts(alertsTopic, `${name}-watch`);
   const engine = startEngine(name, configPath);
@@ -241,8 +241,7 @@ function writeConfig(name: string, guarantee: Guarantee, t: { readingsTopic: str
     },
     sink: { ...base.sink, brokers: brokers.join(','), topic: t.alertsTopic },
     deadLetter: { ...base.deadLetter, brokers: brokers.join(','), topic: t.deadTopic },
-    // With Redis, exactly-once commits at each snapshot: the snapshot interval is the commit interval.
-    state: stateType === 'redis' ? { type: 'redis', url: redisUrl, prefix: name, snapshotInterval: exactlyOnce ? eoCommitMs : aloSnapshotMs } : { type: 'memory' },
+    state: stateType === 'redis' ? { type: 'redis', url: redisUrl, prefix: name, snapshotInterval: snapshotMs } : { type: 'memory' },
   };
   const path = join(LOG_DIR, `${name}.config.json`);
   writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
@@ -684,9 +683,9 @@ function report(runs: Run[], settings: { command: string; maxRate: { readingsPer
 
 Open-loop load (bench/load-generator.ts) over ${n(zones)} zones (${values.skew}${values.skew === 'zipf' ? `, s = ${values['zipf-s']}` : ''}), ${Number(values.anomalies) * 100}% of readings at 95 °C so \`too-hot\` (> 89) fires and resolves. Latency = the time a read_committed consumer receives a \`too-hot\` firing alert − the alert's \`ts\`, which is its reading's produce time (\`Date.now()\` as the reading was handed to the producer). HDR histogram; the first ${warmup} s of each run discarded, then ${seconds} s measured.
 
-The engine runs as its own process (\`klaxon run\`, cluster.config.json pointed at fresh topics: readings ${PARTITIONS} partitions, alerts ${PARTITIONS}, dead letters 1), ${workers} workers, state ${stateType === 'redis' ? 'in Redis' : 'in memory'}. At-least-once: alerts go out as they are found (Kafka sink linger ${baseConfig().sink.linger})${stateType === 'redis' ? `, snapshots every ${aloSnapshotMs} ms` : ''}. Exactly-once: alerts, dead letters and offsets commit in one transaction per checkpoint, every ${eoCommitMs} ms${stateType === 'redis' ? ' (the snapshot interval: with Redis, checkpoints run at snapshot time)' : ''}. "80%" of the maximum: ${n(settings.maxRate.readingsPerSecond)} readings/s from ${settings.maxRate.source}.
+The engine runs as its own process (\`klaxon run\`, cluster.config.json pointed at fresh topics: readings ${PARTITIONS} partitions, alerts ${PARTITIONS}, dead letters 1), ${workers} workers, state ${stateType === 'redis' ? 'in Redis' : 'in memory'}. At-least-once: alerts go out as they are found (Kafka sink linger ${baseConfig().sink.linger})${stateType === 'redis' ? `, snapshots every ${snapshotMs} ms` : ''}. Exactly-once: alerts, dead letters and offsets commit in one transaction every ${eoCommitMs} ms${stateType === 'redis' ? `, snapshots every ${snapshotMs} ms as for at-least-once` : ''}. "80%" of the maximum: ${n(settings.maxRate.readingsPerSecond)} readings/s from ${settings.maxRate.source}.
 
-The generator shares the 2 cores with the engine, the broker and Redis. It stamps each reading as it hands it to the producer, so its own lateness is not in the latency; it is reported as "schedule lag" (how late batches were handed over against the open-loop schedule), and "fell behind" means under 97% of the offered rate or more than 250 ms late at some point: the engine then saw the achieved rate, not the offered one. "hand-off→ack" is the producer's and broker's part. "drain" is from the load's end to the last alert. "lag at end": readings not yet committed by the engine's group when the load ended (at-least-once commits every ${baseConfig().source.commitInterval}, exactly-once at each checkpoint). CPU: percent of one core over the load, from /proc; "other" is everything else on the machine (other users' builds and tests, the kernel), named below the table when it was over 10%.
+The generator shares the 2 cores with the engine, the broker and Redis. It stamps each reading as it hands it to the producer, so its own lateness is not in the latency; it is reported as "schedule lag" (how late batches were handed over against the open-loop schedule), and "fell behind" means under 97% of the offered rate or more than 250 ms late at some point: the engine then saw the achieved rate, not the offered one. "hand-off→ack" is the producer's and broker's part. "drain" is from the load's end to the last alert. "lag at end": readings not yet committed by the engine's group when the load ended (at-least-once commits every ${baseConfig().source.commitInterval}, exactly-once at each transaction commit). CPU: percent of one core over the load, from /proc; "other" is everything else on the machine (other users' builds and tests, the kernel), named below the table when it was over 10%.
 
 ${table(rows)}
 ${others(runs)}
