@@ -1,20 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Rule } from "../../../src/config/types.js";
+import { seededRandom } from "../../../src/io/generator/readings.js";
 import { type Plan, planRules } from "../../../src/rules/plan.js";
 import { type Moments, ZoneState } from "../../../src/state/zone-state.js";
-
-function seeded(seed: number): () => number {
-	// mulberry32: deterministic, so a failure reproduces.
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-	};
-}
 
 function historyPlan(size: number): Plan {
 	return planRules({
@@ -78,7 +67,7 @@ describe("ZoneState history moments", () => {
 	test("stays within 1e-9 relative of a two-pass computation after 100,000 additions near 1e6", () => {
 		const w = 500;
 		const state = new ZoneState(historyPlan(w));
-		const random = seeded(7);
+		const random = seededRandom(7);
 		const window: number[] = [];
 		const out: Moments = { mean: 0, std: 0 };
 		let checks = 0;
@@ -123,7 +112,7 @@ describe("ZoneState history moments", () => {
 		// The zone's first value is long gone from the window: sums must be re-centred as it moves.
 		const w = 500;
 		const state = new ZoneState(historyPlan(w));
-		const random = seeded(3);
+		const random = seededRandom(3);
 		const window: number[] = [];
 		const out: Moments = { mean: 0, std: 0 };
 		for (let i = 1; i <= 100_000; i++) {
@@ -149,7 +138,7 @@ describe("ZoneState history moments", () => {
 	test("a jump to a far level keeps the std of the new level exact", () => {
 		const w = 100;
 		const state = new ZoneState(historyPlan(w));
-		const random = seeded(11);
+		const random = seededRandom(11);
 		const values: number[] = [];
 		const out: Moments = { mean: 0, std: 0 };
 		for (let i = 0; i < 130; i++) values.push(random() * 10);
