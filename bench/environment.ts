@@ -1,4 +1,4 @@
-import { execSync } from 'node:child_process';
+import { execFileSync, execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -37,4 +37,36 @@ export function table(rows: Array<Record<string, string | number>>): string {
   const keys = Object.keys(first);
   const line = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
   return [line(keys), line(keys.map(() => '---')), ...rows.map((row) => line(keys.map((k) => row[k] ?? '')))].join('\n');
+}
+
+/** Starts (or finds) the local Kafka and Redis through services/up.sh; the environment overrides their addresses. */
+export function startServices(): { brokers: string[]; redisUrl: string } {
+  const exports = execFileSync('bash', [join(BENCH_DIR, '../services/up.sh')], { stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+  const exported = (name: string) => process.env[name] ?? new RegExp(`^export ${name}=(.+)$`, 'm').exec(exports)?.[1];
+  return {
+    brokers: (exported('KLAXON_KAFKA_BROKERS') ?? '127.0.0.1:19092').split(','),
+    redisUrl: exported('KLAXON_REDIS_URL') ?? 'redis://127.0.0.1:16379',
+  };
+}
+
+/**
+ * Runs a benchmark and always cleans up after it (topics, keys): on success,
+ * failure or Ctrl-C. Then exits, because an engine left running by a failure
+ * must not keep the process alive.
+ */
+export async function runBench(name: string, main: () => Promise<void>, cleanup: () => Promise<void>): Promise<never> {
+  process.once('SIGINT', () => {
+    process.stderr.write(`\n${name}: interrupted, cleaning up\n`);
+    void cleanup().finally(() => process.exit(130));
+  });
+  let exitCode = 0;
+  try {
+    await main();
+  } catch (error) {
+    process.stderr.write(`${name} failed: ${(error as Error).stack ?? error}\n`);
+    exitCode = 1;
+  } finally {
+    await cleanup();
+  }
+  process.exit(exitCode);
 }

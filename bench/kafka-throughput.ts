@@ -11,7 +11,6 @@
  * is deleted at the end, also after a failure or Ctrl-C.
  */
 
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,7 +24,7 @@ import type { RunSummary } from '../src/coordinator/stats.js';
 import { createKafka } from '../src/io/kafka/client.js';
 import { CONSUMER_SETTINGS } from '../src/io/kafka/kafka-source.js';
 import { ReadingsProducer } from '../src/io/kafka/readings-producer.js';
-import { BENCH_DIR, environment, OUT_DIR, table, writeResult } from './environment.js';
+import { BENCH_DIR, OUT_DIR, environment, runBench, startServices, table, writeResult } from './environment.js';
 import { benchPlant, readingTs } from './make-stream.js';
 import { DEFAULT_RULES } from './rules.js';
 
@@ -73,27 +72,12 @@ interface EngineResult extends Timing {
   summary: RunSummary;
 }
 
-const brokers = startServices();
+const { brokers } = startServices();
 const kafka = createKafka(brokers, 'klaxon-bench');
 const runTag = randomUUID().slice(0, 8);
 const createdTopics: string[] = [];
 
-process.once('SIGINT', () => {
-  process.stderr.write('\ninterrupted: deleting the bench topics\n');
-  void deleteTopics().finally(() => process.exit(130));
-});
-
-let exitCode = 0;
-try {
-  await main();
-} catch (error) {
-  process.stderr.write(`kafka bench failed: ${(error as Error).stack ?? error}\n`);
-  exitCode = 1;
-} finally {
-  await deleteTopics();
-}
-// An engine left running by a failure must not keep the process alive.
-process.exit(exitCode);
+await runBench('kafka bench', main, deleteTopics);
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -124,12 +108,6 @@ async function main(): Promise<void> {
 }
 
 /** Starts Redis and the broker if they are not up (fast when they are); returns the broker list. */
-function startServices(): string[] {
-  const exports = execFileSync('bash', [join(BENCH_DIR, '../services/up.sh')], { stdio: ['ignore', 'pipe', 'inherit'] }).toString();
-  const fromScript = /^export KLAXON_KAFKA_BROKERS=(.+)$/m.exec(exports)?.[1];
-  return (process.env.KLAXON_KAFKA_BROKERS ?? fromScript ?? '127.0.0.1:19092').split(',');
-}
-
 /** The broker version services/up.sh runs, as pinned in its Maven pom. */
 function kafkaVersion(): string {
   const pom = readFileSync(join(BENCH_DIR, '../services/kafka/pom.xml'), 'utf8');

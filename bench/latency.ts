@@ -33,7 +33,7 @@ import { parseDuration } from '../src/config/durations.js';
 import type { Guarantee } from '../src/config/types.js';
 import { createKafka, ensureTopic } from '../src/io/kafka/client.js';
 import { writeCharts } from './charts.js';
-import { BENCH_DIR, environment, OUT_DIR, RESULTS_DIR, table, writeResult } from './environment.js';
+import { BENCH_DIR, OUT_DIR, RESULTS_DIR, environment, runBench, startServices, table, writeResult } from './environment.js';
 import { LOAD_DEFAULTS, type LoadResult } from './load-generator.js';
 import { writeTargets } from './targets.js';
 
@@ -82,23 +82,12 @@ const topics: string[] = [];
 const prefixes: string[] = [];
 const children = new Set<ChildProcess>();
 
-process.once('SIGINT', () => {
-  log('interrupted: stopping the engine and generators, deleting topics and keys');
-  for (const child of children) child.kill('SIGKILL');
-  void cleanup().finally(() => process.exit(130));
-});
-
-let exitCode = 0;
-try {
-  await main();
-} catch (error) {
-  process.stderr.write(`latency bench failed: ${(error as Error).stack ?? error}\n`);
-  exitCode = 1;
-} finally {
+// Children first (an engine or generator still running would outlive us), then topics and keys.
+const stopAndClean = async (): Promise<void> => {
   for (const child of children) child.kill('SIGKILL');
   await cleanup();
-}
-process.exit(exitCode);
+};
+await runBench('latency bench', main, stopAndClean);
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -607,15 +596,6 @@ function maxRate(): { readingsPerSecond: number; source: string } {
   return {
     readingsPerSecond: run.readingsPerSecond,
     source: `bench/results/kafka-throughput.json of ${result.environment.date}: engine, ${run.workers} workers, Kafka → Kafka, state in memory`,
-  };
-}
-
-function startServices(): { brokers: string[]; redisUrl: string } {
-  const exports = execFileSync('bash', [join(BENCH_DIR, '../services/up.sh')], { stdio: ['ignore', 'pipe', 'inherit'] }).toString();
-  const exported = (name: string) => process.env[name] ?? new RegExp(`^export ${name}=(.+)$`, 'm').exec(exports)?.[1];
-  return {
-    brokers: (exported('KLAXON_KAFKA_BROKERS') ?? '127.0.0.1:19092').split(','),
-    redisUrl: exported('KLAXON_REDIS_URL') ?? 'redis://127.0.0.1:16379',
   };
 }
 

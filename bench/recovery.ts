@@ -15,10 +15,9 @@
  *
  * Every topic and Redis key it creates is deleted at the end, also after a failure or Ctrl-C.
  */
-import { execFileSync } from 'node:child_process';
+
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -33,7 +32,7 @@ import { ReadingsProducer } from '../src/io/kafka/readings-producer.js';
 import { planRules } from '../src/rules/plan.js';
 import { decodeZone, encodeZone, rulesFingerprint } from '../src/state/codec.js';
 import { RedisStateStore } from '../src/state/redis-store.js';
-import { BENCH_DIR, environment, OUT_DIR, table, writeResult } from './environment.js';
+import { OUT_DIR, environment, runBench, startServices, table, writeResult } from './environment.js';
 import { benchPlant, readingTs } from './make-stream.js';
 import { DEFAULT_RULES } from './rules.js';
 
@@ -64,23 +63,14 @@ const redis = new Redis(redisUrl, { lazyConnect: true });
 const runTag = `klaxon-bench-${randomUUID().slice(0, 8)}`;
 const topics: string[] = [];
 
-process.once('SIGINT', () => {
-  log('interrupted: cleaning up');
-  void cleanup().finally(() => process.exit(130));
-});
-
-let exitCode = 0;
-try {
-  await redis.connect();
-  await main();
-} catch (error) {
-  process.stderr.write(`recovery bench failed: ${(error as Error).stack ?? error}\n`);
-  exitCode = 1;
-} finally {
-  await cleanup();
-}
-// An engine left running by a failure must not keep the process alive.
-process.exit(exitCode);
+await runBench(
+  'recovery bench',
+  async () => {
+    await redis.connect();
+    await main();
+  },
+  cleanup,
+);
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -350,15 +340,6 @@ async function watchRestart(engine: Engine, partitions: number) {
 }
 
 // ------------------------------------------------------------- Kafka and Redis
-
-function startServices(): { brokers: string[]; redisUrl: string } {
-  const exports = execFileSync('bash', [join(BENCH_DIR, '../services/up.sh')], { stdio: ['ignore', 'pipe', 'inherit'] }).toString();
-  const exported = (name: string) => process.env[name] ?? new RegExp(`^export ${name}=(.+)$`, 'm').exec(exports)?.[1];
-  return {
-    brokers: (exported('KLAXON_KAFKA_BROKERS') ?? '127.0.0.1:19092').split(','),
-    redisUrl: exported('KLAXON_REDIS_URL') ?? 'redis://127.0.0.1:16379',
-  };
-}
 
 function topicName(what: string): string {
   const name = `${runTag}-${what}`;
