@@ -24,7 +24,7 @@ import type { RunSummary } from '../src/coordinator/stats.js';
 import { createKafka } from '../src/io/kafka/client.js';
 import { CONSUMER_SETTINGS } from '../src/io/kafka/kafka-source.js';
 import { ReadingsProducer } from '../src/io/kafka/readings-producer.js';
-import { BENCH_DIR, OUT_DIR, environment, runBench, startServices, table, writeResult } from './environment.js';
+import { BENCH_DIR, environment, OUT_DIR, runBench, startServices, table, writeResult } from './environment.js';
 import { benchPlant, readingTs } from './make-stream.js';
 import { DEFAULT_RULES } from './rules.js';
 

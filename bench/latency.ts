@@ -33,7 +33,7 @@ import { parseDuration } from '../src/config/durations.js';
 import type { Guarantee } from '../src/config/types.js';
 import { createKafka, ensureTopic } from '../src/io/kafka/client.js';
 import { writeCharts } from './charts.js';
-import { BENCH_DIR, OUT_DIR, RESULTS_DIR, environment, runBench, startServices, table, writeResult } from './environment.js';
+import { BENCH_DIR, environment, OUT_DIR, RESULTS_DIR, runBench, startServices, table, writeResult } from './environment.js';
 import { LOAD_DEFAULTS, type LoadResult } from './load-generator.js';
 import { writeTargets } from './targets.js';
 

@@ -32,7 +32,7 @@ import { ReadingsProducer } from '../src/io/kafka/readings-producer.js';
 import { planRules } from '../src/rules/plan.js';
 import { decodeZone, encodeZone, rulesFingerprint } from '../src/state/codec.js';
 import { RedisStateStore } from '../src/state/redis-store.js';
-import { OUT_DIR, environment, runBench, startServices, table, writeResult } from './environment.js';
+import { environment, OUT_DIR, runBench, startServices, table, writeResult } from './environment.js';
 import { benchPlant, readingTs } from './make-stream.js';
 import { DEFAULT_RULES } from './rules.js';
 
