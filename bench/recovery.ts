@@ -30,7 +30,7 @@ import type { RunSummary } from '../src/coordinator/stats.js';
 import { createKafka } from '../src/io/kafka/client.js';
 import { ReadingsProducer } from '../src/io/kafka/readings-producer.js';
 import { planRules } from '../src/rules/plan.js';
-import { decodeZone, encodeZone, rulesFingerprint } from '../src/state/codec.js';
+import { rulesFingerprint, UpdatePacker, zoneFromImage } from '../src/state/codec.js';
 import { RedisStateStore } from '../src/state/redis-store.js';
 import { environment, OUT_DIR, runBench, startServices, table, writeResult } from './environment.js';
 import { benchPlant, readingTs } from './make-stream.js';
@@ -160,7 +160,7 @@ function readingLine(zone: number, ts: number, i: number): string {
 
 /**
  * The stored snapshot taken apart, one step at a time on this thread: Redis
- * read (HGETALL per partition), decode, encode and copy (the workers' part
+ * read (ids and images per partition), decode, encode and copy (the workers' part
  * of a snapshot, here on one thread instead of two), Redis write (a full save
  * to a scratch prefix: what the final checkpoint sent). Partition by partition.
  */
@@ -183,12 +183,16 @@ async function takeApart(prefix: string, topic: string) {
     for (let partition = 0; partition < PARTITIONS; partition++) {
       const snapshot = await timed('readMs', () => store.load(partition));
       if (snapshot === null) continue;
-      const decoded = await timed('decodeMs', () => snapshot.zones.map((z) => decodeZone(z, plan)));
-      const encoded = await timed('encodeMs', () => new Map(decoded.map(({ zoneId, zone }) => [zoneId, encodeZone(zoneId, zone)])));
-      await timed('copyMs', () => structuredClone([...encoded.values()]));
-      await timed('writeMs', () => scratch.save(partition, encoded, snapshot.offset, null, true));
-      count += encoded.size;
-      for (const z of snapshot.zones) bytes += z.byteLength;
+      const decoded = await timed('decodeMs', () => snapshot.zoneIds.map((zoneId, i) => zoneFromImage(zoneId, snapshot.images[i] as Uint8Array, plan)));
+      const packer = new UpdatePacker();
+      const chunks = await timed('encodeMs', () => {
+        decoded.forEach((zone, i) => packer.add(snapshot.zoneIds[i] as string, zone, true));
+        return packer.finish();
+      });
+      await timed('copyMs', () => structuredClone(chunks));
+      await timed('writeMs', () => scratch.save(partition, chunks, snapshot.offset, null, true));
+      count += packer.zones;
+      for (const image of snapshot.images) bytes += image.byteLength;
     }
   } finally {
     await Promise.all([store.close(), scratch.close()]);

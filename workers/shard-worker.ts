@@ -21,7 +21,7 @@ export default function handle(task: ShardTask): ShardResult {
     case 'snapshot':
       return shard.snapshot(task.fullPartitions);
     case 'restore':
-      shard.restore(task.zones);
+      shard.restore(task.zoneIds, task.images);
       return { kind: 'done', zones: shard.zones.size };
     case 'drop':
       shard.drop(task.partitions);

@@ -7,7 +7,7 @@ import type { StateStore } from '../state/types.js';
 import { deadLetter } from './dead-letter.js';
 import { Router, type ShardPart } from './router.js';
 import { ShardPool } from './shard-pool.js';
-import { SnapshotKeeper } from './snapshots.js';
+import { type Cut, SnapshotKeeper } from './snapshots.js';
 import { RunStats, type RunSummary } from './stats.js';
 
 export interface PipelineParts {
@@ -18,7 +18,7 @@ export interface PipelineParts {
   commitIntervalMs: number;
   /** Where zone state is snapshotted; none: state lives and dies with the process. */
   store?: StateStore;
-  /** How often a snapshot checkpoint (barrier, drain, flush, commit, snapshot) runs when there is a store. */
+  /** How often a snapshot is cut when there is a store (batches keep flowing while it is written). */
   snapshotIntervalMs?: number;
   /**
    * Kafka transactions: every commit (each commitIntervalMs) is a barrier
@@ -35,6 +35,8 @@ interface Tracked {
   batch: SourceBatch;
   done: Promise<void>;
   settled: boolean;
+  /** Some records came back from a worker and were submitted again, later than the rest of the batch. */
+  rerouted: boolean;
 }
 
 /**
@@ -54,10 +56,15 @@ export class Pipeline {
   private stopping = false;
   private failure: unknown;
   private commitChain: Promise<void> = Promise.resolve();
-  /** Held while a checkpoint runs: no batch is submitted until it is released. */
-  private barrier: Promise<void> | undefined;
-  /** Resume offset per partition after the last committed batch. */
-  private readonly resumeAt = new Map<number, string>();
+  private snapshotChain: Promise<void> = Promise.resolve();
+  /** While any is held, no batch is submitted (a cut, or an exactly-once commit's drain). */
+  private readonly pauses = new Set<Promise<void>>();
+  /** The batch being queued at the workers, if any: a cut waits for it. */
+  private submitting: Promise<void> | undefined;
+  /** Resume offset per partition after the last batch queued at the workers. */
+  private readonly submittedUntil = new Map<number, string>();
+  /** Set when a cut found records processed on both sides of it: the next cut drains first. */
+  private drainBeforeCut = false;
   readonly snapshots: SnapshotKeeper | undefined;
 
   constructor(
@@ -78,9 +85,15 @@ export class Pipeline {
       const keeper = new SnapshotKeeper(parts.store, this.pools, ring);
       this.snapshots = keeper;
       parts.source.setPartitionHandler?.({
-        assigned: (partition) => keeper.recover(partition),
+        assigned: async (partition) => {
+          const offset = await keeper.recover(partition);
+          // The workers hold exactly the snapshot: a cut before any new batch of this partition matches its offset.
+          if (offset === null) this.submittedUntil.delete(partition);
+          else this.submittedUntil.set(partition, offset);
+          return offset;
+        },
         revoked: async (partitions) => {
-          for (const partition of partitions) this.resumeAt.delete(partition);
+          for (const partition of partitions) this.submittedUntil.delete(partition);
           await keeper.release(partitions);
         },
       });
@@ -90,32 +103,34 @@ export class Pipeline {
   /** Runs until the source is drained or stop() is called; resolves with the totals. */
   async run(): Promise<RunSummary> {
     // Commits and snapshots run on their own clocks: alerts become visible (exactly-once) at each commit, not each snapshot.
-    const commit = this.parts.exactlyOnce ? () => this.scheduleCheckpoint(false) : () => this.scheduleCommit();
-    const timers = [setInterval(commit, this.parts.commitIntervalMs)];
+    const timers = [setInterval(() => void this.commit(), this.parts.commitIntervalMs)];
     if (this.snapshots !== undefined) {
-      timers.push(setInterval(() => this.scheduleCheckpoint(true), this.parts.snapshotIntervalMs ?? 5_000));
+      timers.push(setInterval(() => this.scheduleSnapshot(), this.parts.snapshotIntervalMs ?? 5_000));
     }
     try {
       while (!this.stopping && this.failure === undefined) {
-        await this.barrier;
+        await this.unpaused();
         await Promise.all([this.parts.alerts.ready(), this.parts.deadLetters.ready()]);
         const batch = await this.parts.source.next();
         if (batch === null) break;
         const readAt = performance.now();
-        await this.barrier;
+        await this.unpaused();
+        // No await between the check above and queuing: a cut sees either none or all of this batch.
         this.stats.records += batch.values.length;
         this.stats.batches++;
-        await this.track(batch, readAt);
+        this.submitting = this.track(batch, readAt);
+        await this.submitting;
+        this.submitting = undefined;
         while (this.inFlight.filter((t) => !t.settled).length >= this.maxBatchesInFlight) {
           await this.oldestUnsettled();
         }
       }
       await Promise.allSettled(this.inFlight.map((t) => t.done));
       this.throwIfFailed();
-      // The last checkpoint: everything processed is committed and, with a store, snapshotted.
-      if (this.snapshots !== undefined || this.parts.exactlyOnce) this.scheduleCheckpoint(true);
-      else this.scheduleCommit();
-      await this.commitChain;
+      // The last commit and, with a store, the last snapshot: everything processed is committed and saved.
+      await this.commit();
+      if (this.snapshots !== undefined) this.scheduleSnapshot();
+      await this.snapshotChain;
       this.throwIfFailed();
       return this.stats.snapshot();
     } finally {
@@ -173,8 +188,8 @@ export class Pipeline {
    * for it never sees a batch half-applied.
    */
   private async track(batch: SourceBatch, readAt: number): Promise<void> {
-    const submitted = this.submit(batch, this.router.split(batch));
-    const tracked: Tracked = { batch, done: Promise.resolve(), settled: false };
+    const tracked: Tracked = { batch, done: Promise.resolve(), settled: false, rerouted: false };
+    const submitted = this.submit(tracked, this.router.split(batch));
     tracked.done = submitted
       .then((submission) => submission.collected)
       .then(
@@ -189,6 +204,7 @@ export class Pipeline {
       );
     this.inFlight.push(tracked);
     await submitted.catch(() => {});
+    if (batch.resumeAt !== undefined) this.submittedUntil.set(batch.partition, batch.resumeAt);
   }
 
   private async oldestUnsettled(): Promise<void> {
@@ -202,7 +218,8 @@ export class Pipeline {
    * the promise of the results being collected (wrapped, so awaiting the
    * submission does not also wait for the results).
    */
-  private async submit(batch: SourceBatch, parts: ShardPart[]): Promise<{ collected: Promise<void> }> {
+  private async submit(tracked: Tracked, parts: ShardPart[]): Promise<{ collected: Promise<void> }> {
+    const { batch } = tracked;
     const results: Promise<void>[] = [];
     for (const part of parts) {
       const pool = this.pools[part.shard] as ShardPool;
@@ -214,13 +231,14 @@ export class Pipeline {
         continue;
       }
       const transfer = [part.task.bytes.buffer as ArrayBuffer];
-      results.push(pool.run<ProcessResult>(part.task, transfer).then((result) => this.collect(batch, part, result)));
+      results.push(pool.run<ProcessResult>(part.task, transfer).then((result) => this.collect(tracked, part, result)));
     }
     return { collected: Promise.all(results).then(() => {}) };
   }
 
-  private async collect(batch: SourceBatch, part: ShardPart, result: ProcessResult): Promise<void> {
+  private async collect(tracked: Tracked, part: ShardPart, result: ProcessResult): Promise<void> {
     const { stats } = this;
+    const { batch } = tracked;
     stats.accepted += result.accepted;
     stats.rejected += result.rejected.length;
     stats.countRejections(result.reasons);
@@ -248,44 +266,90 @@ export class Pipeline {
     if (result.misrouted.length > 0) {
       // Records keyed by something other than their zone: send them to the zone's owner.
       stats.rerouted += result.misrouted.length;
+      tracked.rerouted = true;
       const indices = result.misrouted.map((k) => part.indices[k] as number);
-      await (await this.submit(batch, this.router.splitByZone(batch, indices, result.misroutedZones))).collected;
+      await (await this.submit(tracked, this.router.splitByZone(batch, indices, result.misroutedZones))).collected;
     }
   }
 
-  private scheduleCommit(): void {
-    this.commitChain = this.commitChain.then(() => this.commitFinished()).catch((error: unknown) => this.fail(error));
+  /**
+   * Queues a commit of the finished batches and resolves when it is done.
+   * Exactly-once commits drain first (a transaction must not hold alerts of
+   * a half-collected batch); at-least-once commits the finished prefix as is.
+   */
+  private commit(): Promise<void> {
+    const commit = this.parts.exactlyOnce ? () => this.drainAndCommit() : () => this.commitFinished();
+    this.commitChain = this.commitChain.then(commit).catch((error: unknown) => this.fail(error));
+    return this.commitChain;
   }
 
-  private scheduleCheckpoint(snapshot: boolean): void {
-    this.commitChain = this.commitChain.then(() => this.checkpoint(snapshot)).catch((error: unknown) => this.fail(error));
+  private scheduleSnapshot(): void {
+    this.snapshotChain = this.snapshotChain.then(() => this.snapshot()).catch((error: unknown) => this.fail(error));
   }
 
   /**
-   * Barrier → drain → flush and commit → snapshot. With nothing in flight the
-   * workers' zones are exactly the effect of the committed records, so each
-   * partition's snapshot matches its resume offset; it is written after the
-   * commit, so a snapshot is never ahead of the committed offsets.
+   * A snapshot without stopping the stream: pause only between two batches
+   * to queue an export at every worker (the cut), then let batches flow.
+   * The cut is saved once every batch before it is processed and committed,
+   * so a snapshot is never ahead of the committed offsets.
    */
-  private async checkpoint(snapshot: boolean): Promise<void> {
+  private async snapshot(): Promise<void> {
+    const keeper = this.snapshots as SnapshotKeeper;
+    const resume = this.pause();
+    let before: Tracked[];
+    let cut: Cut;
+    try {
+      await this.submitting;
+      if (this.drainBeforeCut) {
+        this.drainBeforeCut = false;
+        await Promise.allSettled(this.inFlight.map((t) => t.done));
+      }
+      before = this.inFlight.filter((t) => !t.settled);
+      cut = keeper.cut(this.submittedUntil);
+    } finally {
+      resume();
+    }
+    await Promise.allSettled(before.map((t) => t.done));
+    await this.commit();
+    if (this.failure !== undefined) return;
+    // Records sent back by a worker were queued again after the first results came: maybe after the cut.
+    const unsure = new Set(before.filter((t) => t.rerouted).map((t) => t.batch.partition));
+    if (unsure.size > 0) this.drainBeforeCut = true;
+    try {
+      await keeper.save(cut, unsure);
+    } catch (error) {
+      // Not fatal: offsets are committed, and the partitions are written whole at the next snapshot.
+      if (!(error instanceof StateError && error.retriable)) throw error;
+      process.stderr.write(`klaxon: snapshot failed, will retry: ${describeError(error)}\n`);
+    }
+  }
+
+  /** Holds batch submission until the returned function is called. */
+  private pause(): () => void {
     let release = () => {};
-    this.barrier = new Promise((resolve) => {
+    const paused = new Promise<void>((resolve) => {
       release = resolve;
     });
+    this.pauses.add(paused);
+    return () => {
+      this.pauses.delete(paused);
+      release();
+    };
+  }
+
+  private async unpaused(): Promise<void> {
+    while (this.pauses.size > 0) await Promise.all(this.pauses);
+  }
+
+  /** Pause, let every batch in flight finish, commit, resume. */
+  private async drainAndCommit(): Promise<void> {
+    const resume = this.pause();
     try {
+      await this.submitting;
       await Promise.allSettled(this.inFlight.map((t) => t.done));
       await this.commitFinished();
-      if (this.failure !== undefined || this.snapshots === undefined || !snapshot) return;
-      try {
-        await this.snapshots.save(this.resumeAt);
-      } catch (error) {
-        // Not fatal: offsets are committed and the zones stay pending for the next checkpoint.
-        if (!(error instanceof StateError && error.retriable)) throw error;
-        process.stderr.write(`klaxon: snapshot failed, will retry: ${describeError(error)}\n`);
-      }
     } finally {
-      this.barrier = undefined;
-      release();
+      resume();
     }
   }
 
@@ -297,7 +361,6 @@ export class Pipeline {
     if (ready === 0 || this.failure !== undefined) return;
     const finished = this.inFlight.splice(0, ready);
     await this.parts.source.commit(finished.map((tracked) => tracked.batch));
-    for (const { batch } of finished) if (batch.resumeAt !== undefined) this.resumeAt.set(batch.partition, batch.resumeAt);
     this.stats.committedBatches += finished.length;
   }
 

@@ -6,7 +6,7 @@ import type { HotZonesResult, ProcessResult, ProcessTask, ShardSetup, SnapshotRe
 import { applyReading } from '../rules/evaluate.js';
 import { type Plan, planRules } from '../rules/plan.js';
 import { HashRing } from '../sharding/ring.js';
-import { decodeZone, encodeZone } from '../state/codec.js';
+import { UpdatePacker, zoneFromImage } from '../state/codec.js';
 import { ZoneState } from '../state/zone-state.js';
 import { formatAlert } from './alert.js';
 import { isRejection, parseReading, type Reading, RejectReason } from './reading.js';
@@ -77,7 +77,11 @@ export class Shard {
         this.zones.set(parsed.zoneId, zone);
       }
       current = i;
-      zone.partition = task.partition;
+      if (zone.partition !== task.partition) {
+        // Its records moved partition: the new partition's snapshot has no image of it yet.
+        zone.partition = task.partition;
+        zone.stored = false;
+      }
       applyReading(zone, parsed, this.plan, emit);
       result.accepted++;
     }
@@ -86,25 +90,33 @@ export class Shard {
     return result;
   }
 
-  /** Encodes changed zones (clearing their flag), plus every zone of `fullPartitions`. */
+  /**
+   * Packs what changed since the last snapshot, per partition: zones the store
+   * does not hold yet go whole, the others as the byte ranges that changed;
+   * every zone of `fullPartitions` goes whole. Then forgets the changes.
+   */
   snapshot(fullPartitions: readonly number[]): SnapshotResult {
     const full = new Set(fullPartitions);
-    const result: SnapshotResult = { kind: 'snapshot', partitions: [], zoneIds: [], zones: [] };
+    const packers = new Map<number, UpdatePacker>();
     for (const [zoneId, zone] of this.zones) {
-      if (!zone.dirty && !full.has(zone.partition)) continue;
-      result.partitions.push(zone.partition);
-      result.zoneIds.push(zoneId);
-      result.zones.push(encodeZone(zoneId, zone));
-      zone.dirty = false;
+      const whole = !zone.stored || full.has(zone.partition);
+      if (!zone.dirty && !whole) continue;
+      let packer = packers.get(zone.partition);
+      if (packer === undefined) {
+        packer = new UpdatePacker();
+        packers.set(zone.partition, packer);
+      }
+      packer.add(zoneId, zone, whole);
+      zone.markSnapshotted();
     }
-    return result;
+    const partitions = [...packers].map(([partition, packer]) => ({ partition, zones: packer.zones, bytes: packer.bytes, chunks: packer.finish() }));
+    return { kind: 'snapshot', partitions };
   }
 
-  restore(encoded: readonly Uint8Array[]): void {
-    for (const bytes of encoded) {
-      const { zoneId, zone } = decodeZone(bytes, this.plan);
-      this.zones.set(zoneId, zone);
-    }
+  restore(zoneIds: readonly string[], images: readonly Uint8Array[]): void {
+    zoneIds.forEach((zoneId, i) => {
+      this.zones.set(zoneId, zoneFromImage(zoneId, images[i] as Uint8Array, this.plan));
+    });
   }
 
   drop(partitions: readonly number[]): void {

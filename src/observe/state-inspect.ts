@@ -2,7 +2,7 @@ import type { KlaxonConfig, RulesConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import type { ZoneHistory } from '../protocol/messages.js';
 import { planRules } from '../rules/plan.js';
-import { decodeZone, rulesFingerprint, zoneIdOf } from '../state/codec.js';
+import { rulesFingerprint, zoneFromImage } from '../state/codec.js';
 import { RedisStateStore } from '../state/redis-store.js';
 import type { PartitionSnapshot } from '../state/types.js';
 import { summarizeZone } from './zone-summary.js';
@@ -47,9 +47,9 @@ export async function findStoredZone(store: SnapshotReader, rules: RulesConfig, 
   let found: StoredZone | undefined;
   for (const partition of await store.partitions()) {
     const snapshot = await store.load(partition);
-    const bytes = snapshot?.zones.find((encoded) => zoneIdOf(encoded) === zoneId);
-    if (snapshot === null || bytes === undefined) continue;
-    const zone = summarizeZone(zoneId, decodeZone(bytes, plan).zone, plan, rules.window.size);
+    const at = snapshot?.zoneIds.indexOf(zoneId) ?? -1;
+    if (snapshot === null || at === -1) continue;
+    const zone = summarizeZone(zoneId, zoneFromImage(zoneId, snapshot.images[at] as Uint8Array, plan), plan, rules.window.size);
     if (found === undefined || zone.seq > found.zone.seq) found = { partition, offset: snapshot.offset, zone };
   }
   return found;

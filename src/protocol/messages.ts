@@ -29,17 +29,21 @@ export interface StatsTask {
 }
 
 
-/** Export zones for a snapshot: the changed ones (and clear their flag), or all of some partitions. */
+/**
+ * Export what changed since the last snapshot (and forget it: the next
+ * export starts from here), or every zone of some partitions whole.
+ */
 export interface SnapshotTask {
   kind: 'snapshot';
-  /** Every zone of these partitions, changed or not (after the store lost them). */
+  /** Every zone of these partitions, whole (the store lost them, or lost an update). */
   fullPartitions: number[];
 }
 
-/** Zones from a snapshot; they replace whatever the worker holds under the same ids. */
+/** Zones from a snapshot (zone ids and their images); they replace whatever the worker holds under the same ids. */
 export interface RestoreTask {
   kind: 'restore';
-  zones: Uint8Array[];
+  zoneIds: string[];
+  images: Uint8Array[];
 }
 
 /** Forget the zones of partitions this process no longer owns. */
@@ -104,12 +108,18 @@ export interface StatsResult {
 
 
 
-/** Encoded zones by partition (parallel arrays). */
+/** One partition's zone updates, packed by the codec into chunks the store applies one at a time. */
+export interface PartitionUpdates {
+  partition: number;
+  zones: number;
+  /** Bytes of state written (images and changed ranges), before framing. */
+  bytes: number;
+  chunks: Uint8Array[];
+}
+
 export interface SnapshotResult {
   kind: 'snapshot';
-  partitions: number[];
-  zoneIds: string[];
-  zones: Uint8Array[];
+  partitions: PartitionUpdates[];
 }
 
 export interface DoneResult {

@@ -5,11 +5,27 @@ import { StateError } from '../errors.js';
 import type { Plan } from '../rules/plan.js';
 import { ZoneState } from './zone-state.js';
 
-/** Bumped whenever the encoded layout changes; older snapshots are refused, never misread. */
-export const SNAPSHOT_FORMAT = 1;
+/** Bumped whenever the stored layout changes; older snapshots are refused, never misread. */
+export const SNAPSHOT_FORMAT = 2;
 
-// Plain arrays, not msgpackr records: snapshots outlive the process that wrote them.
-const packr = new Packr({ useRecords: false, moreTypes: true });
+/**
+ * A zone's image: a header, then the zone's buffer (history, pane sums, pane
+ * errors, pane counts, firing flags) as it is in memory. The header is the
+ * zone's scalars as a msgpack array (format first, so any reader can tell
+ * what it holds) behind a length byte, padded to a fixed size: the layout is
+ * fixed, so a snapshot updates a stored image in place with the few byte
+ * ranges a reading changes instead of rewriting 10 KB.
+ */
+const HEADER = ['format', 'partition', 'seq', 'maxPane', 'count', 'head', 'shift', 'sum', 'sumSq', 'sinceRecompute'] as const;
+type HeaderField = Exclude<(typeof HEADER)[number], 'format'>;
+/** 1 length byte + at most 1 + 9 bytes per field; a multiple of 8, so the buffer stays aligned. */
+export const IMAGE_HEADER_BYTES = 96;
+
+const packr = new Packr({ useRecords: false });
+
+/** Updates of one partition's zones in a chunk a store applies in one command (bounded so Redis is never held long). */
+const CHUNK_ZONES = 500;
+const CHUNK_BYTES = 4 << 20;
 
 /**
  * Identity of what a snapshot means: the window and the rules. A snapshot made
@@ -20,78 +36,176 @@ export function rulesFingerprint(config: RulesConfig): string {
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 16);
 }
 
-/** One zone's full state as bytes (its typed arrays travel as one binary block). */
-export function encodeZone(zoneId: string, zone: ZoneState): Uint8Array {
-  return packr.pack([
-    SNAPSHOT_FORMAT,
-    zoneId,
-    zone.partition,
-    zone.seq,
-    zone.maxPane,
-    zone.count,
-    zone.head,
-    zone.shift,
-    zone.sum,
-    zone.sumSq,
-    zone.sinceRecompute,
-    new Uint8Array(zone.buffer),
-  ]);
+function header(zone: ZoneState): Uint8Array {
+  const fields = HEADER.map((field) => (field === 'format' ? SNAPSHOT_FORMAT : zone[field]));
+  const packed = packr.pack(fields);
+  const bytes = new Uint8Array(IMAGE_HEADER_BYTES);
+  bytes[0] = packed.byteLength;
+  bytes.set(packed, 1);
+  return bytes;
 }
 
-export interface DecodedZone {
-  zoneId: string;
-  zone: ZoneState;
+/** The zone's whole image. */
+export function zoneImage(zone: ZoneState): Uint8Array {
+  const image = new Uint8Array(IMAGE_HEADER_BYTES + zone.buffer.byteLength);
+  image.set(header(zone));
+  image.set(new Uint8Array(zone.buffer), IMAGE_HEADER_BYTES);
+  return image;
 }
 
-/** Rebuilds a zone; throws StateError for bytes of another format or another plan's layout. */
-export function decodeZone(bytes: Uint8Array, plan: Plan): DecodedZone {
-  let fields: unknown[];
+/** Rebuilds a zone from its image; throws StateError for another format or another plan's layout. */
+export function zoneFromImage(zoneId: string, image: Uint8Array, plan: Plan): ZoneState {
+  let fields: unknown;
   try {
-    fields = packr.unpack(bytes) as unknown[];
+    fields = packr.unpack(image.subarray(1, 1 + (image[0] ?? 0)));
   } catch (error) {
-    throw new StateError('a zone snapshot does not decode', { cause: error });
+    throw new StateError(`the snapshot of zone ${zoneId} does not decode`, { cause: error });
   }
   if (!Array.isArray(fields) || fields[0] !== SNAPSHOT_FORMAT) {
-    throw new StateError(`a zone snapshot has format ${Array.isArray(fields) ? String(fields[0]) : '?'}, this engine reads format ${SNAPSHOT_FORMAT}`);
+    throw new StateError(`the snapshot of zone ${zoneId} has format ${Array.isArray(fields) ? String(fields[0]) : '?'}, this engine reads format ${SNAPSHOT_FORMAT}`);
   }
-  const [, zoneId, partition, seq, maxPane, count, head, shift, sum, sumSq, sinceRecompute, buffer] = fields as [
-    number, string, number, number, number, number, number, number, number, number, number, Uint8Array,
-  ];
   const zone = new ZoneState(plan);
-  if (!(buffer instanceof Uint8Array) || buffer.byteLength !== zone.buffer.byteLength) {
-    throw new StateError(`the snapshot of zone ${String(zoneId)} has another layout (window or rules changed)`);
+  if (image.byteLength !== IMAGE_HEADER_BYTES + zone.buffer.byteLength) {
+    throw new StateError(`the snapshot of zone ${zoneId} has another layout (window or rules changed)`);
   }
-  new Uint8Array(zone.buffer).set(buffer);
-  Object.assign(zone, { partition, seq, maxPane, count, head, shift, sum, sumSq, sinceRecompute, dirty: false });
-  return { zoneId, zone };
+  HEADER.forEach((field, i) => {
+    if (field !== 'format') zone[field as HeaderField] = fields[i] as number;
+  });
+  new Uint8Array(zone.buffer).set(image.subarray(IMAGE_HEADER_BYTES));
+  zone.markSnapshotted();
+  return zone;
 }
 
 /**
- * The zone id of an encoded zone, read from the msgpack header alone: the
- * coordinator routes restored zones to their owners without decoding state.
+ * Byte ranges of the image that changed since the zone's last snapshot, as
+ * [offset, length] pairs: the header, the history slots written, the panes
+ * written or recycled (in each of the three pane arrays) and the firing flags.
  */
-export function zoneIdOf(bytes: Uint8Array): string {
-  // [fixarray(12), fixint format, str zoneId, ...]
-  let at = 2;
-  const tag = bytes[at] as number;
-  let length: number;
-  if ((tag & 0xe0) === 0xa0) {
-    length = tag & 0x1f;
-    at += 1;
-  } else if (tag === 0xd9) {
-    length = bytes[at + 1] as number;
-    at += 2;
-  } else if (tag === 0xda) {
-    length = ((bytes[at + 1] as number) << 8) | (bytes[at + 2] as number);
-    at += 3;
-  } else {
-    return decodeHeaderSlowly(bytes);
+export function changedRanges(zone: ZoneState): number[] {
+  const ranges = [0, IMAGE_HEADER_BYTES];
+  const w = zone.history.length;
+  const r = zone.paneSum.length;
+  const at = (view: ArrayBufferView) => IMAGE_HEADER_BYTES + view.byteOffset;
+  const slots = (first: number, n: number, size: number, view: ArrayBufferView) => {
+    // A run of ring slots from `first`, wrapping at the ring's end.
+    const ring = view.byteLength / (size || 1);
+    const head = Math.min(n, ring - first);
+    ranges.push(at(view) + first * size, head * size);
+    if (n > head) ranges.push(at(view), (n - head) * size);
+  };
+  const added = Math.min(zone.historyAdded, w);
+  if (added > 0) slots((zone.head - added + w) % w, added, 8, zone.history);
+  if (r > 0 && zone.paneLow !== Number.POSITIVE_INFINITY) {
+    const low = Math.max(zone.paneLow, zone.maxPane - r + 1);
+    const n = zone.maxPane - low + 1;
+    if (n > 0) {
+      slots(low % r, n, 8, zone.paneSum);
+      slots(low % r, n, 8, zone.paneError);
+      slots(low % r, n, 4, zone.paneCount);
+    }
   }
-  return Buffer.from(bytes.buffer, bytes.byteOffset + at, length).toString('utf8');
+  if (zone.firing.length > 0) ranges.push(at(zone.firing), zone.firing.length);
+  return ranges;
 }
 
-function decodeHeaderSlowly(bytes: Uint8Array): string {
-  const fields = packr.unpack(bytes) as unknown[];
-  if (!Array.isArray(fields) || typeof fields[1] !== 'string') throw new StateError('a zone snapshot does not decode');
-  return fields[1];
+/** One zone's update as a store applies it: a whole image, or byte ranges to write over the stored image. */
+export interface ZoneUpdate {
+  zoneId: string;
+  whole: boolean;
+  /** [offset, bytes] pairs; a whole image is one pair at offset 0. */
+  writes: Array<[number, Uint8Array]>;
+}
+
+/**
+ * Collects the updates of one partition's zones into chunks, little-endian:
+ * per zone `u16 idLength, id (UTF-8), u8 whole, u16 n`, then n times
+ * `u32 offset, u32 length, bytes`. A Lua script in Redis reads this
+ * (redis-store.ts; struct.unpack), so it is kept that plain.
+ */
+export class UpdatePacker {
+  readonly chunks: Uint8Array[] = [];
+  zones = 0;
+  /** Bytes of state in the updates (images and ranges), before framing. */
+  bytes = 0;
+  private parts: Uint8Array[] = [];
+  private chunkZones = 0;
+  private chunkBytes = 0;
+
+  /** Adds the zone whole, or only what changed since its last snapshot. */
+  add(zoneId: string, zone: ZoneState, whole: boolean): void {
+    const writes: Array<[number, Uint8Array]> = [];
+    if (whole) writes.push([0, zoneImage(zone)]);
+    else {
+      const ranges = changedRanges(zone);
+      for (let i = 0; i < ranges.length; i += 2) {
+        const offset = ranges[i] as number;
+        const length = ranges[i + 1] as number;
+        writes.push([offset, offset === 0 ? header(zone) : new Uint8Array(zone.buffer, offset - IMAGE_HEADER_BYTES, length)]);
+      }
+    }
+    const id = Buffer.from(zoneId, 'utf8');
+    const head = Buffer.allocUnsafe(5 + id.length);
+    head.writeUInt16LE(id.length, 0);
+    id.copy(head, 2);
+    head.writeUInt8(whole ? 1 : 0, 2 + id.length);
+    head.writeUInt16LE(writes.length, 3 + id.length);
+    this.parts.push(head);
+    let bytes = 0;
+    for (const [offset, data] of writes) {
+      const range = Buffer.allocUnsafe(8);
+      range.writeUInt32LE(offset, 0);
+      range.writeUInt32LE(data.byteLength, 4);
+      this.parts.push(range, data);
+      bytes += data.byteLength;
+    }
+    this.zones++;
+    this.bytes += bytes;
+    this.chunkZones++;
+    this.chunkBytes += bytes;
+    if (this.chunkZones >= CHUNK_ZONES || this.chunkBytes >= CHUNK_BYTES) this.close();
+  }
+
+  /** The chunks, the last one closed. */
+  finish(): Uint8Array[] {
+    if (this.chunkZones > 0) this.close();
+    return this.chunks;
+  }
+
+  private close(): void {
+    this.chunks.push(Buffer.concat(this.parts));
+    this.parts = [];
+    this.chunkZones = 0;
+    this.chunkBytes = 0;
+  }
+}
+
+/** The updates in a chunk (what the Redis script reads; for tests and tools). */
+export function unpackUpdates(chunk: Uint8Array): ZoneUpdate[] {
+  const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  const updates: ZoneUpdate[] = [];
+  for (let at = 0; at < bytes.length; ) {
+    const idLength = bytes.readUInt16LE(at);
+    const zoneId = bytes.toString('utf8', at + 2, at + 2 + idLength);
+    at += 2 + idLength;
+    const whole = bytes.readUInt8(at) === 1;
+    const n = bytes.readUInt16LE(at + 1);
+    at += 3;
+    const writes: Array<[number, Uint8Array]> = [];
+    for (let k = 0; k < n; k++) {
+      const offset = bytes.readUInt32LE(at);
+      const length = bytes.readUInt32LE(at + 4);
+      writes.push([offset, bytes.subarray(at + 8, at + 8 + length)]);
+      at += 8 + length;
+    }
+    updates.push({ zoneId, whole, writes });
+  }
+  return updates;
+}
+
+/** Applies an update to a stored image the way the Redis store does (SET, or SETRANGE per write). */
+export function applyUpdate(stored: Uint8Array | undefined, update: ZoneUpdate): Uint8Array {
+  if (update.whole) return Uint8Array.from((update.writes[0] as [number, Uint8Array])[1]);
+  if (stored === undefined) throw new StateError(`zone ${update.zoneId} has an update but no stored image`);
+  for (const [offset, bytes] of update.writes) stored.set(bytes, offset);
+  return stored;
 }

@@ -2,7 +2,9 @@
 export interface PartitionSnapshot {
   /** Source position to resume from: every record before it is in the zones, none after. */
   offset: string;
-  zones: Uint8Array[];
+  /** Zone ids and their images (parallel arrays; codec.ts reads an image). */
+  zoneIds: string[];
+  images: Uint8Array[];
 }
 
 export type SaveOutcome =
@@ -22,11 +24,14 @@ export interface StateStore {
    */
   load(partition: number): Promise<PartitionSnapshot | null>;
   /**
-   * Atomically stores changed zones of a partition together with its resume
-   * offset. `previous` is the offset this process last saved or loaded for
-   * it (null: none). With `full`, the partition's stored zones are replaced.
+   * Atomically applies a partition's zone updates (chunks packed by the
+   * codec's UpdatePacker: whole images or changed byte ranges) together with
+   * its resume offset. `previous` is the offset this process last saved or
+   * loaded for it (null: none); if the store holds another, nothing is
+   * written and the answer is 'resync'. With `full`, the partition's stored
+   * zones are replaced by the updates (which must all be whole images).
    */
-  save(partition: number, zones: ReadonlyMap<string, Uint8Array>, offset: string, previous: string | null, full: boolean): Promise<SaveOutcome>;
+  save(partition: number, chunks: readonly Uint8Array[], offset: string, previous: string | null, full: boolean): Promise<SaveOutcome>;
   /** The resume offset of the stored snapshot of a partition (null: none): a cheap check that the store still holds it. */
   offsetOf(partition: number): Promise<string | null>;
   /** Deletes every snapshot under this store's prefix and topic; returns how many partitions were removed. */

@@ -34,6 +34,12 @@ export class ZoneState {
   dirty = true;
   /** The source partition of the zone's latest reading: its snapshot is stored with that partition. */
   partition = -1;
+  /** Whether the store holds a whole image of this zone under `partition` (else a snapshot must write it whole). */
+  stored = false;
+  /** Values added to the history since the last snapshot: the slots before `head` that changed. */
+  historyAdded = 0;
+  /** Lowest pane index written or recycled since the last snapshot (Infinity: none): panes from here to M changed. */
+  paneLow = Number.POSITIVE_INFINITY;
 
   readonly history: Float64Array;
   readonly paneSum: Float64Array;
@@ -56,6 +62,14 @@ export class ZoneState {
   /** The whole state as one buffer (for snapshots). */
   get buffer(): ArrayBuffer {
     return this.history.buffer as ArrayBuffer;
+  }
+
+  /** Forgets what changed: called once a snapshot has taken the zone's changes. */
+  markSnapshotted(): void {
+    this.dirty = false;
+    this.stored = true;
+    this.historyAdded = 0;
+    this.paneLow = Number.POSITIVE_INFINITY;
   }
 
   /**
@@ -122,6 +136,7 @@ export class ZoneState {
       this.count++;
     }
     this.history[this.head] = x;
+    this.historyAdded++;
     this.head = this.head + 1 === w ? 0 : this.head + 1;
     this.sum += d;
     this.sumSq += d * d;
@@ -160,6 +175,7 @@ export class ZoneState {
     if (p > m) {
       // Recycle the slots of panes that fall out of the ring as M advances.
       if (m !== Number.NEGATIVE_INFINITY) {
+        if (m + 1 < this.paneLow) this.paneLow = m + 1;
         const last = Math.min(p, m + r);
         for (let q = m + 1; q <= last; q++) {
           const slot = q % r;
@@ -172,6 +188,7 @@ export class ZoneState {
     } else if (p <= m - r) {
       return false;
     }
+    if (p < this.paneLow) this.paneLow = p;
     const slot = p % r;
     const sum = this.paneSum[slot] as number;
     const next = sum + x;

@@ -4,6 +4,7 @@ import type { RulesConfig } from '../../../src/config/types.js';
 import { Shard } from '../../../src/engine/shard.js';
 import { findStoredZone, formatStoredZone, type SnapshotReader } from '../../../src/observe/state-inspect.js';
 import { linesTask } from '../../../src/protocol/messages.js';
+import { applyUpdate, unpackUpdates } from '../../../src/state/codec.js';
 import type { PartitionSnapshot } from '../../../src/state/types.js';
 
 const RULES: RulesConfig = {
@@ -17,7 +18,9 @@ function storeOf(partitions: Record<number, string[]>): SnapshotReader {
   for (const [partition, lines] of Object.entries(partitions)) {
     const shard = new Shard({ shard: 0, shards: 1, virtualNodes: 8, rules: RULES });
     shard.process(linesTask(lines, Number(partition)));
-    snapshots.set(Number(partition), { offset: `${lines.length}`, zones: shard.snapshot([]).zones });
+    const updates = shard.snapshot([]).partitions.flatMap((part) => part.chunks.flatMap(unpackUpdates));
+    const images = updates.map((update) => applyUpdate(undefined, update));
+    snapshots.set(Number(partition), { offset: `${lines.length}`, zoneIds: updates.map((update) => update.zoneId), images });
   }
   return { partitions: async () => [...snapshots.keys()], load: async (p) => snapshots.get(p) ?? null };
 }

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { Redis } from 'ioredis';
+import type { RulesConfig } from '../../src/config/types.js';
+import { Shard } from '../../src/engine/shard.js';
+import { linesTask } from '../../src/protocol/messages.js';
+import { zoneImage } from '../../src/state/codec.js';
+import { RedisStateStore } from '../../src/state/redis-store.js';
+import type { PartitionSnapshot } from '../../src/state/types.js';
+
+const REDIS_URL = process.env.KLAXON_REDIS_URL ?? 'redis://127.0.0.1:16379';
+const RULES: RulesConfig = {
+  window: { size: 50, paneMs: 1_000 },
+  rules: [
+    { id: 'avg', type: 'window_avg', mode: 'edge', spanMs: 20_000, abovePct: 5, minSamples: 1 },
+    { id: 'z', type: 'zscore', mode: 'edge', k: 3, minSamples: 5 },
+  ],
+};
+const prefix = `test-store-${randomUUID()}`;
+let redis: Redis;
+let store: RedisStateStore;
+
+before(async () => {
+  redis = new Redis(REDIS_URL);
+  store = await RedisStateStore.connect(REDIS_URL, prefix, 'readings', 'rules-1');
+});
+after(async () => {
+  await store.reset();
+  await store.close();
+  redis.disconnect();
+});
+
+const line = (zone: string, temperature: number, ts: number) => JSON.stringify({ zone_id: zone, device_id: 'd', temperature, ts });
+// Zone ids that look like key parts must not confuse the key layout.
+const ZONES = ['boiler', 'a:meta', 'ünï:çödé', '7'];
+
+function feed(shard: Shard, round: number, partition: number): void {
+  const lines = Array.from({ length: 40 }, (_, i) => line(ZONES[i % ZONES.length] as string, 40 + ((i * 7 + round) % 11), 1_000_000 + (round * 40 + i) * 300));
+  shard.process(linesTask(lines, partition));
+}
+
+function storedImages(snapshot: PartitionSnapshot | null): Map<string, Uint8Array> {
+  return new Map(snapshot?.zoneIds.map((zoneId, i) => [zoneId, new Uint8Array(snapshot.images[i] as Uint8Array)]));
+}
+
+function liveImages(shard: Shard): Map<string, Uint8Array> {
+  return new Map([...shard.zones].map(([zoneId, zone]) => [zoneId, zoneImage(zone)]));
+}
+
+test('whole images, then changed ranges applied in Redis, load back as exactly the live zones', async () => {
+  const shard = new Shard({ shard: 0, shards: 1, virtualNodes: 8, rules: RULES });
+  let previous: string | null = null;
+  const bytes: number[] = [];
+  for (let round = 0; round < 6; round++) {
+    feed(shard, round, 2);
+    const [updates] = shard.snapshot([]).partitions;
+    assert.ok(updates !== undefined);
+    bytes.push(updates.bytes);
+    assert.equal(await store.save(2, updates.chunks, `${round}`, previous, false), 'saved');
+    previous = `${round}`;
+  }
+  assert.ok((bytes[5] as number) < (bytes[0] as number) / 2, `later snapshots write ranges: ${bytes.join(', ')} bytes`);
+  const loaded = await store.load(2);
+  assert.equal(loaded?.offset, '5');
+  assert.deepEqual(storedImages(loaded), liveImages(shard));
+  assert.deepEqual(await store.partitions(), [2]);
+});
+
+test('a save on top of a snapshot it did not expect, or ranges for an image Redis lost, ask for a whole rewrite', async () => {
+  const shard = new Shard({ shard: 0, shards: 1, virtualNodes: 8, rules: RULES });
+  feed(shard, 0, 4);
+  assert.equal(await store.save(4, shard.snapshot([]).partitions[0]?.chunks ?? [], '10', null, false), 'saved');
+  feed(shard, 1, 4);
+  const chunks = shard.snapshot([]).partitions[0]?.chunks ?? [];
+  assert.equal(await store.save(4, chunks, '20', 'not-what-is-stored', false), 'resync');
+  await redis.del(`${prefix}:readings:4:zone:boiler`);
+  assert.equal(await store.save(4, chunks, '20', '10', false), 'resync');
+  // The rewrite: every zone whole, replacing what the partition held.
+  feed(shard, 2, 4);
+  assert.equal(await store.save(4, shard.snapshot([4]).partitions[0]?.chunks ?? [], '30', null, true), 'saved');
+  const loaded = await store.load(4);
+  assert.equal(loaded?.offset, '30');
+  assert.deepEqual(storedImages(loaded), liveImages(shard));
+});
+
+test('a snapshot made under other rules is refused with the way out named', async () => {
+  const other = await RedisStateStore.connect(REDIS_URL, prefix, 'readings', 'rules-2');
+  try {
+    await assert.rejects(other.load(2), /other rules.*klaxon state reset/);
+  } finally {
+    await other.close();
+  }
+});
