@@ -21,8 +21,10 @@ export interface PipelineParts {
   /** How often a snapshot is cut when there is a store (batches keep flowing while it is written). */
   snapshotIntervalMs?: number;
   /**
-   * Kafka transactions: every commit (each commitIntervalMs) is a barrier
-   * checkpoint, because a commit between could cover alerts of a half-collected batch.
+   * Kafka transactions: outputs are handed to the sinks batch by batch in
+   * source order, once a batch is finished, and not while a transaction
+   * commits, so each transaction holds exactly the outputs of the batches
+   * whose offsets it commits, without stopping the stream.
    */
   exactlyOnce?: boolean;
   /** Whether record keys are zone ids (Kafka producers keyed by zone). */
@@ -37,6 +39,13 @@ interface Tracked {
   settled: boolean;
   /** Some records came back from a worker and were submitted again, later than the rest of the batch. */
   rerouted: boolean;
+  /** Exactly-once: the batch's outputs, held until every batch before it has handed its own to the sinks. */
+  held: Outputs | undefined;
+}
+
+interface Outputs {
+  alerts: OutRecord[];
+  dead: OutRecord[];
 }
 
 /**
@@ -65,6 +74,8 @@ export class Pipeline {
   private readonly submittedUntil = new Map<number, string>();
   /** Set when a cut found records processed on both sides of it: the next cut drains first. */
   private drainBeforeCut = false;
+  /** Exactly-once: a transaction is committing; outputs wait for the next one. */
+  private committing = false;
   readonly snapshots: SnapshotKeeper | undefined;
 
   constructor(
@@ -188,7 +199,8 @@ export class Pipeline {
    * for it never sees a batch half-applied.
    */
   private async track(batch: SourceBatch, readAt: number): Promise<void> {
-    const tracked: Tracked = { batch, done: Promise.resolve(), settled: false, rerouted: false };
+    const held = this.parts.exactlyOnce ? { alerts: [], dead: [] } : undefined;
+    const tracked: Tracked = { batch, done: Promise.resolve(), settled: false, rerouted: false, held };
     const submitted = this.submit(tracked, this.router.split(batch));
     tracked.done = submitted
       .then((submission) => submission.collected)
@@ -196,6 +208,7 @@ export class Pipeline {
         () => {
           tracked.settled = true;
           this.stats.batchFinished(batch.values.length, readAt);
+          if (tracked.held !== undefined) this.releaseHeld();
         },
         (error: unknown) => {
           tracked.settled = true;
@@ -252,16 +265,16 @@ export class Pipeline {
     result.alerts.forEach((value, k) => {
       if (fresh(result.alertRecords[k] as number)) alerts.push({ key: result.alertZones[k] as string, value });
     });
-    if (alerts.length > 0) {
-      this.parts.alerts.write(alerts);
-      this.parts.onAlerts?.(alerts);
-    }
     const dead: OutRecord[] = [];
     result.rejected.forEach((k, r) => {
       const index = part.indices[k] as number;
       if (index >= replayed) dead.push(deadLetter(result.reasons[r] as string, batch.values[index] as Buffer, batch.position(index)));
     });
-    if (dead.length > 0) this.parts.deadLetters.write(dead);
+    if (tracked.held === undefined) this.write({ alerts, dead });
+    else {
+      tracked.held.alerts.push(...alerts);
+      tracked.held.dead.push(...dead);
+    }
     if (replayed > 0) stats.replayed += part.indices.filter((index) => index < replayed).length;
     if (result.misrouted.length > 0) {
       // Records keyed by something other than their zone: send them to the zone's owner.
@@ -278,9 +291,27 @@ export class Pipeline {
    * a half-collected batch); at-least-once commits the finished prefix as is.
    */
   private commit(): Promise<void> {
-    const commit = this.parts.exactlyOnce ? () => this.drainAndCommit() : () => this.commitFinished();
-    this.commitChain = this.commitChain.then(commit).catch((error: unknown) => this.fail(error));
+    this.commitChain = this.commitChain.then(() => this.commitFinished()).catch((error: unknown) => this.fail(error));
     return this.commitChain;
+  }
+
+  private write({ alerts, dead }: Outputs): void {
+    if (alerts.length > 0) {
+      this.parts.alerts.write(alerts);
+      this.parts.onAlerts?.(alerts);
+    }
+    if (dead.length > 0) this.parts.deadLetters.write(dead);
+  }
+
+  /** Exactly-once: hands the held outputs of the finished prefix of batches to the sinks, in order. */
+  private releaseHeld(): void {
+    if (this.committing) return;
+    for (const tracked of this.inFlight) {
+      if (!tracked.settled) return;
+      if (tracked.held === undefined) continue;
+      this.write(tracked.held);
+      tracked.held = undefined;
+    }
   }
 
   private scheduleSnapshot(): void {
@@ -341,27 +372,28 @@ export class Pipeline {
     while (this.pauses.size > 0) await Promise.all(this.pauses);
   }
 
-  /** Pause, let every batch in flight finish, commit, resume. */
-  private async drainAndCommit(): Promise<void> {
-    const resume = this.pause();
+  /**
+   * Flushes the sinks, then commits the finished prefix of batches in order
+   * (exactly-once: the batches whose outputs are in the transaction).
+   */
+  private async commitFinished(): Promise<void> {
+    let ready = 0;
+    while (ready < this.inFlight.length && this.isCommittable(this.inFlight[ready] as Tracked)) ready++;
+    this.committing = this.parts.exactlyOnce === true;
     try {
-      await this.submitting;
-      await Promise.allSettled(this.inFlight.map((t) => t.done));
-      await this.commitFinished();
+      await Promise.all([this.parts.alerts.flush(), this.parts.deadLetters.flush()]);
+      if (ready === 0 || this.failure !== undefined) return;
+      const finished = this.inFlight.splice(0, ready);
+      await this.parts.source.commit(finished.map((tracked) => tracked.batch));
+      this.stats.committedBatches += finished.length;
     } finally {
-      resume();
+      this.committing = false;
+      if (this.parts.exactlyOnce) this.releaseHeld();
     }
   }
 
-  /** Flushes the sinks, then commits the finished prefix of batches in order. */
-  private async commitFinished(): Promise<void> {
-    let ready = 0;
-    while (ready < this.inFlight.length && (this.inFlight[ready] as Tracked).settled) ready++;
-    await Promise.all([this.parts.alerts.flush(), this.parts.deadLetters.flush()]);
-    if (ready === 0 || this.failure !== undefined) return;
-    const finished = this.inFlight.splice(0, ready);
-    await this.parts.source.commit(finished.map((tracked) => tracked.batch));
-    this.stats.committedBatches += finished.length;
+  private isCommittable(tracked: Tracked): boolean {
+    return tracked.settled && tracked.held === undefined;
   }
 
   private fail(error: unknown): void {
