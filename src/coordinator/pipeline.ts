@@ -66,6 +66,7 @@ export class Pipeline {
   private failure: unknown;
   private commitChain: Promise<void> = Promise.resolve();
   private snapshotChain: Promise<void> = Promise.resolve();
+  private snapshotScheduled = false;
   /** While any is held, no batch is submitted (a cut, or an exactly-once commit's drain). */
   private readonly pauses = new Set<Promise<void>>();
   /** The batch being queued at the workers, if any: a cut waits for it. */
@@ -140,8 +141,11 @@ export class Pipeline {
       this.throwIfFailed();
       // The last commit and, with a store, the last snapshot: everything processed is committed and saved.
       await this.commit();
-      if (this.snapshots !== undefined) this.scheduleSnapshot();
-      await this.snapshotChain;
+      if (this.snapshots !== undefined) {
+        await this.snapshotChain;
+        this.scheduleSnapshot();
+        await this.snapshotChain;
+      }
       this.throwIfFailed();
       return this.stats.snapshot();
     } finally {
@@ -314,8 +318,16 @@ export class Pipeline {
     }
   }
 
+  /** At most one snapshot waits or runs: while Redis is down they do not pile up (the stream goes on, committed in Kafka). */
   private scheduleSnapshot(): void {
-    this.snapshotChain = this.snapshotChain.then(() => this.snapshot()).catch((error: unknown) => this.fail(error));
+    if (this.snapshotScheduled) return;
+    this.snapshotScheduled = true;
+    this.snapshotChain = this.snapshotChain
+      .then(() => this.snapshot())
+      .catch((error: unknown) => this.fail(error))
+      .finally(() => {
+        this.snapshotScheduled = false;
+      });
   }
 
   /**
