@@ -2,8 +2,9 @@
  * The bench charts, from the JSON results (whichever exist):
  *   results/latency.svg     latency percentiles against offered rate, per guarantee (log y)
  *   results/throughput.svg  readings/s against workers: engine Kafka → Kafka, the plain kafkajs ceiling, file → file
+ *   results/kafka-throughput.svg  Kafka → Kafka readings/s against workers, one process and several, against the ceiling
  *
- *   npm run bench:report     (bench:latency also writes them)
+ *   npm run bench:report     (npm run bench and bench:latency also write them)
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ interface LatencyResult {
 interface KafkaThroughputResult {
   plainBefore: { readingsPerSecond: number };
   plainAfter: { readingsPerSecond: number };
-  engineRuns: Array<{ workers: number; readingsPerSecond: number }>;
+  engineRuns: Array<{ workers: number; processes?: number; workersPerProcess?: number; readingsPerSecond: number }>;
 }
 interface FileThroughputResult {
   runs: Array<{ workers: number; readingsPerSecond: number }>;
@@ -59,16 +60,30 @@ export function writeCharts(): string[] {
   }
   const kafka = read<KafkaThroughputResult>('kafka-throughput.json');
   const file = read<FileThroughputResult>('throughput.json');
-  if (kafka !== undefined || file !== undefined) {
-    const series: Series[] = [];
-    const workers = [...new Set([...(kafka?.engineRuns ?? []), ...(file?.runs ?? [])].map((r) => r.workers))].sort((a, b) => a - b);
+  const single = kafka?.engineRuns.filter((r) => (r.processes ?? 1) === 1) ?? [];
+  const ceilingSeries = (workers: number[]): Series[] => {
+    if (kafka === undefined) return [];
+    const ceiling = (kafka.plainBefore.readingsPerSecond + kafka.plainAfter.readingsPerSecond) / 2;
     const flat = (y: number): Array<[number, number]> => workers.map((w) => [w, y]);
-    if (kafka !== undefined) {
-      const ceiling = (kafka.plainBefore.readingsPerSecond + kafka.plainAfter.readingsPerSecond) / 2;
-      series.push({ name: 'plain kafkajs consumer (ceiling)', points: flat(ceiling), color: '#555', dash: '6 4', markers: false });
-      series.push({ name: 'target: 60% of the ceiling', points: flat(0.6 * ceiling), color: '#999', dash: '1 4', markers: false });
-      series.push({ name: 'engine, Kafka → Kafka', points: kafka.engineRuns.map((r) => [r.workers, r.readingsPerSecond]), color: '#1f77b4' });
+    return [
+      { name: 'plain kafkajs consumer (ceiling)', points: flat(ceiling), color: '#555', dash: '6 4', markers: false },
+      { name: 'target: 60% of the ceiling', points: flat(0.6 * ceiling), color: '#999', dash: '1 4', markers: false },
+    ];
+  };
+  if (kafka !== undefined) {
+    const workers = [...new Set(kafka.engineRuns.map((r) => r.workers))].sort((a, b) => a - b);
+    const series = [...ceilingSeries(workers), { name: 'engine, 1 process', points: single.map((r): [number, number] => [r.workers, r.readingsPerSecond]), color: '#1f77b4' }];
+    const perProcess = [...new Set(kafka.engineRuns.filter((r) => (r.processes ?? 1) > 1).map((r) => r.workersPerProcess ?? 1))];
+    for (const [i, w] of perProcess.entries()) {
+      const runs = kafka.engineRuns.filter((r) => ((r.processes ?? 1) > 1 || r.workers === w) && (r.workersPerProcess ?? r.workers) === w);
+      series.push({ name: `engine, processes × ${w} worker${w === 1 ? '' : 's'}`, points: runs.map((r) => [r.workers, r.readingsPerSecond]), color: ['#d62728', '#9467bd'][i % 2] as string });
     }
+    written.push(write('kafka-throughput.svg', lineChart({ title: 'Kafka → Kafka throughput against workers (all processes)', xLabel: 'workers in all', yLabel: 'readings/s', series, xTicks: workers })));
+  }
+  if (kafka !== undefined || file !== undefined) {
+    const workers = [...new Set([...single, ...(file?.runs ?? [])].map((r) => r.workers))].sort((a, b) => a - b);
+    const series = ceilingSeries(workers);
+    if (kafka !== undefined) series.push({ name: 'engine, Kafka → Kafka', points: single.map((r) => [r.workers, r.readingsPerSecond]), color: '#1f77b4' });
     if (file !== undefined) series.push({ name: 'engine, file → file', points: file.runs.map((r) => [r.workers, r.readingsPerSecond]), color: '#2ca02c' });
     written.push(write('throughput.svg', lineChart({ title: 'Throughput against workers (2-core machine)', xLabel: 'workers', yLabel: 'readings/s', series, xTicks: workers })));
   }

@@ -21,20 +21,21 @@
  * that file is missing). Every topic and Redis key it creates is deleted at
  * the end, also after a failure or Ctrl-C.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import hdr from 'hdr-histogram-js';
-import { Redis } from 'ioredis';
 import { parseDuration } from '../src/config/durations.js';
 import type { Guarantee } from '../src/config/types.js';
 import { createKafka, ensureTopic } from '../src/io/kafka/client.js';
 import { writeCharts } from './charts.js';
-import { BENCH_DIR, environment, OUT_DIR, RESULTS_DIR, runBench, startServices, table, writeResult } from './environment.js';
+import { baseConfig, type EngineProcess, startEngine, writeEngineConfig } from './engine-process.js';
+import { environment, OUT_DIR, RESULTS_DIR, runBench, startServices, table, writeResult } from './environment.js';
+import { committed } from './kafka-backlog.js';
 import { LOAD_DEFAULTS, type LoadResult } from './load-generator.js';
+import { BenchResources } from './resources.js';
 import { writeTargets } from './targets.js';
 
 const { values } = parseArgs({
@@ -69,7 +70,6 @@ if (stateType !== 'redis' && stateType !== 'memory') throw new Error('--state is
 const producers = Number(values.producers);
 const RESULT_NAME = stateType === 'redis' ? 'latency' : `latency-${stateType}`;
 const PARTITIONS = 6;
-const REPO = resolve(BENCH_DIR, '..');
 const LOG_DIR = join(OUT_DIR, 'latency');
 /** After the load: how long to wait for alerts still on their way, at most, and without any new one arriving. */
 const DRAIN_MAX_MS = 30_000;
@@ -77,17 +77,10 @@ const DRAIN_QUIET_MS = 5_000;
 
 const { brokers, redisUrl } = startServices();
 const kafka = createKafka(brokers, 'klaxon-bench');
-const runTag = `klaxon-bench-${randomUUID().slice(0, 8)}`;
-const topics: string[] = [];
-const prefixes: string[] = [];
-const children = new Set<ChildProcess>();
+const resources = new BenchResources(kafka, redisUrl, log);
+const { children } = resources;
 
-// Children first (an engine or generator still running would outlive us), then topics and keys.
-const stopAndClean = async (): Promise<void> => {
-  for (const child of children) child.kill('SIGKILL');
-  await cleanup();
-};
-await runBench('latency bench', main, stopAndClean);
+await runBench('latency bench', main, () => resources.cleanup());
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -158,21 +151,33 @@ interface Run {
 }
 
 async function measure(guarantee: Guarantee, rate: number): Promise<Run> {
-  const name = `${runTag}-${guarantee === 'exactly-once' ? 'eo' : 'alo'}-${rate}`;
+  const what = `${guarantee === 'exactly-once' ? 'eo' : 'alo'}-${rate}`;
+  const name = `${resources.tag}-${what}`;
   const label = `${guarantee} @ ${n(rate)}/s`;
-  const [readingsTopic, alertsTopic, deadTopic] = [`${name}-readings`, `${name}-alerts`, `${name}-dead`];
+  const [readingsTopic, alertsTopic, deadTopic] = [resources.topic(`${what}-readings`), resources.topic(`${what}-alerts`), resources.topic(`${what}-dead`)];
   for (const [topic, partitions] of [
     [readingsTopic, PARTITIONS],
     [alertsTopic, PARTITIONS],
     [deadTopic, 1],
   ] as const) {
-    topics.push(topic);
     await ensureTopic(kafka, topic, partitions);
   }
   const checkpointIntervalMs = stateType === 'redis' ? (guarantee === 'exactly-once' ? eoCommitMs : snapshotMs) : guarantee === 'exactly-once' ? eoCommitMs : null;
-  const configPath = writeConfig(name, guarantee, { readingsTopic, alertsTopic, deadTopic });
+  const configPath = writeEngineConfig({
+    name,
+    dir: LOG_DIR,
+    brokers,
+    topics: { readings: readingsTopic, alerts: alertsTopic, dead: deadTopic },
+    partitions: PARTITIONS,
+    groupId: name,
+    instanceId: name,
+    workers,
+    guarantee,
+    ...(guarantee === 'exactly-once' ? { commitIntervalMs: eoCommitMs } : {}),
+    state: stateType === 'redis' ? { type: 'redis', url: redisUrl, prefix: resources.prefix(what), snapshotIntervalMs: snapshotMs } : { type: 'memory' },
+  });
   const watcher = await watchAlerts(alertsTopic, `${name}-watch`);
-  const engine = startEngine(name, configPath);
+  const engine = startEngine(configPath, children);
   try {
     await engine.started;
     const engineReadyMs = await warmUp(readingsTopic, watcher, engine);
@@ -200,100 +205,8 @@ async function measure(guarantee: Guarantee, rate: number): Promise<Run> {
   } finally {
     engine.kill();
     await watcher.stop();
-    await deleteTopics([readingsTopic, alertsTopic, deadTopic]);
+    await resources.deleteTopics([readingsTopic, alertsTopic, deadTopic]);
   }
-}
-
-/** The repo's production config, as a plain object. */
-function baseConfig() {
-  return JSON.parse(readFileSync(join(REPO, 'cluster.config.json'), 'utf8'));
-}
-
-/** cluster.config.json pointed at this run's topics, group, instance and Redis prefix. */
-function writeConfig(name: string, guarantee: Guarantee, t: { readingsTopic: string; alertsTopic: string; deadTopic: string }): string {
-  const { $schema: _, ...base } = baseConfig();
-  const exactlyOnce = guarantee === 'exactly-once';
-  prefixes.push(name);
-  const config = {
-    ...base,
-    guarantee,
-    engine: { ...base.engine, workers, instanceId: name },
-    // fromBeginning: the warm-up's first readings may arrive before the group has its offsets.
-    source: {
-      ...base.source,
-      brokers: brokers.join(','),
-      topic: t.readingsTopic,
-      groupId: name,
-      partitions: PARTITIONS,
-      fromBeginning: true,
-      ...(exactlyOnce ? { commitInterval: eoCommitMs } : {}),
-    },
-    sink: { ...base.sink, brokers: brokers.join(','), topic: t.alertsTopic },
-    deadLetter: { ...base.deadLetter, brokers: brokers.join(','), topic: t.deadTopic },
-    state: stateType === 'redis' ? { type: 'redis', url: redisUrl, prefix: name, snapshotInterval: snapshotMs } : { type: 'memory' },
-  };
-  const path = join(LOG_DIR, `${name}.config.json`);
-  writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
-  return path;
-}
-
-// ------------------------------------------------------------- the engine process
-
-interface EngineProcess {
-  pid: number;
-  /** Resolves when it logs "engine started"; rejects if it exits first. */
-  started: Promise<void>;
-  exited: boolean;
-  /** SIGTERM (graceful: drain, final checkpoint); resolves with its closing summary line, or what went wrong. */
-  stop(): Promise<string>;
-  kill(): void;
-}
-
-function startEngine(name: string, configPath: string): EngineProcess {
-  const logPath = join(LOG_DIR, `${name}.engine.log`);
-  const logFile = createWriteStream(logPath);
-  const child = spawn(process.execPath, [join(REPO, 'dist/src/cli/main.js'), 'run', '--config', configPath], {
-    cwd: REPO,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.add(child);
-  const engine: EngineProcess = { pid: child.pid as number, started: Promise.resolve(), exited: false, stop: async () => '', kill: () => {} };
-  let summary = '';
-  let partial = '';
-  const exit = new Promise<number | null>((resolveExit) =>
-    child.once('exit', (code) => {
-      engine.exited = true;
-      children.delete(child);
-      logFile.end();
-      resolveExit(code);
-    }),
-  );
-  engine.started = new Promise<void>((resolveStart, reject) => {
-    child.stderr?.on('data', (chunk: Buffer) => {
-      logFile.write(chunk);
-      const lines = (partial + chunk.toString()).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line.startsWith('klaxon: ') && line.includes(' records (')) summary = line;
-        if (line.includes('"engine started"')) resolveStart();
-      }
-    });
-    void exit.then((code) => reject(new Error(`the engine exited (${code}) before it started; see ${logPath}`)));
-  });
-  // A stop that fails is reported with the run, not thrown: the latencies measured before it still stand.
-  engine.stop = async () => {
-    child.kill('SIGTERM');
-    const code = await Promise.race([exit, sleep(30_000, 'timeout' as const)]);
-    if (code === 'timeout') {
-      child.kill('SIGKILL');
-      return `did not stop within 30 s of SIGTERM (killed); see ${logPath}`;
-    }
-    return code === 0 ? summary : `exited with ${code}; see ${logPath}`;
-  };
-  engine.kill = () => {
-    if (!engine.exited) child.kill('SIGKILL');
-  };
-  return engine;
 }
 
 /** Sends a firing-then-normal pair for a new warm-up zone every 100 ms until its alert comes back: the engine is assigned and consuming. */
@@ -573,9 +486,8 @@ async function groupLag(groupId: string, topic: string): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const [ends, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
-    const at = new Map(committed?.partitions.map((p) => [p.partition, Math.max(0, Number(p.offset))]));
-    return ends.reduce((lag, e) => lag + Number(e.high) - (at.get(e.partition) ?? 0), 0);
+    const offsets = await committed(admin, groupId, topic);
+    return offsets.end - offsets.committed;
   } finally {
     await admin.disconnect();
   }
@@ -586,53 +498,18 @@ function maxRate(): { readingsPerSecond: number; source: string } {
   if (values.max !== undefined) return { readingsPerSecond: Number(values.max), source: '--max' };
   const file = join(RESULTS_DIR, 'kafka-throughput.json');
   if (!existsSync(file)) {
-    log('no bench/results/kafka-throughput.json: measuring the maximum first (bench:kafka, 500,000 readings)');
-    execFileSync(process.execPath, ['--expose-gc', join(import.meta.dirname, 'kafka-throughput.js'), '--readings', '500000', '--workers', String(workers)], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    log('no bench/results/kafka-throughput.json: measuring the maximum first (npm run bench -- --only throughput, 500,000 readings)');
+    const args = ['--only', 'throughput', '--readings', '500000', '--workers', String(workers), '--processes', '1', '--no-report'];
+    execFileSync(process.execPath, ['--expose-gc', join(import.meta.dirname, 'run.js'), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   }
-  const result = JSON.parse(readFileSync(file, 'utf8')) as { environment: { date: string }; engineRuns: Array<{ workers: number; readingsPerSecond: number }> };
-  const run = result.engineRuns.find((r) => r.workers === workers) ?? (result.engineRuns.at(-1) as { workers: number; readingsPerSecond: number });
+  type EngineRun = { workers: number; processes?: number; readingsPerSecond: number };
+  const result = JSON.parse(readFileSync(file, 'utf8')) as { environment: { date: string }; settings: { state?: string }; engineRuns: EngineRun[] };
+  const single = result.engineRuns.filter((r) => (r.processes ?? 1) === 1);
+  const run = single.find((r) => r.workers === workers) ?? (single.at(-1) as EngineRun);
   return {
     readingsPerSecond: run.readingsPerSecond,
-    source: `bench/results/kafka-throughput.json of ${result.environment.date}: engine, ${run.workers} workers, Kafka → Kafka, state in memory`,
+    source: `bench/results/kafka-throughput.json of ${result.environment.date}: engine, ${run.workers} workers, Kafka → Kafka, state ${result.settings.state ?? 'in memory'}`,
   };
-}
-
-async function deleteTopics(names: string[]): Promise<void> {
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
-    const existing = new Set(await admin.listTopics());
-    const doomed = names.filter((name) => existing.has(name));
-    if (doomed.length > 0) await admin.deleteTopics({ topics: doomed });
-    for (const name of names) topics.splice(topics.indexOf(name), 1);
-  } catch (error) {
-    process.stderr.write(`could not delete the bench topics ${names.join(', ')}: ${(error as Error).message}\n`);
-  } finally {
-    await admin.disconnect().catch(() => {});
-  }
-}
-
-async function cleanup(): Promise<void> {
-  await deleteTopics([...topics]);
-  if (prefixes.length === 0) return;
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
-  try {
-    await redis.connect();
-    for (const prefix of prefixes.splice(0)) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        if (keys.length > 0) await redis.unlink(...keys);
-        cursor = next;
-      } while (cursor !== '0');
-    }
-  } catch (error) {
-    process.stderr.write(`could not delete the bench's Redis keys: ${(error as Error).message}\n`);
-  } finally {
-    redis.disconnect();
-  }
 }
 
 // ------------------------------------------------------------- report

@@ -16,7 +16,6 @@
  * Every topic and Redis key it creates is deleted at the end, also after a failure or Ctrl-C.
  */
 
-import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -33,7 +32,9 @@ import { planRules } from '../src/rules/plan.js';
 import { rulesFingerprint, UpdatePacker, zoneFromImage } from '../src/state/codec.js';
 import { RedisStateStore } from '../src/state/redis-store.js';
 import { environment, OUT_DIR, runBench, startServices, table, writeResult } from './environment.js';
+import { produceBacklog, settle } from './kafka-backlog.js';
 import { benchPlant, readingTs } from './make-stream.js';
+import { BenchResources, scanKeys as scan, unlinkKeys as unlink } from './resources.js';
 import { DEFAULT_RULES } from './rules.js';
 
 const { values } = parseArgs({
@@ -51,7 +52,6 @@ const backlogZones = Number(values['backlog-zones']);
 const PARTITIONS = 6;
 const WORKERS = 2;
 const NEW_READINGS = 600;
-const PRODUCE_BATCH = 2_000;
 const STALL_MS = 120_000;
 
 /** Same rules as bench/throughput.ts. */
@@ -60,8 +60,9 @@ const RULES = DEFAULT_RULES;
 const { brokers, redisUrl } = startServices();
 const kafka = createKafka(brokers, 'klaxon-bench');
 const redis = new Redis(redisUrl, { lazyConnect: true });
-const runTag = `klaxon-bench-${randomUUID().slice(0, 8)}`;
-const topics: string[] = [];
+const resources = new BenchResources(kafka, redisUrl, log);
+const runTag = resources.tag;
+let topicCount = 0;
 
 await runBench(
   'recovery bench',
@@ -265,8 +266,8 @@ function engineConfig(topic: string, group: string, state?: { prefix: string; sn
     {
       engine: { workers: WORKERS },
       source: { type: 'kafka', brokers, topic, groupId: group, partitions: PARTITIONS, fromBeginning: true },
-      sink: { type: 'kafka', brokers, topic: topicName(`alerts-${topics.length}`), partitions: PARTITIONS },
-      deadLetter: { type: 'kafka', brokers, topic: topicName(`dead-${topics.length}`), partitions: 1 },
+      sink: { type: 'kafka', brokers, topic: topicName(`alerts-${topicCount}`), partitions: PARTITIONS },
+      deadLetter: { type: 'kafka', brokers, topic: topicName(`dead-${topicCount}`), partitions: 1 },
       state: state === undefined ? { type: 'memory' } : { type: 'redis', url: redisUrl, ...state },
       ...RULES,
     },
@@ -346,30 +347,13 @@ async function watchRestart(engine: Engine, partitions: number) {
 // ------------------------------------------------------------- Kafka and Redis
 
 function topicName(what: string): string {
-  const name = `${runTag}-${what}`;
-  topics.push(name);
-  return name;
+  topicCount++;
+  return resources.topic(what);
 }
 
-/** Produces `count` lines keyed by zone; the next batch is built while one is on the wire. */
-async function produce(topic: string, count: number, line: (i: number) => string) {
-  const batchFrom = (start: number) => Array.from({ length: Math.min(PRODUCE_BATCH, count - start) }, (_, j) => ({ value: Buffer.from(line(start + j)) }));
-  const producer = await ReadingsProducer.connect(brokers, topic, PARTITIONS);
-  const started = performance.now();
-  try {
-    let sent = 0;
-    for (let batch = batchFrom(0); batch.length > 0; ) {
-      const sending = producer.send(batch);
-      const next = batchFrom(sent + batch.length);
-      await sending;
-      sent += batch.length;
-      batch = next;
-    }
-  } finally {
-    await producer.close();
-  }
-  const seconds = (performance.now() - started) / 1000;
-  return { seconds, readingsPerSecond: Math.round(count / seconds) };
+/** Produces `count` lines keyed by zone. */
+function produce(topic: string, count: number, line: (i: number) => string) {
+  return produceBacklog(brokers, topic, PARTITIONS, count, line);
 }
 
 async function redisInfo() {
@@ -390,38 +374,17 @@ async function memoryUsage(keys: string[]): Promise<number> {
   return total;
 }
 
-async function scanKeys(pattern: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...found);
-  } while (cursor !== '0');
-  return keys;
+function scanKeys(pattern: string): Promise<string[]> {
+  return scan(redis, pattern);
 }
 
-async function unlinkKeys(pattern: string): Promise<number> {
-  const keys = await scanKeys(pattern);
-  if (keys.length > 0) await redis.unlink(...keys);
-  return keys.length;
+function unlinkKeys(pattern: string): Promise<number> {
+  return unlink(redis, pattern);
 }
 
 /** Deletes this run's topics and Redis keys; safe to call twice. */
 async function cleanup(): Promise<void> {
-  const names = topics.splice(0);
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
-    const existing = new Set(await admin.listTopics());
-    const doomed = names.filter((name) => existing.has(name));
-    if (doomed.length > 0) await admin.deleteTopics({ topics: doomed });
-    log(`deleted ${doomed.length} topics`);
-  } catch (error) {
-    process.stderr.write(`could not delete the bench topics ${names.join(', ')}: ${(error as Error).message}\n`);
-  } finally {
-    await admin.disconnect().catch(() => {});
-  }
+  await resources.deleteTopics();
   try {
     log(`deleted ${await unlinkKeys(`${runTag}-*`)} Redis keys`);
   } catch (error) {
@@ -430,11 +393,6 @@ async function cleanup(): Promise<void> {
   redis.disconnect();
 }
 
-/** Between phases: collect garbage and let the broker finish its writes. */
-async function settle(): Promise<void> {
-  (globalThis as { gc?: () => void }).gc?.();
-  await sleep(1_000);
-}
 
 // ------------------------------------------------------------- report
 

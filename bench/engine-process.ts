@@ -1,0 +1,149 @@
+/**
+ * The engine as its own process, as it runs in production: `node
+ * dist/src/cli/main.js run --config C` with the repo's cluster.config.json
+ * pointed at a bench run's topics, group, instance id and Redis prefix. Its
+ * pino log (stderr) goes to a file beside the config.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Guarantee } from '../src/config/types.js';
+import { BENCH_DIR } from './environment.js';
+
+export const REPO = resolve(BENCH_DIR, '..');
+
+/** The repo's production config, as a plain object. */
+export function baseConfig() {
+  return JSON.parse(readFileSync(join(REPO, 'cluster.config.json'), 'utf8'));
+}
+
+export interface EngineConfigSpec {
+  /** File name of the config (and of the engine's log): `dir/name.config.json`. */
+  name: string;
+  dir: string;
+  brokers: string[];
+  topics: { readings: string; alerts: string; dead: string };
+  partitions: number;
+  groupId: string;
+  /** engine.instanceId: unique per process (the transactional id for exactly-once). */
+  instanceId: string;
+  workers: number;
+  guarantee?: Guarantee;
+  /** source.commitInterval (ms); the config's when absent. */
+  commitIntervalMs?: number;
+  /** Redis state under a prefix (snapshot interval in ms, the config's when absent), or state in memory. */
+  state: { type: 'redis'; url: string; prefix: string; snapshotIntervalMs?: number } | { type: 'memory' };
+}
+
+/** cluster.config.json pointed at the spec's topics, group, instance and Redis prefix; returns its path. */
+export function writeEngineConfig(spec: EngineConfigSpec): string {
+  const { $schema: _, ...base } = baseConfig();
+  const brokers = spec.brokers.join(',');
+  const state =
+    spec.state.type === 'memory'
+      ? { type: 'memory' }
+      : {
+          ...base.state,
+          url: spec.state.url,
+          prefix: spec.state.prefix,
+          ...(spec.state.snapshotIntervalMs === undefined ? {} : { snapshotInterval: spec.state.snapshotIntervalMs }),
+        };
+  const config = {
+    ...base,
+    ...(spec.guarantee === undefined ? {} : { guarantee: spec.guarantee }),
+    engine: { ...base.engine, workers: spec.workers, instanceId: spec.instanceId },
+    // fromBeginning: readings may be in the topic before the group has offsets.
+    source: {
+      ...base.source,
+      brokers,
+      topic: spec.topics.readings,
+      groupId: spec.groupId,
+      partitions: spec.partitions,
+      fromBeginning: true,
+      ...(spec.commitIntervalMs === undefined ? {} : { commitInterval: spec.commitIntervalMs }),
+    },
+    sink: { ...base.sink, brokers, topic: spec.topics.alerts },
+    deadLetter: { ...base.deadLetter, brokers, topic: spec.topics.dead },
+    state,
+  };
+  mkdirSync(spec.dir, { recursive: true });
+  const path = join(spec.dir, `${spec.name}.config.json`);
+  writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
+  return path;
+}
+
+export interface EngineProcess {
+  pid: number;
+  logPath: string;
+  /** Resolves when it logs "engine started" (group joined, pipeline up); rejects if it exits first. */
+  started: Promise<void>;
+  exited: boolean;
+  /** SIGTERM (graceful: drain, final checkpoint); resolves with its closing summary line, or what went wrong. */
+  stop(): Promise<string>;
+  kill(): void;
+}
+
+/** Starts `klaxon run --config configPath`; the child is kept in `children` while it runs, for the bench's clean-up. */
+export function startEngine(configPath: string, children: Set<ChildProcess>): EngineProcess {
+  const logPath = configPath.replace(/\.config\.json$/, '.engine.log');
+  const logFile = createWriteStream(logPath);
+  const child = spawn(process.execPath, [join(REPO, 'dist/src/cli/main.js'), 'run', '--config', configPath], {
+    cwd: REPO,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.add(child);
+  const engine: EngineProcess = { pid: child.pid as number, logPath, started: Promise.resolve(), exited: false, stop: async () => '', kill: () => {} };
+  let summary = '';
+  let partial = '';
+  const exit = new Promise<number | null>((resolveExit) =>
+    child.once('exit', (code) => {
+      engine.exited = true;
+      children.delete(child);
+      logFile.end();
+      resolveExit(code);
+    }),
+  );
+  engine.started = new Promise<void>((resolveStart, reject) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
+      logFile.write(chunk);
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.startsWith('klaxon: ') && line.includes(' records (')) summary = line;
+        if (line.includes('"engine started"')) resolveStart();
+      }
+    });
+    void exit.then((code) => reject(new Error(`the engine exited (${code}) before it started; see ${logPath}`)));
+  });
+  // A stop that fails is reported with the run, not thrown: what was measured before it still stands.
+  engine.stop = async () => {
+    child.kill('SIGTERM');
+    const code = await Promise.race([exit, sleep(30_000, 'timeout' as const)]);
+    if (code === 'timeout') {
+      child.kill('SIGKILL');
+      return `did not stop within 30 s of SIGTERM (killed); see ${logPath}`;
+    }
+    return code === 0 ? summary : `exited with ${code}; see ${logPath}`;
+  };
+  engine.kill = () => {
+    if (!engine.exited) child.kill('SIGKILL');
+  };
+  return engine;
+}
+
+/** Counts in the engine's closing line ("klaxon: N records (…), M alerts (…)"), or undefined if it has none. */
+export function summaryCounts(summary: string): { records: number; alerts: number } | undefined {
+  const match = /^klaxon: (\d+) records .*?, (\d+) alerts /.exec(summary);
+  return match === null ? undefined : { records: Number(match[1]), alerts: Number(match[2]) };
+}
+
+/** Resident memory of a process (VmRSS), in bytes; NaN if it is gone. */
+export function residentBytes(pid: number): number {
+  try {
+    const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? Number.NaN : Number(kb) * 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
