@@ -42,7 +42,7 @@ const { values } = parseArgs({
   options: {
     rates: { type: 'string', default: '10000,50000,100000,80%' },
     seconds: { type: 'string', default: '20' },
-    warmup: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '5' },
     guarantees: { type: 'string', default: 'at-least-once,exactly-once' },
     zones: { type: 'string', default: String(LOAD_DEFAULTS.zones) },
     skew: { type: 'string', default: LOAD_DEFAULTS.skew },

@@ -414,11 +414,11 @@ function report(
     { measure: 'first engine: stop → stopped (drain + final checkpoint)', value: `${r.first.stopSeconds.toFixed(2)} s` },
   ];
   const apartRows = [
-    { step: 'Redis read (HGETALL, 6 partitions)', time: ms(b.readMs) },
-    { step: 'decode (msgpack → zone state)', time: ms(b.decodeMs) },
-    { step: 'encode (zone state → msgpack)', time: ms(b.encodeMs) },
+    { step: 'Redis read (zone ids, then MGET of the images, 6 partitions)', time: ms(b.readMs) },
+    { step: 'decode (image → zone state)', time: ms(b.decodeMs) },
+    { step: 'encode (zone state → whole images in update chunks)', time: ms(b.encodeMs) },
     { step: 'copy the encoded zones (structuredClone, as a worker → coordinator message does)', time: ms(b.copyMs) },
-    { step: 'Redis write (full save: MULTI, HSET × 500 zones, EXEC)', time: ms(b.writeMs) },
+    { step: 'Redis write (full save: MULTI, one Lua update script per 500 zones, EXEC)', time: ms(b.writeMs) },
   ];
   const x = r.restart;
   const since = (what: string, at: number) => ({ 'from the second engine’s start to': what, ms: n(Math.round(at)) });

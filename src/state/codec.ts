@@ -112,7 +112,7 @@ export function changedRanges(zone: ZoneState): number[] {
 export interface ZoneUpdate {
   zoneId: string;
   whole: boolean;
-  /** [offset, bytes] pairs; a whole image is one pair at offset 0. */
+  /** [offset, bytes] pairs; for a whole image they cover it all (the header, then the buffer) and replace what was stored. */
   writes: Array<[number, Uint8Array]>;
 }
 
@@ -134,8 +134,10 @@ export class UpdatePacker {
   /** Adds the zone whole, or only what changed since its last snapshot. */
   add(zoneId: string, zone: ZoneState, whole: boolean): void {
     const writes: Array<[number, Uint8Array]> = [];
-    if (whole) writes.push([0, zoneImage(zone)]);
-    else {
+    if (whole) {
+      // The image in two pieces (header, buffer): the chunk's concat is then its only copy.
+      writes.push([0, header(zone)], [IMAGE_HEADER_BYTES, new Uint8Array(zone.buffer)]);
+    } else {
       const ranges = changedRanges(zone);
       for (let i = 0; i < ranges.length; i += 2) {
         const offset = ranges[i] as number;
@@ -204,8 +206,12 @@ export function unpackUpdates(chunk: Uint8Array): ZoneUpdate[] {
 
 /** Applies an update to a stored image the way the Redis store does (SET, or SETRANGE per write). */
 export function applyUpdate(stored: Uint8Array | undefined, update: ZoneUpdate): Uint8Array {
-  if (update.whole) return Uint8Array.from((update.writes[0] as [number, Uint8Array])[1]);
-  if (stored === undefined) throw new StateError(`zone ${update.zoneId} has an update but no stored image`);
+  if (update.whole) {
+    const length = update.writes.reduce((end, [offset, bytes]) => Math.max(end, offset + bytes.byteLength), 0);
+    stored = new Uint8Array(length);
+  } else if (stored === undefined) {
+    throw new StateError(`zone ${update.zoneId} has an update but no stored image`);
+  }
   for (const [offset, bytes] of update.writes) stored.set(bytes, offset);
   return stored;
 }
