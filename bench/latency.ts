@@ -14,7 +14,7 @@
  *
  *   npm run bench:latency -- [--rates 10000,50000,100000,80%] [--seconds 20] [--guarantees at-least-once,exactly-once]
  *     [--zones 10000] [--skew uniform|zipf] [--zipf-s 1.1] [--anomalies 0.005] [--workers 2]
- *     [--commit-interval 200ms] [--snapshot-interval 1s] [--state redis|memory] [--producers 1] [--max N]
+ *     [--commit-interval 200ms] [--snapshot-interval 5s] [--state redis|memory] [--producers 1] [--max N]
  *
  * "80%" is 80% of the engine's maximum: --max, else the engine figure for the
  * same worker count in bench/results/kafka-throughput.json (measured first if
@@ -42,7 +42,7 @@ const { values } = parseArgs({
   options: {
     rates: { type: 'string', default: '10000,50000,100000,80%' },
     seconds: { type: 'string', default: '20' },
-    warmup: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '8' },
     guarantees: { type: 'string', default: 'at-least-once,exactly-once' },
     zones: { type: 'string', default: String(LOAD_DEFAULTS.zones) },
     skew: { type: 'string', default: LOAD_DEFAULTS.skew },
@@ -50,7 +50,7 @@ const { values } = parseArgs({
     anomalies: { type: 'string', default: String(LOAD_DEFAULTS.anomalies) },
     workers: { type: 'string', default: '2' },
     'commit-interval': { type: 'string', default: '200ms' },
-    'snapshot-interval': { type: 'string', default: '1s' },
+    'snapshot-interval': { type: 'string', default: '5s' },
     state: { type: 'string', default: 'redis' },
     producers: { type: 'string', default: '1' },
     max: { type: 'string' },

@@ -36,19 +36,19 @@ export function rulesFingerprint(config: RulesConfig): string {
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 16);
 }
 
-function header(zone: ZoneState): Uint8Array {
+/** Writes the zone's header into `target` at `at` (IMAGE_HEADER_BYTES bytes). */
+function writeHeader(zone: ZoneState, target: Uint8Array, at: number): void {
   const fields = HEADER.map((field) => (field === 'format' ? SNAPSHOT_FORMAT : zone[field]));
   const packed = packr.pack(fields);
-  const bytes = new Uint8Array(IMAGE_HEADER_BYTES);
-  bytes[0] = packed.byteLength;
-  bytes.set(packed, 1);
-  return bytes;
+  target[at] = packed.byteLength;
+  target.set(packed, at + 1);
+  target.fill(0, at + 1 + packed.byteLength, at + IMAGE_HEADER_BYTES);
 }
 
 /** The zone's whole image. */
 export function zoneImage(zone: ZoneState): Uint8Array {
   const image = new Uint8Array(IMAGE_HEADER_BYTES + zone.buffer.byteLength);
-  image.set(header(zone));
+  writeHeader(zone, image, 0);
   image.set(new Uint8Array(zone.buffer), IMAGE_HEADER_BYTES);
   return image;
 }
@@ -127,39 +127,42 @@ export class UpdatePacker {
   zones = 0;
   /** Bytes of state in the updates (images and ranges), before framing. */
   bytes = 0;
-  private parts: Uint8Array[] = [];
+  /** The chunk being written, reused for every chunk (each is copied out when it closes). */
+  private out = Buffer.allocUnsafeSlow(1 << 16);
+  private at = 0;
   private chunkZones = 0;
   private chunkBytes = 0;
 
-  /** Adds the zone whole, or only what changed since its last snapshot. */
+  /** Adds the zone whole (its header and its buffer), or only what changed since its last snapshot. */
   add(zoneId: string, zone: ZoneState, whole: boolean): void {
-    const writes: Array<[number, Uint8Array]> = [];
-    if (whole) {
-      // The image in two pieces (header, buffer): the chunk's concat is then its only copy.
-      writes.push([0, header(zone)], [IMAGE_HEADER_BYTES, new Uint8Array(zone.buffer)]);
-    } else {
-      const ranges = changedRanges(zone);
-      for (let i = 0; i < ranges.length; i += 2) {
-        const offset = ranges[i] as number;
-        const length = ranges[i + 1] as number;
-        writes.push([offset, offset === 0 ? header(zone) : new Uint8Array(zone.buffer, offset - IMAGE_HEADER_BYTES, length)]);
-      }
-    }
-    const id = Buffer.from(zoneId, 'utf8');
-    const head = Buffer.allocUnsafe(5 + id.length);
-    head.writeUInt16LE(id.length, 0);
-    id.copy(head, 2);
-    head.writeUInt8(whole ? 1 : 0, 2 + id.length);
-    head.writeUInt16LE(writes.length, 3 + id.length);
-    this.parts.push(head);
+    const state = Buffer.from(zone.buffer);
+    const ranges = whole ? [0, IMAGE_HEADER_BYTES, IMAGE_HEADER_BYTES, state.length] : changedRanges(zone);
+    const idLength = Buffer.byteLength(zoneId, 'utf8');
+    let size = 5 + idLength;
+    for (let i = 1; i < ranges.length; i += 2) size += 8 + (ranges[i] as number);
+    this.reserve(size);
+    const out = this.out;
+    let at = this.at;
+    out.writeUInt16LE(idLength, at);
+    out.write(zoneId, at + 2, 'utf8');
+    at += 2 + idLength;
+    out[at] = whole ? 1 : 0;
+    out.writeUInt16LE(ranges.length / 2, at + 1);
+    at += 3;
     let bytes = 0;
-    for (const [offset, data] of writes) {
-      const range = Buffer.allocUnsafe(8);
-      range.writeUInt32LE(offset, 0);
-      range.writeUInt32LE(data.byteLength, 4);
-      this.parts.push(range, data);
-      bytes += data.byteLength;
+    for (let i = 0; i < ranges.length; i += 2) {
+      const offset = ranges[i] as number;
+      const length = ranges[i + 1] as number;
+      out.writeUInt32LE(offset, at);
+      out.writeUInt32LE(length, at + 4);
+      at += 8;
+      // Ranges are the header (offset 0) or lie within the buffer.
+      if (offset === 0) writeHeader(zone, out, at);
+      else state.copy(out, at, offset - IMAGE_HEADER_BYTES, offset - IMAGE_HEADER_BYTES + length);
+      at += length;
+      bytes += length;
     }
+    this.at = at;
     this.zones++;
     this.bytes += bytes;
     this.chunkZones++;
@@ -173,9 +176,17 @@ export class UpdatePacker {
     return this.chunks;
   }
 
+  private reserve(size: number): void {
+    if (this.at + size <= this.out.length) return;
+    const grown = Buffer.allocUnsafeSlow(Math.max(2 * this.out.length, this.at + size));
+    this.out.copy(grown, 0, 0, this.at);
+    this.out = grown;
+  }
+
   private close(): void {
-    this.chunks.push(Buffer.concat(this.parts));
-    this.parts = [];
+    // A copy of its own: a view into the shared buffer would carry all of it across threads.
+    this.chunks.push(Uint8Array.prototype.slice.call(this.out, 0, this.at));
+    this.at = 0;
     this.chunkZones = 0;
     this.chunkBytes = 0;
   }
