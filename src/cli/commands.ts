@@ -149,6 +149,13 @@ async function runWithProgress(config: KlaxonConfig, announce: (url: string) => 
       `${summary.alerts} alerts (${summary.firing} firing, ${summary.resolved} resolved), ${summary.zones} zones, ` +
       `${seconds.toFixed(1)} s, ${Math.round(summary.records / Math.max(seconds, 1e-3))} records/s\n`,
   );
+  if (summary.replayed > 0) {
+    process.stderr.write(`klaxon: ${summary.replayed} records replayed after the snapshots to rebuild state (their output was written before)\n`);
+  }
+  if (summary.rerouted > 0) {
+    // Keys that are not zone ids cost a second trip through the workers: worth telling the producer's owner.
+    process.stderr.write(`klaxon: ${summary.rerouted} records were keyed by something other than their zone_id and sent on to their zone's worker\n`);
+  }
 }
 
 /** `klaxon state reset`: deletes the config's snapshots; the next start rebuilds state by replaying the topic. */

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { createKafka } from '../../src/io/kafka/client.js';
 import { Plant } from '../../src/io/generator/readings.js';
 import { CLI } from '../helpers/cli.js';
 import { assertSameAlerts } from '../helpers/compare.js';
@@ -58,8 +59,11 @@ async function writeJobConfig(dir: string, job: Job, workers: number, guarantee 
   return path;
 }
 
-/** Starts `klaxon run` as a child; kill -9 it once the group has committed `killAt` records (or let it finish). */
-async function runChild(configPath: string, committed: () => Promise<number>, killAt: number | undefined, total: number): Promise<void> {
+/**
+ * Starts `klaxon run` as a child; kill -9 it once the group has committed `killAt` records (or let it finish).
+ * Resolves with its stderr.
+ */
+async function runChild(configPath: string, committed: () => Promise<number>, killAt: number | undefined, total: number): Promise<string> {
   const child = spawn(process.execPath, [CLI, 'run', '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
@@ -85,6 +89,7 @@ async function runChild(configPath: string, committed: () => Promise<number>, ki
   }
   const code = await exited;
   if (killAt === undefined) assert.equal(code, 0, `graceful stop exits 0; stderr: ${stderr}`);
+  return stderr;
 }
 
 async function freshJob(t: TestContext): Promise<Job> {
@@ -123,17 +128,38 @@ test('kill -9 at several points, workers 2 → 4 → 1 → 3: the alerts topic h
   assert.ok(expected.length > 1_000);
   const job = await freshJob(t);
   await produceLines(job.readings, lines);
-  const dir = await tempDir(t);
   const plan: Array<[number, number | undefined]> = [
     [2, 20_000],
     [4, 55_000],
     [1, 80_000],
     [3, undefined],
   ];
-  const committed = await groupProgress(t, job.groupId, job.readings);
-  for (const [workers, killAt] of plan) await runChild(await writeJobConfig(dir, job, workers), committed, killAt, lines.length);
-  assert.equal(await committed(), lines.length);
+  await crashAndCompare(t, job, lines.length, plan, expected);
+});
 
+test('records keyed by something other than their zone (sent on by the workers), kill -9 under snapshots: every contract alert, duplicates only identical', async (t) => {
+  const lines = generated(60_000, 13);
+  const expected = (await runOnLines(t, lines, RULES, { workers: 1 })).alerts;
+  const job = await freshJob(t);
+  // Each zone still keeps to one partition (one key per zone), but the key hashes to another worker than the zone's.
+  await produceKeyed(job.readings, lines, (line) => `key-of-${zoneOf(line)}`);
+  const stderr = await crashAndCompare(t, job, lines.length, [
+    [3, 25_000],
+    [2, undefined],
+  ], expected);
+  assert.match(stderr, /records were keyed by something other than their zone_id/);
+  // The restart resumed from a snapshot taken while records were being sent on, not from the beginning.
+  const replayed = Number(/(\d+) records replayed/.exec(stderr)?.[1] ?? Number.NaN);
+  assert.ok(replayed < 25_000, `replayed ${replayed} records: ${stderr}`);
+});
+
+/** Runs the plan of (workers, kill -9 after this many committed records), then checks the alerts topic against `expected`. */
+async function crashAndCompare(t: TestContext, job: Job, total: number, plan: Array<[number, number | undefined]>, expected: Record<string, unknown>[]): Promise<string> {
+  const dir = await tempDir(t);
+  const committed = await groupProgress(t, job.groupId, job.readings);
+  let stderr = '';
+  for (const [workers, killAt] of plan) stderr = await runChild(await writeJobConfig(dir, job, workers), committed, killAt, total);
+  assert.equal(await committed(), total);
   const written = (await readTopic(job.alerts)).map((r) => JSON.parse(r.value) as Record<string, unknown>);
   const unique = new Map<string, Record<string, unknown>>();
   for (const alert of written) {
@@ -143,7 +169,31 @@ test('kill -9 at several points, workers 2 → 4 → 1 → 3: the alerts topic h
     unique.set(key, alert);
   }
   assertSameAlerts([...unique.values()], expected, 'after crashes');
-});
+  return stderr;
+}
+
+function zoneOf(line: string): string {
+  try {
+    const zone = (JSON.parse(line) as { zone_id?: unknown }).zone_id;
+    return typeof zone === 'string' ? zone : '';
+  } catch {
+    return '';
+  }
+}
+
+/** Produces lines keyed by `keyOf(line)` instead of by zone (what a producer that keys by something else does). */
+async function produceKeyed(topic: string, lines: readonly string[], keyOf: (line: string) => string): Promise<void> {
+  const producer = createKafka(BROKERS, 'klaxon-test-keyed').producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    for (let start = 0; start < lines.length; start += 2_000) {
+      const messages = lines.slice(start, start + 2_000).map((line) => ({ key: keyOf(line), value: line }));
+      await producer.send({ topic, messages, acks: -1 });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
 
 /** Starts `klaxon ARGS` and resolves with its exit code and stderr. */
 function klaxonExit(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
