@@ -15,6 +15,10 @@ export function createKafka(brokers: string[], clientId: string): Kafka {
     logCreator: () => (entry: LogEntry) => {
       if (entry.level > logLevel.WARN) return;
       const { message, ...rest } = entry.log;
+      // Right after a transaction commits, the broker answers CONCURRENT_TRANSACTIONS until its markers are
+      // written; the producer retries within milliseconds. Expected with frequent commits, so not logged
+      // (kafkajs gives only the text here).
+      if (`${message} ${rest.error ?? ''}`.includes('another concurrent operation on the same transaction')) return;
       const extra = rest.error ? ` (${rest.error})` : '';
       process.stderr.write(`klaxon: kafka ${entry.namespace}: ${message}${extra}\n`);
     },
