@@ -116,7 +116,7 @@ export interface KlaxonConfig extends RulesConfig {
   deadLetter: SinkConfig;
   state: StateConfig;
   mode: Mode;
-  /** at-least-once: alerts written at once, a replay may repeat some (same alert_id). exactly-once: Kafka transactions at checkpoints. */
+  /** at-least-once: alerts written at once, a replay may repeat some (same alert_id). exactly-once: alerts, dead letters and offsets in one Kafka transaction per commit. */
   guarantee: Guarantee;
   /** Metrics, health and dashboard endpoints; undefined: no HTTP server. */
   http?: HttpConfig;

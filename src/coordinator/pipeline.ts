@@ -199,7 +199,7 @@ export class Pipeline {
   /**
    * Submits a batch's parts and tracks its completion. Resolves once the parts
    * are queued at their workers (so the next batch queues behind them); the
-   * tracked promise covers submission and results, so a checkpoint that waits
+   * tracked promise covers submission and results, so a snapshot or commit that waits
    * for it never sees a batch half-applied.
    */
   private async track(batch: SourceBatch, readAt: number): Promise<void> {
