@@ -112,7 +112,7 @@ export function changedRanges(zone: ZoneState): number[] {
 export interface ZoneUpdate {
   zoneId: string;
   whole: boolean;
-  /** [offset, bytes] pairs; for a whole image they cover it all (the header, then the buffer) and replace what was stored. */
+  /** [offset, bytes] pairs; a whole image is one pair at offset 0 and replaces what was stored. */
   writes: Array<[number, Uint8Array]>;
 }
 
@@ -133,10 +133,11 @@ export class UpdatePacker {
   private chunkZones = 0;
   private chunkBytes = 0;
 
-  /** Adds the zone whole (its header and its buffer), or only what changed since its last snapshot. */
+  /** Adds the zone whole, or only what changed since its last snapshot. */
   add(zoneId: string, zone: ZoneState, whole: boolean): void {
     const state = Buffer.from(zone.buffer);
-    const ranges = whole ? [0, IMAGE_HEADER_BYTES, IMAGE_HEADER_BYTES, state.length] : changedRanges(zone);
+    // A whole image is one range, so that the store can SET it in one step.
+    const ranges = whole ? [0, IMAGE_HEADER_BYTES + state.length] : changedRanges(zone);
     const idLength = Buffer.byteLength(zoneId, 'utf8');
     let size = 5 + idLength;
     for (let i = 1; i < ranges.length; i += 2) size += 8 + (ranges[i] as number);
@@ -156,9 +157,13 @@ export class UpdatePacker {
       out.writeUInt32LE(offset, at);
       out.writeUInt32LE(length, at + 4);
       at += 8;
-      // Ranges are the header (offset 0) or lie within the buffer.
-      if (offset === 0) writeHeader(zone, out, at);
-      else state.copy(out, at, offset - IMAGE_HEADER_BYTES, offset - IMAGE_HEADER_BYTES + length);
+      // A range starts with the header (offset 0; all of the image when whole) or lies within the buffer.
+      if (offset === 0) {
+        writeHeader(zone, out, at);
+        if (length > IMAGE_HEADER_BYTES) state.copy(out, at + IMAGE_HEADER_BYTES);
+      } else {
+        state.copy(out, at, offset - IMAGE_HEADER_BYTES, offset - IMAGE_HEADER_BYTES + length);
+      }
       at += length;
       bytes += length;
     }

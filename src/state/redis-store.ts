@@ -7,8 +7,8 @@ const ZONES_PER_READ = 500;
 
 /**
  * Applies one chunk of zone updates (codec.ts UpdatePacker): a whole image
- * replaces the stored one and its id joins the partition's set; changed
- * ranges are SETRANGEd over the stored image. Returns how many updates found no image to apply to.
+ * (one range) is SET and its id joins the partition's set; changed ranges
+ * are SETRANGEd over the stored image. Returns how many updates found no image to apply to.
  * KEYS[1]: the partition's zone id set; ARGV[1]: the zone key prefix; ARGV[2]: the chunk.
  */
 const APPLY_UPDATES = `
@@ -21,16 +21,17 @@ while at <= size do
   whole, n, at = struct.unpack('<BI2', chunk, at + idLength)
   local key = ARGV[1] .. zone
   local found = whole == 1 or redis.call('EXISTS', key) == 1
-  if whole == 1 then
-    -- A whole image replaces the stored one: its ranges are then written into a fresh string.
-    redis.call('DEL', key)
-    redis.call('SADD', KEYS[1], zone)
-  end
+  if whole == 1 then redis.call('SADD', KEYS[1], zone) end
   if not found then missing = missing + 1 end
   for _ = 1, n do
     local offset, length
     offset, length, at = struct.unpack('<I4I4', chunk, at)
-    if found then redis.call('SETRANGE', key, offset, string.sub(chunk, at, at + length - 1)) end
+    local bytes = string.sub(chunk, at, at + length - 1)
+    if whole == 1 then
+      redis.call('SET', key, bytes)
+    elseif found then
+      redis.call('SETRANGE', key, offset, bytes)
+    end
     at = at + length
   end
 end
