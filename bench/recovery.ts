@@ -2,7 +2,7 @@
  * What Redis state costs, on the local broker and Redis (services/up.sh):
  *
  * 1. Snapshot: Z zones (each read `readings / Z` times, round robin) through
- *    the engine with snapshots every hour, so the final checkpoint on stop
+ *    the engine with snapshots every hour, so the final snapshot on stop
  *    writes the whole state at once: its time, bytes, and Redis memory per zone.
  *    Then the same snapshot taken apart in this process: Redis read, decode,
  *    encode and Redis write, each on one thread.
@@ -99,7 +99,7 @@ async function snapshotAndRestart() {
   log(`produced ${n(readings)} readings over ${n(zones)} zones at ${n(produced.readingsPerSecond)}/s`);
   await settle();
 
-  // First engine: take everything, then stop; the final checkpoint writes the whole snapshot.
+  // First engine: take everything, then stop; the final snapshot writes the whole snapshot.
   const redisBefore = await redisInfo();
   const first = startEngine('first', engineConfig(topic, group, { prefix, snapshotInterval: '1h' }));
   const firstRecord = await waitFor('first engine', first, () => first.pipeline?.stats.records ?? 0, readings);
@@ -163,7 +163,7 @@ function readingLine(zone: number, ts: number, i: number): string {
  * The stored snapshot taken apart, one step at a time on this thread: Redis
  * read (ids and images per partition), decode, encode and copy (the workers' part
  * of a snapshot, here on one thread instead of two), Redis write (a full save
- * to a scratch prefix: what the final checkpoint sent). Partition by partition.
+ * to a scratch prefix: what the final snapshot sent). Partition by partition.
  */
 async function takeApart(prefix: string, topic: string) {
   const config = engineConfig(topic, 'unused', { prefix, snapshotInterval: '1h' });
@@ -285,7 +285,7 @@ interface Engine {
   stop(): Promise<RunSummary>;
 }
 
-/** The engine in-process; stop() is graceful (drain, final checkpoint) and resolves with the run's totals. */
+/** The engine in-process; stop() is graceful (drain, final snapshot) and resolves with the run's totals. */
 function startEngine(label: string, config: KlaxonConfig): Engine {
   const engine: Engine = { label, startedAt: performance.now(), pipelineAt: undefined, pipeline: undefined, failure: undefined, stop: async () => run };
   const run = runEngine(config, {
@@ -406,12 +406,12 @@ function report(
   const s = r.snapshot;
   const snapshotRows = [
     { measure: 'zones in the snapshot', value: n(s.lastZones) },
-    { measure: 'snapshot time (final checkpoint, lastMs)', value: ms(s.lastMs) },
+    { measure: 'snapshot time (the final snapshot, on stop)', value: ms(s.lastMs) },
     { measure: 'snapshot bytes (encoded zones)', value: `${n(s.lastBytes)} (${mib(s.lastBytes)})` },
     { measure: 'encoded bytes per zone', value: n(Math.round(s.bytesPerZone)) },
     { measure: 'Redis used_memory growth per zone', value: n(Math.round(s.redisBytesPerZone)) },
     { measure: 'Redis MEMORY USAGE of the keys, per zone', value: n(Math.round(s.keysBytesPerZone)) },
-    { measure: 'first engine: stop → stopped (drain + final checkpoint)', value: `${r.first.stopSeconds.toFixed(2)} s` },
+    { measure: 'first engine: stop → stopped (drain + final snapshot)', value: `${r.first.stopSeconds.toFixed(2)} s` },
   ];
   const apartRows = [
     { step: 'Redis read (zone ids, then MGET of the images, 6 partitions)', time: ms(b.readMs) },
@@ -448,7 +448,7 @@ Local Kafka and Redis on the same 2-core machine, ${WORKERS} workers, ${PARTITIO
 
 ## Snapshot of ${n(zones)} zones
 
-${n(readings)} readings, round robin over the zones (every zone ${n(Math.floor(readings / zones))}+ readings), produced at ${n(r.produced.readingsPerSecond)}/s. Snapshot interval 1 h: the one snapshot is the final checkpoint on stop, with every zone in it.
+${n(readings)} readings, round robin over the zones (every zone ${n(Math.floor(readings / zones))}+ readings), produced at ${n(r.produced.readingsPerSecond)}/s. Snapshot interval 1 h: the one snapshot is the final snapshot on stop, with every zone in it.
 
 ${table(snapshotRows)}
 
