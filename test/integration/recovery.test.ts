@@ -138,20 +138,21 @@ test('kill -9 at several points, workers 2 → 4 → 1 → 3: the alerts topic h
 });
 
 test('records keyed by something other than their zone (sent on by the workers), kill -9 under snapshots: every contract alert, duplicates only identical', async (t) => {
-  const lines = generated(60_000, 13);
+  const lines = generated(100_000, 13);
   const expected = (await runOnLines(t, lines, RULES, { workers: 1 })).alerts;
   const job = await freshJob(t);
   // Each zone still keeps to one partition (one key per zone), but the key hashes to another worker than the zone's.
   await produceKeyed(job.readings, lines, (line) => `key-of-${zoneOf(line)}`);
   const stderr = await crashAndCompare(t, job, lines.length, [
-    [3, 25_000],
+    [3, 60_000],
     [2, undefined],
   ], expected);
   assert.match(stderr, /records were keyed by something other than their zone_id/);
   // The restart resumed from a snapshot taken while records were being sent on, not from the beginning
   // (no line: nothing replayed, the snapshot was at the committed offset).
   const replayed = Number(/(\d+) records replayed/.exec(stderr)?.[1] ?? 0);
-  assert.ok(replayed < 25_000, `replayed ${replayed} records: ${stderr}`);
+  t.diagnostic(`the restart replayed ${replayed} records`);
+  assert.ok(replayed < 60_000, `replayed ${replayed} records: ${stderr}`);
 });
 
 /** Runs the plan of (workers, kill -9 after this many committed records), then checks the alerts topic against `expected`. */
