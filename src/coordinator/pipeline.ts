@@ -67,7 +67,7 @@ export class Pipeline {
   private commitChain: Promise<void> = Promise.resolve();
   private snapshotChain: Promise<void> = Promise.resolve();
   private snapshotScheduled = false;
-  /** While any is held, no batch is submitted (a cut, or an exactly-once commit's drain). */
+  /** While any is held, no batch is submitted (a snapshot taking its cut). */
   private readonly pauses = new Set<Promise<void>>();
   /** The batch being queued at the workers, if any: a cut waits for it. */
   private submitting: Promise<void> | undefined;
@@ -290,9 +290,9 @@ export class Pipeline {
   }
 
   /**
-   * Queues a commit of the finished batches and resolves when it is done.
-   * Exactly-once commits drain first (a transaction must not hold alerts of
-   * a half-collected batch); at-least-once commits the finished prefix as is.
+   * Queues a commit of the finished prefix of batches and resolves when it is
+   * done. Neither guarantee stops the stream for it (exactly-once: see
+   * releaseHeld).
    */
   private commit(): Promise<void> {
     this.commitChain = this.commitChain.then(() => this.commitFinished()).catch((error: unknown) => this.fail(error));

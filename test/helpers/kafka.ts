@@ -46,6 +46,20 @@ export async function produceLines(topic: string, lines: readonly (string | Buff
   }
 }
 
+/** Produces lines keyed by `keyOf(line)` instead of by zone (what a producer that keys by something else does). */
+export async function produceKeyed(topic: string, lines: readonly string[], keyOf: (line: string) => string): Promise<void> {
+  const producer = createKafka(BROKERS, 'klaxon-test-keyed').producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    for (let start = 0; start < lines.length; start += 2_000) {
+      const messages = lines.slice(start, start + 2_000).map((line) => ({ key: keyOf(line), value: line }));
+      await producer.send({ topic, messages, acks: -1 });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
 export interface TopicRecord {
   partition: number;
   offset: string;

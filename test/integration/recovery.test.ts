@@ -10,10 +10,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { Plant } from '../../src/io/generator/readings.js';
-import { createKafka } from '../../src/io/kafka/client.js';
+import { zoneKey } from '../../src/io/kafka/readings-producer.js';
 import { CLI } from '../helpers/cli.js';
 import { assertSameAlerts } from '../helpers/compare.js';
-import { BROKERS, freshGroup, freshTopic, groupProgress, produceLines, readTopic, waitFor } from '../helpers/kafka.js';
+import { BROKERS, freshGroup, freshTopic, groupProgress, produceKeyed, produceLines, readTopic, waitFor } from '../helpers/kafka.js';
 import { runOnLines, tempDir } from '../helpers/run-engine.js';
 
 const REDIS_URL = process.env.KLAXON_REDIS_URL ?? 'redis://127.0.0.1:16379';
@@ -142,7 +142,7 @@ test('records keyed by something other than their zone (sent on by the workers),
   const expected = (await runOnLines(t, lines, RULES, { workers: 1 })).alerts;
   const job = await freshJob(t);
   // Each zone still keeps to one partition (one key per zone), but the key hashes to another worker than the zone's.
-  await produceKeyed(job.readings, lines, (line) => `key-of-${zoneOf(line)}`);
+  await produceKeyed(job.readings, lines, (line) => `key-of-${zoneKey(Buffer.from(line)) ?? ''}`);
   const stderr = await crashAndCompare(t, job, lines.length, [
     [3, 60_000],
     [2, undefined],
@@ -174,28 +174,6 @@ async function crashAndCompare(t: TestContext, job: Job, total: number, plan: Ar
   return stderr;
 }
 
-function zoneOf(line: string): string {
-  try {
-    const zone = (JSON.parse(line) as { zone_id?: unknown }).zone_id;
-    return typeof zone === 'string' ? zone : '';
-  } catch {
-    return '';
-  }
-}
-
-/** Produces lines keyed by `keyOf(line)` instead of by zone (what a producer that keys by something else does). */
-async function produceKeyed(topic: string, lines: readonly string[], keyOf: (line: string) => string): Promise<void> {
-  const producer = createKafka(BROKERS, 'klaxon-test-keyed').producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  try {
-    for (let start = 0; start < lines.length; start += 2_000) {
-      const messages = lines.slice(start, start + 2_000).map((line) => ({ key: keyOf(line), value: line }));
-      await producer.send({ topic, messages, acks: -1 });
-    }
-  } finally {
-    await producer.disconnect();
-  }
-}
 
 /** Starts `klaxon ARGS` and resolves with its exit code and stderr. */
 function klaxonExit(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
