@@ -55,8 +55,21 @@ export function writeCharts(): string[] {
     ];
     series.push({ name: 'target: ALO p99 < 25 ms', points: span(25), color: '#999', dash: '1 4', markers: false });
     const eoInterval = latency.runs.find((r) => r.guarantee === 'exactly-once')?.checkpointIntervalMs;
-    if (eoInterval != null) series.push({ name: `target: EO p99 ≤ ${eoInterval + 25} ms`, points: span(eoInterval + 25), color: '#e8a0a0', dash: '1 4', markers: false });
-    written.push(write('latency.svg', lineChart({ title: 'End-to-end latency (produce → alert visible)', xLabel: 'offered readings/s', yLabel: 'latency, ms (log scale)', series, logY: true, xTicks: [0, ...rates] })));
+    if (eoInterval != null)
+      series.push({ name: `target: EO p99 ≤ ${eoInterval + 25} ms`, points: span(eoInterval + 25), color: '#e8a0a0', dash: '1 4', markers: false });
+    written.push(
+      write(
+        'latency.svg',
+        lineChart({
+          title: 'End-to-end latency (produce → alert visible)',
+          xLabel: 'offered readings/s',
+          yLabel: 'latency, ms (log scale)',
+          series,
+          logY: true,
+          xTicks: [0, ...rates],
+        }),
+      ),
+    );
   }
   const kafka = read<KafkaThroughputResult>('kafka-throughput.json');
   const file = read<FileThroughputResult>('throughput.json');
@@ -72,20 +85,43 @@ export function writeCharts(): string[] {
   };
   if (kafka !== undefined) {
     const workers = [...new Set(kafka.engineRuns.map((r) => r.workers))].sort((a, b) => a - b);
-    const series = [...ceilingSeries(workers), { name: 'engine, 1 process', points: single.map((r): [number, number] => [r.workers, r.readingsPerSecond]), color: '#1f77b4' }];
+    const series = [
+      ...ceilingSeries(workers),
+      { name: 'engine, 1 process', points: single.map((r): [number, number] => [r.workers, r.readingsPerSecond]), color: '#1f77b4' },
+    ];
     const perProcess = [...new Set(kafka.engineRuns.filter((r) => (r.processes ?? 1) > 1).map((r) => r.workersPerProcess ?? 1))];
     for (const [i, w] of perProcess.entries()) {
       const runs = kafka.engineRuns.filter((r) => ((r.processes ?? 1) > 1 || r.workers === w) && (r.workersPerProcess ?? r.workers) === w);
-      series.push({ name: `engine, processes × ${w} worker${w === 1 ? '' : 's'}`, points: runs.map((r) => [r.workers, r.readingsPerSecond]), color: ['#d62728', '#9467bd'][i % 2] as string });
+      series.push({
+        name: `engine, processes × ${w} worker${w === 1 ? '' : 's'}`,
+        points: runs.map((r) => [r.workers, r.readingsPerSecond]),
+        color: ['#d62728', '#9467bd'][i % 2] as string,
+      });
     }
-    written.push(write('kafka-throughput.svg', lineChart({ title: 'Kafka → Kafka throughput against workers (all processes)', xLabel: 'workers in all', yLabel: 'readings/s', series, xTicks: workers })));
+    written.push(
+      write(
+        'kafka-throughput.svg',
+        lineChart({
+          title: 'Kafka → Kafka throughput against workers (all processes)',
+          xLabel: 'workers in all',
+          yLabel: 'readings/s',
+          series,
+          xTicks: workers,
+        }),
+      ),
+    );
   }
   if (kafka !== undefined || file !== undefined) {
     const workers = [...new Set([...single, ...(file?.runs ?? [])].map((r) => r.workers))].sort((a, b) => a - b);
     const series = ceilingSeries(workers);
     if (kafka !== undefined) series.push({ name: 'engine, Kafka → Kafka', points: single.map((r) => [r.workers, r.readingsPerSecond]), color: '#1f77b4' });
     if (file !== undefined) series.push({ name: 'engine, file → file', points: file.runs.map((r) => [r.workers, r.readingsPerSecond]), color: '#2ca02c' });
-    written.push(write('throughput.svg', lineChart({ title: 'Throughput against workers (2-core machine)', xLabel: 'workers', yLabel: 'readings/s', series, xTicks: workers })));
+    written.push(
+      write(
+        'throughput.svg',
+        lineChart({ title: 'Throughput against workers (2-core machine)', xLabel: 'workers', yLabel: 'readings/s', series, xTicks: workers }),
+      ),
+    );
   }
   return written;
 }

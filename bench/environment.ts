@@ -12,7 +12,9 @@ export const RESULTS_DIR = join(BENCH_DIR, 'results');
 export function environment(): Record<string, unknown> {
   let commit = 'unknown';
   try {
-    commit = execSync('git rev-parse --short HEAD', { cwd: BENCH_DIR, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    commit = execSync('git rev-parse --short HEAD', { cwd: BENCH_DIR, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {}
   return {
     date: new Date().toISOString(),

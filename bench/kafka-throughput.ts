@@ -20,7 +20,19 @@ import { ensureTopic } from '../src/io/kafka/client.js';
 import { CONSUMER_SETTINGS } from '../src/io/kafka/kafka-source.js';
 import { baseConfig, residentBytes, startEngine, summaryCounts, writeEngineConfig } from './engine-process.js';
 import { environment, OUT_DIR, table, writeResult } from './environment.js';
-import { committed, kafkaVersion, PRODUCE_BATCH, plainConsume, produceBacklog, settle, showProgress, type Timing, timing, topicSize, watchCount } from './kafka-backlog.js';
+import {
+  committed,
+  kafkaVersion,
+  PRODUCE_BATCH,
+  plainConsume,
+  produceBacklog,
+  settle,
+  showProgress,
+  type Timing,
+  timing,
+  topicSize,
+  watchCount,
+} from './kafka-backlog.js';
 import { benchPlant, readingTs } from './make-stream.js';
 import type { BenchResources } from './resources.js';
 
@@ -98,7 +110,13 @@ export async function kafkaThroughput(o: ThroughputOptions, s: Services): Promis
   const totalSeconds = (performance.now() - started) / 1000;
 
   const state = baseConfig().state;
-  const settings = { ...o, produceBatch: PRODUCE_BATCH, consumer: CONSUMER_SETTINGS, state: `Redis, snapshots every ${state.snapshotInterval}`, commitInterval: baseConfig().source.commitInterval };
+  const settings = {
+    ...o,
+    produceBatch: PRODUCE_BATCH,
+    consumer: CONSUMER_SETTINGS,
+    state: `Redis, snapshots every ${state.snapshotInterval}`,
+    commitInterval: baseConfig().source.commitInterval,
+  };
   const broker = { version: kafkaVersion(), brokers: s.brokers, mode: 'KRaft, single node' };
   const result: ThroughputResult = { environment: environment(), broker, settings, produce, plainBefore, plainAfter, engineRuns, totalSeconds };
   const markdown = report(o, result);
@@ -117,7 +135,12 @@ function shapes(o: ThroughputOptions): Array<{ processes: number; workersPerProc
 }
 
 /** `processes` engine processes in one fresh group (own instance ids, one Redis prefix), until the group has committed the whole backlog. */
-async function engineRun(o: ThroughputOptions, s: Services, readingsTopic: string, shape: { processes: number; workersPerProcess: number }): Promise<EngineResult> {
+async function engineRun(
+  o: ThroughputOptions,
+  s: Services,
+  readingsTopic: string,
+  shape: { processes: number; workersPerProcess: number },
+): Promise<EngineResult> {
   const { processes, workersPerProcess } = shape;
   const { resources } = s;
   const what = `${processes}p${workersPerProcess}w`;
@@ -207,7 +230,11 @@ function report(o: ThroughputOptions, r: ThroughputResult): string {
     e.processes === 1
       ? `engine, ${e.workers} worker${e.workers === 1 ? '' : 's'}`
       : `engine, ${e.processes} processes × ${e.workersPerProcess} worker${e.workersPerProcess === 1 ? '' : 's'}`;
-  const rows = [row('plain consumer (before)', r.plainBefore), ...r.engineRuns.map((e) => row(engineLabel(e), e, e)), row('plain consumer (after)', r.plainAfter)];
+  const rows = [
+    row('plain consumer (before)', r.plainBefore),
+    ...r.engineRuns.map((e) => row(engineLabel(e), e, e)),
+    row('plain consumer (after)', r.plainAfter),
+  ];
   const base = baseConfig();
   return `# Throughput: Kafka → engine processes → Kafka
 

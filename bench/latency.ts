@@ -162,7 +162,8 @@ async function measure(guarantee: Guarantee, rate: number): Promise<Run> {
   ] as const) {
     await ensureTopic(kafka, topic, partitions);
   }
-  const checkpointIntervalMs = stateType === 'redis' ? (guarantee === 'exactly-once' ? eoCommitMs : snapshotMs) : guarantee === 'exactly-once' ? eoCommitMs : null;
+  const checkpointIntervalMs =
+    stateType === 'redis' ? (guarantee === 'exactly-once' ? eoCommitMs : snapshotMs) : guarantee === 'exactly-once' ? eoCommitMs : null;
   const configPath = writeEngineConfig({
     name,
     dir: LOG_DIR,
@@ -389,7 +390,15 @@ function summarise(r: {
     offeredRate: r.rate,
     checkpointIntervalMs: r.checkpointIntervalMs,
     load: r.load,
-    latencyMs: { count: histogram.totalCount, p50: at(50), p90: at(90), p99: at(99), p999: at(99.9), max: round(histogram.maxValue / 1000), mean: round(histogram.mean / 1000) },
+    latencyMs: {
+      count: histogram.totalCount,
+      p50: at(50),
+      p90: at(90),
+      p99: at(99),
+      p999: at(99.9),
+      max: round(histogram.maxValue / 1000),
+      mean: round(histogram.mean / 1000),
+    },
     expected: r.load.expectedFiringMeasured,
     received: measured.length,
     duplicates: r.watcher.duplicates,
@@ -427,7 +436,9 @@ function cpuMeter(pids: Record<string, number | undefined>) {
       cores.producer = Math.round((100 * load.cpuSeconds) / wallSeconds);
       cores.runner = Math.round((self.user + self.system) / 1e4 / wallSeconds);
       cores.machine = percent(machineTicks() - before.machine);
-      const ours = Object.entries(cores).filter(([k, v]) => k !== 'machine' && Number.isFinite(v)).reduce((a, [, v]) => a + v, 0);
+      const ours = Object.entries(cores)
+        .filter(([k, v]) => k !== 'machine' && Number.isFinite(v))
+        .reduce((a, [, v]) => a + v, 0);
       cores.other = Math.max(0, cores.machine - ours);
       const mine = new Set([process.pid, ...Object.values(pids)]);
       const otherProcesses = [...after]

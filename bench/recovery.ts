@@ -199,7 +199,9 @@ async function takeApart(prefix: string, topic: string) {
     await Promise.all([store.close(), scratch.close()]);
     await unlinkKeys(`${runTag}-scratch:*`);
   }
-  log(`taken apart: read ${ms(times.readMs)}, decode ${ms(times.decodeMs)}, encode ${ms(times.encodeMs)}, copy ${ms(times.copyMs)}, write ${ms(times.writeMs)}`);
+  log(
+    `taken apart: read ${ms(times.readMs)}, decode ${ms(times.decodeMs)}, encode ${ms(times.encodeMs)}, copy ${ms(times.copyMs)}, write ${ms(times.writeMs)}`,
+  );
   return { zones: count, bytes, ...times };
 }
 
@@ -392,7 +394,6 @@ async function cleanup(): Promise<void> {
   }
   redis.disconnect();
 }
-
 
 // ------------------------------------------------------------- report
 

@@ -74,7 +74,12 @@ export function targetsTable(): string {
     if (alo !== undefined) row(`at-least-once p99 < 25 ms at 50,000/s${label}`, measured(alo), since(latency, file), alo.latencyMs.p99 < 25);
     if (eo !== undefined) {
       const limit = (eo.checkpointIntervalMs ?? 0) + 25;
-      row(`exactly-once p99 ≤ commit interval (${eo.checkpointIntervalMs} ms) + 25 ms at 50,000/s${label}`, measured(eo), since(latency, file), eo.latencyMs.p99 <= limit);
+      row(
+        `exactly-once p99 ≤ commit interval (${eo.checkpointIntervalMs} ms) + 25 ms at 50,000/s${label}`,
+        measured(eo),
+        since(latency, file),
+        eo.latencyMs.p99 <= limit,
+      );
     }
   }
   if (read('latency.json') === undefined) row('at-least-once p99 < 25 ms at 50,000/s', '', 'latency.json', undefined);

@@ -53,10 +53,7 @@ for (const workers of workerCounts) {
   process.stderr.write(`running with ${workers} workers…\n`);
   const summary = await runEngine(config, { handleSignals: false });
   // Same alerts whatever the worker count: a fingerprint of the sorted lines.
-  const fingerprint = createHash('sha256')
-    .update(readFileSync(alertsPath, 'utf8').split('\n').filter(Boolean).sort().join('\n'))
-    .digest('hex')
-    .slice(0, 12);
+  const fingerprint = createHash('sha256').update(readFileSync(alertsPath, 'utf8').split('\n').filter(Boolean).sort().join('\n')).digest('hex').slice(0, 12);
   const perSecond = Math.round(summary.records / (summary.elapsedMs / 1000));
   runs.push({ workers, ...summary, readingsPerSecond: perSecond, alertsFingerprint: fingerprint });
   rows.push({

@@ -63,9 +63,7 @@ export async function stateInspectCommand(zoneId: string, options: StateInspectO
 export function validateCommand(options: { config: string }): void {
   const config = loadConfigFile(options.config);
   const rules = config.rules.map((r) => `${r.id} (${r.type})`).join(', ');
-  process.stdout.write(
-    `${options.config}: ok — ${config.source.type} → ${config.engine.workers} workers → ${config.sink.type}; rules: ${rules}\n`,
-  );
+  process.stdout.write(`${options.config}: ok — ${config.source.type} → ${config.engine.workers} workers → ${config.sink.type}; rules: ${rules}\n`);
 }
 
 /** `klaxon topics create`: the config's Kafka topics, with their configured partition counts. */
@@ -118,7 +116,12 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
   );
   applyLogLevel(config, options.logLevel);
   log.info(
-    { zones: options.zones, rate: options.rate, workers: options.workers, rules: '>89°, 3σ over the last 500, 5% over the 5-minute average, +10% against 5 minutes ago' },
+    {
+      zones: options.zones,
+      rate: options.rate,
+      workers: options.workers,
+      rules: '>89°, 3σ over the last 500, 5% over the 5-minute average, +10% against 5 minutes ago',
+    },
     'demo starting (Ctrl-C stops)',
   );
   await runWithProgress(config, (url) => process.stderr.write(`klaxon demo: live dashboard at ${url}/\n`));

@@ -48,7 +48,10 @@ export async function produceCommand(options: ProduceOptions): Promise<void> {
 
 async function* batches(options: ProduceOptions): AsyncGenerator<Buffer[]> {
   if (options.file !== undefined) {
-    const lines = new LineBatcher(createReadStream(options.file, { highWaterMark: 1 << 20 }), options.batch, (line) => ({ file: options.file as string, line }));
+    const lines = new LineBatcher(createReadStream(options.file, { highWaterMark: 1 << 20 }), options.batch, (line) => ({
+      file: options.file as string,
+      line,
+    }));
     for (let batch = await lines.next(); batch !== null; batch = await lines.next()) yield [...batch.values];
     return;
   }

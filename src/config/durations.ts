@@ -20,7 +20,7 @@ export function parseDuration(value: Duration): number | undefined {
     if (!match) return undefined;
     const unit = UNIT_MS[match[3] as string] as number;
     // Whole and fractional parts apart, so "1.5s" is exactly 1500 and big values stay exact.
-    const fraction = match[2] === undefined ? 0 : (Number(`0.${match[2]}`) * unit);
+    const fraction = match[2] === undefined ? 0 : Number(`0.${match[2]}`) * unit;
     const roundedFraction = Math.round(fraction * 1e6) / 1e6;
     ms = Number(match[1]) * unit + roundedFraction;
   }
@@ -29,7 +29,11 @@ export function parseDuration(value: Duration): number | undefined {
 
 /** "300000" → "5m", for messages and the terminal. */
 export function formatDuration(ms: number): string {
-  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;

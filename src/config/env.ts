@@ -14,9 +14,7 @@ export function expandEnv(value: unknown, env: NodeJS.ProcessEnv, missing: strin
   }
   if (Array.isArray(value)) return value.map((item, i) => expandEnv(item, env, missing, `${path}/${i}`));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, expandEnv(item, env, missing, `${path}/${key}`)]),
-    );
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, expandEnv(item, env, missing, `${path}/${key}`)]));
   }
   return value;
 }

@@ -4,18 +4,7 @@ import { ConfigError } from '../errors.js';
 import { defaults } from './defaults.js';
 import { type Duration, formatDuration, parseDuration } from './durations.js';
 import { expandEnv } from './env.js';
-import type {
-  Guarantee,
-  HttpConfig,
-  KlaxonConfig,
-  LogConfig,
-  LogLevel,
-  Mode,
-  Rule,
-  SinkConfig,
-  SourceConfig,
-  StateConfig,
-} from './types.js';
+import type { Guarantee, HttpConfig, KlaxonConfig, LogConfig, LogLevel, Mode, Rule, SinkConfig, SourceConfig, StateConfig } from './types.js';
 import { schemaIssues } from './validate.js';
 
 /** Reads, validates and normalises a config file. Throws ConfigError naming every bad field. */

@@ -168,11 +168,7 @@ export const configSchema = {
         discriminator: { propertyName: 'type' },
         oneOf: [
           closed('threshold', { ...ruleBase, above: { type: 'number' }, below: { type: 'number' } }, ['id']),
-          closed(
-            'zscore',
-            { ...ruleBase, k: { type: 'number', exclusiveMinimum: 0 }, minSamples: { type: 'integer', minimum: 0 } },
-            ['id'],
-          ),
+          closed('zscore', { ...ruleBase, k: { type: 'number', exclusiveMinimum: 0 }, minSamples: { type: 'integer', minimum: 0 } }, ['id']),
           closed(
             'window_avg',
             {

@@ -4,13 +4,35 @@ export type Mode = 'edge' | 'every';
 export type Guarantee = 'at-least-once' | 'exactly-once';
 export type Direction = 'up' | 'down' | 'both';
 
-export interface ThresholdRule { id: string; type: 'threshold'; mode: Mode; above?: number; below?: number }
-export interface ZscoreRule { id: string; type: 'zscore'; mode: Mode; k: number; minSamples: number }
+export interface ThresholdRule {
+  id: string;
+  type: 'threshold';
+  mode: Mode;
+  above?: number;
+  below?: number;
+}
+export interface ZscoreRule {
+  id: string;
+  type: 'zscore';
+  mode: Mode;
+  k: number;
+  minSamples: number;
+}
 export interface WindowAvgRule {
-  id: string; type: 'window_avg'; mode: Mode; spanMs: number; abovePct: number; minSamples: number;
+  id: string;
+  type: 'window_avg';
+  mode: Mode;
+  spanMs: number;
+  abovePct: number;
+  minSamples: number;
 }
 export interface RateOfChangeRule {
-  id: string; type: 'rate_of_change'; mode: Mode; lagMs: number; pct: number; direction: Direction;
+  id: string;
+  type: 'rate_of_change';
+  mode: Mode;
+  lagMs: number;
+  pct: number;
+  direction: Direction;
 }
 export type Rule = ThresholdRule | ZscoreRule | WindowAvgRule | RateOfChangeRule;
 export type RuleType = Rule['type'];
@@ -28,8 +50,13 @@ export interface RulesConfig {
   rules: Rule[];
 }
 
-export interface FileSourceConfig { type: 'file'; path: string }
-export interface StdinSourceConfig { type: 'stdin' }
+export interface FileSourceConfig {
+  type: 'file';
+  path: string;
+}
+export interface StdinSourceConfig {
+  type: 'stdin';
+}
 export interface GeneratorSourceConfig {
   type: 'generator';
   zones: number;
@@ -61,8 +88,14 @@ export interface KafkaSourceConfig {
 }
 export type SourceConfig = FileSourceConfig | StdinSourceConfig | GeneratorSourceConfig | KafkaSourceConfig;
 
-export interface FileSinkConfig { type: 'file'; path: string }
-export interface StdoutSinkConfig { type: 'stdout'; format: 'json' | 'pretty' }
+export interface FileSinkConfig {
+  type: 'file';
+  path: string;
+}
+export interface StdoutSinkConfig {
+  type: 'stdout';
+  format: 'json' | 'pretty';
+}
 export interface KafkaSinkConfig {
   type: 'kafka';
   brokers: string[];
@@ -73,7 +106,9 @@ export interface KafkaSinkConfig {
 }
 export type SinkConfig = FileSinkConfig | StdoutSinkConfig | KafkaSinkConfig;
 
-export interface MemoryStateConfig { type: 'memory' }
+export interface MemoryStateConfig {
+  type: 'memory';
+}
 export interface RedisStateConfig {
   type: 'redis';
   url: string;

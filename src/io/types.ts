@@ -4,10 +4,7 @@
  */
 
 /** Where a record came from, as written into its dead letter. */
-export type RecordPosition =
-  | { file: string; line: number }
-  | { topic: string; partition: number; offset: string }
-  | { stream: string; index: number };
+export type RecordPosition = { file: string; line: number } | { topic: string; partition: number; offset: string } | { stream: string; index: number };
 
 /** A run of records from one source partition, in source order. */
 export interface SourceBatch {

@@ -164,7 +164,10 @@ export class DashboardFeed {
   }
 
   private async zone(view: EngineView, zoneId: string) {
-    const answer = await within(view.ask<ZoneHistoryResult>(view.ownerOf(zoneId), { kind: 'zoneHistory', zoneId, limit: this.options.historyValues }), WORKER_ANSWER_MS);
+    const answer = await within(
+      view.ask<ZoneHistoryResult>(view.ownerOf(zoneId), { kind: 'zoneHistory', zoneId, limit: this.options.historyValues }),
+      WORKER_ANSWER_MS,
+    );
     const zone = answer?.zone;
     if (zone === undefined || zone === null) return { zoneId, found: false };
     const firstSeq = zone.seq - zone.values.length + 1;

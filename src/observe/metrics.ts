@@ -25,18 +25,51 @@ export class EngineMetrics {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'klaxon_' });
     const stat = (read: (view: EngineView) => number | undefined) => () => (this.view === undefined ? undefined : read(this.view));
-    this.totalFrom('klaxon_readings_total', 'Records read from the source (readings in, valid or not).', stat((v) => v.stats.records));
-    this.totalFrom('klaxon_readings_accepted_total', 'Readings that passed validation and updated their zone.', stat((v) => v.stats.accepted));
-    this.totalFrom('klaxon_readings_replayed_total', 'Records read again after a restart to rebuild state (no output).', stat((v) => v.stats.replayed));
-    this.totalFrom('klaxon_readings_rerouted_total', 'Records keyed by something other than their zone, sent on to the owner.', stat((v) => v.stats.rerouted));
-    this.totalFrom('klaxon_batches_total', 'Batches read from the source.', stat((v) => v.stats.batches));
-    this.totalFrom('klaxon_batches_committed_total', 'Batches committed to the source after their output was flushed.', stat((v) => v.stats.committedBatches));
+    this.totalFrom(
+      'klaxon_readings_total',
+      'Records read from the source (readings in, valid or not).',
+      stat((v) => v.stats.records),
+    );
+    this.totalFrom(
+      'klaxon_readings_accepted_total',
+      'Readings that passed validation and updated their zone.',
+      stat((v) => v.stats.accepted),
+    );
+    this.totalFrom(
+      'klaxon_readings_replayed_total',
+      'Records read again after a restart to rebuild state (no output).',
+      stat((v) => v.stats.replayed),
+    );
+    this.totalFrom(
+      'klaxon_readings_rerouted_total',
+      'Records keyed by something other than their zone, sent on to the owner.',
+      stat((v) => v.stats.rerouted),
+    );
+    this.totalFrom(
+      'klaxon_batches_total',
+      'Batches read from the source.',
+      stat((v) => v.stats.batches),
+    );
+    this.totalFrom(
+      'klaxon_batches_committed_total',
+      'Batches committed to the source after their output was flushed.',
+      stat((v) => v.stats.committedBatches),
+    );
     this.rejectedByReason();
-    this.gaugeFrom('klaxon_zones', 'Zones held by the workers.', stat((v) => v.stats.zones));
+    this.gaugeFrom(
+      'klaxon_zones',
+      'Zones held by the workers.',
+      stat((v) => v.stats.zones),
+    );
     this.gaugeFrom('klaxon_ready', '1 once the engine runs with its partitions assigned and state restored.', () => (this.view?.ready() ? 1 : 0));
     this.partitionLag();
     this.workerGauges();
-    this.alerts = new Counter({ name: 'klaxon_alerts_total', help: 'Alerts written to the sink, by rule and status (firing or resolved).', labelNames: ['rule', 'status'], registers });
+    this.alerts = new Counter({
+      name: 'klaxon_alerts_total',
+      help: 'Alerts written to the sink, by rule and status (firing or resolved).',
+      labelNames: ['rule', 'status'],
+      registers,
+    });
     this.batchRecords = new Histogram({
       name: 'klaxon_batch_records',
       help: 'Records per source batch.',
@@ -62,11 +95,27 @@ export class EngineMetrics {
     if (snapshots !== undefined) {
       this.totalFrom('klaxon_snapshots_total', 'Checkpoints whose zone snapshot was saved to the state store.', () => snapshots.snapshots);
       this.totalFrom('klaxon_recoveries_total', 'Partitions whose state was restored from a snapshot.', () => snapshots.recoveries);
-      this.totalFrom('klaxon_snapshot_resyncs_total', 'Snapshots rewritten in full because the store did not hold what was last written.', () => snapshots.resyncs);
+      this.totalFrom(
+        'klaxon_snapshot_resyncs_total',
+        'Snapshots rewritten in full because the store did not hold what was last written.',
+        () => snapshots.resyncs,
+      );
       const last = (read: () => number) => () => (snapshots.snapshots > 0 ? read() : undefined);
-      this.gaugeFrom('klaxon_snapshot_last_duration_seconds', 'Duration of the latest snapshot save.', last(() => snapshots.lastMs / 1000));
-      this.gaugeFrom('klaxon_snapshot_last_bytes', 'Bytes of zone state written by the latest snapshot.', last(() => snapshots.lastBytes));
-      this.gaugeFrom('klaxon_snapshot_last_zones', 'Zones written by the latest snapshot.', last(() => snapshots.lastZones));
+      this.gaugeFrom(
+        'klaxon_snapshot_last_duration_seconds',
+        'Duration of the latest snapshot save.',
+        last(() => snapshots.lastMs / 1000),
+      );
+      this.gaugeFrom(
+        'klaxon_snapshot_last_bytes',
+        'Bytes of zone state written by the latest snapshot.',
+        last(() => snapshots.lastBytes),
+      );
+      this.gaugeFrom(
+        'klaxon_snapshot_last_zones',
+        'Zones written by the latest snapshot.',
+        last(() => snapshots.lastZones),
+      );
     }
     view.stats.onBatchFinished((records, latencyMs) => {
       this.batchRecords.observe(records);

@@ -38,7 +38,11 @@ export async function startObservability(config: KlaxonConfig): Promise<Observab
         tickMs: 1_000,
         k: zscore?.type === 'zscore' ? zscore.k : 3,
         // The threshold sets the top of the grid's colour scale.
-        rules: config.rules.map((rule) => ({ id: rule.id, type: rule.type, ...(rule.type === 'threshold' && rule.above !== undefined ? { above: rule.above } : {}) })),
+        rules: config.rules.map((rule) => ({
+          id: rule.id,
+          type: rule.type,
+          ...(rule.type === 'threshold' && rule.above !== undefined ? { above: rule.above } : {}),
+        })),
       })
     : undefined;
   const server = await startHttp(http, { metrics, health, ...(dashboard === undefined ? {} : { dashboard }) });

@@ -28,7 +28,6 @@ export interface StatsTask {
   kind: 'stats';
 }
 
-
 /**
  * Export what changed since the last snapshot (and forget it: the next
  * export starts from here), or every zone of some partitions whole.
@@ -66,15 +65,7 @@ export interface HotZonesTask {
   limit: number;
 }
 
-export type ShardTask =
-  | ProcessTask
-  | StatsTask
- 
-  | SnapshotTask
-  | RestoreTask
-  | DropTask
-  | ZoneHistoryTask
-  | HotZonesTask;
+export type ShardTask = ProcessTask | StatsTask | SnapshotTask | RestoreTask | DropTask | ZoneHistoryTask | HotZonesTask;
 
 export interface ProcessResult {
   kind: 'processed';
@@ -105,8 +96,6 @@ export interface StatsResult {
   heapUsed: number;
   incarnation: string;
 }
-
-
 
 /** One partition's zone updates, packed by the codec into chunks the store applies one at a time. */
 export interface PartitionUpdates {
@@ -161,14 +150,7 @@ export interface HotZonesResult {
   firingZones: number;
 }
 
-export type ShardResult =
-  | ProcessResult
-  | StatsResult
- 
-  | SnapshotResult
-  | DoneResult
-  | ZoneHistoryResult
-  | HotZonesResult;
+export type ShardResult = ProcessResult | StatsResult | SnapshotResult | DoneResult | ZoneHistoryResult | HotZonesResult;
 
 export function assertNever(value: never): never {
   throw new Error(`unexpected message ${JSON.stringify(value)}`);

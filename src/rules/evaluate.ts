@@ -3,13 +3,7 @@ import type { Moments, ZoneState } from '../state/zone-state.js';
 import { type Plan, type PlannedRule, paneOf } from './plan.js';
 
 /** Receives each alert as it is decided, in reading order and then rule order. */
-export type AlertEmitter = (
-  reading: Reading,
-  seq: number,
-  rule: PlannedRule,
-  status: 'firing' | 'resolved',
-  details: Record<string, number>,
-) => void;
+export type AlertEmitter = (reading: Reading, seq: number, rule: PlannedRule, status: 'firing' | 'resolved', details: Record<string, number>) => void;
 
 const NO_DETAILS: Record<string, number> = Object.freeze({}) as Record<string, number>;
 const totals = { sum: 0, count: 0 };

@@ -62,7 +62,9 @@ export function zoneFromImage(zoneId: string, image: Uint8Array, plan: Plan): Zo
     throw new StateError(`the snapshot of zone ${zoneId} does not decode`, { cause: error });
   }
   if (!Array.isArray(fields) || fields[0] !== SNAPSHOT_FORMAT) {
-    throw new StateError(`the snapshot of zone ${zoneId} has format ${Array.isArray(fields) ? String(fields[0]) : '?'}, this engine reads format ${SNAPSHOT_FORMAT}`);
+    throw new StateError(
+      `the snapshot of zone ${zoneId} has format ${Array.isArray(fields) ? String(fields[0]) : '?'}, this engine reads format ${SNAPSHOT_FORMAT}`,
+    );
   }
   const zone = new ZoneState(plan);
   if (image.byteLength !== IMAGE_HEADER_BYTES + zone.buffer.byteLength) {

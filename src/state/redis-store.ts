@@ -180,10 +180,14 @@ export class RedisStateStore implements StateStore {
   private checkMeta(partition: number, meta: Record<string, string>): void {
     const where = `the snapshot of partition ${partition} (${this.key(partition, 'meta')})`;
     if (Number(meta.format) !== SNAPSHOT_FORMAT) {
-      throw new StateError(`${where} has format ${meta.format}, this engine reads format ${SNAPSHOT_FORMAT}: run \`klaxon state reset\` to rebuild state from the topic`);
+      throw new StateError(
+        `${where} has format ${meta.format}, this engine reads format ${SNAPSHOT_FORMAT}: run \`klaxon state reset\` to rebuild state from the topic`,
+      );
     }
     if (meta.rules !== this.fingerprint) {
-      throw new StateError(`${where} was made under other rules or another window: run \`klaxon state reset\` to rebuild state from the topic, or restore the old rules`);
+      throw new StateError(
+        `${where} was made under other rules or another window: run \`klaxon state reset\` to rebuild state from the topic, or restore the old rules`,
+      );
     }
   }
 

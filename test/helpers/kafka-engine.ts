@@ -34,12 +34,7 @@ export function kafkaConfig(job: KafkaJob) {
  * Runs the engine in-process on a Kafka job until `until(pipeline)` holds,
  * then stops it gracefully (drain, flush, commit) and returns its totals.
  */
-export async function runKafkaJob(
-  _t: TestContext,
-  job: KafkaJob,
-  until: (pipeline: Pipeline) => boolean,
-  timeoutMs = 120_000,
-): Promise<RunSummary> {
+export async function runKafkaJob(_t: TestContext, job: KafkaJob, until: (pipeline: Pipeline) => boolean, timeoutMs = 120_000): Promise<RunSummary> {
   let pipeline: Pipeline | undefined;
   const run = runEngine(kafkaConfig(job), {
     handleSignals: false,

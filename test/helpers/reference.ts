@@ -66,7 +66,10 @@ export function referenceParse(line: string): RefReading | null {
   return r as unknown as RefReading;
 }
 
-export function referenceAlerts(lines: readonly string[], config: Pick<KlaxonConfig, 'window' | 'rules'>): {
+export function referenceAlerts(
+  lines: readonly string[],
+  config: Pick<KlaxonConfig, 'window' | 'rules'>,
+): {
   alerts: RefAlert[];
   deadLines: number[];
 } {
@@ -171,8 +174,7 @@ function evaluate(
       const ref = accurateSum(inPane) / inPane.length;
       if (ref === 0) return no;
       const changePct = ((x - ref) / Math.abs(ref)) * 100;
-      const fires =
-        rule.direction === 'up' ? changePct > rule.pct : rule.direction === 'down' ? changePct < -rule.pct : Math.abs(changePct) > rule.pct;
+      const fires = rule.direction === 'up' ? changePct > rule.pct : rule.direction === 'down' ? changePct < -rule.pct : Math.abs(changePct) > rule.pct;
       return { evaluated: true, fires, details: { ref, changePct } };
     }
   }

@@ -23,12 +23,7 @@ export interface EngineOutput {
  * Runs the real engine (worker threads and all) over an NDJSON file with the
  * given rules part of a config (`window`, `mode`, `rules`), file in and out.
  */
-export async function runOnFile(
-  t: TestContext,
-  input: string,
-  rules: Record<string, unknown>,
-  engine: Record<string, unknown> = {},
-): Promise<EngineOutput> {
+export async function runOnFile(t: TestContext, input: string, rules: Record<string, unknown>, engine: Record<string, unknown> = {}): Promise<EngineOutput> {
   const dir = await tempDir(t);
   const config = parseConfig(
     {

@@ -43,10 +43,12 @@ export function randomStream(options: StreamOptions): string[] {
     }
     const zone = pick(zones);
     const roll = random();
-    if (roll < 0.01) zone.clock += options.paneMs * (20 + Math.floor(random() * 400)); // a gap past the ring
+    if (roll < 0.01)
+      zone.clock += options.paneMs * (20 + Math.floor(random() * 400)); // a gap past the ring
     else zone.clock += Math.floor(random() * options.paneMs * 0.7);
     let ts = zone.clock;
-    if (roll > 0.97) ts -= Math.floor(random() * options.paneMs * 40); // late, maybe too late
+    if (roll > 0.97)
+      ts -= Math.floor(random() * options.paneMs * 40); // late, maybe too late
     else if (roll > 0.9) ts -= Math.floor(random() * options.paneMs * 2); // a little out of order
     let value = zone.base + (random() - 0.5) * 2 * zone.noise;
     if (random() < 0.03) value += pick([-1, 1]) * (5 + random() * 20); // spike

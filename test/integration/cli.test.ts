@@ -22,11 +22,19 @@ test('run: a file job writes alerts and dead letters, paths relative to the conf
     '{"zone_id":"a","device_id":"d","temperature":71,"ts":3000}',
   ];
   await writeFile(join(dir, 'in.ndjson'), `${lines.join('\n')}\n`);
-  const config = { source: { type: 'file', path: 'in.ndjson' }, sink: { type: 'file', path: 'out/alerts.ndjson' }, deadLetter: { type: 'file', path: 'out/dead.ndjson' }, ...RULES };
+  const config = {
+    source: { type: 'file', path: 'in.ndjson' },
+    sink: { type: 'file', path: 'out/alerts.ndjson' },
+    deadLetter: { type: 'file', path: 'out/dead.ndjson' },
+    ...RULES,
+  };
   await writeFile(join(dir, 'klaxon.json'), JSON.stringify(config));
   const result = await klaxon(['run', '--config', join(dir, 'klaxon.json')], { cwd: '/' });
   assert.equal(result.code, 0, result.stderr);
-  const alerts = (await readFile(join(dir, 'out/alerts.ndjson'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  const alerts = (await readFile(join(dir, 'out/alerts.ndjson'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.deepEqual(
     alerts.map((a) => `${a.alert_id}/${a.status}`),
     ['a:too-hot:2/firing', 'a:too-hot:3/resolved'],
@@ -43,21 +51,33 @@ test('run: stdin to stdout', async () => {
   await writeFile(configPath, JSON.stringify({ source: { type: 'stdin' }, sink: { type: 'stdout' }, deadLetter: { type: 'stdout' }, ...RULES }));
   const result = await klaxon(['run', '-c', configPath], { input });
   assert.equal(result.code, 0, result.stderr);
-  const alerts = result.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(alerts.map((a) => `${a.alert_id}/${a.status}`), ['z:too-hot:1/firing', 'z:too-hot:2/resolved']);
+  const alerts = result.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    alerts.map((a) => `${a.alert_id}/${a.status}`),
+    ['z:too-hot:1/firing', 'z:too-hot:2/resolved'],
+  );
 });
 
 test('bad config: exit 2 and every problem named by its path', async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, 'bad.json');
-  await writeFile(path, JSON.stringify({ engine: { wrokers: 2 }, source: { type: 'file', path: 'x' }, sink: { type: 'stdout' }, rules: [{ id: 'a', type: 'zscore', k: 'big' }] }));
+  await writeFile(
+    path,
+    JSON.stringify({ engine: { wrokers: 2 }, source: { type: 'file', path: 'x' }, sink: { type: 'stdout' }, rules: [{ id: 'a', type: 'zscore', k: 'big' }] }),
+  );
   for (const command of ['run', 'validate']) {
     const result = await klaxon([command, '--config', path]);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /\/engine\/wrokers: unknown key/);
     assert.match(result.stderr, /\/rules\/0\/k: must be number/);
   }
-  await writeFile(path, JSON.stringify({ source: { type: 'stdin' }, sink: { type: 'stdout' }, window: { pane: '1s' }, rules: [{ id: 'w', type: 'window_avg', span: '2500ms' }] }));
+  await writeFile(
+    path,
+    JSON.stringify({ source: { type: 'stdin' }, sink: { type: 'stdout' }, window: { pane: '1s' }, rules: [{ id: 'w', type: 'window_avg', span: '2500ms' }] }),
+  );
   const panes = await klaxon(['validate', '--config', path]);
   assert.equal(panes.code, 2);
   assert.match(panes.stderr, /\/rules\/0\/span: 2500ms is not a whole number of panes/);
@@ -77,7 +97,15 @@ test('usage errors exit 2; --help exits 0', async () => {
 test('runtime failure: a missing input file exits 1 with a message', async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, 'c.json');
-  await writeFile(path, JSON.stringify({ source: { type: 'file', path: 'absent.ndjson' }, sink: { type: 'file', path: 'a.ndjson' }, deadLetter: { type: 'file', path: 'd.ndjson' }, ...RULES }));
+  await writeFile(
+    path,
+    JSON.stringify({
+      source: { type: 'file', path: 'absent.ndjson' },
+      sink: { type: 'file', path: 'a.ndjson' },
+      deadLetter: { type: 'file', path: 'd.ndjson' },
+      ...RULES,
+    }),
+  );
   const result = await klaxon(['run', '--config', path]);
   assert.equal(result.code, 1);
   assert.match(result.stderr, /cannot read the input file .*absent\.ndjson/);

@@ -14,7 +14,16 @@ import { tempDir } from '../helpers/run-engine.js';
 setLogLevel('warn');
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 /** Set to refresh the README's screenshot from this run (otherwise it only goes to a temp folder). */
 const UPDATE_DOCS = process.env.KLAXON_UPDATE_SCREENSHOT === '1';
 
@@ -63,7 +72,10 @@ test('dashboard: a real browser sees the zones, and an injected anomaly in its a
   let streaming = UPDATE_DOCS;
   const stream = (async () => {
     for (let i = 6_001; streaming; i += 50) {
-      await write(readings, Array.from({ length: 50 }, (_, k) => plant.next(start + (i + k) * 100).line));
+      await write(
+        readings,
+        Array.from({ length: 50 }, (_, k) => plant.next(start + (i + k) * 100).line),
+      );
       await sleep(250);
     }
   })();

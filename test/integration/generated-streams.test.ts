@@ -44,7 +44,13 @@ function plannedRules(rules: Record<string, unknown>) {
 }
 
 describe('generated streams through the whole engine match the reference', () => {
-  for (const [seed, workers] of [[1, 1], [2, 3], [3, 2], [4, 4], [5, 3]] as const) {
+  for (const [seed, workers] of [
+    [1, 1],
+    [2, 3],
+    [3, 2],
+    [4, 4],
+    [5, 3],
+  ] as const) {
     test(`seed ${seed}, ${workers} workers`, async (t) => {
       const rules = rulesFor(seed);
       const lines = randomStream({ seed, lines: 6_000, zones: 9, paneMs: (rules.window as { pane: number }).pane });

@@ -15,7 +15,6 @@ import { kafkaConfig, runKafkaJob } from '../helpers/kafka-engine.js';
 import { readNdjson, tempDir } from '../helpers/run-engine.js';
 import { SHARED_DATA } from '../helpers/shared.js';
 
-
 async function sample(name: string) {
   const dir = join(SHARED_DATA, name);
   const lines = (await readFile(join(dir, 'readings.ndjson'), 'utf8')).split('\n');
@@ -40,7 +39,12 @@ function deadLetterLines(dead: TopicRecord[], readings: TopicRecord[]): number[]
 }
 
 describe('samples through a 6-partition topic give exactly the contract alerts', () => {
-  for (const [name, workers] of [['sample-a', 1], ['sample-a', 3], ['sample-b', 1], ['sample-b', 3]] as const) {
+  for (const [name, workers] of [
+    ['sample-a', 1],
+    ['sample-a', 3],
+    ['sample-b', 1],
+    ['sample-b', 3],
+  ] as const) {
     test(`${name}, ${workers} worker${workers > 1 ? 's' : ''}`, async (t) => {
       const data = await sample(name);
       const readings = await freshTopic(t, 'readings', 6);
@@ -89,10 +93,12 @@ test('garbage bytes, empty and huge values become dead letters; readings without
   const cut = dead.find((d) => d.raw.startsWith('{"zone_id":"h"'));
   assert.ok(cut !== undefined && Buffer.byteLength(cut.raw) <= 65_536 && Buffer.byteLength(cut.raw) > 60_000, 'huge raw is cut at 64 KiB');
   const fired = (await readTopic(alerts, { count: 2 })).map((r) => JSON.parse(r.value) as { status: string; ts: number; seq: number });
-  assert.deepEqual(fired.map((a) => `${a.seq}/${a.status}`), ['1/firing', '2/resolved']);
+  assert.deepEqual(
+    fired.map((a) => `${a.seq}/${a.status}`),
+    ['1/firing', '2/resolved'],
+  );
   assert.ok((fired[0] as { ts: number }).ts >= before - 5_000 && (fired[0] as { ts: number }).ts <= Date.now(), 'ts defaults to the record timestamp');
 });
-
 
 test('restart without a state store: a graceful stop commits exactly what it processed, and the next run goes on from there', async (t) => {
   const data = await sample('sample-a');
@@ -110,7 +116,11 @@ test('restart without a state store: a graceful stop commits exactly what it pro
   const expected = new Map(data.alerts.map((a) => [`${a.alert_id}|${a.status}`, a]));
   const firstAlerts = (await readTopic(alerts)).map((r) => JSON.parse(r.value) as Record<string, unknown>);
   assert.ok(firstAlerts.length > 100);
-  assertSameAlerts(firstAlerts, firstAlerts.map((a) => expected.get(`${a.alert_id}|${a.status}`) ?? { missing: a.alert_id }), 'first run');
+  assertSameAlerts(
+    firstAlerts,
+    firstAlerts.map((a) => expected.get(`${a.alert_id}|${a.status}`) ?? { missing: a.alert_id }),
+    'first run',
+  );
   const second = await runKafkaJob(t, job, (p) => p.stats.records >= data.lines.length - first.records);
   assert.equal(second.records, data.lines.length - first.records, 'nothing read twice after a graceful stop');
   assert.equal(await committed(), data.lines.length);

@@ -40,12 +40,16 @@ test('metrics: /metrics counts what the engine did; /healthz is live at once, /r
   readings.write(`${lines.join('\n')}\n`);
 
   let text = '';
-  await waitFor(async () => {
-    text = await (await get('/metrics')).text();
-    // Read, processed, and seen by the workers' own stats (asked at most twice a second).
-    const processed = sample(text, 'klaxon_readings_accepted_total') === 40 && sum(text, 'klaxon_readings_rejected_total') === 2;
-    return sample(text, 'klaxon_readings_total') === 42 && processed && sum(text, 'klaxon_worker_zones') === 4;
-  }, 'the metrics to count every reading', 10_000);
+  await waitFor(
+    async () => {
+      text = await (await get('/metrics')).text();
+      // Read, processed, and seen by the workers' own stats (asked at most twice a second).
+      const processed = sample(text, 'klaxon_readings_accepted_total') === 40 && sum(text, 'klaxon_readings_rejected_total') === 2;
+      return sample(text, 'klaxon_readings_total') === 42 && processed && sum(text, 'klaxon_worker_zones') === 4;
+    },
+    'the metrics to count every reading',
+    10_000,
+  );
   assert.equal(sample(text, 'klaxon_readings_total'), pipeline()?.stats.records);
   assert.equal(sample(text, 'klaxon_readings_accepted_total'), 40);
   assert.equal(sum(text, 'klaxon_readings_rejected_total'), 2, 'dead letters by reason add up to every dead letter');

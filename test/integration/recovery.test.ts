@@ -33,7 +33,6 @@ function generated(count: number, seed: number): string[] {
   return Array.from({ length: count }, (_, i) => plant.next(1_760_000_000_000 + i * 5).line);
 }
 
-
 interface Job {
   readings: string;
   alerts: string;
@@ -143,10 +142,16 @@ test('records keyed by something other than their zone (sent on by the workers),
   const job = await freshJob(t);
   // Each zone still keeps to one partition (one key per zone), but the key hashes to another worker than the zone's.
   await produceKeyed(job.readings, lines, (line) => `key-of-${zoneKey(Buffer.from(line)) ?? ''}`);
-  const stderr = await crashAndCompare(t, job, lines.length, [
-    [3, 60_000],
-    [2, undefined],
-  ], expected);
+  const stderr = await crashAndCompare(
+    t,
+    job,
+    lines.length,
+    [
+      [3, 60_000],
+      [2, undefined],
+    ],
+    expected,
+  );
   assert.match(stderr, /records were keyed by something other than their zone_id/);
   // The restart resumed from a snapshot taken while records were being sent on, not from the beginning
   // (no line: nothing replayed, the snapshot was at the committed offset).
@@ -156,7 +161,13 @@ test('records keyed by something other than their zone (sent on by the workers),
 });
 
 /** Runs the plan of (workers, kill -9 after this many committed records), then checks the alerts topic against `expected`. */
-async function crashAndCompare(t: TestContext, job: Job, total: number, plan: Array<[number, number | undefined]>, expected: Record<string, unknown>[]): Promise<string> {
+async function crashAndCompare(
+  t: TestContext,
+  job: Job,
+  total: number,
+  plan: Array<[number, number | undefined]>,
+  expected: Record<string, unknown>[],
+): Promise<string> {
   const dir = await tempDir(t);
   const committed = await groupProgress(t, job.groupId, job.readings);
   let stderr = '';
@@ -173,7 +184,6 @@ async function crashAndCompare(t: TestContext, job: Job, total: number, plan: Ar
   assertSameAlerts([...unique.values()], expected, 'after crashes');
   return stderr;
 }
-
 
 /** Starts `klaxon ARGS` and resolves with its exit code and stderr. */
 function klaxonExit(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
@@ -232,7 +242,9 @@ test('two engine processes in one group, one killed: the other takes its partiti
     b.kill('SIGTERM');
   }
   assert.equal(await bExit, 0);
-  const unique = new Map((await readTopic(job.alerts)).map((r) => [`${JSON.parse(r.value).alert_id}|${JSON.parse(r.value).status}`, JSON.parse(r.value) as Record<string, unknown>]));
+  const unique = new Map(
+    (await readTopic(job.alerts)).map((r) => [`${JSON.parse(r.value).alert_id}|${JSON.parse(r.value).status}`, JSON.parse(r.value) as Record<string, unknown>]),
+  );
   assertSameAlerts([...unique.values()], expected, 'after losing one of two engines');
 });
 
@@ -258,7 +270,9 @@ test('Redis restarted empty under a running engine: it retries, rewrites the sna
   }
   await exited;
   await runChild(config, committed, undefined, lines.length);
-  const unique = new Map((await readTopic(job.alerts)).map((r) => [`${JSON.parse(r.value).alert_id}|${JSON.parse(r.value).status}`, JSON.parse(r.value) as Record<string, unknown>]));
+  const unique = new Map(
+    (await readTopic(job.alerts)).map((r) => [`${JSON.parse(r.value).alert_id}|${JSON.parse(r.value).status}`, JSON.parse(r.value) as Record<string, unknown>]),
+  );
   assertSameAlerts([...unique.values()], expected, 'after a Redis restart and a crash');
 });
 

@@ -6,7 +6,6 @@ import { assertSameAlerts, assertZoneOrder } from '../helpers/compare.js';
 import { readNdjson, runOnFile } from '../helpers/run-engine.js';
 import { SHARED_DATA } from '../helpers/shared.js';
 
-
 for (const sample of ['sample-a', 'sample-b', 'sample-c']) {
   describe(`${sample} is reproduced exactly`, () => {
     for (const workers of [1, 2, 4]) {

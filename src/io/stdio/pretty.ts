@@ -17,7 +17,7 @@ export function prettyAlert(json: string, colour: boolean): string {
   const details = Object.entries(alert.details)
     .map(([key, value]) => `${key}=${Number.isInteger(value) ? value : value.toFixed(3)}`)
     .join(' ');
-  return `${paint(2, time)} ${status} ${paint(1, alert.zone_id.padEnd(10))} ${alert.rule.padEnd(14)} ${String(
-    alert.value,
-  ).padStart(8)}  ${paint(2, `${alert.device_id} #${alert.seq} ${details}`)}`;
+  return `${paint(2, time)} ${status} ${paint(1, alert.zone_id.padEnd(10))} ${alert.rule.padEnd(14)} ${String(alert.value).padStart(
+    8,
+  )}  ${paint(2, `${alert.device_id} #${alert.seq} ${details}`)}`;
 }

@@ -95,7 +95,11 @@ test('a zone restored from its stored image goes on giving the same alerts', () 
 });
 
 test('a snapshot of a busy zone writes its changed ranges, not its whole image', () => {
-  const rules: RulesConfig = { ...RULES, window: { size: 500, paneMs: 1_000 }, rules: [{ id: 'avg', type: 'window_avg', mode: 'edge', spanMs: 300_000, abovePct: 5, minSamples: 1 }] };
+  const rules: RulesConfig = {
+    ...RULES,
+    window: { size: 500, paneMs: 1_000 },
+    rules: [{ id: 'avg', type: 'window_avg', mode: 'edge', spanMs: 300_000, abovePct: 5, minSamples: 1 }],
+  };
   const shard = new Shard({ ...setup(), rules });
   const store: Store = new Map();
   const readings = (from: number, n: number) => Array.from({ length: n }, (_, i) => line('z', 50 + (i % 3), 1_000_000 + (from + i) * 200));
