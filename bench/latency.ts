@@ -360,19 +360,16 @@ async function drain(watcher: Watcher, load: LoadSummary, label: string): Promis
   }
 }
 
-function summarise(r: {
-  guarantee: Guarantee;
+/** What a run measured, before its latencies are summarised: the Run fields taken as they are, plus the raw samples. */
+type Measured = Pick<
+  Run,
+  'guarantee' | 'checkpointIntervalMs' | 'load' | 'drainMs' | 'lagAtEnd' | 'engineReadyMs' | 'cores' | 'otherProcesses' | 'engineSummary'
+> & {
   rate: number;
-  checkpointIntervalMs: number | null;
-  load: LoadSummary;
   watcher: Watcher;
-  drainMs: number;
-  lagAtEnd: number;
-  engineReadyMs: number;
-  cores: Record<string, number>;
-  otherProcesses: Array<{ command: string; percent: number }>;
-  engineSummary: string;
-}): Run {
+};
+
+function summarise(r: Measured): Run {
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
   const measured = r.watcher.samples.filter((s) => s.ts >= r.load.measureFrom);
   const timeline: Array<{ alerts: number; maxMs: number }> = [];
