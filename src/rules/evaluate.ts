@@ -8,8 +8,10 @@ export type AlertEmitter = (reading: Reading, seq: number, rule: PlannedRule, st
 const NO_DETAILS: Record<string, number> = Object.freeze({}) as Record<string, number>;
 const totals = { sum: 0, count: 0 };
 const moments: Moments = { mean: 0, std: 0 };
-// Relative distance from a boundary under which a decision is re-checked with exact moments.
-const NEAR = 1e-9;
+// Relative distance from a boundary under which a decision is re-checked with exact moments. The running
+// sums drift between re-centrings; 4e-9 was seen (a random stream, test/integration/generated-streams),
+// so the margin is wide: the exact re-check is O(W) but rare.
+const NEAR = 1e-6;
 
 /**
  * Applies one reading to its zone (contract §2–§4): evaluates every rule

@@ -101,10 +101,13 @@ export class ZoneState {
    */
   exactMoments(out: Moments): void {
     const n = this.count;
+    const w = this.history.length;
+    // Oldest first, as the history reads: compensated sums are not exactly rounded, so the order is part of the result.
+    const start = (this.head - n + w) % w;
     const values = this.history;
     let sum = 0;
     let error = 0;
-    for (let i = 0; i < n; i++) {
+    for (let k = 0, i = start; k < n; k++, i = i + 1 === w ? 0 : i + 1) {
       const x = values[i] as number;
       const next = sum + x;
       error += Math.abs(sum) >= Math.abs(x) ? sum - next + x : x - next + sum;
@@ -113,7 +116,7 @@ export class ZoneState {
     const mean = (sum + error) / n;
     sum = 0;
     error = 0;
-    for (let i = 0; i < n; i++) {
+    for (let k = 0, i = start; k < n; k++, i = i + 1 === w ? 0 : i + 1) {
       const d = (values[i] as number) - mean;
       const x = d * d;
       const next = sum + x;

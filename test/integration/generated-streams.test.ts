@@ -68,25 +68,33 @@ describe('generated streams through the whole engine match the reference', () =>
   }
 });
 
+/** One shard in-process against the reference, on a small random stream and random rules from `seed`. */
+function shardMatchesReference(seed: number, count: number): void {
+  const rules = rulesFor(seed);
+  const planned = plannedRules(rules);
+  const lines = randomStream({ seed, lines: count, zones: 3, paneMs: planned.window.paneMs });
+  const expected = referenceAlerts(lines, planned);
+  const shard = new Shard({ shard: 0, shards: 1, virtualNodes: 8, rules: planned });
+  const result = shard.process(linesTask(lines));
+  assertSameAlerts(
+    result.alerts.map((a) => JSON.parse(a) as Record<string, unknown>),
+    expected.alerts as unknown as Array<Record<string, unknown>>,
+    `seed ${seed} count ${count}`,
+  );
+  assert.deepEqual(
+    result.rejected.map((i) => i + 1),
+    expected.deadLines,
+  );
+}
+
 test('the shard logic matches the reference on many small random cases', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 50, max: 600 }), (seed, count) => {
-      const rules = rulesFor(seed);
-      const planned = plannedRules(rules);
-      const lines = randomStream({ seed, lines: count, zones: 3, paneMs: planned.window.paneMs });
-      const expected = referenceAlerts(lines, planned);
-      const shard = new Shard({ shard: 0, shards: 1, virtualNodes: 8, rules: planned });
-      const result = shard.process(linesTask(lines));
-      assertSameAlerts(
-        result.alerts.map((a) => JSON.parse(a) as Record<string, unknown>),
-        expected.alerts as unknown as Array<Record<string, unknown>>,
-        `seed ${seed} count ${count}`,
-      );
-      assert.deepEqual(
-        result.rejected.map((i) => i + 1),
-        expected.deadLines,
-      );
-    }),
+    fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 50, max: 600 }), shardMatchesReference),
     { numRuns: Number(process.env.KLAXON_PROPERTY_RUNS ?? 150) },
   );
+});
+
+test('cases the random search once found stay fixed', () => {
+  // z = −2.0000000000095 against k = 2, where the running sums had drifted 4e-9 from the exact σ.
+  shardMatchesReference(367_305, 214);
 });
