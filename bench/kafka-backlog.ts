@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Kafka } from 'kafkajs';
-import { CONSUMER_SETTINGS } from '../src/io/kafka/kafka-source.js';
+import { CONSUMER_SETTINGS } from '../src/io/kafka/options.js';
 import { ReadingsProducer } from '../src/io/kafka/readings-producer.js';
 import { BENCH_DIR } from './environment.js';
 

@@ -17,7 +17,7 @@
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { ensureTopic } from '../src/io/kafka/client.js';
-import { CONSUMER_SETTINGS } from '../src/io/kafka/kafka-source.js';
+import { CONSUMER_SETTINGS } from '../src/io/kafka/options.js';
 import { baseConfig, residentBytes, startEngine, summaryCounts, writeEngineConfig } from './engine-process.js';
 import { environment, OUT_DIR, table, writeResult } from './environment.js';
 import {

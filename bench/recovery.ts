@@ -22,14 +22,14 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { parseConfig } from '../src/config/load.js';
 import type { KlaxonConfig } from '../src/config/types.js';
+import type { SnapshotStats } from '../src/coordinator/checkpoints.js';
+import type { RunningEngine } from '../src/coordinator/engine.js';
 import { runEngine } from '../src/coordinator/engine.js';
-import type { Pipeline } from '../src/coordinator/pipeline.js';
-import type { SnapshotStats } from '../src/coordinator/snapshots.js';
 import type { RunSummary } from '../src/coordinator/stats.js';
+import { planRules } from '../src/engine/plan.js';
+import { snapshotIdentity, UpdatePacker, zoneFromImage } from '../src/engine/zone-image.js';
 import { createKafka } from '../src/io/kafka/client.js';
 import { ReadingsProducer } from '../src/io/kafka/readings-producer.js';
-import { planRules } from '../src/rules/plan.js';
-import { rulesFingerprint, UpdatePacker, zoneFromImage } from '../src/state/codec.js';
 import { RedisStateStore } from '../src/state/redis-store.js';
 import { environment, OUT_DIR, runBench, startServices, table, writeResult } from './environment.js';
 import { produceBacklog, settle } from './kafka-backlog.js';
@@ -106,7 +106,7 @@ async function snapshotAndRestart() {
   const stopAt = performance.now();
   const firstSummary = await first.stop();
   const stopSeconds = (performance.now() - stopAt) / 1000;
-  const snapshot = { ...(first.pipeline?.snapshots?.stats as SnapshotStats) };
+  const snapshot = { ...(first.pipeline?.checkpoints.stats as SnapshotStats) };
   const redisAfter = await redisInfo();
   sameRedis(redisBefore, redisAfter);
   const metaKeys = await scanKeys(`${prefix}:${topic}:*:meta`);
@@ -128,7 +128,7 @@ async function snapshotAndRestart() {
   sameRedis(redisBefore, await redisInfo());
   const restart = {
     partitionsWithSnapshots: metaKeys.length,
-    recoveries: second.pipeline?.snapshots?.stats.recoveries,
+    recoveries: second.pipeline?.checkpoints.stats.recoveries,
     replayed: secondSummary.replayed,
     pipelineStartedMs: (second.pipelineAt ?? Number.NaN) - second.startedAt,
     newReadingsSentAfterMs: sentAfterMs,
@@ -168,9 +168,9 @@ function readingLine(zone: number, ts: number, i: number): string {
 async function takeApart(prefix: string, topic: string) {
   const config = engineConfig(topic, 'unused', { prefix, snapshotInterval: '1h' });
   const plan = planRules({ window: config.window, rules: config.rules });
-  const fingerprint = rulesFingerprint(config);
-  const store = await RedisStateStore.connect(redisUrl, prefix, topic, fingerprint);
-  const scratch = await RedisStateStore.connect(redisUrl, `${runTag}-scratch`, topic, fingerprint);
+  const identity = snapshotIdentity(config);
+  const store = await RedisStateStore.connect(redisUrl, prefix, topic, identity);
+  const scratch = await RedisStateStore.connect(redisUrl, `${runTag}-scratch`, topic, identity);
   const times = { readMs: 0, decodeMs: 0, encodeMs: 0, copyMs: 0, writeMs: 0 };
   const timed = async <T>(key: keyof typeof times, work: () => T | Promise<T>): Promise<T> => {
     const started = performance.now();
@@ -230,7 +230,7 @@ async function snapshotThroughput() {
     const taken: Array<Pick<SnapshotStats, 'lastMs' | 'lastBytes' | 'lastZones'>> = [];
     let seen = 0;
     const sampler = setInterval(() => {
-      const s = engine.pipeline?.snapshots?.stats;
+      const s = engine.pipeline?.checkpoints.stats;
       if (s === undefined || s.snapshots === seen) return;
       seen = s.snapshots;
       taken.push({ lastMs: s.lastMs, lastBytes: s.lastBytes, lastZones: s.lastZones });
@@ -248,7 +248,7 @@ async function snapshotThroughput() {
       seconds,
       readingsPerSecond: Math.round((backlog - seenRecords.firstCount) / seconds),
       snapshotsDuringRun: duringRun,
-      snapshotsTotal: engine.pipeline?.snapshots?.stats.snapshots ?? 0,
+      snapshotsTotal: engine.pipeline?.checkpoints.stats.snapshots ?? 0,
       meanSnapshotMs: mean((t) => t.lastMs),
       meanSnapshotBytes: mean((t) => t.lastBytes),
       meanSnapshotZones: mean((t) => t.lastZones),
@@ -282,7 +282,7 @@ interface Engine {
   startedAt: number;
   /** When the pipeline existed: sinks, Redis and the consumer connected, the group joined. */
   pipelineAt: number | undefined;
-  pipeline: Pipeline | undefined;
+  pipeline: RunningEngine | undefined;
   failure: unknown;
   stop(): Promise<RunSummary>;
 }
@@ -291,7 +291,6 @@ interface Engine {
 function startEngine(label: string, config: KlaxonConfig): Engine {
   const engine: Engine = { label, startedAt: performance.now(), pipelineAt: undefined, pipeline: undefined, failure: undefined, stop: async () => run };
   const run = runEngine(config, {
-    handleSignals: false,
     onStart: (pipeline) => {
       engine.pipeline = pipeline;
       engine.pipelineAt = performance.now();
@@ -335,7 +334,7 @@ async function watchRestart(engine: Engine, partitions: number) {
     const at = performance.now() - engine.startedAt;
     const stats = engine.pipeline?.stats;
     const fresh = stats === undefined ? 0 : stats.records - stats.replayed;
-    while (recoveredMs.length < (engine.pipeline?.snapshots?.stats.recoveries ?? 0)) recoveredMs.push(at);
+    while (recoveredMs.length < (engine.pipeline?.checkpoints.stats.recoveries ?? 0)) recoveredMs.push(at);
     if (fresh > 0 && Number.isNaN(firstNewRecordMs)) firstNewRecordMs = at;
     if (recoveredMs.length >= partitions && fresh >= NEW_READINGS) {
       return { recoveredMs, allRecoveredMs: recoveredMs[partitions - 1] as number, firstNewRecordMs, allNewRecordsMs: at };

@@ -51,7 +51,7 @@ for (const workers of workerCounts) {
     { baseDir: OUT_DIR },
   );
   process.stderr.write(`running with ${workers} workers…\n`);
-  const summary = await runEngine(config, { handleSignals: false });
+  const summary = await runEngine(config);
   // Same alerts whatever the worker count: a fingerprint of the sorted lines.
   const fingerprint = createHash('sha256').update(readFileSync(alertsPath, 'utf8').split('\n').filter(Boolean).sort().join('\n')).digest('hex').slice(0, 12);
   const perSecond = Math.round(summary.records / (summary.elapsedMs / 1000));

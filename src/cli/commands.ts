@@ -6,10 +6,12 @@ import { SEED_RULES } from '../config/seed-rules.js';
 import type { KlaxonConfig, LogLevel } from '../config/types.js';
 import { runEngine } from '../coordinator/engine.js';
 import type { RunSummary } from '../coordinator/stats.js';
-import { logger, setLogLevel } from '../observe/log.js';
+import { logger, setLogLevel } from '../log.js';
 import { startObservability } from '../observe/observe.js';
 import { formatStoredZone, inspectStoredZone } from '../observe/state-inspect.js';
+import { openStateStore } from '../state/factory.js';
 import { showProgress } from './progress.js';
+import { stopRequested } from './stop-signals.js';
 
 const log = logger('cli');
 
@@ -135,10 +137,11 @@ async function runWithProgress(config: KlaxonConfig, announce: (url: string) => 
   let summary: RunSummary;
   try {
     summary = await runEngine(config, {
-      onStart: (pipeline) => {
-        observe.onStart(pipeline);
+      signal: stopRequested,
+      onStart: (engine) => {
+        observe.onStart(engine);
         log.info({ source: config.source.type, workers: config.engine.workers, sink: config.sink.type, guarantee: config.guarantee }, 'engine started');
-        stopProgress = showProgress(pipeline, () => pipeline.lag());
+        stopProgress = showProgress(engine);
       },
       onAlerts: observe.onAlerts,
     });
@@ -155,9 +158,11 @@ async function runWithProgress(config: KlaxonConfig, announce: (url: string) => 
   if (summary.replayed > 0) {
     process.stderr.write(`klaxon: ${summary.replayed} records replayed after the snapshots to rebuild state (their output was written before)\n`);
   }
-  if (summary.rerouted > 0) {
-    // Keys that are not zone ids cost a second trip through the workers: worth telling the producer's owner.
-    process.stderr.write(`klaxon: ${summary.rerouted} records were keyed by something other than their zone_id and sent on to their zone's worker\n`);
+  if (summary.keyMismatches > 0) {
+    // Per-zone order holds only within a partition: worth telling the producer's owner.
+    process.stderr.write(
+      `klaxon: ${summary.keyMismatches} records were not keyed by their zone_id: per-zone order, and so the alerts, hold only when readings are keyed by zone_id\n`,
+    );
   }
 }
 
@@ -168,13 +173,14 @@ export async function stateResetCommand(options: { config: string }): Promise<vo
     process.stdout.write('this config keeps no state outside the process: nothing to reset\n');
     return;
   }
-  const { RedisStateStore } = await import('../state/redis-store.js');
-  const { rulesFingerprint } = await import('../state/codec.js');
-  const store = await RedisStateStore.connect(config.state.url, config.state.prefix, config.source.topic, rulesFingerprint(config));
+  const { prefix } = config.state;
+  const { topic } = config.source;
+  const store = await openStateStore(config);
+  if (store === undefined) return;
   try {
     const removed = await store.reset();
     process.stdout.write(
-      `removed the snapshots of ${removed} partition(s) of ${config.source.topic} under ${config.state.prefix}; ` +
+      `removed the snapshots of ${removed} partition(s) of ${topic} under ${prefix}; ` +
         'the next start replays the topic from its beginning to rebuild state (alerts already committed are not written again)\n',
     );
   } finally {

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { installStopSignals } from '../coordinator/stop-signals.js';
 import { describeError, KlaxonError } from '../errors.js';
-import { isLogLevel, logger } from '../observe/log.js';
+import { isLogLevel, logger } from '../log.js';
 import { demoCommand, runCommand, schemaCommand, stateInspectCommand, stateResetCommand, topicsCreateCommand, validateCommand } from './commands.js';
 import { produceCommand } from './produce.js';
+import { installStopSignals } from './stop-signals.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);

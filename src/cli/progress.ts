@@ -1,20 +1,20 @@
-import type { Pipeline } from '../coordinator/pipeline.js';
+import type { RunningEngine } from '../coordinator/engine.js';
 
 /**
  * A one-line live view on stderr (only when it is a terminal): readings/s over
  * the last interval, totals, zones, and how far behind the source the engine is.
  */
-export function showProgress(pipeline: Pipeline, lag: () => number | undefined, intervalMs = 1_000): () => void {
+export function showProgress(engine: RunningEngine, intervalMs = 1_000): () => void {
   if (!process.stderr.isTTY) return () => {};
   let lastRecords = 0;
   let lastAt = performance.now();
   const timer = setInterval(() => {
     const now = performance.now();
-    const { stats } = pipeline;
+    const { stats } = engine;
     const rate = ((stats.records - lastRecords) * 1000) / (now - lastAt);
     lastRecords = stats.records;
     lastAt = now;
-    const behind = lag();
+    const behind = engine.source.lag();
     const line = [
       `${Math.round(rate).toLocaleString('en-US')} readings/s`,
       `${stats.records.toLocaleString('en-US')} read`,

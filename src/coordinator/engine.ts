@@ -1,64 +1,64 @@
 import type { KlaxonConfig } from '../config/types.js';
-import { createSink, createSource, createStateStore } from '../io/factory.js';
-import type { KafkaTransactions } from '../io/kafka/transactions.js';
+import { createSink, createSource } from '../io/factory.js';
 import type { OutRecord, Sink, Source } from '../io/types.js';
+import { openStateStore } from '../state/factory.js';
 import type { StateStore } from '../state/types.js';
+import { Checkpoints } from './checkpoints.js';
+import { Dispatcher } from './dispatcher.js';
+import { Ledger } from './ledger.js';
+import { SinkOutputs } from './outputs.js';
 import { Pipeline } from './pipeline.js';
-import type { RunSummary } from './stats.js';
-import { onStop } from './stop-signals.js';
+import { Router } from './router.js';
+import { Shards, type ShardsOptions } from './shards.js';
+import { RunStats, type RunSummary } from './stats.js';
 
-export interface EngineHooks {
-  /** Called once the pipeline exists (progress lines, metrics). */
-  onStart?(pipeline: Pipeline): void;
-  /** Stop gracefully on SIGINT/SIGTERM (see stop-signals.ts; the CLI installs them). Default true. */
-  handleSignals?: boolean;
-  /** Sees every batch of alerts handed to the sink. Must not throw or block. */
-  onAlerts?: (records: readonly OutRecord[]) => void;
+/** What observers (progress line, metrics, dashboard, tests) see of a running engine. */
+export interface RunningEngine {
+  readonly config: KlaxonConfig;
+  readonly stats: RunStats;
+  readonly shards: Shards;
+  readonly checkpoints: Checkpoints;
+  readonly source: Source;
+  /** Graceful stop: the same as aborting the run's signal. */
+  stop(): void;
 }
 
-/** Runs one engine from a config: builds source, sinks and workers, runs to the end, tears down. */
+export interface EngineHooks {
+  /** Called once the engine is built, before it reads (progress lines, metrics). */
+  onStart?(engine: RunningEngine): void;
+  /** Aborting it stops the engine gracefully (the CLI wires SIGINT/SIGTERM to it). */
+  signal?: AbortSignal;
+  /** Sees every batch of alerts handed to the sink. Must not throw or block. */
+  onAlerts?: (records: readonly OutRecord[]) => void;
+  /** Shards on this thread instead of worker threads (tests, tools). */
+  inProcess?: boolean;
+}
+
+interface Closable {
+  close(): Promise<void>;
+}
+
+/** Runs one engine from a config: builds source, sinks, store and workers, runs to the end, tears down. */
 export async function runEngine(config: KlaxonConfig, hooks: EngineHooks = {}): Promise<RunSummary> {
-  const opened: Array<Source | Sink | StateStore | { close(): Promise<void> }> = [];
-  let pipeline: Pipeline | undefined;
-  let stopRequested = false;
-  const unsubscribe =
-    hooks.handleSignals === false
-      ? () => {}
-      : onStop(() => {
-          stopRequested = true;
-          pipeline?.stop();
-        });
+  const opened: Closable[] = [];
   let failed = true;
   try {
-    const outputs = config.guarantee === 'exactly-once' ? await createTransactionalOutputs(config) : await createOutputs(config);
+    const outputs = config.guarantee === 'exactly-once' ? await openTransactionalOutputs(config) : await openOutputs(config);
     opened.push(...outputs.parts);
-    const { alerts, deadLetters } = outputs;
-    const store = await createStateStore(config);
+    const store = await openStateStore(config);
     if (store !== undefined) opened.push(store);
-    const source = await createSource(config.source, config.engine, outputs.transactions);
+    const source = await createSource(config.source, config.engine);
     opened.push(source);
-    pipeline = new Pipeline(config, {
-      source,
-      alerts,
-      deadLetters,
-      commitIntervalMs: config.source.type === 'kafka' ? config.source.commitIntervalMs : 100,
-      keyIsZoneId: config.source.type === 'kafka' ? config.source.keyIsZoneId : true,
-      ...(hooks.onAlerts === undefined ? {} : { onAlerts: hooks.onAlerts }),
-      ...(store === undefined ? {} : { store }),
-      ...(config.state.type === 'redis' ? { snapshotIntervalMs: config.state.snapshotIntervalMs } : {}),
-      exactlyOnce: config.guarantee === 'exactly-once',
-    });
-    hooks.onStart?.(pipeline);
-    if (stopRequested) pipeline.stop();
-    const summary = await pipeline.run();
+    const shards = hooks.inProcess ? Shards.inProcess(shardOptions(config)) : Shards.threads(shardOptions(config));
+    opened.push(shards);
+    const engine = assembleEngine({ config, source, shards, store, ...outputs, onAlerts: hooks.onAlerts });
+    hooks.onStart?.(engine.running);
+    const summary = await engine.run(hooks.signal);
     failed = false;
     return summary;
   } finally {
-    unsubscribe();
-    await pipeline?.close();
-    // Close the source first, then the sinks. After a failure the run's own error is the one to report.
+    // Workers first, then the source, then the sinks. After a failure the run's own error is the one to report.
     for (const part of opened.reverse()) {
-      if (part === undefined) continue;
       await part.close().catch((error: unknown) => {
         if (!failed) throw error;
       });
@@ -66,15 +66,94 @@ export async function runEngine(config: KlaxonConfig, hooks: EngineHooks = {}): 
   }
 }
 
+/** How the config's engine section and rules become shards. */
+export function shardOptions(config: KlaxonConfig): ShardsOptions {
+  const { workers, virtualNodes, maxQueuePerWorker } = config.engine;
+  return { workers, virtualNodes, maxQueuePerWorker, rules: { window: config.window, rules: config.rules } };
+}
+
+/** Everything an engine runs with, opened by the caller (runEngine from a config; tests with in-process parts). */
+export interface EngineParts {
+  config: KlaxonConfig;
+  source: Source;
+  alerts: Sink;
+  deadLetters: Sink;
+  store: StateStore | undefined;
+  shards: Shards;
+  /** Exactly-once: positions are committed by the transaction (and outputs held in order), not by the source. */
+  commit?: ((positions: ReadonlyMap<number, number>) => Promise<void>) | undefined;
+  onAlerts?: ((records: readonly OutRecord[]) => void) | undefined;
+}
+
+export interface AssembledEngine {
+  readonly running: RunningEngine;
+  /** Runs to the end of the source, or until `signal` aborts (graceful stop). */
+  run(signal?: AbortSignal): Promise<RunSummary>;
+}
+
+/** Wires the coordinator's parts around a source, sinks, a store and shards. Closes nothing: the caller owns the parts. */
+export function assembleEngine(parts: EngineParts): AssembledEngine {
+  const { config, source, shards, store } = parts;
+  const stats = new RunStats(shards.count);
+  const ledger = new Ledger(
+    new SinkOutputs({
+      alerts: parts.alerts,
+      deadLetters: parts.deadLetters,
+      ordered: parts.commit !== undefined,
+      commit: parts.commit ?? ((positions) => source.commit(positions)),
+      onAlerts: parts.onAlerts,
+    }),
+    stats,
+  );
+  let pipeline: Pipeline | undefined;
+  const checkpoints = new Checkpoints(shards, store, source.partitions, (error) => pipeline?.fail(error));
+  source.partitions?.listen({
+    assigned: async (partition) => {
+      const committed = await checkpoints.assigned(partition);
+      if (committed !== undefined) ledger.resume(partition, committed);
+    },
+    revoked: (partitions) => {
+      ledger.forget(partitions);
+      checkpoints.revoked(partitions);
+    },
+  });
+  const router = new Router(shards.ring, false);
+  const running = new Pipeline({
+    source,
+    dispatcher: new Dispatcher(shards, router, stats),
+    ledger,
+    checkpoints,
+    stats,
+    commitIntervalMs: config.source.type === 'kafka' ? config.source.commitIntervalMs : 100,
+    snapshotIntervalMs: store === undefined || config.state.type !== 'redis' ? undefined : config.state.snapshotIntervalMs,
+    maxInFlight: config.engine.workers * config.engine.maxQueuePerWorker + 2,
+  });
+  pipeline = running;
+  const stop = () => running.stop();
+  return {
+    running: { config, stats, shards, checkpoints, source, stop },
+    async run(signal) {
+      if (signal?.aborted) stop();
+      signal?.addEventListener('abort', stop, { once: true });
+      try {
+        return await running.run();
+      } finally {
+        signal?.removeEventListener('abort', stop);
+      }
+    },
+  };
+}
+
 interface Outputs {
   alerts: Sink;
   deadLetters: Sink;
-  transactions?: KafkaTransactions;
+  /** Exactly-once: positions are committed by the transaction, not the source. */
+  commit?: (positions: ReadonlyMap<number, number>) => Promise<void>;
   /** What to close, in opening order. */
-  parts: Array<Sink | { close(): Promise<void> }>;
+  parts: Closable[];
 }
 
-async function createOutputs(config: KlaxonConfig): Promise<Outputs> {
+async function openOutputs(config: KlaxonConfig): Promise<Outputs> {
   const alerts = await createSink(config.sink, 'alerts');
   const deadLetters = await createSink(config.deadLetter, 'dead-letters').catch(async (error: unknown) => {
     await alerts.close().catch(() => {});
@@ -83,8 +162,8 @@ async function createOutputs(config: KlaxonConfig): Promise<Outputs> {
   return { alerts, deadLetters, parts: [alerts, deadLetters] };
 }
 
-/** Exactly-once: both sinks write into one transactional producer's transactions. */
-async function createTransactionalOutputs(config: KlaxonConfig): Promise<Outputs> {
+/** Exactly-once: both sinks write into one transactional producer's transactions, which also commit the offsets. */
+async function openTransactionalOutputs(config: KlaxonConfig): Promise<Outputs> {
   const { sink, deadLetter, source } = config;
   if (sink.type !== 'kafka' || deadLetter.type !== 'kafka' || source.type !== 'kafka') throw new Error('exactly-once needs Kafka in and out');
   const { KafkaTransactions, TransactionalSink } = await import('../io/kafka/transactions.js');
@@ -94,6 +173,11 @@ async function createTransactionalOutputs(config: KlaxonConfig): Promise<Outputs
   ]);
   const alerts = new TransactionalSink(transactions, sink.topic);
   const deadLetters = new TransactionalSink(transactions, deadLetter.topic);
+  const commit = (positions: ReadonlyMap<number, number>) =>
+    transactions.commit(
+      source.groupId,
+      [...positions].map(([partition, offset]) => ({ topic: source.topic, partition, offset: String(offset) })),
+    );
   // Sinks flush into the transaction; the producer closes after them (opened first, closed last).
-  return { alerts, deadLetters, transactions, parts: [transactions, alerts, deadLetters] };
+  return { alerts, deadLetters, commit, parts: [transactions, alerts, deadLetters] };
 }

@@ -12,49 +12,64 @@ export interface ShardPart {
   task: ProcessTask;
 }
 
+export interface RoutedBatch {
+  parts: ShardPart[];
+  /** Records with a key that is not their zone_id (or no key), where the source has keys. */
+  keyMismatches: number;
+  /** Indices of records refused before any worker (requireZoneKey: keyed by something else). */
+  refused: number[];
+}
+
+/** The dead-letter reason of a record refused for its key (`source.requireZoneKey`). */
+export const KEY_REASON = 'key: expected the record key to be the zone_id';
+
 /**
- * Decides which shard owns each record, without parsing where it can: by the
- * record key when keys are zone ids, else by the zone_id's bytes found in the
- * text, else (rare: escapes, odd layouts) by parsing. A worker double-checks
- * ownership when it first sees a zone and sends back what is not its own.
+ * Decides which shard owns each record by the zone_id in its text: found
+ * without parsing where it plainly can be (route-hint.ts), parsed otherwise.
+ * Keys are never trusted for routing (a producer may key by device, or not
+ * at all); they are only compared with the zone_id, because per-zone order
+ * exists only when a zone's readings share a partition.
  */
 export class Router {
   constructor(
     private readonly ring: HashRing,
-    private readonly keyIsZoneId: boolean,
+    private readonly requireZoneKey: boolean,
   ) {}
 
-  shardOf(batch: SourceBatch, i: number): number {
-    const key = this.keyIsZoneId ? batch.keys?.[i] : null;
-    if (key) return this.ring.ownerOfHash(hashBytes(key));
-    const value = batch.values[i] as Buffer;
-    const range = zoneIdRange(value);
-    if (range) return this.ring.ownerOfHash(hashBytes(value, range[0], range[1]));
-    return this.ring.ownerOfHash(hashString(zoneIdByParsing(value)));
-  }
-
-  /** Splits a batch into one task per shard, keeping source order within each. */
-  split(batch: SourceBatch): ShardPart[] {
+  route(batch: SourceBatch): RoutedBatch {
     const byShard: number[][] = Array.from({ length: this.ring.shards }, () => []);
-    for (let i = 0; i < batch.values.length; i++) (byShard[this.shardOf(batch, i)] as number[]).push(i);
-    return this.parts(batch, byShard);
-  }
-
-  /** Tasks for records whose owner is already known (records sent back by a worker). */
-  splitByZone(batch: SourceBatch, indices: readonly number[], zones: readonly string[]): ShardPart[] {
-    const byShard: number[][] = Array.from({ length: this.ring.shards }, () => []);
-    indices.forEach((index, k) => {
-      (byShard[this.ring.ownerOf(zones[k] as string)] as number[]).push(index);
-    });
-    return this.parts(batch, byShard);
-  }
-
-  private parts(batch: SourceBatch, byShard: number[][]): ShardPart[] {
+    const refused: number[] = [];
+    let keyMismatches = 0;
+    const { values, keys } = batch;
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i] as Buffer;
+      const key = keys === null ? undefined : (keys[i] ?? null);
+      const range = zoneIdRange(value);
+      let hash: number;
+      let keyMatches = true;
+      if (range !== undefined) {
+        hash = hashBytes(value, range[0], range[1]);
+        if (key !== undefined) keyMatches = key !== null && value.compare(key, 0, key.length, range[0], range[1]) === 0;
+      } else {
+        // Escapes or an odd layout (rare): parse. Not a reading at all: any shard, whose worker rejects it.
+        const zoneId = zoneIdByParsing(value);
+        hash = hashString(zoneId ?? '');
+        if (key !== undefined && zoneId !== undefined) keyMatches = key !== null && key.toString('utf8') === zoneId;
+      }
+      if (!keyMatches) {
+        keyMismatches++;
+        if (this.requireZoneKey) {
+          refused.push(i);
+          continue;
+        }
+      }
+      (byShard[this.ring.ownerOfHash(hash)] as number[]).push(i);
+    }
     const parts: ShardPart[] = [];
     byShard.forEach((indices, shard) => {
       if (indices.length > 0) parts.push({ shard, indices, task: packTask(batch, indices) });
     });
-    return parts;
+    return { parts, keyMismatches, refused };
   }
 }
 
@@ -74,12 +89,12 @@ function packTask(batch: SourceBatch, indices: readonly number[]): ProcessTask {
   return { kind: 'process', partition: batch.partition, bytes, ends, defaultTs };
 }
 
-// Any string is fine for a record that is not a valid reading: its worker rejects it.
-function zoneIdByParsing(value: Buffer): string {
+function zoneIdByParsing(value: Buffer): string | undefined {
   try {
-    const parsed = JSON.parse(value.toString('utf8')) as { zone_id?: unknown } | null;
-    return typeof parsed?.zone_id === 'string' ? parsed.zone_id : '';
+    const parsed: unknown = JSON.parse(value.toString('utf8'));
+    if (parsed === null || typeof parsed !== 'object' || !('zone_id' in parsed)) return undefined;
+    return typeof parsed.zone_id === 'string' ? parsed.zone_id : undefined;
   } catch {
-    return '';
+    return undefined;
   }
 }

@@ -1,20 +1,26 @@
-/** Running totals of one engine run, read by the progress line, the summary and (later) metrics. */
+/** Running totals of one engine run, read by the progress line, the summary and metrics. */
 export class RunStats {
   readonly startedAt = performance.now();
   records = 0;
   accepted = 0;
+  /** Dead letters written (not counting replayed records). */
   rejected = 0;
+  /** Alerts written, by status (not counting those suppressed during a replay). */
   firing = 0;
   resolved = 0;
-  rerouted = 0;
+  /** Alerts of replayed records, not written again. */
+  suppressed = 0;
   /** Records read again after a restart to rebuild state (their output is not written twice). */
   replayed = 0;
   /** Fetched records of partitions taken away by a rebalance before they were processed (their new owner reads them). */
   discarded = 0;
+  /** Records whose key is not their zone_id (or unkeyed), where the source has keys. */
+  keyMismatches = 0;
   batches = 0;
   committedBatches = 0;
   /** Dead letters by their reason (the contract's wording), for metrics. */
   readonly rejectedByReason = new Map<string, number>();
+  private readonly mismatchedPartitions = new Set<number>();
   private readonly zonesByShard: number[];
   private readonly batchListeners: Array<(records: number, latencyMs: number) => void> = [];
 
@@ -26,14 +32,23 @@ export class RunStats {
     this.zonesByShard[shard] = zones;
   }
 
-  countRejections(reasons: readonly string[]): void {
-    for (const reason of reasons) this.rejectedByReason.set(reason, (this.rejectedByReason.get(reason) ?? 0) + 1);
+  reject(reason: string): void {
+    this.rejected++;
+    this.rejectedByReason.set(reason, (this.rejectedByReason.get(reason) ?? 0) + 1);
+  }
+
+  /** Counts records keyed by something other than their zone; true the first time a partition has any. */
+  keyMismatch(partition: number, records: number): boolean {
+    this.keyMismatches += records;
+    if (this.mismatchedPartitions.has(partition)) return false;
+    this.mismatchedPartitions.add(partition);
+    return true;
   }
 
   /**
-   * A batch is finished: every alert it raised has been handed to the sink.
-   * `readAtMs` is performance.now() when the source returned it, so listeners
-   * see wall-clock processing latency (not alert ts − reading ts, which is
+   * A batch is finished: its outputs are handed on. `readAtMs` is
+   * performance.now() when the source returned it, so listeners see
+   * wall-clock processing latency (not alert ts − reading ts, which is
    * meaningless for replayed or simulated readings).
    */
   batchFinished(records: number, readAtMs: number): void {
@@ -50,6 +65,7 @@ export class RunStats {
     return this.zonesByShard.reduce((a, b) => a + b, 0);
   }
 
+  /** Alerts written. */
   get alerts(): number {
     return this.firing + this.resolved;
   }
@@ -66,8 +82,9 @@ export class RunStats {
       alerts: this.alerts,
       firing: this.firing,
       resolved: this.resolved,
+      suppressed: this.suppressed,
       zones: this.zones,
-      rerouted: this.rerouted,
+      keyMismatches: this.keyMismatches,
       replayed: this.replayed,
       discarded: this.discarded,
       elapsedMs: Math.round(this.elapsedMs),

@@ -1,8 +1,9 @@
-import type { PlannedRule } from '../rules/plan.js';
-import type { Reading } from './reading.js';
+import type { AlertStatus } from '../model/alert.js';
+import type { PlannedRule } from '../model/plan.js';
+import type { Reading } from '../model/reading.js';
 
 /** The alert object of contract §4, as one JSON text (keys in the contract's order). */
-export function formatAlert(reading: Reading, seq: number, rule: PlannedRule, status: 'firing' | 'resolved', details: Record<string, number>): string {
+export function formatAlert(reading: Reading, seq: number, rule: PlannedRule, status: AlertStatus, details: Record<string, number>): string {
   return JSON.stringify({
     alert_id: `${reading.zoneId}:${rule.id}:${seq}`,
     zone_id: reading.zoneId,

@@ -1,15 +1,18 @@
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
-import { hotZones } from '../observe/hot-zones.js';
-import { summarizeZone } from '../observe/zone-summary.js';
+import type { AlertStatus } from '../model/alert.js';
+import type { Plan, PlannedRule } from '../model/plan.js';
+import { type Reading, RejectReason } from '../model/reading.js';
 import type { HotZonesResult, ProcessResult, ProcessTask, ShardSetup, SnapshotResult, ZoneHistory } from '../protocol/messages.js';
-import { applyReading } from '../rules/evaluate.js';
-import { type Plan, planRules } from '../rules/plan.js';
 import { HashRing } from '../sharding/ring.js';
-import { UpdatePacker, zoneFromImage } from '../state/codec.js';
-import { ZoneState } from '../state/zone-state.js';
 import { formatAlert } from './alert.js';
-import { isRejection, parseReading, type Reading, RejectReason } from './reading.js';
+import { applyReading } from './evaluate.js';
+import { hotZones } from './hot-zones.js';
+import { planRules } from './plan.js';
+import { isRejection, parseReading } from './reading.js';
+import { UpdatePacker, zoneFromImage } from './zone-image.js';
+import { ZoneState } from './zone-state.js';
+import { summarizeZone } from './zone-summary.js';
 
 /**
  * The zones one worker owns and the work done on them. Transport-free: the
@@ -36,23 +39,19 @@ export class Shard {
       alerts: [],
       alertZones: [],
       alertRecords: [],
+      alertFiring: [],
       rejected: [],
       reasons: [],
-      misrouted: [],
-      misroutedZones: [],
       accepted: 0,
-      firing: 0,
-      resolved: 0,
       zones: 0,
       incarnation: this.incarnation,
     };
     let current = 0;
-    const emit = (reading: Reading, seq: number, rule: Plan['rules'][number], status: 'firing' | 'resolved', details: Record<string, number>) => {
+    const emit = (reading: Reading, seq: number, rule: PlannedRule, status: AlertStatus, details: Record<string, number>) => {
       result.alerts.push(formatAlert(reading, seq, rule, status, details));
       result.alertZones.push(reading.zoneId);
       result.alertRecords.push(current);
-      if (status === 'firing') result.firing++;
-      else result.resolved++;
+      result.alertFiring.push(status === 'firing' ? 1 : 0);
     };
     let start = 0;
     for (let i = 0; i < task.ends.length; i++) {
@@ -67,11 +66,10 @@ export class Shard {
       }
       let zone = this.zones.get(parsed.zoneId);
       if (zone === undefined) {
-        // Ownership is checked once, when a zone is first seen: state is only ever created by its owner.
+        // Checked once, when a zone is first seen: state is only ever created by its owner. The coordinator
+        // routes by the zone_id in the record's text, so a miss here is a routing bug, never bad input.
         if (this.ring.ownerOf(parsed.zoneId) !== this.shard) {
-          result.misrouted.push(i);
-          result.misroutedZones.push(parsed.zoneId);
-          continue;
+          throw new Error(`worker ${this.shard} got a reading of zone ${JSON.stringify(parsed.zoneId)}, which worker ${this.ring.ownerOf(parsed.zoneId)} owns`);
         }
         zone = new ZoneState(this.plan);
         this.zones.set(parsed.zoneId, zone);

@@ -1,16 +1,13 @@
-import type { EngineOptions, KlaxonConfig, SinkConfig, SourceConfig } from '../config/types.js';
-import { rulesFingerprint } from '../state/codec.js';
-import type { StateStore } from '../state/types.js';
+import type { EngineOptions, SinkConfig, SourceConfig } from '../config/types.js';
 import { FileSink } from './file/file-sink.js';
 import { openFileSource } from './file/file-source.js';
 import { GeneratorSource } from './generator/generator-source.js';
-import type { KafkaTransactions } from './kafka/transactions.js';
 import { stdinSource } from './stdio/stdin-source.js';
 import { StdoutSink } from './stdio/stdout-sink.js';
 import type { Sink, Source } from './types.js';
 
 /** Builds the configured source; Kafka is loaded only when asked for. */
-export async function createSource(config: SourceConfig, engine: EngineOptions, transactions?: KafkaTransactions): Promise<Source> {
+export async function createSource(config: SourceConfig, engine: EngineOptions): Promise<Source> {
   switch (config.type) {
     case 'file':
       return openFileSource(config.path, engine.batchSize);
@@ -20,7 +17,7 @@ export async function createSource(config: SourceConfig, engine: EngineOptions, 
       return new GeneratorSource(config, engine.batchSize);
     case 'kafka': {
       const { KafkaSource } = await import('./kafka/kafka-source.js');
-      return KafkaSource.connect(config, engine, transactions);
+      return KafkaSource.connect(config, engine);
     }
   }
 }
@@ -37,11 +34,4 @@ export async function createSink(config: SinkConfig, role: 'alerts' | 'dead-lett
       return KafkaSink.connect(config, role);
     }
   }
-}
-
-/** The configured state store, or undefined for `memory` (state lives and dies with the process). */
-export async function createStateStore(config: KlaxonConfig): Promise<StateStore | undefined> {
-  if (config.state.type === 'memory' || config.source.type !== 'kafka') return undefined;
-  const { RedisStateStore } = await import('../state/redis-store.js');
-  return RedisStateStore.connect(config.state.url, config.state.prefix, config.source.topic, rulesFingerprint(config));
 }

@@ -11,57 +11,72 @@ export interface SourceBatch {
   /** Source partition (Kafka partition; 0 for single-stream sources). */
   readonly partition: number;
   readonly values: readonly Buffer[];
-  /** Record keys; null entries (or no array) mean "route by the parsed zone_id". */
+  /** Record keys, where the source has them (Kafka); compared with each reading's zone_id, never used to route. */
   readonly keys: ReadonlyArray<Buffer | null> | null;
   /** Default ts per record (record timestamp or read time), used when a reading has none. */
   readonly timestamps: Float64Array;
   /** The position of record i, for its dead letter. */
   position(i: number): RecordPosition;
-  /** Where the partition resumes after this batch (Kafka: last offset + 1); undefined for sources that cannot resume. */
-  readonly resumeAt?: string;
   /**
-   * How many leading records are a replay: already processed and committed
-   * before a restart, read again only to rebuild state. Their alerts and dead
-   * letters were written then and are not written again.
+   * Offsets of the records, ascending (partitioned sources that can resume;
+   * undefined otherwise). A partition resumes after a batch at its last
+   * offset + 1.
    */
-  readonly replayed?: number;
+  readonly offsets?: readonly number[];
 }
 
-/** What a source asks of the engine when its partitions come and go (a consumer-group rebalance). */
-export interface PartitionHandler {
-  /** A partition arrived: load its state; resolves to the offset its state resumes from (null: no state, start over). */
-  assigned(partition: number): Promise<string | null>;
-  /** Partitions left: forget their state here (their new owner loads it from the store). */
-  revoked(partitions: readonly number[]): Promise<void>;
+/**
+ * What a partitioned source (a consumer-group member) tells the engine as
+ * partitions come and go. Calls arrive in assignment order; both are
+ * notifications, and the source does not wait for them except as said.
+ */
+export interface PartitionListener {
+  /**
+   * A partition arrived. The source hands on none of its records until the
+   * returned promise settles (recovery: the engine loads the partition's
+   * state and may seek). A rejection is fatal: the source fails with it.
+   */
+  assigned(partition: number): Promise<void>;
+  /** Partitions left. Records of theirs already handed on must be neither processed nor committed here. */
+  revoked(partitions: readonly number[]): void;
+}
+
+/** The control a partitioned source offers over its positions. */
+export interface PartitionControl {
+  /** Registers the one listener (before records flow). */
+  listen(listener: PartitionListener): void;
+  /** The group's committed offset of a partition, read fresh (null: none committed). */
+  committed(partition: number): Promise<number | null>;
+  /** The oldest offset the partition still retains. */
+  earliest(partition: number): Promise<number>;
+  /** Reads the partition from `offset` next; records before it that are already fetched are dropped. */
+  seek(partition: number, offset: number): void;
+  /** Whether the partition is assigned to this process right now. */
+  owns(partition: number): boolean;
 }
 
 export interface Source {
   /**
    * The next batch in source order, or null once a bounded source is drained
    * or `stop()` was called. Never called concurrently, never after close().
+   * While a partition stays assigned, no record is handed on twice unless
+   * seek() rewinds it; records fetched before a partition was revoked are
+   * never handed on after the revoke was announced.
    */
   next(): Promise<SourceBatch | null>;
   /**
-   * Declares `batches` done: their alerts and dead letters are durable in the
-   * sinks, and so are those of every batch returned before them. Batches come
-   * in the order next() returned them; a source persists the last position of
-   * each partition as its resume point.
+   * Declares everything before `positions` (partition → next offset to read)
+   * done: its alerts and dead letters are durable in the sinks. A source
+   * persists them as its resume points; sources that cannot resume ignore it.
+   * A partition this process no longer owns is not committed.
    */
-  commit(batches: readonly SourceBatch[]): Promise<void>;
-  /** Partitioned sources call this handler on assignment changes; others ignore it. */
-  setPartitionHandler?(handler: PartitionHandler): void;
+  commit(positions: ReadonlyMap<number, number>): Promise<void>;
+  /** Present on partitioned sources (Kafka). */
+  readonly partitions?: PartitionControl;
   /** Records known to be waiting behind the current position, if the source can tell. */
   lag(): number | undefined;
-  /**
-   * Whether this process still owns a partition. After a rebalance takes one
-   * away, its records already fetched must not be processed here (its zones
-   * have left) nor committed (its new owner decides).
-   */
-  owns?(partition: number): boolean;
   /** Lag per partition, for sources that have partitions. */
   lagByPartition?(): ReadonlyMap<number, number>;
-  /** Whether the source has its partitions assigned and their state loaded (readiness probes). */
-  ready?(): boolean;
   /** Asks the source to end: the next (or a pending) next() resolves null. */
   stop(): void;
   /** Releases resources. Called once, after the last next()/commit(). */

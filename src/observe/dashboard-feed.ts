@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ranksBefore } from '../engine/hot-zones.js';
+import { logger } from '../log.js';
 import type { HotZone, HotZonesResult, ZoneHistoryResult } from '../protocol/messages.js';
 import type { AlertFeed, SeenAlert } from './alert-feed.js';
 import { type EngineView, within } from './engine-view.js';
-import { ranksBefore } from './hot-zones.js';
-import { logger } from './log.js';
 import { Throughput } from './throughput.js';
 
 export interface DashboardOptions {

@@ -1,14 +1,12 @@
-import type { KlaxonConfig } from '../config/types.js';
-import type { Pipeline } from '../coordinator/pipeline.js';
-import type { SnapshotStats } from '../coordinator/snapshots.js';
+import type { SnapshotStats } from '../coordinator/checkpoints.js';
+import type { RunningEngine } from '../coordinator/engine.js';
 import type { RunStats } from '../coordinator/stats.js';
 import type { ShardResult, ShardTask } from '../protocol/messages.js';
-import { HashRing } from '../sharding/ring.js';
 
 /**
  * Everything observability reads from a running engine, in one place, so
  * metrics, health and the dashboard depend on this narrow surface rather than
- * on the Pipeline's internals.
+ * on the coordinator's parts.
  */
 export interface EngineView {
   readonly stats: RunStats;
@@ -29,19 +27,19 @@ export interface EngineView {
   ready(): boolean;
 }
 
-export function engineView(pipeline: Pipeline, config: Pick<KlaxonConfig, 'engine'>): EngineView {
-  const ring = new HashRing(config.engine.workers, config.engine.virtualNodes);
+export function engineView(engine: RunningEngine): EngineView {
+  const { stats, shards, checkpoints, source } = engine;
   return {
-    stats: pipeline.stats,
-    workers: config.engine.workers,
-    snapshotStats: () => pipeline.snapshots?.stats,
-    lag: () => pipeline.lag(),
-    lagByPartition: () => pipeline.lagByPartition(),
-    queueDepths: () => pipeline.queueDepths(),
-    busyMs: () => pipeline.busyMs(),
-    ask: (shard, task) => pipeline.query(shard, task),
-    ownerOf: (zoneId) => ring.ownerOf(zoneId),
-    ready: () => pipeline.ready(),
+    stats,
+    workers: shards.count,
+    snapshotStats: () => (engine.config.state.type === 'redis' ? checkpoints.stats : undefined),
+    lag: () => source.lag(),
+    lagByPartition: () => source.lagByPartition?.(),
+    queueDepths: () => shards.queueDepths(),
+    busyMs: () => shards.busyMs(),
+    ask: (shard, task) => shards.run(shard, task),
+    ownerOf: (zoneId) => shards.ring.ownerOf(zoneId),
+    ready: () => checkpoints.ready(),
   };
 }
 

@@ -2,9 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { HttpConfig } from '../config/types.js';
 import { ConfigError, describeError } from '../errors.js';
+import { logger } from '../log.js';
 import type { DashboardFeed } from './dashboard-feed.js';
 import type { Health } from './health.js';
-import { logger } from './log.js';
 import type { EngineMetrics } from './metrics.js';
 import { staticFile } from './static-files.js';
 

@@ -41,9 +41,14 @@ export class EngineMetrics {
       stat((v) => v.stats.replayed),
     );
     this.totalFrom(
-      'klaxon_readings_rerouted_total',
-      'Records keyed by something other than their zone, sent on to the owner.',
-      stat((v) => v.stats.rerouted),
+      'klaxon_readings_key_mismatch_total',
+      'Records whose Kafka key is not their zone_id (or that have none): per-zone order holds only within a partition.',
+      stat((v) => v.stats.keyMismatches),
+    );
+    this.totalFrom(
+      'klaxon_alerts_suppressed_total',
+      'Alerts of replayed records, not written again (they were written before the restart).',
+      stat((v) => v.stats.suppressed),
     );
     this.totalFrom(
       'klaxon_batches_total',

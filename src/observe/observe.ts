@@ -1,5 +1,5 @@
 import type { KlaxonConfig } from '../config/types.js';
-import type { Pipeline } from '../coordinator/pipeline.js';
+import type { RunningEngine } from '../coordinator/engine.js';
 import type { OutRecord } from '../io/types.js';
 import { AlertFeed } from './alert-feed.js';
 import { DashboardFeed } from './dashboard-feed.js';
@@ -12,7 +12,7 @@ export interface Observability {
   /** The HTTP server's base URL; undefined when the config has no `http` section. */
   url: string | undefined;
   /** Pass to runEngine's hooks (EngineHooks.onStart / onAlerts). */
-  onStart(pipeline: Pipeline): void;
+  onStart(engine: RunningEngine): void;
   onAlerts(records: readonly OutRecord[]): void;
   /** The run is over: not ready any more; the server closes. */
   stop(): Promise<void>;
@@ -48,8 +48,8 @@ export async function startObservability(config: KlaxonConfig): Promise<Observab
   const server = await startHttp(http, { metrics, health, ...(dashboard === undefined ? {} : { dashboard }) });
   return {
     url: server.url,
-    onStart(pipeline) {
-      const view = engineView(pipeline, config);
+    onStart(engine) {
+      const view = engineView(engine);
       metrics.attach(view);
       health.attach(view);
       dashboard?.attach(view);

@@ -1,24 +1,21 @@
 import type { KlaxonConfig, RulesConfig } from '../config/types.js';
+import { planRules } from '../engine/plan.js';
+import { zoneFromImage } from '../engine/zone-image.js';
+import { summarizeZone } from '../engine/zone-summary.js';
 import { UsageError } from '../errors.js';
 import type { ZoneHistory } from '../protocol/messages.js';
-import { planRules } from '../rules/plan.js';
-import { rulesFingerprint, zoneFromImage } from '../state/codec.js';
-import { RedisStateStore } from '../state/redis-store.js';
-import type { PartitionSnapshot } from '../state/types.js';
-import { summarizeZone } from './zone-summary.js';
+import { openStateStore } from '../state/factory.js';
+import type { StateStore } from '../state/types.js';
 
 export interface StoredZone {
   partition: number;
   /** The source offset the partition's snapshot resumes from. */
-  offset: string;
+  offset: number;
   zone: ZoneHistory;
 }
 
-/** The part of a state store that inspecting needs (RedisStateStore has it). */
-export interface SnapshotReader {
-  partitions(): Promise<number[]>;
-  load(partition: number): Promise<PartitionSnapshot | null>;
-}
+/** The part of a state store that inspecting needs. */
+export type SnapshotReader = Pick<StateStore, 'partitions' | 'load'>;
 
 /**
  * A zone's state as the last snapshot in Redis holds it (what a restarted
@@ -29,7 +26,8 @@ export async function inspectStoredZone(config: KlaxonConfig, zoneId: string): P
   if (state.type !== 'redis' || source.type !== 'kafka') {
     throw new UsageError('state inspect reads the Redis snapshots: the config needs "state": {"type": "redis"} and a kafka source');
   }
-  const store = await RedisStateStore.connect(state.url, state.prefix, source.topic, rulesFingerprint(config));
+  const store = await openStateStore(config);
+  if (store === undefined) return undefined;
   try {
     return await findStoredZone(store, config, zoneId);
   } finally {

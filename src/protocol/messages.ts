@@ -74,15 +74,12 @@ export interface ProcessResult {
   alertZones: string[];
   /** Index (in the task) of the record that raised each alert. */
   alertRecords: number[];
+  /** 1 for a firing alert, 0 for a resolved one. */
+  alertFiring: number[];
   /** Indexes of rejected records and why. */
   rejected: number[];
   reasons: string[];
-  /** Records whose zone this shard does not own (a record key that was not the zone_id). */
-  misrouted: number[];
-  misroutedZones: string[];
   accepted: number;
-  firing: number;
-  resolved: number;
   zones: number;
   /** Random per thread start: a change means the worker was replaced and lost its state. */
   incarnation: string;

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { StateError } from '../errors.js';
-import { SNAPSHOT_FORMAT } from './codec.js';
+import type { SnapshotIdentity } from '../model/snapshot.js';
 import type { PartitionSnapshot, SaveOutcome, StateStore } from './types.js';
 
 const ZONES_PER_READ = 500;
@@ -54,7 +54,7 @@ interface ScriptCommands {
 /**
  * Snapshots in Redis, per source partition `{prefix}:{topic}:{partition}`:
  * `:meta` (hash: offset, format, rules fingerprint), `:ids` (set of zone ids)
- * and `:zone:{zoneId}` (a string: the zone's image, codec.ts). Images are
+ * and `:zone:{zoneId}` (a string: the zone's image, engine/zone-image.ts). Images are
  * strings so that a snapshot updates them in place with SETRANGE: a
  * reading changes tens of bytes of a 10 KB image. A save is WATCH meta →
  * MULTI (update scripts, then meta) → EXEC: all of it or none, and it refuses
@@ -64,10 +64,10 @@ export class RedisStateStore implements StateStore {
   private constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly fingerprint: string,
+    private readonly identity: SnapshotIdentity,
   ) {}
 
-  static async connect(url: string, prefix: string, topic: string, fingerprint: string): Promise<RedisStateStore> {
+  static async connect(url: string, prefix: string, topic: string, identity: SnapshotIdentity): Promise<RedisStateStore> {
     const redis = new Redis(url, {
       lazyConnect: true,
       // Keep retrying through a Redis restart; a save waits rather than fails.
@@ -82,7 +82,7 @@ export class RedisStateStore implements StateStore {
       redis.disconnect();
       throw new StateError(`cannot reach Redis at ${url}`, { cause: error, retriable: true });
     }
-    return new RedisStateStore(redis, `${prefix}:${topic}`, fingerprint);
+    return new RedisStateStore(redis, `${prefix}:${topic}`, identity);
   }
 
   async load(partition: number): Promise<PartitionSnapshot | null> {
@@ -97,17 +97,20 @@ export class RedisStateStore implements StateStore {
         const keys = zoneIds.slice(i, i + ZONES_PER_READ).map((zoneId) => this.zoneKey(partition, zoneId));
         images.push(...(await this.redis.mgetBuffer(...keys)));
       }
-      if ((await this.offsetOf(partition)) !== meta.offset) continue;
-      if (images.includes(null)) throw new StateError(`the snapshot of partition ${partition} lists a zone it does not hold`);
-      return { offset: meta.offset, zoneIds, images: images as Uint8Array[] };
+      const offset = Number(meta.offset);
+      if ((await this.offsetOf(partition)) !== offset) continue;
+      const held = images.filter((image): image is Buffer => image !== null);
+      if (held.length !== images.length) throw new StateError(`the snapshot of partition ${partition} lists a zone it does not hold`);
+      return { offset, zoneIds, images: held };
     }
   }
 
-  async offsetOf(partition: number): Promise<string | null> {
-    return this.redis.hget(this.key(partition, 'meta'), 'offset');
+  async offsetOf(partition: number): Promise<number | null> {
+    const offset = await this.redis.hget(this.key(partition, 'meta'), 'offset');
+    return offset === null ? null : Number(offset);
   }
 
-  async save(partition: number, chunks: readonly Uint8Array[], offset: string, previous: string | null, full: boolean): Promise<SaveOutcome> {
+  async save(partition: number, chunks: readonly Uint8Array[], offset: number, previous: number | null, full: boolean): Promise<SaveOutcome> {
     const metaKey = this.key(partition, 'meta');
     const idsKey = this.key(partition, 'ids');
     const zonePrefix = this.zoneKey(partition, '');
@@ -119,14 +122,15 @@ export class RedisStateStore implements StateStore {
     try {
       await connection.watch(metaKey);
       const stored = await connection.hget(metaKey, 'offset');
-      if (!full && stored !== previous) {
+      if (!full && (stored === null ? null : Number(stored)) !== previous) {
         await connection.unwatch();
         return 'resync';
       }
       const transaction = connection.multi() as unknown as ReturnType<Redis['multi']> & ScriptCommands;
       if (full) transaction.clearZones(idsKey, zonePrefix);
       for (const chunk of chunks) transaction.applyUpdates(idsKey, zonePrefix, Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-      transaction.hset(metaKey, 'offset', offset, 'format', String(SNAPSHOT_FORMAT), 'rules', this.fingerprint, 'savedAt', new Date().toISOString());
+      const { format, fingerprint } = this.identity;
+      transaction.hset(metaKey, 'offset', String(offset), 'format', String(format), 'rules', fingerprint, 'savedAt', new Date().toISOString());
       const results = await transaction.exec();
       // null: someone wrote meta between WATCH and EXEC.
       if (results === null) return 'resync';
@@ -152,7 +156,6 @@ export class RedisStateStore implements StateStore {
     return removed;
   }
 
-  /** Partitions that have a snapshot, for operators. */
   async partitions(): Promise<number[]> {
     const found: number[] = [];
     let cursor = '0';
@@ -179,12 +182,13 @@ export class RedisStateStore implements StateStore {
 
   private checkMeta(partition: number, meta: Record<string, string>): void {
     const where = `the snapshot of partition ${partition} (${this.key(partition, 'meta')})`;
-    if (Number(meta.format) !== SNAPSHOT_FORMAT) {
+    const { format, fingerprint } = this.identity;
+    if (Number(meta.format) !== format) {
       throw new StateError(
-        `${where} has format ${meta.format}, this engine reads format ${SNAPSHOT_FORMAT}: run \`klaxon state reset\` to rebuild state from the topic`,
+        `${where} has format ${meta.format}, this engine reads format ${format}: run \`klaxon state reset\` to rebuild state from the topic`,
       );
     }
-    if (meta.rules !== this.fingerprint) {
+    if (meta.rules !== fingerprint) {
       throw new StateError(
         `${where} was made under other rules or another window: run \`klaxon state reset\` to rebuild state from the topic, or restore the old rules`,
       );

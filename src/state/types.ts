@@ -1,8 +1,8 @@
 /** What one source partition's snapshot holds: every zone last seen there, and where to resume. */
 export interface PartitionSnapshot {
   /** Source position to resume from: every record before it is in the zones, none after. */
-  offset: string;
-  /** Zone ids and their images (parallel arrays; codec.ts reads an image). */
+  offset: number;
+  /** Zone ids and their images (parallel arrays; engine/zone-image.ts reads an image). */
   zoneIds: string[];
   images: Uint8Array[];
 }
@@ -20,7 +20,7 @@ export type SaveOutcome =
 export interface StateStore {
   /**
    * The snapshot of one partition, or null if there is none. Throws StateError
-   * for a snapshot of another format or made under other rules or window.
+   * for a snapshot of another format or identity.
    */
   load(partition: number): Promise<PartitionSnapshot | null>;
   /**
@@ -31,9 +31,11 @@ export interface StateStore {
    * written and the answer is 'resync'. With `full`, the partition's stored
    * zones are replaced by the updates (which must all be whole images).
    */
-  save(partition: number, chunks: readonly Uint8Array[], offset: string, previous: string | null, full: boolean): Promise<SaveOutcome>;
+  save(partition: number, chunks: readonly Uint8Array[], offset: number, previous: number | null, full: boolean): Promise<SaveOutcome>;
   /** The resume offset of the stored snapshot of a partition (null: none): a cheap check that the store still holds it. */
-  offsetOf(partition: number): Promise<string | null>;
+  offsetOf(partition: number): Promise<number | null>;
+  /** Partitions that have a snapshot, for operators. */
+  partitions(): Promise<number[]>;
   /** Deletes every snapshot under this store's prefix and topic; returns how many partitions were removed. */
   reset(): Promise<number>;
   close(): Promise<void>;

@@ -9,7 +9,10 @@ const FIELDS = ['alert_id', 'zone_id', 'device_id', 'rule', 'type', 'status', 'v
  * identical fields, details within a relative 1e-6 (the samples' tolerance).
  * Failure messages show the first few differences, not thousands of lines.
  */
-export function assertSameAlerts(actual: readonly Alert[], expected: readonly Alert[], label = ''): void {
+export function assertSameAlerts(actualAlerts: readonly object[], expectedAlerts: readonly object[], label = ''): void {
+  // Engine output is parsed JSON, the reference builds typed objects: both are compared field by field.
+  const actual = actualAlerts as readonly Alert[];
+  const expected = expectedAlerts as readonly Alert[];
   const key = (a: Alert) => `${a.alert_id}|${a.status}`;
   const got = new Map(actual.map((a) => [key(a), a]));
   const want = new Map(expected.map((a) => [key(a), a]));

@@ -1,7 +1,7 @@
 import type { TestContext } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
+import type { RunningEngine } from '../../src/coordinator/engine.js';
 import { runEngine } from '../../src/coordinator/engine.js';
-import type { Pipeline } from '../../src/coordinator/pipeline.js';
 import type { RunSummary } from '../../src/coordinator/stats.js';
 import { BROKERS, waitFor } from './kafka.js';
 
@@ -34,10 +34,9 @@ export function kafkaConfig(job: KafkaJob) {
  * Runs the engine in-process on a Kafka job until `until(pipeline)` holds,
  * then stops it gracefully (drain, flush, commit) and returns its totals.
  */
-export async function runKafkaJob(_t: TestContext, job: KafkaJob, until: (pipeline: Pipeline) => boolean, timeoutMs = 120_000): Promise<RunSummary> {
-  let pipeline: Pipeline | undefined;
+export async function runKafkaJob(_t: TestContext, job: KafkaJob, until: (engine: RunningEngine) => boolean, timeoutMs = 120_000): Promise<RunSummary> {
+  let pipeline: RunningEngine | undefined;
   const run = runEngine(kafkaConfig(job), {
-    handleSignals: false,
     onStart: (p) => {
       pipeline = p;
     },
@@ -54,6 +53,6 @@ export async function runKafkaJob(_t: TestContext, job: KafkaJob, until: (pipeli
     'the engine to reach its goal',
     timeoutMs,
   );
-  (pipeline as Pipeline).stop();
+  (pipeline as RunningEngine).stop();
   return run;
 }

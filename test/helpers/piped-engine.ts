@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import type { KlaxonConfig } from '../../src/config/types.js';
+import type { RunningEngine } from '../../src/coordinator/engine.js';
 import { runEngine } from '../../src/coordinator/engine.js';
-import type { Pipeline } from '../../src/coordinator/pipeline.js';
 import type { RunSummary } from '../../src/coordinator/stats.js';
 import { startObservability } from '../../src/observe/observe.js';
 import { tempDir } from './run-engine.js';
@@ -14,7 +14,7 @@ export interface PipedEngine {
   config: KlaxonConfig;
   observe: Awaited<ReturnType<typeof startObservability>>;
   /** Starts the engine; the test then writes readings into the pipe when it likes. */
-  start(): { readings: WriteStream; pipeline: () => Pipeline | undefined; finished: Promise<RunSummary> };
+  start(): { readings: WriteStream; pipeline: () => RunningEngine | undefined; finished: Promise<RunSummary> };
 }
 
 /**
@@ -43,9 +43,8 @@ export async function pipedEngine(t: TestContext, settings: Record<string, unkno
     config,
     observe,
     start() {
-      let pipeline: Pipeline | undefined;
+      let pipeline: RunningEngine | undefined;
       const run = runEngine(config, {
-        handleSignals: false,
         onStart: (p) => {
           pipeline = p;
           observe.onStart(p);

@@ -35,7 +35,7 @@ export async function runOnFile(t: TestContext, input: string, rules: Record<str
     },
     { baseDir: dir },
   );
-  const summary = await runEngine(config, { handleSignals: false });
+  const summary = await runEngine(config);
   return {
     alerts: await readNdjson(join(dir, 'alerts.ndjson')),
     deadLetters: (await readNdjson(join(dir, 'dead-letters.ndjson'))) as EngineOutput['deadLetters'],

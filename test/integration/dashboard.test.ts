@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
 import { Plant } from '../../src/io/generator/readings.js';
-import { setLogLevel } from '../../src/observe/log.js';
+import { setLogLevel } from '../../src/log.js';
 import { pipedEngine } from '../helpers/piped-engine.js';
 import { tempDir } from '../helpers/run-engine.js';
 

@@ -57,7 +57,7 @@ describe('generated streams through the whole engine match the reference', () =>
       const expected = referenceAlerts(lines, plannedRules(rules));
       assert.ok(expected.alerts.length > 50, `the stream should raise alerts (got ${expected.alerts.length})`);
       const out = await runOnLines(t, lines, rules, { workers, batchSize: 256 });
-      assertSameAlerts(out.alerts, expected.alerts as unknown as Array<Record<string, unknown>>, `seed ${seed}`);
+      assertSameAlerts(out.alerts, expected.alerts, `seed ${seed}`);
       assertZoneOrder(out.alerts);
       assert.deepEqual(
         out.deadLetters.map((d) => d.source.line).sort((a, b) => a - b),
@@ -78,7 +78,7 @@ function shardMatchesReference(seed: number, count: number): void {
   const result = shard.process(linesTask(lines));
   assertSameAlerts(
     result.alerts.map((a) => JSON.parse(a) as Record<string, unknown>),
-    expected.alerts as unknown as Array<Record<string, unknown>>,
+    expected.alerts,
     `seed ${seed} count ${count}`,
   );
   assert.deepEqual(
@@ -88,10 +88,9 @@ function shardMatchesReference(seed: number, count: number): void {
 }
 
 test('the shard logic matches the reference on many small random cases', () => {
-  fc.assert(
-    fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 50, max: 600 }), shardMatchesReference),
-    { numRuns: Number(process.env.KLAXON_PROPERTY_RUNS ?? 150) },
-  );
+  fc.assert(fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 50, max: 600 }), shardMatchesReference), {
+    numRuns: Number(process.env.KLAXON_PROPERTY_RUNS ?? 150),
+  });
 });
 
 test('cases the random search once found stay fixed', () => {

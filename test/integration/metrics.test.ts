@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setLogLevel } from '../../src/observe/log.js';
+import { setLogLevel } from '../../src/log.js';
 import { waitFor } from '../helpers/kafka.js';
 import { pipedEngine } from '../helpers/piped-engine.js';
 

@@ -4,8 +4,8 @@ import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import type { RulesConfig } from '../../src/config/types.js';
 import { Shard } from '../../src/engine/shard.js';
+import { SNAPSHOT_FORMAT, zoneImage } from '../../src/engine/zone-image.js';
 import { linesTask } from '../../src/protocol/messages.js';
-import { zoneImage } from '../../src/state/codec.js';
 import { RedisStateStore } from '../../src/state/redis-store.js';
 import type { PartitionSnapshot } from '../../src/state/types.js';
 
@@ -23,7 +23,7 @@ let store: RedisStateStore;
 
 before(async () => {
   redis = new Redis(REDIS_URL);
-  store = await RedisStateStore.connect(REDIS_URL, prefix, 'readings', 'rules-1');
+  store = await RedisStateStore.connect(REDIS_URL, prefix, 'readings', { format: SNAPSHOT_FORMAT, fingerprint: 'rules-1' });
 });
 after(async () => {
   await store.reset();
@@ -50,19 +50,19 @@ function liveImages(shard: Shard): Map<string, Uint8Array> {
 
 test('whole images, then changed ranges applied in Redis, load back as exactly the live zones', async () => {
   const shard = new Shard({ shard: 0, shards: 1, virtualNodes: 8, rules: RULES });
-  let previous: string | null = null;
+  let previous: number | null = null;
   const bytes: number[] = [];
   for (let round = 0; round < 6; round++) {
     feed(shard, round, 2);
     const [updates] = shard.snapshot([]).partitions;
     assert.ok(updates !== undefined);
     bytes.push(updates.bytes);
-    assert.equal(await store.save(2, updates.chunks, `${round}`, previous, false), 'saved');
-    previous = `${round}`;
+    assert.equal(await store.save(2, updates.chunks, round, previous, false), 'saved');
+    previous = round;
   }
   assert.ok((bytes[5] as number) < (bytes[0] as number) / 2, `later snapshots write ranges: ${bytes.join(', ')} bytes`);
   const loaded = await store.load(2);
-  assert.equal(loaded?.offset, '5');
+  assert.equal(loaded?.offset, 5);
   assert.deepEqual(storedImages(loaded), liveImages(shard));
   assert.deepEqual(await store.partitions(), [2]);
 });
@@ -70,22 +70,22 @@ test('whole images, then changed ranges applied in Redis, load back as exactly t
 test('a save on top of a snapshot it did not expect, or ranges for an image Redis lost, ask for a whole rewrite', async () => {
   const shard = new Shard({ shard: 0, shards: 1, virtualNodes: 8, rules: RULES });
   feed(shard, 0, 4);
-  assert.equal(await store.save(4, shard.snapshot([]).partitions[0]?.chunks ?? [], '10', null, false), 'saved');
+  assert.equal(await store.save(4, shard.snapshot([]).partitions[0]?.chunks ?? [], 10, null, false), 'saved');
   feed(shard, 1, 4);
   const chunks = shard.snapshot([]).partitions[0]?.chunks ?? [];
-  assert.equal(await store.save(4, chunks, '20', 'not-what-is-stored', false), 'resync');
+  assert.equal(await store.save(4, chunks, 20, 99, false), 'resync');
   await redis.del(`${prefix}:readings:4:zone:boiler`);
-  assert.equal(await store.save(4, chunks, '20', '10', false), 'resync');
+  assert.equal(await store.save(4, chunks, 20, 10, false), 'resync');
   // The rewrite: every zone whole, replacing what the partition held.
   feed(shard, 2, 4);
-  assert.equal(await store.save(4, shard.snapshot([4]).partitions[0]?.chunks ?? [], '30', null, true), 'saved');
+  assert.equal(await store.save(4, shard.snapshot([4]).partitions[0]?.chunks ?? [], 30, null, true), 'saved');
   const loaded = await store.load(4);
-  assert.equal(loaded?.offset, '30');
+  assert.equal(loaded?.offset, 30);
   assert.deepEqual(storedImages(loaded), liveImages(shard));
 });
 
 test('a snapshot made under other rules is refused with the way out named', async () => {
-  const other = await RedisStateStore.connect(REDIS_URL, prefix, 'readings', 'rules-2');
+  const other = await RedisStateStore.connect(REDIS_URL, prefix, 'readings', { format: SNAPSHOT_FORMAT, fingerprint: 'rules-2' });
   try {
     await assert.rejects(other.load(2), /other rules.*klaxon state reset/);
   } finally {

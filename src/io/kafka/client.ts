@@ -1,7 +1,10 @@
 import { Kafka, type LogEntry, logLevel } from 'kafkajs';
 import { SourceError } from '../../errors.js';
+import { logger } from '../../log.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+
+const log = logger('kafka');
 
 /** A kafkajs client that retries patiently (a broker restart is not an error) and logs only warnings. */
 export function createKafka(brokers: string[], clientId: string): Kafka {
@@ -19,8 +22,7 @@ export function createKafka(brokers: string[], clientId: string): Kafka {
       // written; the producer retries within milliseconds. Expected with frequent commits, so not logged
       // (kafkajs gives only the text here).
       if (`${message} ${rest.error ?? ''}`.includes('another concurrent operation on the same transaction')) return;
-      const extra = rest.error ? ` (${rest.error})` : '';
-      process.stderr.write(`klaxon: kafka ${entry.namespace}: ${message}${extra}\n`);
+      log.warn({ namespace: entry.namespace, ...(rest.error ? { error: String(rest.error) } : {}) }, message);
     },
   });
 }

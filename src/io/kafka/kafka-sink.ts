@@ -1,11 +1,15 @@
 import type { Producer } from 'kafkajs';
+import pRetry from 'p-retry';
 import type { KafkaSinkConfig } from '../../config/types.js';
 import { SinkError } from '../../errors.js';
+import { logger } from '../../log.js';
 import { BufferedSink } from '../buffered-sink.js';
 import type { OutRecord } from '../types.js';
 import { createKafka, ensureTopic } from './client.js';
+import { producerSettings } from './options.js';
 
 const DELIVERY_TIMEOUT_MS = 120_000;
+const log = logger('kafka-sink');
 
 /**
  * Alerts (keyed by zone_id) or dead letters to a topic, through an idempotent
@@ -29,13 +33,7 @@ export class KafkaSink extends BufferedSink {
   static async connect(config: KafkaSinkConfig, role: 'alerts' | 'dead-letters'): Promise<KafkaSink> {
     const kafka = createKafka(config.brokers, `${config.clientId}-${role}`);
     await ensureTopic(kafka, config.topic, config.partitions);
-    const producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // An idempotent producer keeps retrying: a broker outage is backpressure, not loss.
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
-    });
+    const producer = kafka.producer(producerSettings());
     try {
       await producer.connect();
     } catch (error) {
@@ -46,17 +44,13 @@ export class KafkaSink extends BufferedSink {
 
   protected async deliver(records: OutRecord[]): Promise<void> {
     const messages = records.map((r) => ({ key: r.key === '' ? null : r.key, value: r.value }));
-    const deadline = Date.now() + DELIVERY_TIMEOUT_MS;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.producer.send({ topic: this.topic, acks: -1, messages });
-        return;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-        process.stderr.write(`klaxon: sending to ${this.topic} failed (attempt ${attempt}), retrying: ${(error as Error).message}\n`);
-        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 200 * 2 ** attempt)));
-      }
-    }
+    await pRetry(() => this.producer.send({ topic: this.topic, acks: -1, messages }), {
+      retries: Number.POSITIVE_INFINITY,
+      maxRetryTime: DELIVERY_TIMEOUT_MS,
+      minTimeout: 200,
+      maxTimeout: 5_000,
+      onFailedAttempt: ({ error, attemptNumber }) => log.warn({ err: error, topic: this.topic, attempt: attemptNumber }, 'sending failed, retrying'),
+    });
   }
 
   protected release(): Promise<void> {

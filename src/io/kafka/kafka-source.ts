@@ -1,32 +1,16 @@
-import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
+import pRetry from 'p-retry';
 import type { EngineOptions, KafkaSourceConfig } from '../../config/types.js';
 import { SourceError } from '../../errors.js';
-import type { PartitionHandler, Source, SourceBatch } from '../types.js';
+import { logger } from '../../log.js';
+import type { PartitionControl, PartitionListener, Source, SourceBatch } from '../types.js';
 import { createKafka, ensureTopic } from './client.js';
-import type { KafkaTransactions } from './transactions.js';
+import { CONSUMER_SETTINGS } from './options.js';
 
-/** A source batch that remembers the Kafka offsets it covers. */
-interface KafkaBatch extends SourceBatch {
-  readonly offsets: readonly string[];
-}
+const log = logger('kafka-source');
 
 // Enough queued work to keep the workers busy while kafkajs decodes the next fetch on this thread.
 const MAX_QUEUED_BATCHES = 16;
-
-/**
- * How the engine's consumer fetches (the benchmark's plain consumer uses the
- * same). kafkajs decodes a whole fetch on the coordinator thread before
- * handing anything on, which leaves the workers idle meanwhile; smaller
- * fetches (2 MiB) were measured slower overall, so fetches stay large.
- */
-export const CONSUMER_SETTINGS = {
-  sessionTimeout: 10_000,
-  rebalanceTimeout: 20_000,
-  heartbeatInterval: 1_000,
-  maxWaitTimeInMs: 100,
-  maxBytesPerPartition: 4 << 20,
-  retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: 50 },
-} as const;
 const COMMIT_RETRY_MS = 60_000;
 
 /**
@@ -34,67 +18,73 @@ const COMMIT_RETRY_MS = 60_000;
  * `eachBatch` only queues the fetched records (a bounded queue: when it is
  * full the handler waits, heartbeating, and the fetcher pauses: that is the
  * backpressure). Offsets are committed only through commit(), i.e. after the
- * engine has written every alert of those records: at-least-once, never ahead.
+ * engine has written every alert of those records: never ahead.
+ *
+ * A newly assigned partition's records are held back until the engine's
+ * listener has recovered it (which may seek); kafkajs has no blocking
+ * rebalance callback, so the hold happens in the batch handler, heartbeating.
  */
 export class KafkaSource implements Source {
-  private readonly queue: KafkaBatch[] = [];
-  private nextWaiter: { resolve: (batch: KafkaBatch | null) => void; reject: (error: unknown) => void } | undefined;
+  readonly partitions: PartitionControl;
+  private readonly queue: SourceBatch[] = [];
+  private nextWaiter: { resolve: (batch: SourceBatch | null) => void; reject: (error: unknown) => void } | undefined;
   /** Set when consuming cannot go on (state that cannot be loaded, a crashed consumer): next() rejects with it. */
   private failure: unknown;
   private roomWaiters: Array<() => void> = [];
   private readonly partitionLag = new Map<number, number>();
   private assigned = new Set<number>();
   private stopped = false;
-  private handler: PartitionHandler | undefined;
-  /** Partitions whose state is loaded since they were (re)assigned. */
-  private readonly loaded = new Set<number>();
-  /** State loads started at assignment, so that all partitions load at once rather than one per first fetch. */
-  private readonly loading = new Map<number, Promise<string | null>>();
-  /** Per partition: records before this offset are a replay (already committed before a restart). */
-  private readonly replayUntil = new Map<number, bigint>();
-  /** Per partition: the offset after the last record handed on (a rebalance re-fetches from the commit). */
-  private readonly pushedUntil = new Map<number, bigint>();
+  private listener: PartitionListener | undefined;
+  private running: Promise<void> | undefined;
+  /** Per partition: settles once the listener has recovered it (records wait for it). */
+  private readonly recovering = new Map<number, Promise<void>>();
+  /** Per partition: the offset after the last record handed on (a rebalance re-fetches kept partitions from the commit). */
+  private readonly nextOffset = new Map<number, number>();
 
   private constructor(
     private readonly consumer: Consumer,
+    private readonly admin: Admin,
     private readonly config: KafkaSourceConfig,
     private readonly batchSize: number,
-    private readonly transactions: KafkaTransactions | undefined,
-  ) {}
+  ) {
+    this.partitions = {
+      listen: (listener) => {
+        this.listener = listener;
+      },
+      committed: (partition) => this.committed(partition),
+      earliest: (partition) => this.earliest(partition),
+      seek: (partition, offset) => this.seek(partition, offset),
+      owns: (partition) => this.assigned.has(partition),
+    };
+  }
 
-  /**
-   * With `transactions` (exactly-once), commit() commits the open transaction
-   * with the offsets instead of committing them through the consumer.
-   */
-  static async connect(config: KafkaSourceConfig, engine: EngineOptions, transactions?: KafkaTransactions): Promise<KafkaSource> {
+  static async connect(config: KafkaSourceConfig, engine: EngineOptions): Promise<KafkaSource> {
     const kafka = createKafka(config.brokers, config.clientId);
     await ensureTopic(kafka, config.topic, config.partitions);
     const consumer = kafka.consumer({ groupId: config.groupId, ...CONSUMER_SETTINGS });
-    const source = new KafkaSource(consumer, config, engine.batchSize, transactions);
+    const admin = kafka.admin();
+    const source = new KafkaSource(consumer, admin, config, engine.batchSize);
     consumer.on(consumer.events.GROUP_JOIN, (event) => source.onAssignment(event.payload.memberAssignment));
     consumer.on(consumer.events.CRASH, (event) => {
       if (!event.payload.restart) source.fail(new SourceError(`the Kafka consumer of ${config.topic} stopped`, { cause: event.payload.error }));
     });
     try {
+      await admin.connect();
       await consumer.connect();
       await consumer.subscribe({ topic: config.topic, fromBeginning: config.fromBeginning });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        eachBatch: (payload) => source.onBatch(payload),
-      });
     } catch (error) {
       await consumer.disconnect().catch(() => {});
+      await admin.disconnect().catch(() => {});
       throw new SourceError(`cannot consume topic ${config.topic} from ${config.brokers.join(',')}`, { cause: error, retriable: true });
     }
     return source;
   }
 
-  setPartitionHandler(handler: PartitionHandler): void {
-    this.handler = handler;
-  }
-
   next(): Promise<SourceBatch | null> {
+    // The group is joined on the first read, once the engine listens for partitions.
+    this.running ??= this.consumer
+      .run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.onBatch(payload) })
+      .catch((error: unknown) => this.fail(new SourceError(`cannot consume topic ${this.config.topic}`, { cause: error, retriable: true })));
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const batch = this.queue.shift();
     if (batch !== undefined) {
@@ -107,39 +97,24 @@ export class KafkaSource implements Source {
     });
   }
 
-  private fail(error: unknown): void {
-    this.failure ??= error;
-    this.nextWaiter?.reject(this.failure);
-    this.nextWaiter = undefined;
-  }
-
-  async commit(batches: readonly SourceBatch[]): Promise<void> {
-    const last = new Map<number, string>();
-    for (const batch of batches as readonly KafkaBatch[]) {
+  async commit(positions: ReadonlyMap<number, number>): Promise<void> {
+    const offsets = [...positions]
       // A partition that left during a rebalance is its new owner's to commit.
-      if (this.assigned.has(batch.partition)) last.set(batch.partition, batch.offsets[batch.offsets.length - 1] as string);
-    }
-    const offsets = [...last].map(([partition, offset]) => ({
-      topic: this.config.topic,
-      partition,
-      offset: (BigInt(offset) + 1n).toString(),
-    }));
-    if (this.transactions !== undefined) {
-      await this.transactions.commit(this.config.groupId, offsets);
-      return;
-    }
+      .filter(([partition]) => this.assigned.has(partition))
+      .map(([partition, offset]) => ({ topic: this.config.topic, partition, offset: String(offset) }));
     if (offsets.length === 0) return;
-    const deadline = Date.now() + COMMIT_RETRY_MS;
-    for (;;) {
-      try {
-        await this.consumer.commitOffsets(offsets);
-        return;
-      } catch (error) {
+    try {
+      await pRetry(() => this.consumer.commitOffsets(offsets), {
+        retries: Number.POSITIVE_INFINITY,
+        maxRetryTime: COMMIT_RETRY_MS,
+        minTimeout: 500,
+        maxTimeout: 500,
         // A partition that moved to another member is replayed there from its last commit.
-        if (isRebalance(error)) return;
-        if (Date.now() > deadline) throw new SourceError(`cannot commit offsets of ${this.config.topic}`, { cause: error });
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
+        shouldRetry: ({ error }) => !isRebalance(error),
+      });
+    } catch (error) {
+      if (isRebalance(error)) return;
+      throw new SourceError(`cannot commit offsets of ${this.config.topic}`, { cause: error });
     }
   }
 
@@ -150,19 +125,8 @@ export class KafkaSource implements Source {
     return lag;
   }
 
-  owns(partition: number): boolean {
-    return this.assigned.has(partition);
-  }
-
   lagByPartition(): ReadonlyMap<number, number> {
     return this.partitionLag;
-  }
-
-  ready(): boolean {
-    if (this.assigned.size === 0) return false;
-    if (this.handler === undefined) return true;
-    for (const partition of this.assigned) if (!this.loaded.has(partition)) return false;
-    return true;
   }
 
   stop(): void {
@@ -175,30 +139,53 @@ export class KafkaSource implements Source {
   async close(): Promise<void> {
     this.stop();
     await this.consumer.disconnect();
+    await this.admin.disconnect();
+  }
+
+  private async committed(partition: number): Promise<number | null> {
+    const [topic] = await this.admin.fetchOffsets({ groupId: this.config.groupId, topics: [this.config.topic] });
+    const offset = topic?.partitions.find((p) => p.partition === partition)?.offset;
+    return offset === undefined || Number(offset) < 0 ? null : Number(offset);
+  }
+
+  private async earliest(partition: number): Promise<number> {
+    const offsets = await this.admin.fetchTopicOffsets(this.config.topic);
+    return Number(offsets.find((p) => p.partition === partition)?.low ?? 0);
+  }
+
+  private seek(partition: number, offset: number): void {
+    this.consumer.seek({ topic: this.config.topic, partition, offset: String(offset) });
+    this.nextOffset.set(partition, offset);
+    for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i]?.partition === partition) this.queue.splice(i, 1);
+  }
+
+  private fail(error: unknown): void {
+    this.failure ??= error;
+    this.nextWaiter?.reject(this.failure);
+    this.nextWaiter = undefined;
   }
 
   private async onBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
     const { partition } = batch;
-    const pushed = this.pushedUntil.get(partition) ?? -1n;
-    const messages = batch.messages.filter((m) => BigInt(m.offset) >= pushed);
-    if (messages.length === 0) {
-      if (batch.messages.length > 0) resolveOffset(batch.lastOffset());
-      return;
-    }
-    if (this.handler !== undefined && !this.loaded.has(partition)) {
-      let seekTo: string | undefined;
+    const recovering = this.recovering.get(partition);
+    if (recovering !== undefined) {
       try {
-        seekTo = await this.recover(partition, messages[0]?.offset as string, heartbeat);
+        await whileHeartbeating(recovering, heartbeat);
       } catch (error) {
         // Unusable state is not retried batch after batch: the engine stops and says why.
         this.fail(error);
         return;
       }
-      if (seekTo !== undefined) {
-        // The rest of this batch is stale after the seek; the next fetch starts at the snapshot.
-        this.consumer.seek({ topic: this.config.topic, partition, offset: seekTo });
-        return;
-      }
+      // Recovered: the hold is over for this assignment.
+      if (this.recovering.get(partition) === recovering) this.recovering.delete(partition);
+    }
+    // After a seek, this fetch is stale: the next one starts where the seek said.
+    if (!this.assigned.has(partition) || isStale() || !isRunning()) return;
+    const from = this.nextOffset.get(partition) ?? 0;
+    const messages = batch.messages.filter((m) => Number(m.offset) >= from);
+    if (messages.length === 0) {
+      if (batch.messages.length > 0) resolveOffset(batch.lastOffset());
+      return;
     }
     for (let start = 0; start < messages.length; start += this.batchSize) {
       const slice = messages.slice(start, start + this.batchSize);
@@ -210,73 +197,26 @@ export class KafkaSource implements Source {
         if (!isRunning() || isStale()) return;
         await heartbeat();
       }
-      if (this.stopped || !isRunning() || isStale()) return;
-      const values = slice.map((m) => m.value ?? Buffer.alloc(0));
-      const offsets = slice.map((m) => m.offset);
+      if (this.stopped || !isRunning() || isStale() || !this.assigned.has(partition)) return;
+      const offsets = slice.map((m) => Number(m.offset));
       const topic = batch.topic;
-      const last = offsets[offsets.length - 1] as string;
+      const last = offsets[offsets.length - 1] as number;
       this.push({
         partition,
-        values,
+        values: slice.map((m) => m.value ?? Buffer.alloc(0)),
         keys: slice.map((m) => m.key),
         timestamps: Float64Array.from(slice, (m) => Number(m.timestamp)),
         offsets,
-        position: (i) => ({ topic, partition, offset: offsets[i] as string }),
-        resumeAt: (BigInt(last) + 1n).toString(),
-        replayed: this.replayedIn(partition, offsets),
+        position: (i) => ({ topic, partition, offset: String(offsets[i]) }),
       });
       // Resolved means "fetch past it", not committed: commits come only from commit().
-      resolveOffset(last);
-      this.pushedUntil.set(partition, BigInt(last) + 1n);
+      resolveOffset(String(last));
+      this.nextOffset.set(partition, last + 1);
     }
     this.partitionLag.set(partition, Number(batch.offsetLag()));
   }
 
-  /**
-   * Loads a newly assigned partition's state. `committed` is where the group
-   * resumed it (the first fetched offset). Returns where to seek when the
-   * state is older than that: records from there up to `committed` are replayed.
-   */
-  private async recover(partition: number, committed: string, heartbeat: () => Promise<void>): Promise<string | undefined> {
-    const loading = this.loading.get(partition) ?? this.load(partition);
-    // A big partition takes seconds to load: keep the group membership alive meanwhile.
-    let loaded = false;
-    const settle = () => {
-      loaded = true;
-    };
-    loading.then(settle, settle);
-    while (!loaded) {
-      await Promise.race([loading.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1_000))]);
-      if (!loaded) await heartbeat().catch(() => {});
-    }
-    const snapshotAt = await loading;
-    this.loading.delete(partition);
-    this.loaded.add(partition);
-    const from = BigInt(snapshotAt ?? '0');
-    const to = BigInt(committed);
-    if (from === to) return undefined;
-    if (from < to) this.replayUntil.set(partition, to);
-    return from.toString();
-  }
-
-  private load(partition: number): Promise<string | null> {
-    const loading = (this.handler as PartitionHandler).assigned(partition);
-    this.loading.set(partition, loading);
-    // Awaited by the partition's first batch; a failure is reported there, not as an unhandled rejection.
-    loading.catch(() => {});
-    return loading;
-  }
-
-  private replayedIn(partition: number, offsets: readonly string[]): number {
-    const until = this.replayUntil.get(partition);
-    if (until === undefined) return 0;
-    let replayed = 0;
-    while (replayed < offsets.length && BigInt(offsets[replayed] as string) < until) replayed++;
-    if (BigInt(offsets[offsets.length - 1] as string) + 1n >= until) this.replayUntil.delete(partition);
-    return replayed;
-  }
-
-  private push(batch: KafkaBatch): void {
+  private push(batch: SourceBatch): void {
     if (this.nextWaiter !== undefined) {
       const wake = this.nextWaiter;
       this.nextWaiter = undefined;
@@ -291,26 +231,40 @@ export class KafkaSource implements Source {
     const previous = this.assigned;
     this.assigned = new Set(assignment[this.config.topic] ?? []);
     const revoked = [...previous].filter((p) => !this.assigned.has(p));
-    // Kept partitions go on from where they were; a partition that comes back recovers from the store.
+    const added = [...this.assigned].filter((p) => !previous.has(p));
+    log.info({ assigned: [...this.assigned], added, revoked }, 'partitions assigned');
     for (const partition of revoked) {
-      this.loaded.delete(partition);
-      this.loading.delete(partition);
-      this.replayUntil.delete(partition);
-      this.pushedUntil.delete(partition);
-    }
-    if (this.handler !== undefined) {
-      for (const partition of this.assigned) if (!previous.has(partition) && !this.loading.has(partition)) this.load(partition);
-    }
-    if (revoked.length > 0) {
-      this.handler?.revoked(revoked).catch((error: unknown) => process.stderr.write(`klaxon: releasing partitions ${revoked.join(',')}: ${String(error)}\n`));
+      this.recovering.delete(partition);
+      this.nextOffset.delete(partition);
+      this.partitionLag.delete(partition);
     }
     for (let i = this.queue.length - 1; i >= 0; i--) {
-      if (!this.assigned.has((this.queue[i] as KafkaBatch).partition)) this.queue.splice(i, 1);
+      if (!this.assigned.has(this.queue[i]?.partition ?? -1)) this.queue.splice(i, 1);
     }
-    for (const partition of [...this.partitionLag.keys()]) {
-      if (!this.assigned.has(partition)) this.partitionLag.delete(partition);
+    if (revoked.length > 0) this.listener?.revoked(revoked);
+    // Kept partitions go on from where they were; a partition that comes back is recovered again.
+    for (const partition of added) {
+      const recovery = this.listener?.assigned(partition);
+      if (recovery === undefined) continue;
+      // Awaited by the partition's batches; a failure is reported there and here, never as an unhandled rejection.
+      recovery.catch((error: unknown) => this.fail(error));
+      this.recovering.set(partition, recovery);
     }
   }
+}
+
+/** Waits for `work`, heartbeating every second so the group keeps this member while a big partition loads. */
+async function whileHeartbeating(work: Promise<void>, heartbeat: () => Promise<void>): Promise<void> {
+  let settled = false;
+  const done = work.finally(() => {
+    settled = true;
+  });
+  done.catch(() => {});
+  while (!settled) {
+    await Promise.race([done.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1_000))]);
+    if (!settled) await heartbeat().catch(() => {});
+  }
+  await work;
 }
 
 function isRebalance(error: unknown): boolean {

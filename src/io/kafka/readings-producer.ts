@@ -2,6 +2,7 @@ import type { Producer } from 'kafkajs';
 import { SinkError } from '../../errors.js';
 import { zoneIdRange } from '../../sharding/route-hint.js';
 import { createKafka, ensureTopic } from './client.js';
+import { producerSettings } from './options.js';
 
 export interface ProducedRecord {
   value: Buffer;
@@ -23,14 +24,7 @@ export class ReadingsProducer {
   static async connect(brokers: string[], topic: string, partitions: number): Promise<ReadingsProducer> {
     const kafka = createKafka(brokers, 'klaxon-producer');
     await ensureTopic(kafka, topic, partitions);
-    // One request in flight keeps each partition's records in send order, even across retries.
-    const producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // An idempotent producer keeps retrying: a broker outage is backpressure, not loss.
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
-    });
+    const producer = kafka.producer(producerSettings());
     await producer.connect();
     return new ReadingsProducer(producer, topic);
   }

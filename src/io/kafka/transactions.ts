@@ -1,8 +1,10 @@
 import type { Message, Producer, Transaction } from 'kafkajs';
+import pRetry from 'p-retry';
 import { SinkError } from '../../errors.js';
 import { BufferedSink } from '../buffered-sink.js';
 import type { OutRecord } from '../types.js';
 import { createKafka, ensureTopic } from './client.js';
+import { transactionalSettings } from './options.js';
 
 export interface CommittedOffset {
   topic: string;
@@ -30,17 +32,7 @@ export class KafkaTransactions {
   static async connect(brokers: string[], transactionalId: string, topics: Array<{ topic: string; partitions: number }>): Promise<KafkaTransactions> {
     const kafka = createKafka(brokers, `${transactionalId}-producer`);
     for (const { topic, partitions } of topics) await ensureTopic(kafka, topic, partitions);
-    const producer = kafka.producer({
-      transactionalId,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // Shorter than the broker's default so a crashed instance's open transaction cannot hold readers back long.
-      transactionTimeout: 30_000,
-      // A short first retry: right after a commit the broker refuses the next transaction's first send
-      // (CONCURRENT_TRANSACTIONS) for a few ms; kafkajs's 200 ms default held alerts back that long (measured).
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 10, maxRetryTime: 5_000 },
-    });
+    const producer = kafka.producer(transactionalSettings(transactionalId));
     try {
       await producer.connect();
     } catch (error) {
@@ -120,15 +112,13 @@ export class TransactionalSink extends BufferedSink {
  * stopped on AddOffsetsToTxn).
  */
 async function whileConcurrent<T>(request: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await request();
-    } catch (error) {
-      const concurrent = (error as { type?: string }).type === 'CONCURRENT_TRANSACTIONS';
-      if (!concurrent || attempt >= 100) {
-        throw new SinkError('a Kafka transaction request failed', { cause: error, retriable: concurrent });
-      }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(500, 20 * attempt)));
-    }
+  try {
+    return await pRetry(request, { retries: 100, minTimeout: 20, factor: 1.2, maxTimeout: 500, shouldRetry: ({ error }) => isConcurrent(error) });
+  } catch (error) {
+    throw new SinkError('a Kafka transaction request failed', { cause: error, retriable: isConcurrent(error) });
   }
+}
+
+function isConcurrent(error: unknown): boolean {
+  return (error as { type?: string }).type === 'CONCURRENT_TRANSACTIONS';
 }

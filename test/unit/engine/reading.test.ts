@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { isRejection, parseReading, RejectReason } from '../../../src/engine/reading.js';
+import { isRejection, parseReading } from '../../../src/engine/reading.js';
+import { RejectReason } from '../../../src/model/reading.js';
 
 const DEFAULT_TS = 1_760_000_000_000;
 

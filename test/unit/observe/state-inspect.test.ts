@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RulesConfig } from '../../../src/config/types.js';
 import { Shard } from '../../../src/engine/shard.js';
+import { applyUpdate, unpackUpdates } from '../../../src/engine/zone-image.js';
 import { findStoredZone, formatStoredZone, type SnapshotReader } from '../../../src/observe/state-inspect.js';
 import { linesTask } from '../../../src/protocol/messages.js';
-import { applyUpdate, unpackUpdates } from '../../../src/state/codec.js';
 import type { PartitionSnapshot } from '../../../src/state/types.js';
 
 const RULES: RulesConfig = {
@@ -20,7 +20,7 @@ function storeOf(partitions: Record<number, string[]>): SnapshotReader {
     shard.process(linesTask(lines, Number(partition)));
     const updates = shard.snapshot([]).partitions.flatMap((part) => part.chunks.flatMap(unpackUpdates));
     const images = updates.map((update) => applyUpdate(undefined, update));
-    snapshots.set(Number(partition), { offset: `${lines.length}`, zoneIds: updates.map((update) => update.zoneId), images });
+    snapshots.set(Number(partition), { offset: lines.length, zoneIds: updates.map((update) => update.zoneId), images });
   }
   return { partitions: async () => [...snapshots.keys()], load: async (p) => snapshots.get(p) ?? null };
 }
@@ -37,7 +37,7 @@ test('state inspect finds a zone in the partition snapshots and shows its statis
   const stored = await findStoredZone(store, RULES, 'boiler');
   assert.ok(stored !== undefined);
   assert.equal(stored.partition, 2);
-  assert.equal(stored.offset, '5');
+  assert.equal(stored.offset, 5);
   assert.equal(stored.zone.seq, 5);
   assert.equal(stored.zone.count, 4);
   assert.deepEqual(Array.from(stored.zone.values), [72, 74, 76, 95]);

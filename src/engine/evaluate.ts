@@ -1,9 +1,12 @@
-import type { Reading } from '../engine/reading.js';
-import type { Moments, ZoneState } from '../state/zone-state.js';
-import { type Plan, type PlannedRule, paneOf } from './plan.js';
+import type { AlertStatus } from '../model/alert.js';
+import { Direction, type Plan, type PlannedRule, RuleKind } from '../model/plan.js';
+import type { Reading } from '../model/reading.js';
+import { sigmaFloor } from './numerics.js';
+import { paneOf } from './plan.js';
+import type { Moments, ZoneState } from './zone-state.js';
 
 /** Receives each alert as it is decided, in reading order and then rule order. */
-export type AlertEmitter = (reading: Reading, seq: number, rule: PlannedRule, status: 'firing' | 'resolved', details: Record<string, number>) => void;
+export type AlertEmitter = (reading: Reading, seq: number, rule: PlannedRule, status: AlertStatus, details: Record<string, number>) => void;
 
 const NO_DETAILS: Record<string, number> = Object.freeze({}) as Record<string, number>;
 const totals = { sum: 0, count: 0 };
@@ -28,21 +31,21 @@ export function applyReading(zone: ZoneState, reading: Reading, plan: Plan, emit
     let fires = false;
     let details = NO_DETAILS;
     switch (rule.kind) {
-      case 0:
+      case RuleKind.threshold:
         evaluated = true;
         fires = x > rule.above || x < rule.below;
         break;
-      case 1: {
+      case RuleKind.zscore: {
         if (zone.count < rule.minSamples) break;
         evaluated = true;
         zone.moments(moments);
         if (nearZscoreBoundary(x, rule.k, moments)) zone.exactMoments(moments);
         const { mean, std } = moments;
-        fires = std > 1e-9 * Math.max(1, Math.abs(mean)) && Math.abs(x - mean) > rule.k * std;
+        fires = std > sigmaFloor(mean) && Math.abs(x - mean) > rule.k * std;
         details = { mean, std, z: std === 0 ? 0 : (x - mean) / std };
         break;
       }
-      case 2: {
+      case RuleKind.windowAvg: {
         zone.paneTotals(p - rule.panes + 1, p, totals);
         if (totals.count < rule.minSamples) break;
         evaluated = true;
@@ -51,7 +54,7 @@ export function applyReading(zone: ZoneState, reading: Reading, plan: Plan, emit
         details = { avg, count: totals.count };
         break;
       }
-      case 3: {
+      case RuleKind.rateOfChange: {
         const q = p - rule.lagPanes;
         if (q > zone.maxPane || !zone.isAvailable(q)) break;
         zone.paneTotals(q, q, totals);
@@ -60,7 +63,8 @@ export function applyReading(zone: ZoneState, reading: Reading, plan: Plan, emit
         if (ref === 0) break;
         evaluated = true;
         const changePct = ((x - ref) / Math.abs(ref)) * 100;
-        fires = rule.direction === 0 ? changePct > rule.pct : rule.direction === 1 ? changePct < -rule.pct : Math.abs(changePct) > rule.pct;
+        fires =
+          rule.direction === Direction.up ? changePct > rule.pct : rule.direction === Direction.down ? changePct < -rule.pct : Math.abs(changePct) > rule.pct;
         details = { ref, changePct };
         break;
       }
@@ -83,7 +87,7 @@ export function applyReading(zone: ZoneState, reading: Reading, plan: Plan, emit
 
 /** Is either zscore comparison (the σ guard, or │x − μ│ against k·σ) within rounding of flipping? */
 function nearZscoreBoundary(x: number, k: number, { mean, std }: Moments): boolean {
-  const guard = 1e-9 * Math.max(1, Math.abs(mean));
+  const guard = sigmaFloor(mean);
   const deviation = Math.abs(x - mean);
   return Math.abs(std - guard) <= 1e-6 * guard || Math.abs(deviation - k * std) <= NEAR * (deviation + k * std);
 }

@@ -1,5 +1,5 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
-import type { LogLevel } from '../config/types.js';
+import type { LogLevel } from './config/types.js';
 
 /**
  * Klaxon's structured logs: JSON lines on stderr (pino), one logger per

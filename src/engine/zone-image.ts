@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import type { RulesConfig } from '../config/types.js';
 import { StateError } from '../errors.js';
-import type { Plan } from '../rules/plan.js';
+import type { Plan } from '../model/plan.js';
+import type { SnapshotIdentity } from '../model/snapshot.js';
 import { ZoneState } from './zone-state.js';
 
 /** Bumped whenever the stored layout changes; older snapshots are refused, never misread. */
@@ -28,12 +29,16 @@ const CHUNK_ZONES = 500;
 const CHUNK_BYTES = 4 << 20;
 
 /**
- * Identity of what a snapshot means: the window and the rules. A snapshot made
- * under other rules or another window would give other alerts if resumed.
+ * Identity of what a snapshot means: the image format, and the window and
+ * rules it was made under. A snapshot made under other rules or another
+ * window would give other alerts if resumed.
  */
-export function rulesFingerprint(config: RulesConfig): string {
-  const identity = { window: config.window, rules: config.rules };
-  return createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 16);
+export function snapshotIdentity(config: RulesConfig): SnapshotIdentity {
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify({ window: config.window, rules: config.rules }))
+    .digest('hex')
+    .slice(0, 16);
+  return { format: SNAPSHOT_FORMAT, fingerprint };
 }
 
 /** Writes the zone's header into `target` at `at` (IMAGE_HEADER_BYTES bytes). */

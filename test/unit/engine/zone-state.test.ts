@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Rule } from '../../../src/config/types.js';
+import { planRules } from '../../../src/engine/plan.js';
+import { type Moments, ZoneState } from '../../../src/engine/zone-state.js';
 import { seededRandom } from '../../../src/io/generator/readings.js';
-import { type Plan, planRules } from '../../../src/rules/plan.js';
-import { type Moments, ZoneState } from '../../../src/state/zone-state.js';
+import type { Plan } from '../../../src/model/plan.js';
 
 function historyPlan(size: number): Plan {
   return planRules({

@@ -1,6 +1,6 @@
+import type { Plan } from '../model/plan.js';
 import type { ZoneHistory } from '../protocol/messages.js';
-import type { Plan } from '../rules/plan.js';
-import type { ZoneState } from '../state/zone-state.js';
+import type { ZoneState } from './zone-state.js';
 
 /**
  * Read-only views of one zone's state for operators (dashboard, `klaxon state

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import type { RulesConfig } from '../../../src/config/types.js';
 import { Shard } from '../../../src/engine/shard.js';
+import { applyUpdate, IMAGE_HEADER_BYTES, unpackUpdates, zoneImage } from '../../../src/engine/zone-image.js';
 import { linesTask, type ProcessResult } from '../../../src/protocol/messages.js';
-import { applyUpdate, IMAGE_HEADER_BYTES, unpackUpdates, zoneImage } from '../../../src/state/codec.js';
 
 // Small rings, so short streams wrap both the history and the panes many times over.
 const RULES: RulesConfig = {

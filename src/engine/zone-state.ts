@@ -1,4 +1,5 @@
-import type { Plan } from '../rules/plan.js';
+import type { Plan } from '../model/plan.js';
+import { roundingError } from './numerics.js';
 
 export interface Moments {
   mean: number;
@@ -110,7 +111,7 @@ export class ZoneState {
     for (let k = 0, i = start; k < n; k++, i = i + 1 === w ? 0 : i + 1) {
       const x = values[i] as number;
       const next = sum + x;
-      error += Math.abs(sum) >= Math.abs(x) ? sum - next + x : x - next + sum;
+      error += roundingError(sum, x, next);
       sum = next;
     }
     const mean = (sum + error) / n;
@@ -120,7 +121,7 @@ export class ZoneState {
       const d = (values[i] as number) - mean;
       const x = d * d;
       const next = sum + x;
-      error += Math.abs(sum) >= Math.abs(x) ? sum - next + x : x - next + sum;
+      error += roundingError(sum, x, next);
       sum = next;
     }
     out.mean = mean;
@@ -195,7 +196,7 @@ export class ZoneState {
     const slot = p % r;
     const sum = this.paneSum[slot] as number;
     const next = sum + x;
-    this.paneError[slot] = (this.paneError[slot] as number) + (Math.abs(sum) >= Math.abs(x) ? sum - next + x : x - next + sum);
+    this.paneError[slot] = (this.paneError[slot] as number) + roundingError(sum, x, next);
     this.paneSum[slot] = next;
     this.paneCount[slot] = (this.paneCount[slot] as number) + 1;
     return true;
@@ -213,7 +214,7 @@ export class ZoneState {
       const slot = q % r;
       const x = this.paneSum[slot] as number;
       const next = sum + x;
-      error += (this.paneError[slot] as number) + (Math.abs(sum) >= Math.abs(x) ? sum - next + x : x - next + sum);
+      error += (this.paneError[slot] as number) + roundingError(sum, x, next);
       sum = next;
       count += this.paneCount[slot] as number;
     }

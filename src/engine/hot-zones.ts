@@ -1,7 +1,7 @@
+import type { Plan } from '../model/plan.js';
 import type { HotZone, HotZonesResult } from '../protocol/messages.js';
-import type { Plan } from '../rules/plan.js';
-import type { ZoneState } from '../state/zone-state.js';
 import { TopN } from './top-n.js';
+import type { ZoneState } from './zone-state.js';
 import { firingRules, isFiring, latestValue } from './zone-summary.js';
 
 interface Rank {

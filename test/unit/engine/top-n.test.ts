@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { TopN } from '../../../src/observe/top-n.js';
+import { TopN } from '../../../src/engine/top-n.js';
 
 test('TopN keeps exactly the n greatest, best first, like a full sort', () => {
   fc.assert(

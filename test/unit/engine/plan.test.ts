@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { Rule } from '../../../src/config/types.js';
-import { paneOf, planRules } from '../../../src/rules/plan.js';
+import { paneOf, planRules } from '../../../src/engine/plan.js';
+import { Direction, RuleKind } from '../../../src/model/plan.js';
 
 function exactPane(t: number, g: number): number {
   return Number(BigInt(t) / BigInt(g));
@@ -78,7 +79,7 @@ describe('planRules', () => {
     assert.equal(plan.historySize, 500);
     assert.equal(plan.paneMs, 10_000);
     assert.deepEqual(plan.rules[0], {
-      kind: 0,
+      kind: RuleKind.threshold,
       id: 'hot',
       type: 'threshold',
       every: false,
@@ -86,7 +87,7 @@ describe('planRules', () => {
       below: Number.NEGATIVE_INFINITY,
     });
     assert.deepEqual(plan.rules[1], {
-      kind: 0,
+      kind: RuleKind.threshold,
       id: 'cold',
       type: 'threshold',
       every: true,
@@ -94,7 +95,7 @@ describe('planRules', () => {
       below: -10,
     });
     assert.deepEqual(plan.rules[2], {
-      kind: 1,
+      kind: RuleKind.zscore,
       id: 'z',
       type: 'zscore',
       every: false,
@@ -102,7 +103,7 @@ describe('planRules', () => {
       minSamples: 1,
     });
     assert.deepEqual(plan.rules[3], {
-      kind: 2,
+      kind: RuleKind.windowAvg,
       id: 'avg',
       type: 'window_avg',
       every: false,
@@ -111,13 +112,13 @@ describe('planRules', () => {
       minSamples: 1,
     });
     assert.deepEqual(plan.rules[4], {
-      kind: 3,
+      kind: RuleKind.rateOfChange,
       id: 'roc',
       type: 'rate_of_change',
       every: true,
       lagPanes: 6,
       pct: 10,
-      direction: 2,
+      direction: Direction.both,
     });
     // R = max(P, L + 1) = max(30, 7).
     assert.equal(plan.ringPanes, 30);

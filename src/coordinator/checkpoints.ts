@@ -1,0 +1,280 @@
+import { StateError } from '../errors.js';
+import type { PartitionControl, SourceBatch } from '../io/types.js';
+import { logger } from '../log.js';
+import type { DoneResult, PartitionUpdates, SnapshotResult } from '../protocol/messages.js';
+import type { SaveOutcome, StateStore } from '../state/types.js';
+import type { Shards } from './shards.js';
+
+const log = logger('checkpoints');
+
+export interface SnapshotStats {
+  snapshots: number;
+  /** Zones in the last snapshot, the bytes of state it wrote, and the time from its cut to its last write. */
+  lastZones: number;
+  lastBytes: number;
+  lastMs: number;
+  recoveries: number;
+  resyncs: number;
+}
+
+/** What the read loop needs to know about a batch before it queues it. */
+export interface Admission {
+  /** The partition's ownership epoch the batch was admitted under. */
+  epoch: number;
+  /** How many leading records only rebuild state (their outputs were committed before). */
+  replayed: number;
+}
+
+/** The workers' state at one point between two batches, and what a snapshot of it needs. */
+export interface Cut {
+  /** Each partition's resume offset after the batches queued before the cut. */
+  offsets: ReadonlyMap<number, number>;
+  updates: Promise<PartitionUpdates[]>;
+  /** Partitions exported whole. */
+  whole: ReadonlySet<number>;
+  /** Each partition's ownership epoch at the cut: a partition released or recovered since is not saved. */
+  epochs: ReadonlyMap<number, number>;
+  startedAt: number;
+}
+
+/** Everything this process knows about one partition it owns. */
+interface Owned {
+  epoch: number;
+  recovered: boolean;
+  /** Records before this offset are replays (their outputs were committed before a restart or a move). */
+  replayUntil: number | undefined;
+  /** Resume offset after the last batch queued at the workers. */
+  submittedUntil: number | undefined;
+  /** The offset the store holds for the partition, as this process last saved or loaded it (null: none). */
+  stored: number | null;
+  /** The next snapshot writes every zone of the partition whole (a save failed, or the store lost it). */
+  whole: boolean;
+}
+
+/**
+ * The one owner of partition bookkeeping: which partitions this process owns
+ * and under which epoch, how each is recovered when it arrives (drop what the
+ * workers hold of it, load its snapshot into the zones' owners, seek to the
+ * snapshot and mark what is replay), and how snapshots are cut and saved so
+ * that a snapshot is never ahead of the committed offsets.
+ *
+ * A source without partitions (file, stdin, generator) is one partition,
+ * always owned, never recovered.
+ */
+export class Checkpoints {
+  readonly stats: SnapshotStats = { snapshots: 0, lastZones: 0, lastBytes: 0, lastMs: 0, recoveries: 0, resyncs: 0 };
+  private readonly owned = new Map<number, Owned>();
+  private epochs = 0;
+
+  constructor(
+    private readonly shards: Shards,
+    private readonly store: StateStore | undefined,
+    private readonly control: PartitionControl | undefined,
+    /** A failure that must stop the engine (a worker died while dropping or restoring zones). */
+    private readonly fail: (error: unknown) => void,
+  ) {
+    if (control === undefined) this.owned.set(0, this.fresh(true));
+  }
+
+  /** Whether every assigned partition is recovered (a source without partitions always is). */
+  ready(): boolean {
+    if (this.control === undefined) return true;
+    if (this.owned.size === 0) return false;
+    for (const state of this.owned.values()) if (!state.recovered) return false;
+    return true;
+  }
+
+  /**
+   * A partition arrived: recover it. The source hands on none of its records
+   * until this resolves; a rejection (unusable state) stops the engine.
+   * Resolves to the group's committed offset (null: none; undefined: no
+   * recovery was needed, or it was superseded).
+   */
+  async assigned(partition: number): Promise<number | null | undefined> {
+    const state = this.fresh(false);
+    this.owned.set(partition, state);
+    const current = () => this.owned.get(partition) === state;
+    const { store, control } = this;
+    if (store === undefined || control === undefined) {
+      state.recovered = true;
+      return undefined;
+    }
+    const committed = await control.committed(partition);
+    await this.shards.broadcast<DoneResult>(() => ({ kind: 'drop', partitions: [partition] }));
+    const snapshot = await store.load(partition);
+    if (!current()) return undefined;
+    if (snapshot !== null) {
+      const byShard = Array.from({ length: this.shards.count }, () => ({ zoneIds: [] as string[], images: [] as Uint8Array[] }));
+      snapshot.zoneIds.forEach((zoneId, i) => {
+        // Zones go to their owner under the current ring: this is how a worker-count change moves state.
+        const shard = byShard[this.shards.ring.ownerOf(zoneId)];
+        shard?.zoneIds.push(zoneId);
+        shard?.images.push(snapshot.images[i] as Uint8Array);
+      });
+      await this.shards.broadcast<DoneResult>((shard) => ({ kind: 'restore', zoneIds: byShard[shard]?.zoneIds ?? [], images: byShard[shard]?.images ?? [] }));
+      if (!current()) return undefined;
+      this.stats.recoveries++;
+    }
+    state.stored = snapshot?.offset ?? null;
+    // No snapshot but offsets committed (after `klaxon state reset`): rebuild from the oldest retained record.
+    const from = snapshot?.offset ?? (committed === null ? null : await control.earliest(partition));
+    if (!current()) return undefined;
+    if (from !== null && from !== committed) {
+      if (committed !== null && from > committed) {
+        log.warn({ partition, snapshot: from, committed }, 'the snapshot is ahead of the committed offset (offsets rewound?): resuming at the snapshot');
+      }
+      control.seek(partition, from);
+      if (committed !== null && from < committed) state.replayUntil = committed;
+    }
+    state.recovered = true;
+    log.debug({ partition, snapshot: snapshot?.offset ?? null, committed, replayUntil: state.replayUntil }, 'partition recovered');
+    return committed;
+  }
+
+  /** Partitions left: forget them, and drop their zones at the workers (their new owner loads them from the store). */
+  revoked(partitions: readonly number[]): void {
+    for (const partition of partitions) this.owned.delete(partition);
+    if (partitions.length === 0) return;
+    this.shards.broadcast<DoneResult>(() => ({ kind: 'drop', partitions: [...partitions] })).catch(this.fail);
+  }
+
+  /**
+   * Admits a batch just read from the source, in source order: undefined when
+   * its partition is not (or no longer, or not yet) this process's to process.
+   */
+  admit(batch: SourceBatch): Admission | undefined {
+    const state = this.owned.get(batch.partition);
+    if (state === undefined || !state.recovered) return undefined;
+    return { epoch: state.epoch, replayed: this.replayedIn(state, batch.offsets) };
+  }
+
+  /** Whether the partition is still owned under the epoch a batch was admitted with. */
+  owns(partition: number, epoch: number): boolean {
+    return this.owned.get(partition)?.epoch === epoch && this.control?.owns(partition) !== false;
+  }
+
+  /** The batch is queued at the workers: a cut from now on includes it. */
+  submitted(batch: SourceBatch, epoch: number): void {
+    const state = this.owned.get(batch.partition);
+    const last = batch.offsets?.[batch.offsets.length - 1];
+    if (state?.epoch === epoch && last !== undefined) state.submittedUntil = last + 1;
+  }
+
+  /**
+   * Takes a cut: queues an export at every worker now, behind the batches
+   * already queued and ahead of any queued later. Call it between two batch
+   * submissions. Nothing waits here: batches keep flowing while workers export.
+   */
+  cut(): Cut {
+    const whole = new Set<number>();
+    const offsets = new Map<number, number>();
+    const epochs = new Map<number, number>();
+    for (const [partition, state] of this.owned) {
+      if (state.whole) whole.add(partition);
+      if (state.submittedUntil !== undefined) offsets.set(partition, state.submittedUntil);
+      epochs.set(partition, state.epoch);
+    }
+    const fullPartitions = [...whole];
+    const updates = this.shards
+      .broadcast<SnapshotResult>(() => ({ kind: 'snapshot', fullPartitions }))
+      .then((results) => results.flatMap((result) => result.partitions));
+    return { offsets, updates, whole, epochs, startedAt: performance.now() };
+  }
+
+  /**
+   * Saves a cut, per partition, only where the committed position has reached
+   * the cut's: a snapshot is never ahead of the committed offsets. Changes that
+   * cannot be saved are written whole by the next snapshot (the workers have
+   * forgotten them). A store failure is thrown as a retriable StateError after
+   * the other partitions were tried.
+   */
+  async save(cut: Cut, committedUntil: (partition: number) => number | undefined): Promise<void> {
+    const store = this.store;
+    if (store === undefined) return;
+    const byPartition = mergeByPartition(await cut.updates);
+    let zones = 0;
+    let bytes = 0;
+    let failure: unknown;
+    for (const partition of new Set([...cut.offsets.keys(), ...byPartition.keys()])) {
+      const state = this.owned.get(partition);
+      if (state === undefined || state.epoch !== cut.epochs.get(partition)) continue;
+      const offset = cut.offsets.get(partition);
+      const updates = byPartition.get(partition);
+      const committed = committedUntil(partition);
+      if (offset === undefined || committed === undefined || committed < offset) {
+        if (updates !== undefined) state.whole = true;
+        continue;
+      }
+      try {
+        const outcome = await this.saveOne(store, partition, state, updates, offset, cut.whole.has(partition));
+        if (outcome === 'resync') {
+          // The store does not hold what we last wrote (Redis restarted empty, or another process wrote).
+          this.stats.resyncs++;
+          state.whole = true;
+        } else if (updates !== undefined) {
+          zones += updates.zones;
+          bytes += updates.bytes;
+        }
+      } catch (error) {
+        state.whole = true;
+        failure ??= new StateError(`cannot save partition ${partition}'s snapshot`, { cause: error, retriable: true });
+      }
+    }
+    this.stats.snapshots++;
+    this.stats.lastZones = zones;
+    this.stats.lastBytes = bytes;
+    this.stats.lastMs = performance.now() - cut.startedAt;
+    if (failure !== undefined) throw failure;
+  }
+
+  private async saveOne(
+    store: StateStore,
+    partition: number,
+    state: Owned,
+    updates: PartitionUpdates | undefined,
+    offset: number,
+    whole: boolean,
+  ): Promise<SaveOutcome | 'unchanged'> {
+    if (updates === undefined && !whole && state.stored === offset) {
+      // Nothing new: only check the store still holds this partition (Redis may have restarted empty).
+      return (await store.offsetOf(partition)) === offset ? 'unchanged' : 'resync';
+    }
+    const outcome = await store.save(partition, updates?.chunks ?? [], offset, state.stored, whole);
+    if (outcome === 'saved') {
+      state.stored = offset;
+      if (whole) state.whole = false;
+    } else if (whole) {
+      throw new StateError(`partition ${partition}'s snapshot changed under a full rewrite: another engine process owns it`);
+    }
+    return outcome;
+  }
+
+  private replayedIn(state: Owned, offsets: readonly number[] | undefined): number {
+    const until = state.replayUntil;
+    if (until === undefined || offsets === undefined) return 0;
+    let replayed = 0;
+    while (replayed < offsets.length && (offsets[replayed] as number) < until) replayed++;
+    if (replayed === offsets.length && (offsets[offsets.length - 1] ?? -1) + 1 < until) return replayed;
+    state.replayUntil = undefined;
+    return replayed;
+  }
+
+  private fresh(recovered: boolean): Owned {
+    return { epoch: ++this.epochs, recovered, replayUntil: undefined, submittedUntil: undefined, stored: null, whole: false };
+  }
+}
+
+/** One partition's updates may come from several workers: one list per partition. */
+function mergeByPartition(parts: readonly PartitionUpdates[]): Map<number, PartitionUpdates> {
+  const byPartition = new Map<number, PartitionUpdates>();
+  for (const part of parts) {
+    const merged = byPartition.get(part.partition);
+    if (merged === undefined) byPartition.set(part.partition, { ...part, chunks: [...part.chunks] });
+    else {
+      merged.zones += part.zones;
+      merged.bytes += part.bytes;
+      merged.chunks.push(...part.chunks);
+    }
+  }
+  return byPartition;
+}

@@ -1,0 +1,98 @@
+import type { OutRecord, SourceBatch } from '../io/types.js';
+import { logger } from '../log.js';
+import type { ProcessResult } from '../protocol/messages.js';
+import { deadLetter } from './dead-letter.js';
+import { KEY_REASON, type Router, type ShardPart } from './router.js';
+import type { Shards } from './shards.js';
+import type { RunStats } from './stats.js';
+
+const log = logger('dispatcher');
+
+/** What one batch produced for the sinks, replayed records left out. */
+export interface BatchOutputs {
+  alerts: OutRecord[];
+  deadLetters: OutRecord[];
+}
+
+/** A batch handed to the workers: queued once `queued` resolves, done once `outputs` does. */
+export interface Dispatch {
+  queued: Promise<void>;
+  outputs: Promise<BatchOutputs>;
+}
+
+/**
+ * Routes a batch, queues its parts at their workers and gathers what they
+ * return. Parts are queued one after another, each waiting for room at its
+ * worker; the caller queues the next batch only once `queued` resolves, which
+ * is what keeps each shard's tasks (and so each zone's readings) in source order.
+ */
+export class Dispatcher {
+  constructor(
+    private readonly shards: Shards,
+    private readonly router: Router,
+    private readonly stats: RunStats,
+  ) {}
+
+  /**
+   * `replayed`: how many leading records only rebuild state (their output was
+   * written before a restart). `owned()` is asked right before each part is
+   * queued, with no await in between: a partition revoked meanwhile has had
+   * its zones dropped at the workers, and its records processed after that
+   * would rebuild them from nothing.
+   */
+  dispatch(batch: SourceBatch, replayed: number, owned: () => boolean): Dispatch {
+    const routed = this.router.route(batch);
+    if (routed.keyMismatches > 0 && this.stats.keyMismatch(batch.partition, routed.keyMismatches)) {
+      log.warn(
+        { partition: batch.partition },
+        'records whose key is not their zone_id: per-zone order, and so the alerts, are defined only when readings are keyed by zone_id (klaxon produce does that)',
+      );
+    }
+    const outputs: BatchOutputs = { alerts: [], deadLetters: [] };
+    for (const index of routed.refused) {
+      if (index < replayed) continue;
+      this.stats.reject(KEY_REASON);
+      outputs.deadLetters.push(deadLetter(KEY_REASON, batch.values[index] as Buffer, batch.position(index)));
+    }
+    const results: Array<Promise<void>> = [];
+    const queued = (async () => {
+      for (const part of routed.parts) {
+        const runner = this.shards.runner(part.shard);
+        await runner.room();
+        if (!owned()) {
+          this.stats.discarded += part.indices.length;
+          continue;
+        }
+        const transfer = [part.task.bytes.buffer as ArrayBuffer];
+        results.push(runner.run<ProcessResult>(part.task, transfer).then((result) => this.collect(batch, replayed, part, result, outputs)));
+      }
+    })();
+    return { queued, outputs: queued.then(() => Promise.all(results)).then(() => outputs) };
+  }
+
+  private collect(batch: SourceBatch, replayed: number, part: ShardPart, result: ProcessResult, outputs: BatchOutputs): void {
+    const { stats } = this;
+    stats.setZones(part.shard, result.zones);
+    stats.accepted += result.accepted;
+    const fresh = (k: number) => (part.indices[k] as number) >= replayed;
+    for (let r = 0; r < result.rejected.length; r++) {
+      const k = result.rejected[r] as number;
+      if (!fresh(k)) continue;
+      const reason = result.reasons[r] as string;
+      const index = part.indices[k] as number;
+      stats.reject(reason);
+      outputs.deadLetters.push(deadLetter(reason, batch.values[index] as Buffer, batch.position(index)));
+    }
+    for (let a = 0; a < result.alerts.length; a++) {
+      const firing = result.alertFiring[a] === 1;
+      if (!fresh(result.alertRecords[a] as number)) {
+        stats.suppressed++;
+        continue;
+      }
+      if (firing) stats.firing++;
+      else stats.resolved++;
+      outputs.alerts.push({ key: result.alertZones[a] as string, value: result.alerts[a] as string });
+    }
+    if (replayed > 0) stats.replayed += part.indices.filter((index) => index < replayed).length;
+  }
+}

@@ -1,0 +1,203 @@
+import type { SourceBatch } from '../io/types.js';
+import type { BatchOutputs } from './dispatcher.js';
+import type { RunStats } from './stats.js';
+
+/**
+ * Where finished batches' outputs go, and how they are made durable with the
+ * source positions they come from.
+ */
+export interface OutputChannel {
+  /**
+   * Transactions: outputs must reach the channel in each partition's source
+   * order and never while a commit runs, so that a commit holds exactly the
+   * outputs of the positions it commits.
+   */
+  readonly ordered: boolean;
+  write(partition: number, outputs: BatchOutputs): void;
+  /** Resolves when the channel has room for more (backpressure on the read loop). */
+  ready(): Promise<void>;
+  /** Makes everything written so far durable, then commits `positions` (partition → next offset to read). */
+  commit(positions: ReadonlyMap<number, number>): Promise<void>;
+}
+
+/** One batch from the moment it is queued at the workers until it is committed. */
+export interface LedgerEntry {
+  readonly batch: SourceBatch;
+  /** Settles when the batch's outputs are back from the workers (or the batch failed). */
+  readonly done: Promise<void>;
+}
+
+interface Entry extends LedgerEntry {
+  readAt: number;
+  /** abandoned: failed or revoked while running; it settles but never commits. */
+  stage: 'running' | 'finished' | 'written' | 'abandoned';
+  outputs: BatchOutputs | undefined;
+  settle: () => void;
+}
+
+/** A partition's batches in source order, from the oldest not yet committed. */
+interface Lane {
+  entries: Entry[];
+}
+
+/**
+ * The ordered commit: owns every batch between the workers and the source
+ * commit. Batches finish in any order across shards; a partition's position
+ * is committed only up to the oldest batch not yet written, so a commit never
+ * runs ahead of an unwritten output. With an ordered channel (exactly-once)
+ * it also holds each batch's outputs until every earlier batch of its
+ * partition has written its own, and while a commit runs.
+ */
+export class Ledger {
+  private readonly lanes = new Map<number, Lane>();
+  private readonly committed = new Map<number, number>();
+  private running = 0;
+  private committing = false;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly channel: OutputChannel,
+    private readonly stats: RunStats,
+  ) {}
+
+  /** Tracks a batch about to be queued at the workers (call in source order). */
+  open(batch: SourceBatch, readAt: number): LedgerEntry {
+    let settle = () => {};
+    const done = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    const entry: Entry = { batch, readAt, done, stage: 'running', outputs: undefined, settle };
+    let lane = this.lanes.get(batch.partition);
+    if (lane === undefined) {
+      lane = { entries: [] };
+      this.lanes.set(batch.partition, lane);
+    }
+    lane.entries.push(entry);
+    this.running++;
+    return entry;
+  }
+
+  /** The batch's outputs are back: written now, or (ordered) as soon as order allows. */
+  finish(ledgerEntry: LedgerEntry, outputs: BatchOutputs): void {
+    const entry = ledgerEntry as Entry;
+    if (entry.stage !== 'running') return;
+    entry.stage = 'finished';
+    entry.outputs = outputs;
+    this.running--;
+    entry.settle();
+    if (!this.channel.ordered) this.write(entry);
+    else {
+      const lane = this.lanes.get(entry.batch.partition);
+      if (lane?.entries.includes(entry)) this.writeInOrder(lane);
+    }
+  }
+
+  /** The batch failed (the run is failing): it settles but never commits. */
+  abandon(ledgerEntry: LedgerEntry): void {
+    const entry = ledgerEntry as Entry;
+    if (entry.stage !== 'running') return;
+    entry.stage = 'abandoned';
+    this.running--;
+    entry.settle();
+  }
+
+  /** Batches queued and not yet back from the workers. */
+  get inFlight(): number {
+    return this.running;
+  }
+
+  /** The batches not yet back from the workers, right now. */
+  unfinished(): LedgerEntry[] {
+    const out: LedgerEntry[] = [];
+    for (const lane of this.lanes.values()) for (const entry of lane.entries) if (entry.stage === 'running') out.push(entry);
+    return out;
+  }
+
+  /** Resolves when the oldest batch still at the workers is back. */
+  async oldestBack(): Promise<void> {
+    let oldest: Entry | undefined;
+    for (const lane of this.lanes.values()) {
+      const entry = lane.entries.find((e) => e.stage === 'running');
+      if (entry !== undefined && (oldest === undefined || entry.readAt < oldest.readAt)) oldest = entry;
+    }
+    await oldest?.done;
+  }
+
+  ready(): Promise<void> {
+    return this.channel.ready();
+  }
+
+  /** Partitions revoked: their batches are neither written (ordered) nor committed here; their new owner decides. */
+  forget(partitions: readonly number[]): void {
+    for (const partition of partitions) {
+      const lane = this.lanes.get(partition);
+      this.lanes.delete(partition);
+      this.committed.delete(partition);
+      for (const entry of lane?.entries ?? []) if (entry.stage === 'running') this.abandon(entry);
+    }
+  }
+
+  /**
+   * A partition was recovered: its group position is `committed` (null: none).
+   * Replayed batches are below it and never move it back.
+   */
+  resume(partition: number, committed: number | null): void {
+    if (committed === null) this.committed.delete(partition);
+    else this.committed.set(partition, committed);
+  }
+
+  /** The partition's committed position: as recovered, or as this process last committed it. */
+  committedUntil(partition: number): number | undefined {
+    return this.committed.get(partition);
+  }
+
+  /** Queues a commit of every partition's written prefix; resolves when it is done. One runs at a time. */
+  commit(): Promise<void> {
+    const run = this.chain.then(() => this.commitWritten());
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  private async commitWritten(): Promise<void> {
+    this.committing = this.channel.ordered;
+    try {
+      const positions = new Map<number, number>();
+      const taken: Array<{ partition: number; lane: Lane; count: number }> = [];
+      for (const [partition, lane] of this.lanes) {
+        let count = 0;
+        while (count < lane.entries.length && lane.entries[count]?.stage === 'written') count++;
+        if (count === 0) continue;
+        taken.push({ partition, lane, count });
+        const offsets = lane.entries[count - 1]?.batch.offsets;
+        const last = offsets?.[offsets.length - 1];
+        if (last !== undefined && last + 1 > (this.committed.get(partition) ?? -1)) positions.set(partition, last + 1);
+      }
+      await this.channel.commit(positions);
+      for (const { partition, lane, count } of taken) {
+        lane.entries.splice(0, count);
+        this.stats.committedBatches += count;
+        // A lane forgotten meanwhile (revoked during the commit) keeps no position.
+        const position = positions.get(partition);
+        if (position !== undefined && this.lanes.get(partition) === lane) this.committed.set(partition, position);
+      }
+    } finally {
+      this.committing = false;
+      if (this.channel.ordered) for (const lane of this.lanes.values()) this.writeInOrder(lane);
+    }
+  }
+
+  private writeInOrder(lane: Lane): void {
+    if (this.committing) return;
+    for (const entry of lane.entries) {
+      if (entry.stage === 'running' || entry.stage === 'abandoned') return;
+      if (entry.stage === 'finished') this.write(entry);
+    }
+  }
+
+  private write(entry: Entry): void {
+    if (entry.outputs !== undefined) this.channel.write(entry.batch.partition, entry.outputs);
+    entry.outputs = undefined;
+    entry.stage = 'written';
+    this.stats.batchFinished(entry.batch.values.length, entry.readAt);
+  }
+}

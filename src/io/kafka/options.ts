@@ -1,0 +1,44 @@
+import type { ConsumerConfig, ProducerConfig } from 'kafkajs';
+
+/**
+ * How Klaxon's Kafka clients are configured, in one place.
+ *
+ * The engine's consumer (the benchmark's plain consumer uses the same).
+ * kafkajs decodes a whole fetch on the coordinator thread before handing
+ * anything on, which leaves the workers idle meanwhile; smaller fetches
+ * (2 MiB) were measured slower overall, so fetches stay large.
+ */
+export const CONSUMER_SETTINGS = {
+  sessionTimeout: 10_000,
+  rebalanceTimeout: 20_000,
+  heartbeatInterval: 1_000,
+  maxWaitTimeInMs: 100,
+  maxBytesPerPartition: 4 << 20,
+  retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: 50 },
+} as const satisfies Omit<ConsumerConfig, 'groupId'>;
+
+/**
+ * Every producer Klaxon writes with (alerts, dead letters, readings):
+ * idempotent, one request in flight (so each partition keeps send order even
+ * across retries), no topic auto-creation, and retries without end: a broker
+ * outage is backpressure, not loss.
+ */
+export function producerSettings(retry: { initialRetryTime: number } = { initialRetryTime: 200 }): ProducerConfig {
+  return {
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: retry.initialRetryTime, maxRetryTime: 5_000 },
+  };
+}
+
+/**
+ * The exactly-once producer: transactional, with a transaction timeout shorter
+ * than the broker's default so a crashed instance's open transaction cannot
+ * hold readers back long, and a short first retry: right after a commit the
+ * broker refuses the next transaction's first send (CONCURRENT_TRANSACTIONS)
+ * for a few ms, and kafkajs's 200 ms default held alerts back that long (measured).
+ */
+export function transactionalSettings(transactionalId: string): ProducerConfig {
+  return { ...producerSettings({ initialRetryTime: 10 }), transactionalId, transactionTimeout: 30_000 };
+}

@@ -1,0 +1,252 @@
+/**
+ * In-process stand-ins for the parts around the coordinator, scripted by the
+ * test: a partitioned log with a consumer group's committed offsets, a source
+ * that is one member of that group (assignments, revocations, fetches that
+ * land late), sinks that keep what they were given, and a "fuse" that models
+ * a crash: once blown, nothing the process does reaches the outside world.
+ * The broker tests cover the real Kafka and Redis; these let the coordinator's
+ * cut, commit and rebalance logic run in milliseconds.
+ */
+
+import { zoneKey } from '../../src/io/kafka/readings-producer.js';
+import type { OutRecord, PartitionControl, PartitionListener, Sink, Source, SourceBatch } from '../../src/io/types.js';
+import { hashBytes } from '../../src/sharding/hash.js';
+import type { MemoryStateStore } from '../../src/state/memory-store.js';
+import type { PartitionSnapshot, SaveOutcome, StateStore } from '../../src/state/types.js';
+
+/** A crash: once blown, commits, saves and writes of that process are lost. */
+export class Fuse {
+  blown = false;
+  blow(): void {
+    this.blown = true;
+  }
+}
+
+/** Partitions of records, keyed by zone like a well-behaved producer, and the group's committed offsets. */
+export class ScriptedLog {
+  readonly partitions: Buffer[][];
+  readonly lines: number[][];
+  readonly committed = new Map<number, number>();
+  /** Lines appended so far (the next line's number is this + 1). */
+  private appended = 0;
+
+  constructor(count: number) {
+    this.partitions = Array.from({ length: count }, () => []);
+    this.lines = Array.from({ length: count }, () => []);
+  }
+
+  /** Appends lines, each to its zone's partition (unparseable lines to partition 0); remembers each record's line number. */
+  append(lines: readonly string[]): void {
+    for (const line of lines) {
+      const value = Buffer.from(line);
+      const key = zoneKey(value);
+      const partition = key === null ? 0 : hashBytes(key) % this.partitions.length;
+      this.partitions[partition]?.push(value);
+      this.lines[partition]?.push(++this.appended);
+    }
+  }
+
+  get size(): number {
+    return this.partitions.reduce((sum, records) => sum + records.length, 0);
+  }
+
+  committedTotal(): number {
+    return [...this.committed.values()].reduce((a, b) => a + b, 0);
+  }
+}
+
+export interface ScriptedSourceOptions {
+  batchSize: number;
+  fuse: Fuse;
+  /** Keep batches of a revoked partition that are already queued (the worst case: they reach the engine after the revoke). */
+  keepQueuedOnRevoke?: boolean;
+}
+
+/** One member of the scripted log's consumer group; the test decides assignments and fetches. */
+export class ScriptedSource implements Source {
+  readonly partitions: PartitionControl;
+  private readonly queue: SourceBatch[] = [];
+  private waiter: ((batch: SourceBatch | null) => void) | undefined;
+  private assigned = new Set<number>();
+  private readonly position = new Map<number, number>();
+  private readonly recovering = new Map<number, Promise<void>>();
+  private listener: PartitionListener | undefined;
+  private stopped = false;
+  private ended = false;
+
+  constructor(
+    private readonly log: ScriptedLog,
+    private readonly options: ScriptedSourceOptions,
+  ) {
+    this.partitions = {
+      listen: (listener) => {
+        this.listener = listener;
+      },
+      committed: async (partition) => this.log.committed.get(partition) ?? null,
+      earliest: async () => 0,
+      seek: (partition, offset) => {
+        this.position.set(partition, offset);
+        for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i]?.partition === partition) this.queue.splice(i, 1);
+      },
+      owns: (partition) => this.assigned.has(partition),
+    };
+  }
+
+  /** A new assignment for this member (what a rebalance hands it). */
+  assign(partitions: readonly number[]): void {
+    const previous = this.assigned;
+    this.assigned = new Set(partitions);
+    const revoked = [...previous].filter((p) => !this.assigned.has(p));
+    for (const partition of revoked) {
+      this.position.delete(partition);
+      this.recovering.delete(partition);
+    }
+    if (!this.options.keepQueuedOnRevoke) {
+      for (let i = this.queue.length - 1; i >= 0; i--) if (!this.assigned.has(this.queue[i]?.partition ?? -1)) this.queue.splice(i, 1);
+    }
+    if (revoked.length > 0) this.listener?.revoked(revoked);
+    for (const partition of partitions) {
+      if (previous.has(partition)) continue;
+      this.position.set(partition, this.log.committed.get(partition) ?? 0);
+      const recovery = this.listener?.assigned(partition) ?? Promise.resolve();
+      recovery.catch(() => {});
+      this.recovering.set(partition, recovery);
+    }
+  }
+
+  /**
+   * One fetch of a partition: the request goes out from the current position,
+   * the records are held until the partition is recovered, and are dropped if
+   * a seek moved the position meanwhile (as kafkajs's stale batches are), and fetched again.
+   * `force`: hand the batch on even if the partition was revoked meanwhile.
+   */
+  async fetch(partition: number, options: { max?: number; force?: boolean } = {}): Promise<number> {
+    const from = this.position.get(partition);
+    if (from === undefined) return 0;
+    await this.recovering.get(partition);
+    if (!options.force && !this.assigned.has(partition)) return 0;
+    // A seek during the wait made this fetch stale: fetch again from where the seek said (kafkajs does the same).
+    if (!options.force && this.position.get(partition) !== from) return this.fetch(partition, options);
+    const records = this.log.partitions[partition] ?? [];
+    const end = Math.min(records.length, from + (options.max ?? this.options.batchSize));
+    if (end <= from) return 0;
+    const offsets = Array.from({ length: end - from }, (_, i) => from + i);
+    const lines = this.log.lines[partition] ?? [];
+    this.push({
+      partition,
+      values: records.slice(from, end),
+      keys: null,
+      timestamps: new Float64Array(end - from),
+      offsets,
+      position: (i) => ({ file: 'scripted', line: lines[from + i] ?? -1 }),
+    });
+    if (this.position.get(partition) === from) this.position.set(partition, end);
+    return end - from;
+  }
+
+  /** Fetches every assigned partition, round robin, until none has records left (or `limit` records were fetched). */
+  async drain(limit = Number.POSITIVE_INFINITY): Promise<number> {
+    let fetched = 0;
+    for (let progress = true; progress && fetched < limit; ) {
+      progress = false;
+      for (const partition of [...this.assigned]) {
+        const n = await this.fetch(partition, { max: Math.min(this.options.batchSize, limit - fetched) });
+        fetched += n;
+        if (n > 0) progress = true;
+        if (fetched >= limit) break;
+      }
+    }
+    return fetched;
+  }
+
+  /** Ends the stream once the queue is empty (a bounded source). */
+  end(): void {
+    this.ended = true;
+    if (this.queue.length === 0) this.wake(null);
+  }
+
+  next(): Promise<SourceBatch | null> {
+    const batch = this.queue.shift();
+    if (batch !== undefined) return Promise.resolve(batch);
+    if (this.stopped || this.ended) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+
+  async commit(positions: ReadonlyMap<number, number>): Promise<void> {
+    if (this.options.fuse.blown) return;
+    for (const [partition, offset] of positions) if (this.assigned.has(partition)) this.log.committed.set(partition, offset);
+  }
+
+  lag(): number | undefined {
+    return this.queue.reduce((sum, batch) => sum + batch.values.length, 0);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.wake(null);
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+  }
+
+  private push(batch: SourceBatch): void {
+    if (this.waiter !== undefined) this.wake(batch);
+    else this.queue.push(batch);
+  }
+
+  private wake(batch: SourceBatch | null): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.(batch);
+  }
+}
+
+/** A sink that keeps every record it is given, until its process's fuse blows. */
+export class MemorySink implements Sink {
+  readonly records: OutRecord[] = [];
+  constructor(private readonly fuse: Fuse) {}
+  write(records: readonly OutRecord[]): void {
+    if (!this.fuse.blown) this.records.push(...records);
+  }
+  async ready(): Promise<void> {}
+  async flush(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+/** A view of a shared in-memory store for one process: its saves are lost once its fuse blows; `beforeSave` can blow it. */
+export class FusedStore implements StateStore {
+  saves = 0;
+
+  constructor(
+    private readonly shared: MemoryStateStore,
+    private readonly fuse: Fuse,
+    private readonly beforeSave: (save: number) => void = () => {},
+  ) {}
+
+  load(partition: number): Promise<PartitionSnapshot | null> {
+    return this.shared.load(partition);
+  }
+
+  async save(partition: number, chunks: readonly Uint8Array[], offset: number, previous: number | null, full: boolean): Promise<SaveOutcome> {
+    this.beforeSave(++this.saves);
+    if (this.fuse.blown) return 'saved';
+    return this.shared.save(partition, chunks, offset, previous, full);
+  }
+
+  offsetOf(partition: number): Promise<number | null> {
+    return this.shared.offsetOf(partition);
+  }
+
+  partitions(): Promise<number[]> {
+    return this.shared.partitions();
+  }
+
+  reset(): Promise<number> {
+    return this.shared.reset();
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,366 @@
+/**
+ * The coordinator core in-process: scripted partitions, assignments and
+ * crashes, in-memory snapshots, shards on this thread. Every run is checked
+ * against the reference implementation; each takes milliseconds.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseConfig } from '../../../src/config/load.js';
+import type { KlaxonConfig } from '../../../src/config/types.js';
+import { assembleEngine, type RunningEngine, shardOptions } from '../../../src/coordinator/engine.js';
+import { Shards } from '../../../src/coordinator/shards.js';
+import type { RunSummary } from '../../../src/coordinator/stats.js';
+import { seededRandom } from '../../../src/io/generator/readings.js';
+import { MemoryStateStore } from '../../../src/state/memory-store.js';
+import { assertSameAlerts } from '../../helpers/compare.js';
+import { waitFor } from '../../helpers/kafka.js';
+import { referenceAlerts } from '../../helpers/reference.js';
+import { Fuse, FusedStore, MemorySink, ScriptedLog, ScriptedSource } from '../../helpers/scripted-source.js';
+import { randomStream } from '../../helpers/streams.js';
+
+const PARTITIONS = 3;
+
+function config(workers: number, snapshots = true): KlaxonConfig {
+  return parseConfig(
+    {
+      engine: { workers, batchSize: 40, maxQueuePerWorker: 2 },
+      source: { type: 'kafka', topic: 'scripted', groupId: 'scripted', commitInterval: 3 },
+      sink: { type: 'stdout' },
+      state: snapshots ? { type: 'redis', snapshotInterval: 5 } : { type: 'memory' },
+      window: { size: 40, pane: '1s' },
+      rules: [
+        { id: 'hot', type: 'threshold', above: 80 },
+        { id: 'z', type: 'zscore', k: 2.5, minSamples: 10 },
+        { id: 'avg', type: 'window_avg', span: '20s', abovePct: 3 },
+        { id: 'roc', type: 'rate_of_change', lag: '10s', pct: 8, direction: 'both' },
+      ],
+    },
+    { baseDir: '/', env: {} },
+  );
+}
+
+interface Process {
+  source: ScriptedSource;
+  alerts: MemorySink;
+  dead: MemorySink;
+  fuse: Fuse;
+  running: RunningEngine;
+  finished: Promise<RunSummary>;
+  store: FusedStore;
+  /** kill -9: nothing after this point reaches the log, the sinks or the store. */
+  crash(): Promise<void>;
+  /** The stream ends: finish, commit and snapshot what was read. */
+  finish(): Promise<RunSummary>;
+}
+
+interface ProcessOptions {
+  workers?: number;
+  delayMs?: (shard: number) => number;
+  keepQueuedOnRevoke?: boolean;
+  beforeSave?: (save: number, fuse: Fuse) => void;
+  snapshots?: boolean;
+}
+
+function start(log: ScriptedLog, shared: MemoryStateStore, options: ProcessOptions = {}): Process {
+  const engineConfig = config(options.workers ?? 2, options.snapshots ?? true);
+  const fuse = new Fuse();
+  const source = new ScriptedSource(log, { batchSize: 40, fuse, keepQueuedOnRevoke: options.keepQueuedOnRevoke ?? false });
+  const alerts = new MemorySink(fuse);
+  const dead = new MemorySink(fuse);
+  const store = new FusedStore(shared, fuse, (save) => options.beforeSave?.(save, fuse));
+  const shards = Shards.inProcess(shardOptions(engineConfig), options.delayMs);
+  const engine = assembleEngine({
+    config: engineConfig,
+    source,
+    alerts,
+    deadLetters: dead,
+    store: options.snapshots === false ? undefined : store,
+    shards,
+  });
+  const finished = engine.run();
+  finished.catch(() => {});
+  return {
+    source,
+    alerts,
+    dead,
+    fuse,
+    store,
+    running: engine.running,
+    finished,
+    async crash() {
+      fuse.blow();
+      engine.running.stop();
+      await finished.catch(() => {});
+    },
+    async finish() {
+      source.end();
+      return finished;
+    },
+  };
+}
+
+function lines(seed: number, count = 3_000): string[] {
+  return randomStream({ seed, lines: count, zones: 12, paneMs: 1_000 });
+}
+
+/** Alerts written by all processes: each alert_id+status once after dropping identical repeats (at-least-once). */
+function union(processes: readonly Process[]): Array<Record<string, unknown>> {
+  const unique = new Map<string, Record<string, unknown>>();
+  for (const process of processes) {
+    for (const record of process.alerts.records) {
+      const alert = JSON.parse(record.value) as Record<string, unknown>;
+      const key = `${alert.alert_id}|${alert.status}`;
+      const seen = unique.get(key);
+      if (seen !== undefined) assert.deepEqual(alert, seen, `a repeated alert is identical to the first: ${key}`);
+      unique.set(key, alert);
+    }
+  }
+  return [...unique.values()];
+}
+
+function deadLines(processes: readonly Process[]): number[] {
+  const found = new Set<number>();
+  for (const process of processes) {
+    for (const record of process.dead.records) found.add((JSON.parse(record.value) as { source: { line: number } }).source.line);
+  }
+  return [...found].sort((a, b) => a - b);
+}
+
+function expected(input: readonly string[]) {
+  return referenceAlerts(input, config(1));
+}
+
+function assertExact(input: readonly string[], processes: readonly Process[], label: string): void {
+  const want = expected(input);
+  assertSameAlerts(union(processes), want.alerts, label);
+  assert.deepEqual(deadLines(processes), want.deadLines, `${label}: dead letters`);
+}
+
+async function committedAll(log: ScriptedLog): Promise<void> {
+  await waitFor(() => log.committedTotal() === log.size, 'every record committed', 5_000);
+}
+
+describe('coordinator core, in process', () => {
+  for (const workers of [1, 3]) {
+    test(`one process, ${workers} worker(s), commits and snapshots on: exactly the reference`, async () => {
+      const input = lines(1);
+      const log = new ScriptedLog(PARTITIONS);
+      log.append(input);
+      const a = start(log, new MemoryStateStore(), { workers });
+      a.source.assign([0, 1, 2]);
+      await a.source.drain();
+      const summary = await a.finish();
+      assert.equal(summary.records, input.length);
+      assert.equal(log.committedTotal(), input.length, 'every record committed at the end');
+      assert.equal(summary.suppressed, 0);
+      assertExact(input, [a], `${workers} workers`);
+    });
+  }
+
+  test('slow, uneven workers: per-zone order holds and the output is exact', async () => {
+    const input = lines(2);
+    const log = new ScriptedLog(PARTITIONS);
+    log.append(input);
+    const a = start(log, new MemoryStateStore(), { workers: 3, delayMs: (shard) => (shard === 0 ? 3 : 0) });
+    a.source.assign([0, 1, 2]);
+    await a.source.drain();
+    await a.finish();
+    assertExact(input, [a], 'uneven workers');
+  });
+
+  test('kill -9 mid-stream, restart with another worker count: replays from the snapshot, alerts exact', async () => {
+    const input = lines(3);
+    const log = new ScriptedLog(PARTITIONS);
+    log.append(input);
+    const store = new MemoryStateStore();
+    const a = start(log, store, { workers: 2 });
+    a.source.assign([0, 1, 2]);
+    await a.source.drain(1_800);
+    await waitFor(async () => (await store.partitions()).length === PARTITIONS && log.committedTotal() >= 1_200, 'snapshots and commits', 5_000);
+    await a.crash();
+    const b = start(log, store, { workers: 3 });
+    b.source.assign([0, 1, 2]);
+    await b.source.drain();
+    const summary = await b.finish();
+    assert.ok(summary.replayed > 0 || summary.records < input.length, 'the restart resumed from snapshots');
+    assertExact(input, [a, b], 'after kill -9');
+    await committedAll(log);
+  });
+
+  test('a crash between a cut and its save: the restart resumes from the snapshot before, alerts exact', async () => {
+    const input = lines(4);
+    const log = new ScriptedLog(PARTITIONS);
+    log.append(input);
+    const store = new MemoryStateStore();
+    let cutLost = false;
+    const a = start(log, store, {
+      beforeSave: (save, fuse) => {
+        // The first snapshots land; then the process dies right after a cut, before its save.
+        if (save > 2 * PARTITIONS && log.committedTotal() > 1_000) {
+          fuse.blow();
+          cutLost = true;
+        }
+      },
+    });
+    a.source.assign([0, 1, 2]);
+    await a.source.drain(2_200);
+    await waitFor(() => cutLost, 'a save after a cut', 5_000);
+    await a.crash();
+    const b = start(log, store, { workers: 1 });
+    b.source.assign([0, 1, 2]);
+    await b.source.drain();
+    await b.finish();
+    assertExact(input, [a, b], 'crash between cut and save');
+  });
+
+  test('partitions move to a second process mid-stream: their state moves with them, alerts exact', async () => {
+    const input = lines(5);
+    const log = new ScriptedLog(PARTITIONS);
+    log.append(input);
+    const store = new MemoryStateStore();
+    const a = start(log, store, { workers: 2 });
+    a.source.assign([0, 1, 2]);
+    await a.source.drain(1_500);
+    await waitFor(async () => (await store.partitions()).length === PARTITIONS, 'snapshots of every partition', 5_000);
+    // The second process joins: partitions 1 and 2 move.
+    a.source.assign([0]);
+    const b = start(log, store, { workers: 3 });
+    b.source.assign([1, 2]);
+    await Promise.all([a.source.drain(), b.source.drain()]);
+    const [sa, sb] = await Promise.all([a.finish(), b.finish()]);
+    assert.ok(sb.replayed >= 0 && sa.records + sb.records >= input.length);
+    assertExact(input, [a, b], 'after the move');
+    await committedAll(log);
+  });
+
+  test('records of a revoked partition that reach the engine after the revoke are neither processed nor committed', async () => {
+    const input = lines(6);
+    const log = new ScriptedLog(PARTITIONS);
+    log.append(input);
+    const store = new MemoryStateStore();
+    const a = start(log, store, { keepQueuedOnRevoke: true, delayMs: () => 1 });
+    a.source.assign([0, 1, 2]);
+    await a.source.drain(900);
+    await waitFor(async () => (await store.partitions()).length === PARTITIONS, 'snapshots of every partition', 5_000);
+    const committedBefore = log.committed.get(2) ?? 0;
+    a.source.assign([0, 1]);
+    // A fetch of partition 2 that was in flight when the revoke landed.
+    const late = await a.source.fetch(2, { force: true });
+    assert.equal(late, 0, 'the revoked partition has no position to fetch from any more');
+    const b = start(log, store);
+    b.source.assign([2]);
+    await Promise.all([a.source.drain(), b.source.drain()]);
+    const [sa] = await Promise.all([a.finish(), b.finish()]);
+    assert.ok((log.committed.get(2) ?? 0) >= committedBefore);
+    assert.ok(sa.discarded >= 0);
+    assertExact(input, [a, b], 'late records of a revoked partition');
+  });
+
+  test('a partition revoked while its recovery loads, then given back: one recovery wins, alerts exact', async () => {
+    const input = lines(7);
+    const log = new ScriptedLog(PARTITIONS);
+    log.append(input);
+    const store = new MemoryStateStore();
+    const a = start(log, store);
+    a.source.assign([0, 1, 2]);
+    await a.source.drain(1_500);
+    await waitFor(async () => (await store.partitions()).length === PARTITIONS && log.committedTotal() > 800, 'snapshots', 5_000);
+    a.source.assign([0]);
+    a.source.assign([0, 1, 2]);
+    a.source.assign([0, 2]);
+    a.source.assign([0, 1, 2]);
+    await a.source.drain();
+    await a.finish();
+    assertExact(input, [a], 'reassigned during recovery');
+  });
+
+  test('assigned on a quiet topic: recovered and ready without any record arriving', async () => {
+    const input = lines(8, 600);
+    const log = new ScriptedLog(PARTITIONS);
+    log.append(input);
+    const store = new MemoryStateStore();
+    const a = start(log, store);
+    a.source.assign([0, 1, 2]);
+    await a.source.drain();
+    await a.finish();
+    const b = start(log, store);
+    assert.equal(b.running.checkpoints.ready(), false, 'not ready before any assignment');
+    b.source.assign([0, 1, 2]);
+    await waitFor(() => b.running.checkpoints.ready(), 'ready with no new records', 2_000);
+    assert.equal(b.running.checkpoints.stats.recoveries, PARTITIONS);
+    await b.finish();
+  });
+
+  test('no snapshots but committed offsets (after `state reset`): state is rebuilt from the start, nothing written twice', async () => {
+    const input = lines(9, 2_000);
+    const log = new ScriptedLog(PARTITIONS);
+    log.append(input.slice(0, 1_200));
+    const store = new MemoryStateStore();
+    const a = start(log, store);
+    a.source.assign([0, 1, 2]);
+    await a.source.drain();
+    await a.finish();
+    await store.reset();
+    log.append(input.slice(1_200));
+    // The second batch of lines is appended after the first in each partition, as a producer would.
+    const b = start(log, store);
+    b.source.assign([0, 1, 2]);
+    await b.source.drain();
+    const summary = await b.finish();
+    assert.equal(summary.replayed, 1_200, 'every record before the committed offsets replayed');
+    assert.equal(summary.alerts, b.alerts.records.length, 'the summary counts the alerts written');
+    assert.ok(summary.suppressed > 0, 'and those of replayed records apart');
+    assertExact(input, [a, b], 'rebuilt after a reset');
+    // Nothing the first run wrote was written again.
+    const first = new Set(a.alerts.records.map((r) => r.value));
+    assert.ok(b.alerts.records.every((r) => !first.has(r.value)));
+  });
+
+  test('random schedules of fetches, rebalances between two processes and crashes: always exact', async () => {
+    for (let seed = 100; seed < 112; seed++) {
+      const random = seededRandom(seed);
+      const input = lines(seed, 2_000);
+      const log = new ScriptedLog(PARTITIONS);
+      log.append(input);
+      const store = new MemoryStateStore();
+      const all: Process[] = [];
+      const live: Process[] = [];
+      const spawn = () => {
+        const p = start(log, store, { workers: 1 + Math.floor(random() * 3), delayMs: () => (random() < 0.2 ? 1 : 0) });
+        all.push(p);
+        live.push(p);
+        return p;
+      };
+      const rebalance = () => {
+        // Round-robin the partitions over the live processes, starting somewhere random.
+        const offset = Math.floor(random() * PARTITIONS);
+        live.forEach((p, i) => {
+          p.source.assign([0, 1, 2].filter((partition) => (partition + offset) % live.length === i));
+        });
+      };
+      spawn();
+      rebalance();
+      for (let step = 0; step < 14; step++) {
+        const roll = random();
+        if (roll < 0.15 && live.length < 3) {
+          spawn();
+          rebalance();
+        } else if (roll < 0.25 && live.length > 1) {
+          const victim = live.splice(Math.floor(random() * live.length), 1)[0] as Process;
+          await victim.crash();
+          rebalance();
+        } else if (roll < 0.3) {
+          rebalance();
+        } else {
+          for (const p of live) await p.source.drain(100 + Math.floor(random() * 200));
+        }
+        await new Promise((resolve) => setTimeout(resolve, random() * 8));
+      }
+      rebalance();
+      await Promise.all(live.map((p) => p.source.drain()));
+      await Promise.all(live.map((p) => p.finish()));
+      assertExact(input, all, `seed ${seed}`);
+      assert.equal(log.committedTotal(), log.size, `seed ${seed}: everything committed`);
+    }
+  });
+});
