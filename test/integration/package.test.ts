@@ -12,6 +12,8 @@ import type { CliResult } from '../helpers/cli.js';
 import { tempDir } from '../helpers/run-engine.js';
 
 const REPO = resolve(import.meta.dirname, '../../..');
+/** Files an installed klaxon runs from (or must carry). */
+const SHIPPED = ['LICENSE', 'README.md', 'dist/src/cli/main.js', 'dist/workers/shard-worker.js', 'src/observe/dashboard/index.html', 'cluster.config.json'];
 
 /** Runs a command; the npm_* variables of an enclosing `npm test` are left out so the child npm works on its own folder. */
 function run(command: string, args: string[], cwd: string, timeoutMs = 120_000): Promise<CliResult> {
@@ -39,7 +41,7 @@ test('npm pack → npm install in an empty folder → npx klaxon validate and de
   const [pack] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
   assert.ok(pack !== undefined);
   const files = pack.files.map((f) => f.path);
-  for (const needed of ['LICENSE', 'README.md', 'dist/src/cli/main.js', 'dist/workers/shard-worker.js', 'src/observe/dashboard/index.html', 'cluster.config.json']) {
+  for (const needed of SHIPPED) {
     assert.ok(files.includes(needed), `the package ships ${needed}`);
   }
   assert.deepEqual(
