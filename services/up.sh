@@ -43,6 +43,8 @@ if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/nul
   install_redis
 fi
 
+# Kafka 3.9 runs on Java 8, 11, 17, 21 and 23; 8 (project-wide) and 11 (broker) are deprecated, and Kafka 4 needs 17.
+# We accept 11 or newer and recommend 17 (README.md and services/README.md say the same).
 JAVA="$(java_bin)"
 [[ -n "$JAVA" ]] || die "java not found. Kafka needs a JDK/JRE >= 11 (17 recommended): apt-get install -y openjdk-17-jdk-headless (or set JAVA_HOME)"
 command -v mvn >/dev/null 2>&1 || die "mvn not found. Kafka's jars are fetched with Maven: apt-get install -y maven"

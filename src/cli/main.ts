@@ -67,12 +67,13 @@ program
 
 program
   .command('produce')
-  .description('write readings (an NDJSON file or generated) to a Kafka topic, keyed by zone_id')
+  .description('write readings (an NDJSON file or generated) to a Kafka topic, keyed by zone_id, or generated ones to a file (--out)')
   .option('--brokers <list>', 'bootstrap brokers, comma-separated', process.env.KLAXON_KAFKA_BROKERS ?? '127.0.0.1:19092')
   .option('--topic <name>', 'readings topic', 'readings')
   .option('--partitions <n>', 'partitions if the topic has to be created', positiveInt, 6)
   .option('--file <file>', 'NDJSON readings to send, in order')
   .option('--generate <count>', 'generate this many readings instead', positiveInt)
+  .option('--out <file>', 'write the generated readings to this NDJSON file instead of Kafka')
   .option('--zones <n>', 'zones for generated readings', positiveInt, 10_000)
   .option('--rate <n>', 'readings per second (0: as fast as possible)', nonNegative, 0)
   .option('--seed <n>', 'seed for generated readings', positiveInt, 42)

@@ -1,6 +1,8 @@
 import { createReadStream } from 'node:fs';
+import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError } from '../errors.js';
+import { FileSink } from '../io/file/file-sink.js';
 import { Plant } from '../io/generator/readings.js';
 import { ReadingsProducer } from '../io/kafka/readings-producer.js';
 import { LineBatcher } from '../io/line-batcher.js';
@@ -11,22 +13,35 @@ export interface ProduceOptions {
   partitions: number;
   file?: string;
   generate?: number;
+  /** Write the generated readings to this NDJSON file instead of Kafka. */
+  out?: string;
   zones: number;
   rate: number;
   seed: number;
   batch: number;
 }
 
+/** Where produced readings go: the readings topic, or an NDJSON file. */
+interface Target {
+  name: string;
+  send(values: Buffer[]): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
  * `klaxon produce`: an NDJSON file or generated readings into the readings
  * topic, keyed by zone_id, as fast as possible or at a fixed rate (open loop:
  * the schedule does not wait for a slow broker; it reports when it falls behind).
+ * With `out`, generated readings go to an NDJSON file instead, one a line.
  */
 export async function produceCommand(options: ProduceOptions): Promise<void> {
   if ((options.file === undefined) === (options.generate === undefined)) {
     throw new UsageError('give exactly one of --file FILE or --generate COUNT');
   }
-  const producer = await ReadingsProducer.connect(options.brokers.split(','), options.topic, options.partitions);
+  if (options.out !== undefined && options.generate === undefined) {
+    throw new UsageError('--out FILE writes generated readings: use it with --generate COUNT');
+  }
+  const target = options.out === undefined ? await kafkaTarget(options) : await fileTarget(options.out);
   const started = performance.now();
   let sent = 0;
   try {
@@ -36,14 +51,31 @@ export async function produceCommand(options: ProduceOptions): Promise<void> {
         const wait = dueAt - (performance.now() - started);
         if (wait > 0) await sleep(wait);
       }
-      await producer.send(values.map((value) => ({ value })));
+      await target.send(values);
       sent += values.length;
     }
   } finally {
-    await producer.close();
+    await target.close();
   }
   const seconds = (performance.now() - started) / 1000;
-  process.stderr.write(`klaxon produce: ${sent} readings to ${options.topic} in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)}/s)\n`);
+  process.stderr.write(`klaxon produce: ${sent} readings to ${target.name} in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)}/s)\n`);
+}
+
+async function kafkaTarget(options: ProduceOptions): Promise<Target> {
+  const producer = await ReadingsProducer.connect(options.brokers.split(','), options.topic, options.partitions);
+  return { name: options.topic, send: (values) => producer.send(values.map((value) => ({ value }))), close: () => producer.close() };
+}
+
+async function fileTarget(path: string): Promise<Target> {
+  const sink = await FileSink.open(resolve(path));
+  return {
+    name: path,
+    send: (values) => {
+      sink.write(values.map((value) => ({ key: '', value: value.toString('utf8') })));
+      return sink.ready();
+    },
+    close: () => sink.close(),
+  };
 }
 
 async function* batches(options: ProduceOptions): AsyncGenerator<Buffer[]> {

@@ -1,5 +1,5 @@
 /**
- * The contract (shared/spec/alert-semantics.md) written the slow, obvious way:
+ * The alert contract (docs/alert-semantics.md describes it for users) written the slow, obvious way:
  * every zone keeps every accepted reading; statistics are recomputed from
  * scratch with compensated sums for each reading. Used only by tests, as the
  * oracle the engine is compared with on generated streams.

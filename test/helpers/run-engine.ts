@@ -56,7 +56,11 @@ export async function runOnLines(
 }
 
 export async function readNdjson(path: string): Promise<Array<Record<string, unknown>>> {
-  const text = await readFile(path, 'utf8');
+  return parseNdjson(await readFile(path, 'utf8'));
+}
+
+/** One JSON object a line; empty lines are skipped. */
+export function parseNdjson(text: string): Array<Record<string, unknown>> {
   return text
     .split('\n')
     .filter((line) => line.length > 0)

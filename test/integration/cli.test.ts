@@ -119,6 +119,36 @@ test('demo: generated plant to pretty alerts, bounded by --count', async (t) => 
   assert.match(result.stderr, /20000 records/);
 });
 
+test("produce --generate --out: generated readings into an NDJSON file, which the README's file job reads", async (t) => {
+  const dir = await tempDir(t);
+  const produced = await klaxon(['produce', '--generate', '3000', '--zones', '30', '--out', 'readings.ndjson'], { cwd: dir });
+  assert.equal(produced.code, 0, produced.stderr);
+  assert.match(produced.stderr, /3000 readings to readings\.ndjson/);
+  const lines = (await readFile(join(dir, 'readings.ndjson'), 'utf8')).split('\n');
+  assert.equal(lines.pop(), '', 'one reading a line, each ended by a newline');
+  assert.equal(lines.length, 3000);
+  for (const line of lines) {
+    const reading = JSON.parse(line);
+    assert.match(reading.zone_id, /^zone-([0-9]|[12][0-9])$/);
+    assert.equal(typeof reading.temperature, 'number');
+    assert.ok(Number.isInteger(reading.ts));
+  }
+
+  // The README's example config, as written there, run on that file.
+  const readme = await readFile(join(import.meta.dirname, '../../../README.md'), 'utf8');
+  const example = /A file job, saved as `my\.config\.json`:\s*```json\n([\s\S]*?)```/.exec(readme);
+  assert.ok(example, "the README's file job");
+  await writeFile(join(dir, 'my.config.json'), example[1] as string);
+  const run = await klaxon(['run', '--config', join(dir, 'my.config.json')], { cwd: '/' });
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /3000 records \(3000 accepted, 0 dead letters\)/);
+  assert.ok((await readFile(join(dir, 'alerts.ndjson'), 'utf8')).length > 0, 'the plant raises alerts');
+
+  const misuse = await klaxon(['produce', '--file', 'readings.ndjson', '--out', 'copy.ndjson'], { cwd: dir });
+  assert.equal(misuse.code, 2);
+  assert.match(misuse.stderr, /--out FILE writes generated readings/);
+});
+
 test('validate: a good config says what it would run', async () => {
   const result = await klaxon(['validate', '--config', join(import.meta.dirname, '../../../cluster.config.json')]);
   assert.equal(result.code, 0, result.stderr);

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Plant } from '../../src/io/generator/readings.js';
@@ -12,20 +12,8 @@ import { CLI } from '../helpers/cli.js';
 import { assertSameAlerts, assertZoneOrder } from '../helpers/compare.js';
 import { freshGroup, freshTopic, groupProgress, produceLines, readTopic, type TopicRecord, waitFor } from '../helpers/kafka.js';
 import { kafkaConfig, runKafkaJob } from '../helpers/kafka-engine.js';
-import { readNdjson, tempDir } from '../helpers/run-engine.js';
-import { SHARED_DATA } from '../helpers/shared.js';
-
-async function sample(name: string) {
-  const dir = join(SHARED_DATA, name);
-  const lines = (await readFile(join(dir, 'readings.ndjson'), 'utf8')).split('\n');
-  lines.pop();
-  return {
-    lines,
-    rules: JSON.parse(await readFile(join(dir, 'rules.json'), 'utf8')) as Record<string, unknown>,
-    alerts: await readNdjson(join(dir, 'alerts.ndjson')),
-    deadLines: (await readNdjson(join(dir, 'dead-letters.ndjson'))).map((d) => d.line as number).sort((a, b) => a - b),
-  };
-}
+import { tempDir } from '../helpers/run-engine.js';
+import { readSample } from '../helpers/samples.js';
 
 /** Maps each dead letter's {partition, offset} back to the line number the test producer tagged it with. */
 function deadLetterLines(dead: TopicRecord[], readings: TopicRecord[]): number[] {
@@ -46,7 +34,7 @@ describe('samples through a 6-partition topic give exactly the contract alerts',
     ['sample-b', 3],
   ] as const) {
     test(`${name}, ${workers} worker${workers > 1 ? 's' : ''}`, async (t) => {
-      const data = await sample(name);
+      const data = await readSample(name);
       const readings = await freshTopic(t, 'readings', 6);
       const alerts = await freshTopic(t, 'alerts', 6);
       const deadLetters = await freshTopic(t, 'dead', 1);
@@ -101,7 +89,7 @@ test('garbage bytes, empty and huge values become dead letters; readings without
 });
 
 test('restart without a state store: a graceful stop commits exactly what it processed, and the next run goes on from there', async (t) => {
-  const data = await sample('sample-a');
+  const data = await readSample('sample-a');
   const readings = await freshTopic(t, 'readings', 6);
   const alerts = await freshTopic(t, 'alerts', 6);
   const deadLetters = await freshTopic(t, 'dead', 1);
