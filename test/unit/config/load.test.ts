@@ -345,3 +345,37 @@ describe('loadConfigFile', () => {
     );
   });
 });
+
+describe('parseConfig messages', () => {
+  test('name the path and say what is wrong, as before', () => {
+    const messages = (raw: unknown) => configError(raw).issues;
+    assert.deepEqual(messages({ ...minimal(), source: { type: 'ftp' } }), ['/source/type: unknown type (expected one of file, stdin, generator, kafka)']);
+    assert.deepEqual(messages({ ...minimal(), window: { pane: 'soon' } }), [
+      '/window/pane: must be a duration: whole milliseconds (at least 1), or a string such as "500ms", "10s", "5m", "1h"',
+    ]);
+    assert.deepEqual(messages({ ...minimal(), window: { pane: '1.5ms' } }), ['/window/pane: "1.5ms" is not a whole number of milliseconds']);
+    assert.deepEqual(messages({ ...minimal(), engine: { workers: 1.5 } }), ['/engine/workers: must be integer']);
+    assert.deepEqual(messages({ ...minimal(), engine: { workers: 0 } }), ['/engine/workers: must be >= 1']);
+    assert.deepEqual(messages({ ...minimal(), mode: 'often' }), ['/mode: must be one of "edge", "every"']);
+    assert.deepEqual(messages({ source: { type: 'stdin' }, rules: minimal().rules }), ['/sink: required']);
+    assert.deepEqual(
+      messages({
+        ...minimal(),
+        rules: [
+          { id: 'a', type: 'threshold', above: 1 },
+          { id: 'a', type: 'threshold' },
+        ],
+      }),
+      ['/rules/1/id: duplicate rule id "a" (first at /rules/0)', '/rules/1: a threshold rule needs "above", "below" or both'],
+    );
+  });
+
+  test('exactly-once needs Kafka in and out', () => {
+    const error = configError({ ...minimal(), guarantee: 'exactly-once' });
+    assert.deepEqual(error.issues, [
+      '/source/type: exactly-once needs Kafka in and out (transactions commit alerts with offsets)',
+      '/sink/type: exactly-once needs Kafka in and out (transactions commit alerts with offsets)',
+      '/deadLetter/type: exactly-once needs Kafka in and out (transactions commit alerts with offsets)',
+    ]);
+  });
+});
