@@ -1,4 +1,5 @@
-import type { z } from 'zod';
+import { z } from 'zod';
+import { closest } from './suggest.js';
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; issues: string[] };
 
@@ -37,8 +38,15 @@ const explain: z.core.$ZodErrorMap = (issue) => {
       return bound(issue.origin, issue.maximum, issue.inclusive, 'most', '<');
     case 'invalid_value':
       return `must be ${issue.values.length === 1 ? '' : 'one of '}${issue.values.map((value) => JSON.stringify(value)).join(', ')}`;
-    case 'unrecognized_keys':
-      return issue.keys.map(() => 'unknown key').join('\n');
+    case 'unrecognized_keys': {
+      const known = issue.inst instanceof z.ZodObject ? Object.keys(issue.inst.shape) : [];
+      return issue.keys
+        .map((key) => {
+          const near = closest(key, known);
+          return near === undefined ? 'unknown key' : `unknown key (did you mean "${near}"?)`;
+        })
+        .join('\n');
+    }
     case 'invalid_union': {
       if (issue.discriminator === undefined || !('options' in issue) || !Array.isArray(issue.options)) return undefined;
       const expected = `(expected one of ${issue.options.join(', ')})`;

@@ -346,6 +346,37 @@ describe('loadConfigFile', () => {
   });
 });
 
+describe('parseConfig unknown keys', () => {
+  test('a typo suggests the closest valid key', () => {
+    const error = configError({ ...minimal(), engine: { wrokers: 4 } });
+    assert.deepEqual(error.issues, ['/engine/wrokers: unknown key (did you mean "workers"?)']);
+    assert.ok(configError({ ...minimal(), http: { dashbord: true } }).issues.includes('/http/dashbord: unknown key (did you mean "dashboard"?)'));
+    assert.ok(
+      configError({ ...minimal(), rules: [{ id: 'z', type: 'zscore', minSample: 3 }] }).issues.includes(
+        '/rules/0/minSample: unknown key (did you mean "minSamples"?)',
+      ),
+    );
+    assert.ok(
+      configError({ ...minimal(), source: { type: 'kafka', topic: 't', groupId: 'g', comitInterval: '1s' } }).issues.includes(
+        '/source/comitInterval: unknown key (did you mean "commitInterval"?)',
+      ),
+    );
+  });
+
+  test('a key far from every valid one gets no suggestion', () => {
+    assert.deepEqual(configError({ ...minimal(), colour: 'red' }).issues, ['/colour: unknown key']);
+  });
+
+  test('several unknown keys in one object are one issue each', () => {
+    const error = configError({ ...minimal(), engine: { wrokers: 4, colour: 'red', batchsize: 10 } });
+    assert.deepEqual(error.issues, [
+      '/engine/wrokers: unknown key (did you mean "workers"?)',
+      '/engine/colour: unknown key',
+      '/engine/batchsize: unknown key (did you mean "batchSize"?)',
+    ]);
+  });
+});
+
 describe('parseConfig messages', () => {
   test('name the path and say what is wrong, as before', () => {
     const messages = (raw: unknown) => configError(raw).issues;
