@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { configJsonSchema } from '../config/json-schema.js';
 import { loadConfigFile, parseConfig } from '../config/load.js';
-import { configSchema } from '../config/schema.js';
 import { SEED_RULES } from '../config/seed-rules.js';
 import type { KlaxonConfig, LogLevel } from '../config/types.js';
 import { runEngine } from '../coordinator/engine.js';
@@ -81,7 +81,7 @@ export async function topicsCreateCommand(options: { config: string }): Promise<
 }
 
 export function schemaCommand(): void {
-  process.stdout.write(`${JSON.stringify(configSchema, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
 }
 
 export interface DemoOptions {

@@ -1,196 +1,300 @@
-import { DURATION_PATTERN } from './durations.js';
+import { z } from 'zod';
+import { defaultInstanceId, defaultWorkers } from './defaults.js';
+import { DURATION_PATTERN, formatDuration, parseDuration } from './durations.js';
 
 /**
- * JSON Schema of cluster.config.json (draft-07). The single source of truth for
- * what keys exist; `klaxon schema` prints it so editors can complete configs.
- * Semantic checks (whole panes, unique ids) live in load.ts.
+ * cluster.config.json, declared once: the keys, their defaults, their checks and
+ * how each normalises (durations to `…Ms`, brokers to a list, rule modes filled
+ * in). `z.input` is what a person writes and what `klaxon schema` publishes;
+ * `z.output` is the KlaxonConfig the engine runs with (see types.ts). Two things
+ * happen outside, in load.ts, because they need the caller's context: `${VAR}`
+ * expansion before parsing and resolving relative paths after.
+ *
+ * Defaults: `.default(value)` where the key is taken as written; `.prefault(value)`
+ * where it normalises (durations, brokers, sections): the value is then written
+ * as a person would write it, parsed like one, and shown as such in the schema.
  */
-const duration = { $ref: '#/definitions/duration' } as const;
-const positiveDuration = { $ref: '#/definitions/positiveDuration' } as const;
-const nonEmptyString = { type: 'string', minLength: 1 } as const;
-const mode = { enum: ['edge', 'every'] } as const;
-const brokers = {
-  oneOf: [
-    { type: 'array', items: nonEmptyString, minItems: 1 },
-    { type: 'string', minLength: 1 },
-  ],
-} as const;
 
-function closed(type: string, properties: Record<string, unknown>, required: string[] = []) {
-  return {
-    type: 'object',
-    additionalProperties: false,
-    required: ['type', ...required],
-    properties: { type: { const: type }, ...properties },
-  };
+const DURATION_FORMS = 'or a string such as "500ms", "10s", "5m", "1h"';
+const DURATION_RE = new RegExp(DURATION_PATTERN);
+
+/** Whole milliseconds or a string with a unit; normalises to whole milliseconds. */
+function duration(minimum: 0 | 1, description: string) {
+  const least = minimum === 1 ? ' (at least 1)' : '';
+  const message = `must be a duration: whole milliseconds${least}, ${DURATION_FORMS}`;
+  return z
+    .union([z.int(message).min(minimum, message), z.string(message).regex(DURATION_RE, message)], message)
+    .transform((value, ctx) => {
+      const ms = parseDuration(value);
+      if (ms === undefined) {
+        ctx.issues.push({ code: 'custom', input: value, message: `${JSON.stringify(value)} is not a whole number of milliseconds` });
+        return z.NEVER;
+      }
+      if (ms < minimum) {
+        ctx.issues.push({ code: 'custom', input: value, message });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .meta({ description: `${description} Milliseconds${least}, ${DURATION_FORMS}.` });
 }
 
-const sinkSchema = {
-  type: 'object',
-  required: ['type'],
-  discriminator: { propertyName: 'type' },
-  oneOf: [
-    closed('file', { path: nonEmptyString }, ['path']),
-    closed('stdout', { format: { enum: ['json', 'pretty'] } }),
-    closed(
-      'kafka',
-      {
-        brokers,
-        topic: nonEmptyString,
-        clientId: nonEmptyString,
-        partitions: { type: 'integer', minimum: 1 },
-        linger: duration,
-      },
-      ['topic'],
-    ),
-  ],
-};
+const text = z.string().min(1);
+/** A path; relative ones resolve against the config file's folder (in load.ts). */
+const filePath = text.meta({ description: "A file; relative paths resolve against the config file's folder." });
 
-const ruleBase = { id: { type: 'string', minLength: 1, maxLength: 256 }, mode };
+const brokers = z
+  .union([z.array(text).min(1), text], 'must be a list of "host:port" strings, or one string of them separated by commas')
+  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((broker) => broker.trim()).filter((broker) => broker.length > 0))
+  .prefault(['127.0.0.1:9092'])
+  .meta({ description: 'Kafka bootstrap brokers: a list, or one comma-separated string.' });
 
-export const configSchema = {
-  $schema: 'http://json-schema.org/draft-07/schema#',
+const clientId = text.default('klaxon').meta({ description: 'Kafka client id.' });
+const partitions = z.int().min(1).default(6).meta({ description: 'Partitions of the topic when Klaxon creates it.' });
+
+const mode = z.enum(['edge', 'every']);
+const modeDescription = '"edge": one alert when a zone starts breaking the rule and one when it stops. "every": an alert for each reading that breaks it.';
+
+// Sources
+
+const fileSource = z.strictObject({ type: z.literal('file'), path: filePath }).meta({ description: 'Reads NDJSON readings from a file, then stops.' });
+
+const stdinSource = z.strictObject({ type: z.literal('stdin') }).meta({ description: 'Reads NDJSON readings from standard input.' });
+
+const share = (description: string) => z.number().min(0).max(1).meta({ description });
+
+const generatorSource = z
+  .strictObject({
+    type: z.literal('generator'),
+    zones: z.int().min(1).default(1_000),
+    devicesPerZone: z.int().min(1).default(4),
+    rate: z.number().min(0).default(0).meta({ description: 'Readings per second; 0: as fast as the engine takes them.' }),
+    count: z.int().min(0).optional().meta({ description: 'Total readings; absent: endless.' }),
+    seed: z.int().default(42),
+    clock: z
+      .enum(['wall', 'simulated'])
+      .default('simulated')
+      .meta({ description: '"wall": ts is the time of generation. "simulated": ts advances by step per reading.' }),
+    startTs: z.int().min(0).default(1_760_000_000_000).meta({ description: 'First ts of the simulated clock (ms since the epoch).' }),
+    step: duration(0, 'Simulated time between readings; default: one second spread over the zones.').optional(),
+    spikeRate: share('Share of readings that spike.').default(0.002),
+    heatWaveRate: share('Chance per reading that a zone starts a heat wave.').default(0.0003),
+    badRate: share('Share of readings that are malformed (dead letters).').default(0),
+  })
+  .transform(({ step, ...generator }) => ({ ...generator, stepMs: step ?? Math.max(1, Math.round(1_000 / generator.zones)) }))
+  .meta({ description: 'Generates a synthetic plant: zones of devices, with spikes and heat waves.' });
+
+const kafkaSource = z
+  .strictObject({
+    type: z.literal('kafka'),
+    brokers,
+    topic: text,
+    groupId: text,
+    clientId,
+    fromBeginning: z.boolean().default(true).meta({ description: 'Where a new consumer group starts: the earliest offset (true) or the latest (false).' }),
+    requireZoneKey: z.boolean().default(false).meta({
+      description:
+        'Dead-letter records whose Kafka key is not their zone_id. Per-zone order (and so the alerts) is defined only when readings are keyed by zone_id; by default such records are processed, counted and warned about.',
+    }),
+    partitions,
+    commitInterval: duration(1, 'How often offsets commit (and, exactly-once, how often transactions commit).').prefault('1s'),
+  })
+  .transform(({ commitInterval, ...kafka }) => ({ ...kafka, commitIntervalMs: commitInterval }))
+  .meta({ description: 'Consumes readings from a Kafka topic as a consumer group.' });
+
+const source = z.discriminatedUnion('type', [fileSource, stdinSource, generatorSource, kafkaSource]);
+
+// Sinks (alerts and dead letters)
+
+const fileSink = z.strictObject({ type: z.literal('file'), path: filePath }).meta({ description: 'Appends NDJSON to a file.' });
+
+const stdoutSink = z
+  .strictObject({ type: z.literal('stdout'), format: z.enum(['json', 'pretty']).default('json') })
+  .meta({ description: 'Writes to standard output.' });
+
+const kafkaSink = z
+  .strictObject({
+    type: z.literal('kafka'),
+    brokers,
+    topic: text,
+    clientId,
+    partitions,
+    linger: duration(0, 'How long the producer waits to fill a batch.').prefault('5ms'),
+  })
+  .transform(({ linger, ...kafka }) => ({ ...kafka, lingerMs: linger }))
+  .meta({ description: 'Produces to a Kafka topic, keyed by zone.' });
+
+const sink = z.discriminatedUnion('type', [fileSink, stdoutSink, kafkaSink]);
+
+// State
+
+const memoryState = z.strictObject({ type: z.literal('memory') }).meta({ description: 'Zone state lives in the workers; a restart starts empty.' });
+
+const redisState = z
+  .strictObject({
+    type: z.literal('redis'),
+    url: text.default('redis://127.0.0.1:6379'),
+    prefix: text.default('klaxon').meta({ description: 'Prefix of every Redis key.' }),
+    snapshotInterval: duration(1, 'How often zone state is snapshotted.').prefault('5s'),
+  })
+  .transform(({ snapshotInterval, ...redis }) => ({ ...redis, snapshotIntervalMs: snapshotInterval }))
+  .meta({ description: 'Snapshots zone state to Redis per Kafka partition; a restart resumes from them (needs a kafka source).' });
+
+const state = z.discriminatedUnion('type', [memoryState, redisState]);
+
+// Rules
+
+const id = z.string().min(1).max(256).meta({ description: 'Unique name of the rule; part of every alert_id.' });
+const ruleMode = mode.optional().meta({ description: `Overrides the top-level mode for this rule. ${modeDescription}` });
+
+const thresholdRule = z
+  .strictObject({
+    type: z.literal('threshold'),
+    id,
+    mode: ruleMode,
+    above: z.number().optional().meta({ description: 'Fires when the temperature is above this.' }),
+    below: z.number().optional().meta({ description: 'Fires when the temperature is below this.' }),
+  })
+  .meta({ description: 'Fires outside fixed bounds: above, below, or both.' });
+
+const minSamples = z.int().min(0);
+
+const zscoreRule = z
+  .strictObject({
+    type: z.literal('zscore'),
+    id,
+    mode: ruleMode,
+    k: z.number().positive().default(3).meta({ description: 'How many standard deviations from the mean counts as an outlier.' }),
+    minSamples: minSamples.default(30).meta({ description: 'Values the history needs before the rule can fire.' }),
+  })
+  .meta({ description: "Fires on readings more than k standard deviations from the mean of the zone's history (its last window.size values)." });
+
+const windowAvgRule = z
+  .strictObject({
+    type: z.literal('window_avg'),
+    id,
+    mode: ruleMode,
+    span: duration(1, 'Width of the average; a whole number of window panes.').prefault('5m'),
+    abovePct: z.number().default(0).meta({ description: 'How many percent above the average a reading must be to fire.' }),
+    minSamples: minSamples.default(1).meta({ description: 'Earlier readings the span needs before the rule can fire.' }),
+  })
+  .transform(({ span, ...rule }) => ({ ...rule, spanMs: span }))
+  .meta({ description: 'Fires on readings above the average of the earlier readings in the last span.' });
+
+const rateOfChangeRule = z
+  .strictObject({
+    type: z.literal('rate_of_change'),
+    id,
+    mode: ruleMode,
+    lag: duration(1, 'How far back to compare; a whole number of window panes.').prefault('5m'),
+    pct: z.number().min(0).default(10).meta({ description: 'Change in percent, in the given direction, that fires.' }),
+    direction: z.enum(['up', 'down', 'both']).default('up'),
+  })
+  .transform(({ lag, ...rule }) => ({ ...rule, lagMs: lag }))
+  .meta({ description: 'Fires when a reading differs by more than pct percent from the mean of the pane lag ago.' });
+
+const rule = z.discriminatedUnion('type', [thresholdRule, zscoreRule, windowAvgRule, rateOfChangeRule]);
+
+// The whole file
+
+const engine = z
+  .strictObject({
+    workers: z
+      .int()
+      .min(1)
+      .max(256)
+      .optional()
+      .meta({ description: 'Worker threads; each owns the zones the ring gives it. Default: one per available core.' }),
+    batchSize: z.int().min(1).max(100_000).default(1_000).meta({ description: 'Records per task sent to a worker.' }),
+    maxQueuePerWorker: z.int().min(1).max(1_000).default(4).meta({ description: 'Tasks queued per worker before the coordinator waits (backpressure).' }),
+    virtualNodes: z.int().min(1).max(4_096).default(128).meta({ description: 'Virtual nodes per worker on the consistent-hash ring.' }),
+    instanceId: z.string().min(1).max(200).optional().meta({
+      description:
+        'Stable name of this engine process (its Kafka transactional id): distinct per process, the same across its restarts. Default: $KLAXON_INSTANCE_ID, else "klaxon-<hostname>".',
+    }),
+  })
+  .prefault({})
+  .transform(({ workers, instanceId, ...engine }) => ({ workers: workers ?? defaultWorkers(), ...engine, instanceId: instanceId ?? defaultInstanceId() }))
+  .meta({ description: 'How the engine runs: worker threads, batching, backpressure, the hash ring.' });
+
+const window = z
+  .strictObject({
+    size: z.int().min(1).max(1_000_000).default(500).meta({ description: 'W: how many accepted values the history of a zone keeps (for mean and σ).' }),
+    pane: duration(1, 'g: pane width of the time rules.').prefault('1s'),
+  })
+  .prefault({})
+  .transform(({ size, pane }) => ({ size, paneMs: pane }))
+  .meta({ description: 'The history and the time panes the rules compute over.' });
+
+const http = z
+  .strictObject({
+    port: z.int().min(0).max(65_535).default(9464).meta({ description: '0: any free port.' }),
+    host: text.default('127.0.0.1'),
+    dashboard: z.boolean().default(false).meta({ description: 'Serve the live web dashboard at /.' }),
+  })
+  .optional()
+  .meta({ description: 'Prometheus metrics, health checks and (optionally) the live dashboard. Absent: no HTTP server.' });
+
+const log = z
+  .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+  // Absent unless configured, so KLAXON_LOG_LEVEL still applies when the config says nothing.
+  .optional()
+  .meta({ description: 'Structured logs (pino, on stderr).' });
+
+const normalised = z
+  .strictObject({
+    $schema: z.string().optional().meta({ description: 'For editors; ignored.' }),
+    engine,
+    source: source.meta({ description: 'Where readings come from.' }),
+    sink: sink.meta({ description: 'Where alerts go.' }),
+    deadLetter: sink.prefault({ type: 'file', path: 'dead-letters.ndjson' }).meta({ description: 'Where readings that fail validation go.' }),
+    state: state.prefault({ type: 'memory' }).meta({ description: 'Where zone state is kept across restarts.' }),
+    window,
+    mode: mode.default('edge').meta({ description: modeDescription }),
+    guarantee: z.enum(['at-least-once', 'exactly-once']).default('at-least-once').meta({
+      description:
+        'at-least-once: alerts written at once, a replay may repeat some (same alert_id). exactly-once: alerts, dead letters and offsets in one Kafka transaction per commit.',
+    }),
+    http,
+    log,
+    rules: z.array(rule).min(1).meta({ description: 'The alert rules, each with a unique id.' }),
+  })
+  .transform(({ $schema: _forEditors, ...config }) => ({ ...config, rules: config.rules.map((rule) => ({ ...rule, mode: rule.mode ?? config.mode })) }));
+
+/**
+ * What a well-formed config must also mean. Runs once the shape is right, and
+ * reports every problem it finds, as the shape checks do.
+ */
+function checkMeaning(config: z.output<typeof normalised>, ctx: z.RefinementCtx): void {
+  const issue = (path: (string | number)[], input: unknown, message: string) => ctx.addIssue({ code: 'custom', path, input, message });
+  const firstAt = new Map<string, number>();
+  const wholePanes = (ms: number, path: (string | number)[]) => {
+    if (ms % config.window.paneMs !== 0) {
+      issue(path, ms, `${formatDuration(ms)} is not a whole number of panes (window.pane is ${formatDuration(config.window.paneMs)})`);
+    }
+  };
+  config.rules.forEach((rule, i) => {
+    const first = firstAt.get(rule.id);
+    if (first === undefined) firstAt.set(rule.id, i);
+    else issue(['rules', i, 'id'], rule.id, `duplicate rule id "${rule.id}" (first at /rules/${first})`);
+    if (rule.type === 'threshold' && rule.above === undefined && rule.below === undefined)
+      issue(['rules', i], rule, 'a threshold rule needs "above", "below" or both');
+    if (rule.type === 'window_avg') wholePanes(rule.spanMs, ['rules', i, 'span']);
+    if (rule.type === 'rate_of_change') wholePanes(rule.lagMs, ['rules', i, 'lag']);
+  });
+  if (config.guarantee === 'exactly-once') {
+    for (const part of ['source', 'sink', 'deadLetter'] as const) {
+      if (config[part].type !== 'kafka')
+        issue([part, 'type'], config[part].type, 'exactly-once needs Kafka in and out (transactions commit alerts with offsets)');
+    }
+  }
+  if (config.state.type === 'redis' && config.source.type !== 'kafka') {
+    issue(['state', 'type'], 'redis', 'the redis state store needs a kafka source (snapshots resume from Kafka offsets; a file is read from its start)');
+  }
+}
+
+export const configSchema = normalised.superRefine(checkMeaning).meta({
   $id: 'https://klaxon.dev/schema/cluster.config.json',
   title: 'Klaxon cluster config',
-  definitions: {
-    duration: {
-      description: 'milliseconds, or a string such as "500ms", "10s", "5m", "1h"',
-      oneOf: [
-        { type: 'integer', minimum: 0 },
-        { type: 'string', pattern: DURATION_PATTERN },
-      ],
-    },
-    positiveDuration: {
-      description: 'milliseconds (at least 1), or a string such as "500ms", "10s", "5m", "1h"',
-      oneOf: [
-        { type: 'integer', minimum: 1 },
-        { type: 'string', pattern: DURATION_PATTERN },
-      ],
-    },
-  },
-  type: 'object',
-  additionalProperties: false,
-  required: ['source', 'sink', 'rules'],
-  properties: {
-    $schema: { type: 'string' },
-    engine: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        workers: { type: 'integer', minimum: 1, maximum: 256 },
-        batchSize: { type: 'integer', minimum: 1, maximum: 100_000 },
-        maxQueuePerWorker: { type: 'integer', minimum: 1, maximum: 1_000 },
-        virtualNodes: { type: 'integer', minimum: 1, maximum: 4_096 },
-        instanceId: { type: 'string', minLength: 1, maxLength: 200 },
-      },
-    },
-    source: {
-      type: 'object',
-      required: ['type'],
-      discriminator: { propertyName: 'type' },
-      oneOf: [
-        closed('file', { path: nonEmptyString }, ['path']),
-        closed('stdin', {}),
-        closed('generator', {
-          zones: { type: 'integer', minimum: 1 },
-          devicesPerZone: { type: 'integer', minimum: 1 },
-          rate: { type: 'number', minimum: 0 },
-          count: { type: 'integer', minimum: 0 },
-          seed: { type: 'integer' },
-          clock: { enum: ['wall', 'simulated'] },
-          startTs: { type: 'integer', minimum: 0 },
-          step: duration,
-          spikeRate: { type: 'number', minimum: 0, maximum: 1 },
-          heatWaveRate: { type: 'number', minimum: 0, maximum: 1 },
-          badRate: { type: 'number', minimum: 0, maximum: 1 },
-        }),
-        closed(
-          'kafka',
-          {
-            brokers,
-            topic: nonEmptyString,
-            groupId: nonEmptyString,
-            clientId: nonEmptyString,
-            fromBeginning: { type: 'boolean' },
-            keyIsZoneId: { type: 'boolean' },
-            partitions: { type: 'integer', minimum: 1 },
-            commitInterval: positiveDuration,
-          },
-          ['topic', 'groupId'],
-        ),
-      ],
-    },
-    sink: sinkSchema,
-    deadLetter: sinkSchema,
-    state: {
-      type: 'object',
-      required: ['type'],
-      discriminator: { propertyName: 'type' },
-      oneOf: [
-        closed('memory', {}),
-        closed('redis', {
-          url: nonEmptyString,
-          prefix: nonEmptyString,
-          snapshotInterval: positiveDuration,
-        }),
-      ],
-    },
-    window: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        size: { type: 'integer', minimum: 1, maximum: 1_000_000 },
-        pane: positiveDuration,
-      },
-    },
-    mode,
-    http: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        port: { type: 'integer', minimum: 0, maximum: 65_535 },
-        host: nonEmptyString,
-        dashboard: { type: 'boolean' },
-      },
-    },
-    log: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] } },
-    },
-    guarantee: { enum: ['at-least-once', 'exactly-once'] },
-    rules: {
-      type: 'array',
-      minItems: 1,
-      items: {
-        type: 'object',
-        required: ['id', 'type'],
-        discriminator: { propertyName: 'type' },
-        oneOf: [
-          closed('threshold', { ...ruleBase, above: { type: 'number' }, below: { type: 'number' } }, ['id']),
-          closed('zscore', { ...ruleBase, k: { type: 'number', exclusiveMinimum: 0 }, minSamples: { type: 'integer', minimum: 0 } }, ['id']),
-          closed(
-            'window_avg',
-            {
-              ...ruleBase,
-              span: positiveDuration,
-              abovePct: { type: 'number' },
-              minSamples: { type: 'integer', minimum: 0 },
-            },
-            ['id'],
-          ),
-          closed(
-            'rate_of_change',
-            {
-              ...ruleBase,
-              lag: positiveDuration,
-              pct: { type: 'number', minimum: 0 },
-              direction: { enum: ['up', 'down', 'both'] },
-            },
-            ['id'],
-          ),
-        ],
-      },
-    },
-  },
-} as const;
+  description: 'cluster.config.json: where a Klaxon engine reads sensor readings, which rules it applies and where its alerts go.',
+});

@@ -1,162 +1,52 @@
-/** The validated, normalised configuration the engine runs with (durations in ms, paths absolute). */
+import type { z } from 'zod';
+import type { configSchema } from './schema.js';
 
-export type Mode = 'edge' | 'every';
-export type Guarantee = 'at-least-once' | 'exactly-once';
-export type Direction = 'up' | 'down' | 'both';
+/**
+ * The validated, normalised configuration the engine runs with (durations in ms,
+ * paths absolute), named part by part. Every type here is read off the one
+ * declaration in schema.ts.
+ */
+type Normalised = z.output<typeof configSchema>;
 
-export interface ThresholdRule {
-  id: string;
-  type: 'threshold';
-  mode: Mode;
-  above?: number;
-  below?: number;
-}
-export interface ZscoreRule {
-  id: string;
-  type: 'zscore';
-  mode: Mode;
-  k: number;
-  minSamples: number;
-}
-export interface WindowAvgRule {
-  id: string;
-  type: 'window_avg';
-  mode: Mode;
-  spanMs: number;
-  abovePct: number;
-  minSamples: number;
-}
-export interface RateOfChangeRule {
-  id: string;
-  type: 'rate_of_change';
-  mode: Mode;
-  lagMs: number;
-  pct: number;
-  direction: Direction;
-}
-export type Rule = ThresholdRule | ZscoreRule | WindowAvgRule | RateOfChangeRule;
-export type RuleType = Rule['type'];
-
-export interface WindowConfig {
-  /** W: how many accepted values the history keeps. */
-  size: number;
-  /** g: pane width in ms. */
-  paneMs: number;
-}
-
-/** Everything a worker needs to compute alerts; also the identity of a snapshot's meaning. */
-export interface RulesConfig {
-  window: WindowConfig;
-  rules: Rule[];
-}
-
-export interface FileSourceConfig {
-  type: 'file';
-  path: string;
-}
-export interface StdinSourceConfig {
-  type: 'stdin';
-}
-export interface GeneratorSourceConfig {
-  type: 'generator';
-  zones: number;
-  devicesPerZone: number;
-  /** Readings per second; 0 means as fast as the engine takes them. */
-  rate: number;
-  /** Total readings; undefined means endless. */
-  count?: number;
-  seed: number;
-  /** "wall": ts is the time of generation. "simulated": ts advances by stepMs per reading. */
-  clock: 'wall' | 'simulated';
-  startTs: number;
-  stepMs: number;
-  spikeRate: number;
-  heatWaveRate: number;
-  badRate: number;
-}
-export interface KafkaSourceConfig {
-  type: 'kafka';
-  brokers: string[];
-  topic: string;
-  groupId: string;
-  clientId: string;
-  fromBeginning: boolean;
-  /** Whether record keys are the zone_id (routing skips parsing). */
-  keyIsZoneId: boolean;
-  partitions: number;
-  commitIntervalMs: number;
-}
-export type SourceConfig = FileSourceConfig | StdinSourceConfig | GeneratorSourceConfig | KafkaSourceConfig;
-
-export interface FileSinkConfig {
-  type: 'file';
-  path: string;
-}
-export interface StdoutSinkConfig {
-  type: 'stdout';
-  format: 'json' | 'pretty';
-}
-export interface KafkaSinkConfig {
-  type: 'kafka';
-  brokers: string[];
-  topic: string;
-  clientId: string;
-  partitions: number;
-  lingerMs: number;
-}
-export type SinkConfig = FileSinkConfig | StdoutSinkConfig | KafkaSinkConfig;
-
-export interface MemoryStateConfig {
-  type: 'memory';
-}
-export interface RedisStateConfig {
-  type: 'redis';
-  url: string;
-  prefix: string;
-  snapshotIntervalMs: number;
-}
-export type StateConfig = MemoryStateConfig | RedisStateConfig;
-
-export interface EngineOptions {
-  /** Worker threads; each owns the zones the ring gives it. */
-  workers: number;
-  /** Records per task sent to a worker. */
-  batchSize: number;
-  /** Tasks queued per worker before the coordinator waits (backpressure). */
-  maxQueuePerWorker: number;
-  /** Virtual nodes per worker on the consistent-hash ring. */
-  virtualNodes: number;
-  /** Stable name of this engine process (its Kafka transactional id): distinct per process, the same across its restarts. */
-  instanceId: string;
-}
-
-/** The operator's HTTP port: Prometheus metrics, health checks and (optionally) the live dashboard. */
-export interface HttpConfig {
-  /** 0: any free port (the demo). */
-  port: number;
-  host: string;
-  /** Serve the web dashboard at / (off in production configs unless asked for). */
-  dashboard: boolean;
-}
-
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-export interface LogConfig {
-  level: LogLevel;
-}
-
-export interface KlaxonConfig extends RulesConfig {
-  engine: EngineOptions;
-  source: SourceConfig;
-  sink: SinkConfig;
-  deadLetter: SinkConfig;
-  state: StateConfig;
-  mode: Mode;
-  /** at-least-once: alerts written at once, a replay may repeat some (same alert_id). exactly-once: alerts, dead letters and offsets in one Kafka transaction per commit. */
-  guarantee: Guarantee;
-  /** Metrics, health and dashboard endpoints; undefined: no HTTP server. */
-  http?: HttpConfig;
-  /** Structured logs (pino on stderr). */
-  log?: LogConfig;
+export interface KlaxonConfig extends Normalised {
   /** Where the config came from, for messages; undefined when built in code. */
   file?: string;
 }
+
+/** Everything a worker needs to compute alerts; also the identity of a snapshot's meaning. */
+export type RulesConfig = Pick<KlaxonConfig, 'window' | 'rules'>;
+/** `size` (W) accepted values of history; `paneMs` (g) the pane width. */
+export type WindowConfig = KlaxonConfig['window'];
+
+export type Mode = KlaxonConfig['mode'];
+export type Guarantee = KlaxonConfig['guarantee'];
+
+export type Rule = KlaxonConfig['rules'][number];
+export type RuleType = Rule['type'];
+export type ThresholdRule = Extract<Rule, { type: 'threshold' }>;
+export type ZscoreRule = Extract<Rule, { type: 'zscore' }>;
+export type WindowAvgRule = Extract<Rule, { type: 'window_avg' }>;
+export type RateOfChangeRule = Extract<Rule, { type: 'rate_of_change' }>;
+export type Direction = RateOfChangeRule['direction'];
+
+export type SourceConfig = KlaxonConfig['source'];
+export type FileSourceConfig = Extract<SourceConfig, { type: 'file' }>;
+export type StdinSourceConfig = Extract<SourceConfig, { type: 'stdin' }>;
+export type GeneratorSourceConfig = Extract<SourceConfig, { type: 'generator' }>;
+export type KafkaSourceConfig = Extract<SourceConfig, { type: 'kafka' }>;
+
+export type SinkConfig = KlaxonConfig['sink'];
+export type FileSinkConfig = Extract<SinkConfig, { type: 'file' }>;
+export type StdoutSinkConfig = Extract<SinkConfig, { type: 'stdout' }>;
+export type KafkaSinkConfig = Extract<SinkConfig, { type: 'kafka' }>;
+
+export type StateConfig = KlaxonConfig['state'];
+export type MemoryStateConfig = Extract<StateConfig, { type: 'memory' }>;
+export type RedisStateConfig = Extract<StateConfig, { type: 'redis' }>;
+
+/** Worker count, batch size, backpressure, ring and the process's stable instanceId. */
+export type EngineOptions = KlaxonConfig['engine'];
+/** The operator's HTTP port: Prometheus metrics, health checks and (optionally) the live dashboard. */
+export type HttpConfig = NonNullable<KlaxonConfig['http']>;
+export type LogConfig = NonNullable<KlaxonConfig['log']>;
+export type LogLevel = LogConfig['level'];

@@ -117,7 +117,7 @@ export function assembleEngine(parts: EngineParts): AssembledEngine {
       checkpoints.revoked(partitions);
     },
   });
-  const router = new Router(shards.ring, false);
+  const router = new Router(shards.ring, config.source.type === 'kafka' && config.source.requireZoneKey);
   const running = new Pipeline({
     source,
     dispatcher: new Dispatcher(shards, router, stats),

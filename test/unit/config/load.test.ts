@@ -345,3 +345,68 @@ describe('loadConfigFile', () => {
     );
   });
 });
+
+describe('parseConfig unknown keys', () => {
+  test('a typo suggests the closest valid key', () => {
+    const error = configError({ ...minimal(), engine: { wrokers: 4 } });
+    assert.deepEqual(error.issues, ['/engine/wrokers: unknown key (did you mean "workers"?)']);
+    assert.ok(configError({ ...minimal(), http: { dashbord: true } }).issues.includes('/http/dashbord: unknown key (did you mean "dashboard"?)'));
+    assert.ok(
+      configError({ ...minimal(), rules: [{ id: 'z', type: 'zscore', minSample: 3 }] }).issues.includes(
+        '/rules/0/minSample: unknown key (did you mean "minSamples"?)',
+      ),
+    );
+    assert.ok(
+      configError({ ...minimal(), source: { type: 'kafka', topic: 't', groupId: 'g', comitInterval: '1s' } }).issues.includes(
+        '/source/comitInterval: unknown key (did you mean "commitInterval"?)',
+      ),
+    );
+  });
+
+  test('a key far from every valid one gets no suggestion', () => {
+    assert.deepEqual(configError({ ...minimal(), colour: 'red' }).issues, ['/colour: unknown key']);
+  });
+
+  test('several unknown keys in one object are one issue each', () => {
+    const error = configError({ ...minimal(), engine: { wrokers: 4, colour: 'red', batchsize: 10 } });
+    assert.deepEqual(error.issues, [
+      '/engine/wrokers: unknown key (did you mean "workers"?)',
+      '/engine/colour: unknown key',
+      '/engine/batchsize: unknown key (did you mean "batchSize"?)',
+    ]);
+  });
+});
+
+describe('parseConfig messages', () => {
+  test('name the path and say what is wrong, as before', () => {
+    const messages = (raw: unknown) => configError(raw).issues;
+    assert.deepEqual(messages({ ...minimal(), source: { type: 'ftp' } }), ['/source/type: unknown type (expected one of file, stdin, generator, kafka)']);
+    assert.deepEqual(messages({ ...minimal(), window: { pane: 'soon' } }), [
+      '/window/pane: must be a duration: whole milliseconds (at least 1), or a string such as "500ms", "10s", "5m", "1h"',
+    ]);
+    assert.deepEqual(messages({ ...minimal(), window: { pane: '1.5ms' } }), ['/window/pane: "1.5ms" is not a whole number of milliseconds']);
+    assert.deepEqual(messages({ ...minimal(), engine: { workers: 1.5 } }), ['/engine/workers: must be integer']);
+    assert.deepEqual(messages({ ...minimal(), engine: { workers: 0 } }), ['/engine/workers: must be >= 1']);
+    assert.deepEqual(messages({ ...minimal(), mode: 'often' }), ['/mode: must be one of "edge", "every"']);
+    assert.deepEqual(messages({ source: { type: 'stdin' }, rules: minimal().rules }), ['/sink: required']);
+    assert.deepEqual(
+      messages({
+        ...minimal(),
+        rules: [
+          { id: 'a', type: 'threshold', above: 1 },
+          { id: 'a', type: 'threshold' },
+        ],
+      }),
+      ['/rules/1/id: duplicate rule id "a" (first at /rules/0)', '/rules/1: a threshold rule needs "above", "below" or both'],
+    );
+  });
+
+  test('exactly-once needs Kafka in and out', () => {
+    const error = configError({ ...minimal(), guarantee: 'exactly-once' });
+    assert.deepEqual(error.issues, [
+      '/source/type: exactly-once needs Kafka in and out (transactions commit alerts with offsets)',
+      '/sink/type: exactly-once needs Kafka in and out (transactions commit alerts with offsets)',
+      '/deadLetter/type: exactly-once needs Kafka in and out (transactions commit alerts with offsets)',
+    ]);
+  });
+});
