@@ -184,16 +184,16 @@ async function takeApart(prefix: string, topic: string) {
     for (let partition = 0; partition < PARTITIONS; partition++) {
       const snapshot = await timed('readMs', () => store.load(partition));
       if (snapshot === null) continue;
-      const decoded = await timed('decodeMs', () => snapshot.zoneIds.map((zoneId, i) => zoneFromImage(zoneId, snapshot.images[i] as Uint8Array, plan)));
+      const decoded = await timed('decodeMs', () => [...snapshot.zones].map(([zoneId, image]) => [zoneId, zoneFromImage(zoneId, image, plan)] as const));
       const packer = new UpdatePacker();
       const chunks = await timed('encodeMs', () => {
-        decoded.forEach((zone, i) => packer.add(snapshot.zoneIds[i] as string, zone, true));
+        for (const [zoneId, zone] of decoded) packer.add(zoneId, zone, true);
         return packer.finish();
       });
       await timed('copyMs', () => structuredClone(chunks));
       await timed('writeMs', () => scratch.save(partition, chunks, snapshot.offset, null, true));
       count += packer.zones;
-      for (const image of snapshot.images) bytes += image.byteLength;
+      for (const image of snapshot.zones.values()) bytes += image.byteLength;
     }
   } finally {
     await Promise.all([store.close(), scratch.close()]);

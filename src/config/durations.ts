@@ -17,8 +17,8 @@ export function parseDuration(value: Duration): number | undefined {
     ms = value;
   } else {
     const match = DURATION_RE.exec(value);
-    if (!match) return undefined;
-    const unit = UNIT_MS[match[3]];
+    const unit = UNIT_MS[match?.[3] ?? ''];
+    if (!match || unit === undefined) return undefined;
     // Whole and fractional parts apart, so "1.5s" is exactly 1500 and big values stay exact.
     const fraction = match[2] === undefined ? 0 : Number(`0.${match[2]}`) * unit;
     const roundedFraction = Math.round(fraction * 1e6) / 1e6;

@@ -1,7 +1,7 @@
 import { StateError } from '../errors.js';
 import type { PartitionControl, SourceBatch } from '../io/types.js';
 import { logger } from '../log.js';
-import type { DoneResult, PartitionUpdates, SnapshotResult } from '../protocol/messages.js';
+import type { DoneResult, PartitionUpdates, RestoreTask, SnapshotResult } from '../protocol/messages.js';
 import type { SaveOutcome, StateStore } from '../state/types.js';
 import type { Shards } from './shards.js';
 
@@ -104,14 +104,14 @@ export class Checkpoints {
     const snapshot = await store.load(partition);
     if (!current()) return undefined;
     if (snapshot !== null) {
-      const byShard = Array.from({ length: this.shards.count }, () => ({ zoneIds: [] as string[], images: [] as Uint8Array[] }));
-      snapshot.zoneIds.forEach((zoneId, i) => {
+      const restores = Array.from({ length: this.shards.count }, (): RestoreTask => ({ kind: 'restore', zoneIds: [], images: [] }));
+      for (const [zoneId, image] of snapshot.zones) {
         // Zones go to their owner under the current ring: this is how a worker-count change moves state.
-        const shard = byShard[this.shards.ring.ownerOf(zoneId)];
-        shard?.zoneIds.push(zoneId);
-        shard?.images.push(snapshot.images[i] as Uint8Array);
-      });
-      await this.shards.broadcast<DoneResult>((shard) => ({ kind: 'restore', zoneIds: byShard[shard]?.zoneIds ?? [], images: byShard[shard]?.images ?? [] }));
+        const restore = restores[this.shards.ring.ownerOf(zoneId)];
+        restore?.zoneIds.push(zoneId);
+        restore?.images.push(image);
+      }
+      await this.shards.broadcast<DoneResult>((shard) => restores[shard] ?? { kind: 'restore', zoneIds: [], images: [] });
       if (!current()) return undefined;
       this.stats.recoveries++;
     }
@@ -253,7 +253,7 @@ export class Checkpoints {
     const until = state.replayUntil;
     if (until === undefined || offsets === undefined) return 0;
     let replayed = 0;
-    while (replayed < offsets.length && (offsets[replayed] as number) < until) replayed++;
+    while (replayed < offsets.length && (offsets[replayed] ?? until) < until) replayed++;
     if (replayed === offsets.length && (offsets[offsets.length - 1] ?? -1) + 1 < until) return replayed;
     state.replayUntil = undefined;
     return replayed;

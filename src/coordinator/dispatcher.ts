@@ -52,7 +52,7 @@ export class Dispatcher {
     for (const index of routed.refused) {
       if (index < replayed) continue;
       this.stats.reject(KEY_REASON);
-      outputs.deadLetters.push(deadLetter(KEY_REASON, batch.values[index] as Buffer, batch.position(index)));
+      outputs.deadLetters.push(deadLetter(KEY_REASON, batch.values[index] ?? Buffer.alloc(0), batch.position(index)));
     }
     const results: Array<Promise<void>> = [];
     const queued = (async () => {
@@ -74,24 +74,19 @@ export class Dispatcher {
     const { stats } = this;
     stats.setZones(part.shard, result.zones);
     stats.accepted += result.accepted;
-    const fresh = (k: number) => (part.indices[k] as number) >= replayed;
-    for (let r = 0; r < result.rejected.length; r++) {
-      const k = result.rejected[r] as number;
-      if (!fresh(k)) continue;
-      const reason = result.reasons[r] as string;
-      const index = part.indices[k] as number;
+    for (const { record, reason } of result.rejected) {
+      if (record < replayed) continue;
       stats.reject(reason);
-      outputs.deadLetters.push(deadLetter(reason, batch.values[index] as Buffer, batch.position(index)));
+      outputs.deadLetters.push(deadLetter(reason, batch.values[record] ?? Buffer.alloc(0), batch.position(record)));
     }
-    for (let a = 0; a < result.alerts.length; a++) {
-      const firing = result.alertFiring[a] === 1;
-      if (!fresh(result.alertRecords[a] as number)) {
+    for (const alert of result.alerts) {
+      if (alert.record < replayed) {
         stats.suppressed++;
         continue;
       }
-      if (firing) stats.firing++;
+      if (alert.firing) stats.firing++;
       else stats.resolved++;
-      outputs.alerts.push({ key: result.alertZones[a] as string, value: result.alerts[a] as string });
+      outputs.alerts.push({ key: alert.zoneId, value: alert.text });
     }
     if (replayed > 0) stats.replayed += part.indices.filter((index) => index < replayed).length;
   }

@@ -42,7 +42,8 @@ export class Router {
     let keyMismatches = 0;
     const { values, keys } = batch;
     for (let i = 0; i < values.length; i++) {
-      const value = values[i] as Buffer;
+      const value = values[i];
+      if (value === undefined) continue;
       const key = keys === null ? undefined : (keys[i] ?? null);
       const range = zoneIdRange(value);
       let hash: number;
@@ -63,7 +64,7 @@ export class Router {
           continue;
         }
       }
-      (byShard[this.ring.ownerOfHash(hash)] as number[]).push(i);
+      byShard[this.ring.ownerOfHash(hash)]?.push(i);
     }
     const parts: ShardPart[] = [];
     byShard.forEach((indices, shard) => {
@@ -75,18 +76,17 @@ export class Router {
 
 /** Copies the chosen records into one transferable buffer with end offsets. */
 function packTask(batch: SourceBatch, indices: readonly number[]): ProcessTask {
-  let total = 0;
-  for (const i of indices) total += (batch.values[i] as Buffer).length;
-  const bytes = Buffer.allocUnsafeSlow(total);
+  const values = indices.map((index) => batch.values[index] ?? Buffer.alloc(0));
+  const bytes = Buffer.allocUnsafeSlow(values.reduce((total, value) => total + value.length, 0));
   const ends = new Uint32Array(indices.length);
   const defaultTs = new Float64Array(indices.length);
   let at = 0;
-  indices.forEach((index, k) => {
-    at += (batch.values[index] as Buffer).copy(bytes, at);
+  values.forEach((value, k) => {
+    at += value.copy(bytes, at);
     ends[k] = at;
-    defaultTs[k] = batch.timestamps[index] as number;
+    defaultTs[k] = batch.timestamps[indices[k] ?? 0] ?? 0;
   });
-  return { kind: 'process', partition: batch.partition, bytes, ends, defaultTs };
+  return { kind: 'process', partition: batch.partition, records: Uint32Array.from(indices), bytes, ends, defaultTs };
 }
 
 function zoneIdByParsing(value: Buffer): string | undefined {

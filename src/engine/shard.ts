@@ -34,24 +34,10 @@ export class Shard {
 
   process(task: ProcessTask): ProcessResult {
     const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
-    const result: ProcessResult = {
-      kind: 'processed',
-      alerts: [],
-      alertZones: [],
-      alertRecords: [],
-      alertFiring: [],
-      rejected: [],
-      reasons: [],
-      accepted: 0,
-      zones: 0,
-      incarnation: this.incarnation,
-    };
+    const result: ProcessResult = { kind: 'processed', alerts: [], rejected: [], accepted: 0, zones: 0, incarnation: this.incarnation };
     let current = 0;
     const emit = (reading: Reading, seq: number, rule: PlannedRule, status: AlertStatus, details: Record<string, number>) => {
-      result.alerts.push(formatAlert(reading, seq, rule, status, details));
-      result.alertZones.push(reading.zoneId);
-      result.alertRecords.push(current);
-      result.alertFiring.push(status === 'firing' ? 1 : 0);
+      result.alerts.push({ record: current, zoneId: reading.zoneId, firing: status === 'firing', text: formatAlert(reading, seq, rule, status, details) });
     };
     let start = 0;
     for (let i = 0; i < task.ends.length; i++) {
@@ -60,8 +46,7 @@ export class Shard {
       start = end;
       const parsed = isUtf8(record) ? parseReading(record.toString('utf8'), task.defaultTs[i] as number) : RejectReason.notUtf8;
       if (isRejection(parsed)) {
-        result.rejected.push(i);
-        result.reasons.push(parsed);
+        result.rejected.push({ record: task.records[i] as number, reason: parsed });
         continue;
       }
       let zone = this.zones.get(parsed.zoneId);
@@ -74,7 +59,7 @@ export class Shard {
         zone = new ZoneState(this.plan);
         this.zones.set(parsed.zoneId, zone);
       }
-      current = i;
+      current = task.records[i] as number;
       if (zone.partition !== task.partition) {
         // Its records moved partition: the new partition's snapshot has no image of it yet.
         zone.partition = task.partition;

@@ -45,9 +45,9 @@ export async function findStoredZone(store: SnapshotReader, rules: RulesConfig, 
   let found: StoredZone | undefined;
   for (const partition of await store.partitions()) {
     const snapshot = await store.load(partition);
-    const at = snapshot?.zoneIds.indexOf(zoneId) ?? -1;
-    if (snapshot === null || at === -1) continue;
-    const zone = summarizeZone(zoneId, zoneFromImage(zoneId, snapshot.images[at] as Uint8Array, plan), plan, rules.window.size);
+    const image = snapshot?.zones.get(zoneId);
+    if (snapshot === null || image === undefined) continue;
+    const zone = summarizeZone(zoneId, zoneFromImage(zoneId, image, plan), plan, rules.window.size);
     if (found === undefined || zone.seq > found.zone.seq) found = { partition, offset: snapshot.offset, zone };
   }
   return found;

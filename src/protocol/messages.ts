@@ -16,6 +16,8 @@ export interface ShardSetup {
 /** A batch of raw records for one shard: record i is bytes[ends[i-1] .. ends[i]). */
 export interface ProcessTask {
   kind: 'process';
+  /** Each record's index in its source batch (results name records by it). */
+  records: Uint32Array;
   /** Source partition of every record in the task (zones remember it for snapshots). */
   partition: number;
   bytes: Uint8Array;
@@ -67,18 +69,29 @@ export interface HotZonesTask {
 
 export type ShardTask = ProcessTask | StatsTask | SnapshotTask | RestoreTask | DropTask | ZoneHistoryTask | HotZonesTask;
 
+/** One alert as a worker emits it. */
+export interface EmittedAlert {
+  /** The source-batch index of the record that raised it. */
+  record: number;
+  /** Its zone: the Kafka key it is written with. */
+  zoneId: string;
+  firing: boolean;
+  /** The alert object of contract §4 as JSON text. */
+  text: string;
+}
+
+/** A record that is not a valid reading, and why (the dead letter's reason). */
+export interface Rejection {
+  /** The record's index in its source batch. */
+  record: number;
+  reason: string;
+}
+
 export interface ProcessResult {
   kind: 'processed';
-  /** Alert JSON texts in emission order, and the zone each belongs to (the output key). */
-  alerts: string[];
-  alertZones: string[];
-  /** Index (in the task) of the record that raised each alert. */
-  alertRecords: number[];
-  /** 1 for a firing alert, 0 for a resolved one. */
-  alertFiring: number[];
-  /** Indexes of rejected records and why. */
-  rejected: number[];
-  reasons: string[];
+  /** In emission order: reading order, then rule order. */
+  alerts: EmittedAlert[];
+  rejected: Rejection[];
   accepted: number;
   zones: number;
   /** Random per thread start: a change means the worker was replaced and lost its state. */
@@ -158,5 +171,6 @@ export function linesTask(lines: readonly string[], partition = 0, defaultTs = 0
   const bytes = Buffer.from(lines.join(''));
   let at = 0;
   const ends = Uint32Array.from(lines, (line) => (at += Buffer.byteLength(line)));
-  return { kind: 'process', partition, bytes, ends, defaultTs: new Float64Array(lines.length).fill(defaultTs) };
+  const records = Uint32Array.from(lines, (_, i) => i);
+  return { kind: 'process', partition, records, bytes, ends, defaultTs: new Float64Array(lines.length).fill(defaultTs) };
 }

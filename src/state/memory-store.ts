@@ -19,8 +19,7 @@ export class MemoryStateStore implements StateStore {
   async load(partition: number): Promise<PartitionSnapshot | null> {
     const stored = this.partitionsStored.get(partition);
     if (stored === undefined) return null;
-    const zoneIds = [...stored.zones.keys()];
-    return { offset: stored.offset, zoneIds, images: zoneIds.map((id) => (stored.zones.get(id) as Uint8Array).slice()) };
+    return { offset: stored.offset, zones: new Map([...stored.zones].map(([zoneId, image]) => [zoneId, image.slice()])) };
   }
 
   async save(partition: number, chunks: readonly Uint8Array[], offset: number, previous: number | null, full: boolean): Promise<SaveOutcome> {

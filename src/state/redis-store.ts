@@ -92,16 +92,19 @@ export class RedisStateStore implements StateStore {
       if (meta.offset === undefined) return null;
       this.checkMeta(partition, meta);
       const zoneIds = await this.redis.smembers(this.key(partition, 'ids'));
-      const images: Array<Uint8Array | null> = [];
+      const zones = new Map<string, Uint8Array>();
       for (let i = 0; i < zoneIds.length; i += ZONES_PER_READ) {
-        const keys = zoneIds.slice(i, i + ZONES_PER_READ).map((zoneId) => this.zoneKey(partition, zoneId));
-        images.push(...(await this.redis.mgetBuffer(...keys)));
+        const ids = zoneIds.slice(i, i + ZONES_PER_READ);
+        const images = await this.redis.mgetBuffer(...ids.map((zoneId) => this.zoneKey(partition, zoneId)));
+        ids.forEach((zoneId, k) => {
+          const image = images[k];
+          if (image === null || image === undefined) throw new StateError(`the snapshot of partition ${partition} lists zone ${zoneId} but does not hold it`);
+          zones.set(zoneId, image);
+        });
       }
       const offset = Number(meta.offset);
       if ((await this.offsetOf(partition)) !== offset) continue;
-      const held = images.filter((image): image is Buffer => image !== null);
-      if (held.length !== images.length) throw new StateError(`the snapshot of partition ${partition} lists a zone it does not hold`);
-      return { offset, zoneIds, images: held };
+      return { offset, zones };
     }
   }
 

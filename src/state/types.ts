@@ -2,9 +2,8 @@
 export interface PartitionSnapshot {
   /** Source position to resume from: every record before it is in the zones, none after. */
   offset: number;
-  /** Zone ids and their images (parallel arrays; engine/zone-image.ts reads an image). */
-  zoneIds: string[];
-  images: Uint8Array[];
+  /** Each zone's image by zone id (engine/zone-image.ts reads an image). */
+  zones: ReadonlyMap<string, Uint8Array>;
 }
 
 export type SaveOutcome =

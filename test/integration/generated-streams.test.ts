@@ -77,12 +77,12 @@ function shardMatchesReference(seed: number, count: number): void {
   const shard = new Shard({ shard: 0, shards: 1, virtualNodes: 8, rules: planned });
   const result = shard.process(linesTask(lines));
   assertSameAlerts(
-    result.alerts.map((a) => JSON.parse(a) as Record<string, unknown>),
+    result.alerts.map((a) => JSON.parse(a.text) as Record<string, unknown>),
     expected.alerts,
     `seed ${seed} count ${count}`,
   );
   assert.deepEqual(
-    result.rejected.map((i) => i + 1),
+    result.rejected.map((r) => r.record + 1),
     expected.deadLines,
   );
 }

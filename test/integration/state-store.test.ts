@@ -41,7 +41,7 @@ function feed(shard: Shard, round: number, partition: number): void {
 }
 
 function storedImages(snapshot: PartitionSnapshot | null): Map<string, Uint8Array> {
-  return new Map(snapshot?.zoneIds.map((zoneId, i) => [zoneId, new Uint8Array(snapshot.images[i] as Uint8Array)]));
+  return new Map([...(snapshot?.zones ?? [])].map(([zoneId, image]) => [zoneId, new Uint8Array(image)]));
 }
 
 function liveImages(shard: Shard): Map<string, Uint8Array> {

@@ -20,7 +20,7 @@ function storeOf(partitions: Record<number, string[]>): SnapshotReader {
     shard.process(linesTask(lines, Number(partition)));
     const updates = shard.snapshot([]).partitions.flatMap((part) => part.chunks.flatMap(unpackUpdates));
     const images = updates.map((update) => applyUpdate(undefined, update));
-    snapshots.set(Number(partition), { offset: lines.length, zoneIds: updates.map((update) => update.zoneId), images });
+    snapshots.set(Number(partition), { offset: lines.length, zones: new Map(updates.map((update, i) => [update.zoneId, images[i] ?? new Uint8Array()])) });
   }
   return { partitions: async () => [...snapshots.keys()], load: async (p) => snapshots.get(p) ?? null };
 }
