@@ -117,15 +117,14 @@ export class Checkpoints {
     }
     state.stored = snapshot?.offset ?? null;
     // No snapshot but offsets committed (after `klaxon state reset`): rebuild from the oldest retained record.
-    const from = snapshot?.offset ?? (committed === null ? null : await control.earliest(partition));
+    // Neither: where the group starts. Always a seek: a partition recovered again is not at its committed offset.
+    const from = snapshot?.offset ?? (committed === null ? await control.initial(partition) : await control.earliest(partition));
     if (!current()) return undefined;
-    if (from !== null && from !== committed) {
-      if (committed !== null && from > committed) {
-        log.warn({ partition, snapshot: from, committed }, 'the snapshot is ahead of the committed offset (offsets rewound?): resuming at the snapshot');
-      }
-      control.seek(partition, from);
-      if (committed !== null && from < committed) state.replayUntil = committed;
+    if (committed !== null && from > committed) {
+      log.warn({ partition, snapshot: from, committed }, 'the snapshot is ahead of the committed offset (offsets rewound?): resuming at the snapshot');
     }
+    control.seek(partition, from);
+    if (committed !== null && from < committed) state.replayUntil = committed;
     state.recovered = true;
     log.debug({ partition, snapshot: snapshot?.offset ?? null, committed, replayUntil: state.replayUntil }, 'partition recovered');
     return committed;

@@ -1,12 +1,13 @@
 import type { KlaxonConfig } from '../config/types.js';
 import { createSink, createSource } from '../io/factory.js';
-import type { OutRecord, Sink, Source } from '../io/types.js';
+import type { OutRecord, Source } from '../io/types.js';
 import { openStateStore } from '../state/factory.js';
 import type { StateStore } from '../state/types.js';
 import { Checkpoints } from './checkpoints.js';
 import { Dispatcher } from './dispatcher.js';
-import { Ledger } from './ledger.js';
-import { SinkOutputs } from './outputs.js';
+import { Ledger, type OutputChannel } from './ledger.js';
+import { SinkOutputs, TransactionOutputs } from './outputs.js';
+import { PartitionLifecycle, type PartitionOwnership } from './partition-lifecycle.js';
 import { Pipeline } from './pipeline.js';
 import { Router } from './router.js';
 import { Shards, type ShardsOptions } from './shards.js';
@@ -38,12 +39,12 @@ interface Closable {
   close(): Promise<void>;
 }
 
-/** Runs one engine from a config: builds source, sinks, store and workers, runs to the end, tears down. */
+/** Runs one engine from a config: builds source, outputs, store and workers, runs to the end, tears down. */
 export async function runEngine(config: KlaxonConfig, hooks: EngineHooks = {}): Promise<RunSummary> {
   const opened: Closable[] = [];
   let failed = true;
   try {
-    const outputs = config.guarantee === 'exactly-once' ? await openTransactionalOutputs(config) : await openOutputs(config);
+    const outputs = config.guarantee === 'exactly-once' ? await openTransactionalOutputs(config, hooks.onAlerts) : await openOutputs(config, hooks.onAlerts);
     opened.push(...outputs.parts);
     const store = await openStateStore(config);
     if (store !== undefined) opened.push(store);
@@ -51,13 +52,13 @@ export async function runEngine(config: KlaxonConfig, hooks: EngineHooks = {}): 
     opened.push(source);
     const shards = hooks.inProcess ? Shards.inProcess(shardOptions(config)) : Shards.threads(shardOptions(config));
     opened.push(shards);
-    const engine = assembleEngine({ config, source, shards, store, ...outputs, onAlerts: hooks.onAlerts });
+    const engine = assembleEngine({ config, source, shards, store, channel: outputs.channel(source), ownership: outputs.ownership });
     hooks.onStart?.(engine.running);
     const summary = await engine.run(hooks.signal);
     failed = false;
     return summary;
   } finally {
-    // Workers first, then the source, then the sinks. After a failure the run's own error is the one to report.
+    // Workers first, then the source, then the outputs. After a failure the run's own error is the one to report.
     for (const part of opened.reverse()) {
       await part.close().catch((error: unknown) => {
         if (!failed) throw error;
@@ -76,13 +77,14 @@ export function shardOptions(config: KlaxonConfig): ShardsOptions {
 export interface EngineParts {
   config: KlaxonConfig;
   source: Source;
-  alerts: Sink;
-  deadLetters: Sink;
+  /** Where outputs go and how they commit: SinkOutputs (at-least-once) or TransactionOutputs (exactly-once). */
+  channel: OutputChannel;
+  /** Exactly-once: each partition's transactional id, taken on assignment and given up on revocation. */
+  ownership?: PartitionOwnership | undefined;
   store: StateStore | undefined;
   shards: Shards;
-  /** Exactly-once: positions are committed by the transaction (and outputs held in order), not by the source. */
-  commit?: ((positions: ReadonlyMap<number, number>) => Promise<void>) | undefined;
-  onAlerts?: ((records: readonly OutRecord[]) => void) | undefined;
+  /** See PartitionLifecycle (tests shorten it). */
+  recoverAfterLossMs?: number;
 }
 
 export interface AssembledEngine {
@@ -91,32 +93,18 @@ export interface AssembledEngine {
   run(signal?: AbortSignal): Promise<RunSummary>;
 }
 
-/** Wires the coordinator's parts around a source, sinks, a store and shards. Closes nothing: the caller owns the parts. */
+/** Wires the coordinator's parts around a source, outputs, a store and shards. Closes nothing: the caller owns the parts. */
 export function assembleEngine(parts: EngineParts): AssembledEngine {
   const { config, source, shards, store } = parts;
   const stats = new RunStats(shards.count);
-  const ledger = new Ledger(
-    new SinkOutputs({
-      alerts: parts.alerts,
-      deadLetters: parts.deadLetters,
-      ordered: parts.commit !== undefined,
-      commit: parts.commit ?? ((positions) => source.commit(positions)),
-      onAlerts: parts.onAlerts,
-    }),
-    stats,
-  );
   let pipeline: Pipeline | undefined;
+  let lifecycle: PartitionLifecycle | undefined;
+  const ledger = new Ledger(parts.channel, stats, (lost) => lifecycle?.lost(lost));
   const checkpoints = new Checkpoints(shards, store, source.partitions, (error) => pipeline?.fail(error));
-  source.partitions?.listen({
-    assigned: async (partition) => {
-      const committed = await checkpoints.assigned(partition);
-      if (committed !== undefined) ledger.resume(partition, committed);
-    },
-    revoked: (partitions) => {
-      ledger.forget(partitions);
-      checkpoints.revoked(partitions);
-    },
-  });
+  if (source.partitions !== undefined) {
+    lifecycle = new PartitionLifecycle(source.partitions, checkpoints, ledger, parts.ownership, parts.recoverAfterLossMs);
+    lifecycle.listen();
+  }
   const router = new Router(shards.ring, config.source.type === 'kafka' && config.source.requireZoneKey);
   const running = new Pipeline({
     source,
@@ -145,39 +133,38 @@ export function assembleEngine(parts: EngineParts): AssembledEngine {
 }
 
 interface Outputs {
-  alerts: Sink;
-  deadLetters: Sink;
-  /** Exactly-once: positions are committed by the transaction, not the source. */
-  commit?: (positions: ReadonlyMap<number, number>) => Promise<void>;
+  /** The channel, once the source exists (at-least-once commits through the source). */
+  channel(source: Source): OutputChannel;
+  ownership?: PartitionOwnership;
   /** What to close, in opening order. */
   parts: Closable[];
 }
 
-async function openOutputs(config: KlaxonConfig): Promise<Outputs> {
+type AlertHook = ((records: readonly OutRecord[]) => void) | undefined;
+
+async function openOutputs(config: KlaxonConfig, onAlerts: AlertHook): Promise<Outputs> {
   const alerts = await createSink(config.sink, 'alerts');
   const deadLetters = await createSink(config.deadLetter, 'dead-letters').catch(async (error: unknown) => {
     await alerts.close().catch(() => {});
     throw error;
   });
-  return { alerts, deadLetters, parts: [alerts, deadLetters] };
+  return {
+    channel: (source) => new SinkOutputs({ alerts, deadLetters, commit: (positions) => source.commit(positions), onAlerts }),
+    parts: [alerts, deadLetters],
+  };
 }
 
-/** Exactly-once: both sinks write into one transactional producer's transactions, which also commit the offsets. */
-async function openTransactionalOutputs(config: KlaxonConfig): Promise<Outputs> {
+/** Exactly-once: one transactional producer per source partition; each commits its outputs with its offset. */
+async function openTransactionalOutputs(config: KlaxonConfig, onAlerts: AlertHook): Promise<Outputs> {
   const { sink, deadLetter, source } = config;
   if (sink.type !== 'kafka' || deadLetter.type !== 'kafka' || source.type !== 'kafka') throw new Error('exactly-once needs Kafka in and out');
-  const { KafkaTransactions, TransactionalSink } = await import('../io/kafka/transactions.js');
-  const transactions = await KafkaTransactions.connect(sink.brokers, `${source.groupId}.${config.engine.instanceId}`, [
-    { topic: sink.topic, partitions: sink.partitions },
-    { topic: deadLetter.topic, partitions: deadLetter.partitions },
-  ]);
-  const alerts = new TransactionalSink(transactions, sink.topic);
-  const deadLetters = new TransactionalSink(transactions, deadLetter.topic);
-  const commit = (positions: ReadonlyMap<number, number>) =>
-    transactions.commit(
-      source.groupId,
-      [...positions].map(([partition, offset]) => ({ topic: source.topic, partition, offset: String(offset) })),
-    );
-  // Sinks flush into the transaction; the producer closes after them (opened first, closed last).
-  return { alerts, deadLetters, commit, parts: [transactions, alerts, deadLetters] };
+  const { PartitionTransactions } = await import('../io/kafka/transactions.js');
+  const transactions = await PartitionTransactions.connect({
+    brokers: sink.brokers,
+    groupId: source.groupId,
+    sourceTopic: source.topic,
+    alerts: { topic: sink.topic, partitions: sink.partitions },
+    deadLetters: { topic: deadLetter.topic, partitions: deadLetter.partitions },
+  });
+  return { channel: () => new TransactionOutputs(transactions, onAlerts), ownership: transactions, parts: [transactions] };
 }

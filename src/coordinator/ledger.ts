@@ -16,8 +16,13 @@ export interface OutputChannel {
   write(partition: number, outputs: BatchOutputs): void;
   /** Resolves when the channel has room for more (backpressure on the read loop). */
   ready(): Promise<void>;
-  /** Makes everything written so far durable, then commits `positions` (partition → next offset to read). */
-  commit(positions: ReadonlyMap<number, number>): Promise<void>;
+  /**
+   * Makes everything written so far durable, then commits `positions`
+   * (partition → next offset to read). Resolves with the partitions whose
+   * commit failed with an unknown outcome (a transaction fenced or timed out):
+   * they are no longer this process's until recovered.
+   */
+  commit(positions: ReadonlyMap<number, number>): Promise<readonly number[]>;
 }
 
 /** One batch from the moment it is queued at the workers until it is committed. */
@@ -58,6 +63,8 @@ export class Ledger {
   constructor(
     private readonly channel: OutputChannel,
     private readonly stats: RunStats,
+    /** Partitions a commit lost (see OutputChannel.commit): already forgotten here. */
+    private readonly onLost: (partitions: readonly number[]) => void = () => {},
   ) {}
 
   /** Tracks a batch about to be queued at the workers (call in source order). */
@@ -172,8 +179,13 @@ export class Ledger {
         const last = offsets?.[offsets.length - 1];
         if (last !== undefined && last + 1 > (this.committed.get(partition) ?? -1)) positions.set(partition, last + 1);
       }
-      await this.channel.commit(positions);
+      const lost = await this.channel.commit(positions);
+      if (lost.length > 0) {
+        this.forget(lost);
+        this.onLost(lost);
+      }
       for (const { partition, lane, count } of taken) {
+        if (lost.includes(partition)) continue;
         lane.entries.splice(0, count);
         this.stats.committedBatches += count;
         // A lane forgotten meanwhile (revoked during the commit) keeps no position.

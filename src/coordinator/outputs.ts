@@ -5,21 +5,17 @@ import type { OutputChannel } from './ledger.js';
 export interface SinkOutputsOptions {
   alerts: Sink;
   deadLetters: Sink;
-  /** Commits positions once the sinks have flushed (the source's commit, or a transaction's). */
+  /** Commits positions once the sinks have flushed (the source's commit). */
   commit: (positions: ReadonlyMap<number, number>) => Promise<void>;
-  /** Transactional sinks: outputs in order, none during a commit (see OutputChannel). */
-  ordered: boolean;
   /** Sees every batch of alerts handed to the sink (dashboards, metrics). Must not throw or block. */
   onAlerts?: ((records: readonly OutRecord[]) => void) | undefined;
 }
 
-/** The output channel of an engine: alerts and dead letters to their sinks, committed after a flush. */
+/** The at-least-once channel: alerts and dead letters to their sinks as they come; a commit flushes them first. */
 export class SinkOutputs implements OutputChannel {
-  readonly ordered: boolean;
+  readonly ordered = false;
 
-  constructor(private readonly options: SinkOutputsOptions) {
-    this.ordered = options.ordered;
-  }
+  constructor(private readonly options: SinkOutputsOptions) {}
 
   write(_partition: number, { alerts, deadLetters }: BatchOutputs): void {
     if (alerts.length > 0) {
@@ -33,8 +29,43 @@ export class SinkOutputs implements OutputChannel {
     await Promise.all([this.options.alerts.ready(), this.options.deadLetters.ready()]);
   }
 
-  async commit(positions: ReadonlyMap<number, number>): Promise<void> {
+  async commit(positions: ReadonlyMap<number, number>): Promise<readonly number[]> {
     await Promise.all([this.options.alerts.flush(), this.options.deadLetters.flush()]);
     await this.options.commit(positions);
+    return [];
+  }
+}
+
+/** What the exactly-once channel needs of the per-partition transactions (io/kafka/transactions.ts). */
+export interface PartitionedTransactions {
+  write(partition: number, alerts: readonly OutRecord[], deadLetters: readonly OutRecord[]): void;
+  ready(): Promise<void>;
+  commit(positions: ReadonlyMap<number, number>): Promise<readonly number[]>;
+}
+
+/**
+ * The exactly-once channel: each partition's outputs go into that
+ * partition's open transaction, in source order, and commit with its offset.
+ */
+export class TransactionOutputs implements OutputChannel {
+  readonly ordered = true;
+
+  constructor(
+    private readonly transactions: PartitionedTransactions,
+    private readonly onAlerts?: ((records: readonly OutRecord[]) => void) | undefined,
+  ) {}
+
+  write(partition: number, { alerts, deadLetters }: BatchOutputs): void {
+    if (alerts.length === 0 && deadLetters.length === 0) return;
+    this.transactions.write(partition, alerts, deadLetters);
+    if (alerts.length > 0) this.onAlerts?.(alerts);
+  }
+
+  ready(): Promise<void> {
+    return this.transactions.ready();
+  }
+
+  commit(positions: ReadonlyMap<number, number>): Promise<readonly number[]> {
+    return this.transactions.commit(positions);
   }
 }

@@ -49,10 +49,19 @@ export interface PartitionControl {
   committed(partition: number): Promise<number | null>;
   /** The oldest offset the partition still retains. */
   earliest(partition: number): Promise<number>;
+  /** Where a member starts a partition that has nothing committed (the earliest or the latest offset, as configured). */
+  initial(partition: number): Promise<number>;
   /** Reads the partition from `offset` next; records before it that are already fetched are dropped. */
   seek(partition: number, offset: number): void;
   /** Whether the partition is assigned to this process right now. */
   owns(partition: number): boolean;
+  /**
+   * Recovers a partition this process still owns as if it had just been
+   * assigned (its state or its transaction was lost): records fetched and
+   * not yet handed on are dropped, the listener's revoked() then assigned()
+   * are called, and records wait for the recovery as on assignment.
+   */
+  recover(partition: number): void;
 }
 
 export interface Source {

@@ -27,6 +27,10 @@ export class ScriptedLog {
   readonly partitions: Buffer[][];
   readonly lines: number[][];
   readonly committed = new Map<number, number>();
+  /** Exactly-once: what committed transactions wrote (a read_committed reader's view), and each partition's producer epoch. */
+  readonly committedAlerts: OutRecord[] = [];
+  readonly committedDeadLetters: OutRecord[] = [];
+  readonly epochs = new Map<number, number>();
   /** Lines appended so far (the next line's number is this + 1). */
   private appended = 0;
 
@@ -84,12 +88,25 @@ export class ScriptedSource implements Source {
       },
       committed: async (partition) => this.log.committed.get(partition) ?? null,
       earliest: async () => 0,
+      initial: async () => 0,
+      recover: (partition) => this.recover(partition),
       seek: (partition, offset) => {
         this.position.set(partition, offset);
         for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i]?.partition === partition) this.queue.splice(i, 1);
       },
       owns: (partition) => this.assigned.has(partition),
     };
+  }
+
+  /** Recovers an owned partition as if newly assigned (PartitionControl.recover). */
+  recover(partition: number): void {
+    if (!this.assigned.has(partition)) return;
+    for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i]?.partition === partition) this.queue.splice(i, 1);
+    this.listener?.revoked([partition]);
+    this.position.set(partition, this.log.committed.get(partition) ?? 0);
+    const recovery = this.listener?.assigned(partition) ?? Promise.resolve();
+    recovery.catch(() => {});
+    this.recovering.set(partition, recovery);
   }
 
   /** A new assignment for this member (what a rebalance hands it). */
@@ -249,4 +266,64 @@ export class FusedStore implements StateStore {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * Per-partition transactions against the scripted log, with Kafka's fencing:
+ * acquiring a partition bumps its epoch, and a commit made under an older
+ * epoch fails (the partition is lost to its committer). Outputs reach the
+ * log only when their transaction commits, together with the offset.
+ */
+export class ScriptedTransactions {
+  private readonly held = new Map<number, { epoch: number; alerts: OutRecord[]; deadLetters: OutRecord[] }>();
+  commits = 0;
+  fenced = 0;
+
+  constructor(
+    private readonly log: ScriptedLog,
+    private readonly fuse: Fuse,
+  ) {}
+
+  async acquire(partition: number): Promise<void> {
+    if (this.fuse.blown) return;
+    const epoch = (this.log.epochs.get(partition) ?? 0) + 1;
+    this.log.epochs.set(partition, epoch);
+    this.held.set(partition, { epoch, alerts: [], deadLetters: [] });
+  }
+
+  async release(partition: number): Promise<void> {
+    this.held.delete(partition);
+  }
+
+  write(partition: number, alerts: readonly OutRecord[], deadLetters: readonly OutRecord[]): void {
+    const open = this.held.get(partition);
+    if (open === undefined) throw new Error(`partition ${partition} written without its transactional id`);
+    open.alerts.push(...alerts);
+    open.deadLetters.push(...deadLetters);
+  }
+
+  async ready(): Promise<void> {}
+
+  async commit(positions: ReadonlyMap<number, number>): Promise<number[]> {
+    await new Promise((resolve) => setImmediate(resolve));
+    const lost: number[] = [];
+    for (const [partition, open] of this.held) {
+      const position = positions.get(partition);
+      if (position === undefined && open.alerts.length === 0 && open.deadLetters.length === 0) continue;
+      if (this.fuse.blown) continue;
+      if (this.log.epochs.get(partition) !== open.epoch) {
+        this.fenced++;
+        this.held.delete(partition);
+        lost.push(partition);
+        continue;
+      }
+      this.log.committedAlerts.push(...open.alerts);
+      this.log.committedDeadLetters.push(...open.deadLetters);
+      if (position !== undefined) this.log.committed.set(partition, position);
+      open.alerts = [];
+      open.deadLetters = [];
+      this.commits++;
+    }
+    return lost;
+  }
 }

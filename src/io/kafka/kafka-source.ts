@@ -52,7 +52,9 @@ export class KafkaSource implements Source {
         this.listener = listener;
       },
       committed: (partition) => this.committed(partition),
-      earliest: (partition) => this.earliest(partition),
+      earliest: (partition) => this.watermark(partition, 'low'),
+      initial: (partition) => this.watermark(partition, this.config.fromBeginning ? 'low' : 'high'),
+      recover: (partition) => this.recover(partition),
       seek: (partition, offset) => this.seek(partition, offset),
       owns: (partition) => this.assigned.has(partition),
     };
@@ -148,14 +150,35 @@ export class KafkaSource implements Source {
     return offset === undefined || Number(offset) < 0 ? null : Number(offset);
   }
 
-  private async earliest(partition: number): Promise<number> {
+  private async watermark(partition: number, which: 'low' | 'high'): Promise<number> {
     const offsets = await this.admin.fetchTopicOffsets(this.config.topic);
-    return Number(offsets.find((p) => p.partition === partition)?.low ?? 0);
+    return Number(offsets.find((p) => p.partition === partition)?.[which] ?? 0);
   }
 
   private seek(partition: number, offset: number): void {
     this.consumer.seek({ topic: this.config.topic, partition, offset: String(offset) });
     this.nextOffset.set(partition, offset);
+    this.dropQueued(partition);
+  }
+
+  private recover(partition: number): void {
+    if (!this.assigned.has(partition)) return;
+    this.nextOffset.delete(partition);
+    this.dropQueued(partition);
+    this.listener?.revoked([partition]);
+    this.startRecovery(partition);
+  }
+
+  /** Asks the listener to recover a partition; its records wait for it (see onBatch). */
+  private startRecovery(partition: number): void {
+    const recovery = this.listener?.assigned(partition);
+    if (recovery === undefined) return;
+    // Awaited by the partition's batches; a failure is reported there and here, never as an unhandled rejection.
+    recovery.catch((error: unknown) => this.fail(error));
+    this.recovering.set(partition, recovery);
+  }
+
+  private dropQueued(partition: number): void {
     for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i]?.partition === partition) this.queue.splice(i, 1);
   }
 
@@ -243,13 +266,7 @@ export class KafkaSource implements Source {
     }
     if (revoked.length > 0) this.listener?.revoked(revoked);
     // Kept partitions go on from where they were; a partition that comes back is recovered again.
-    for (const partition of added) {
-      const recovery = this.listener?.assigned(partition);
-      if (recovery === undefined) continue;
-      // Awaited by the partition's batches; a failure is reported there and here, never as an unhandled rejection.
-      recovery.catch((error: unknown) => this.fail(error));
-      this.recovering.set(partition, recovery);
-    }
+    for (const partition of added) this.startRecovery(partition);
   }
 }
 

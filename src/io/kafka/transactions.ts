@@ -1,107 +1,232 @@
-import type { Message, Producer, Transaction } from 'kafkajs';
+import type { Kafka, Message, Producer, Transaction } from 'kafkajs';
 import pRetry from 'p-retry';
 import { SinkError } from '../../errors.js';
-import { BufferedSink } from '../buffered-sink.js';
+import { logger } from '../../log.js';
 import type { OutRecord } from '../types.js';
 import { createKafka, ensureTopic } from './client.js';
 import { transactionalSettings } from './options.js';
 
-export interface CommittedOffset {
-  topic: string;
-  partition: number;
-  /** The next offset to consume. */
-  offset: string;
+const log = logger('transactions');
+
+/** Start sending a partition's buffered outputs into its open transaction at this size (the rest goes at commit). */
+const CHUNK_BYTES = 512 << 10;
+/** ready() waits while more than this is buffered or being sent, over all partitions. */
+const HIGH_WATER_BYTES = 16 << 20;
+
+export interface TransactionsConfig {
+  brokers: string[];
+  /** The consumer group whose offsets the transactions commit. */
+  groupId: string;
+  /** The topic those offsets are of. */
+  sourceTopic: string;
+  alerts: { topic: string; partitions: number };
+  deadLetters: { topic: string; partitions: number };
 }
 
 /**
- * One transactional producer for everything the engine writes in
- * exactly-once mode: alerts and dead letters go into the open transaction,
- * which commits together with the consumer offsets they come from. A crash
- * before commit aborts it, so read_committed readers never see those alerts;
- * the restart produces them again in a new transaction.
- * The transactional id is stable per engine instance: a restarted instance
- * fences its predecessor and aborts whatever it left open.
+ * Exactly-once output with one transactional producer per source partition
+ * (transactional id `<group>.<topic>.<partition>`), the way Kafka Streams
+ * fenced zombies before KIP-447. Whoever owns a partition holds its id: the
+ * new owner's InitProducerId fences the old one (whose later sends and
+ * commits then fail) and completes or aborts the transaction it left open.
+ * Reading the committed offset only after that makes a handover exact
+ * whatever the timing of the rebalance; kafkajs sends TxnOffsetCommit without
+ * the group generation, so the group alone cannot fence a zombie's offsets.
+ *
+ * Each partition's alerts and dead letters go into its open transaction,
+ * which commits together with the partition's consumer offset. A commit that
+ * fails for any reason (fenced, timed out by the broker, the broker gone
+ * mid-commit) leaves its outcome unknown: the partition is reported lost, and
+ * the engine recovers it, which settles the question (InitProducerId, then
+ * the committed offset read fresh).
  */
-export class KafkaTransactions {
-  private open: Transaction | undefined;
-  /** The one begin in progress: both sinks may ask for the transaction at once. */
-  private opening: Promise<Transaction> | undefined;
+export class PartitionTransactions {
+  private readonly open = new Map<number, PartitionTransaction>();
+  private buffered = 0;
+  private readonly roomWaiters: Array<() => void> = [];
 
-  private constructor(private readonly producer: Producer) {}
+  private constructor(
+    private readonly kafka: Kafka,
+    private readonly config: TransactionsConfig,
+  ) {}
 
-  static async connect(brokers: string[], transactionalId: string, topics: Array<{ topic: string; partitions: number }>): Promise<KafkaTransactions> {
-    const kafka = createKafka(brokers, `${transactionalId}-producer`);
-    for (const { topic, partitions } of topics) await ensureTopic(kafka, topic, partitions);
-    const producer = kafka.producer(transactionalSettings(transactionalId));
+  static async connect(config: TransactionsConfig): Promise<PartitionTransactions> {
+    const kafka = createKafka(config.brokers, `${config.groupId}-transactions`);
+    for (const { topic, partitions } of [config.alerts, config.deadLetters]) await ensureTopic(kafka, topic, partitions);
+    return new PartitionTransactions(kafka, config);
+  }
+
+  /**
+   * Takes the partition's transactional id: fences any other holder and waits
+   * until the transaction it left open is committed or aborted. Call before
+   * reading the partition's committed offset.
+   */
+  async acquire(partition: number): Promise<void> {
+    await this.release(partition);
+    const transactionalId = `${this.config.groupId}.${this.config.sourceTopic}.${partition}`;
+    const producer = this.kafka.producer(transactionalSettings(transactionalId));
     try {
       await producer.connect();
+      const transaction = await whileConcurrent(() => producer.transaction());
+      this.open.set(partition, new PartitionTransaction(producer, transaction, this.config, partition, (bytes) => this.sent(bytes)));
     } catch (error) {
-      throw new SinkError(`cannot start the transactional producer ${transactionalId}`, { cause: error, retriable: true });
+      await producer.disconnect().catch(() => {});
+      throw new SinkError(`cannot take the transactional id ${transactionalId}`, { cause: error, retriable: true });
     }
-    return new KafkaTransactions(producer);
   }
 
-  async send(topic: string, messages: Message[]): Promise<void> {
-    const transaction = await this.current();
-    await whileConcurrent(() => transaction.send({ topic, messages, acks: -1 }));
+  /** Gives the partition up: its open transaction is aborted (its new owner redoes those records). */
+  async release(partition: number): Promise<void> {
+    const owned = this.open.get(partition);
+    if (owned === undefined) return;
+    this.open.delete(partition);
+    await owned.abandon();
   }
 
-  /** Commits what was sent, with the offsets it covers, as one transaction. */
-  async commit(consumerGroupId: string, offsets: readonly CommittedOffset[]): Promise<void> {
-    if (offsets.length === 0 && this.open === undefined) return;
-    const transaction = await this.current();
-    const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
-    for (const { topic, partition, offset } of offsets) {
-      byTopic.set(topic, [...(byTopic.get(topic) ?? []), { partition, offset }]);
+  /** Outputs of the partition's next records, in order; they go into its open transaction. */
+  write(partition: number, alerts: readonly OutRecord[], deadLetters: readonly OutRecord[]): void {
+    const owned = this.open.get(partition);
+    if (owned === undefined) throw new SinkError(`partition ${partition} has no transaction: it was never acquired, or it was released`);
+    this.buffered += owned.write(alerts, deadLetters);
+  }
+
+  async ready(): Promise<void> {
+    while (this.buffered > HIGH_WATER_BYTES) {
+      for (const owned of this.open.values()) owned.sendBuffered();
+      await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     }
-    if (byTopic.size > 0) {
-      const topics = [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
-      await whileConcurrent(() => transaction.sendOffsets({ consumerGroupId, topics }));
-    }
-    await whileConcurrent(() => transaction.commit());
-    this.open = undefined;
+  }
+
+  /**
+   * Commits each partition's transaction with its position (partition → next
+   * offset to read; a partition with outputs always has one), all at once.
+   * Resolves with the partitions whose commit failed: their outcome is
+   * unknown, and they must be recovered before their records go on.
+   */
+  async commit(positions: ReadonlyMap<number, number>): Promise<number[]> {
+    const lost: number[] = [];
+    await Promise.all(
+      [...this.open].map(async ([partition, owned]) => {
+        const position = positions.get(partition);
+        if (position === undefined && !owned.hasOutputs) return;
+        try {
+          await owned.commit(position);
+        } catch (error) {
+          log.warn({ err: error, partition }, 'a partition transaction failed: recovering the partition');
+          lost.push(partition);
+          this.open.delete(partition);
+          await owned.abandon();
+        }
+      }),
+    );
+    return lost;
   }
 
   async close(): Promise<void> {
-    if (this.open !== undefined) await this.open.abort().catch(() => {});
-    await this.producer.disconnect();
+    await Promise.all([...this.open.keys()].map((partition) => this.release(partition)));
   }
 
-  private current(): Promise<Transaction> {
-    if (this.open !== undefined) return Promise.resolve(this.open);
-    this.opening ??= this.begin().finally(() => {
-      this.opening = undefined;
-    });
-    return this.opening;
-  }
-
-  private async begin(): Promise<Transaction> {
-    this.open = await whileConcurrent(() => this.producer.transaction());
-    return this.open;
+  private sent(bytes: number): void {
+    this.buffered -= bytes;
+    if (this.buffered <= HIGH_WATER_BYTES) for (const wake of this.roomWaiters.splice(0)) wake();
   }
 }
 
-/** A sink whose records go into the shared open transaction (exactly-once mode). */
-export class TransactionalSink extends BufferedSink {
-  protected readonly name: string;
+/** One partition's producer and its open transaction. */
+class PartitionTransaction {
+  private records: Array<{ topic: string; message: Message; bytes: number }> = [];
+  private bufferedBytes = 0;
+  /** Sends into the open transaction, one at a time, in order. */
+  private sending: Promise<void> = Promise.resolve();
+  private failure: unknown;
+  private wrote = false;
 
   constructor(
-    private readonly transactions: KafkaTransactions,
-    private readonly topic: string,
-  ) {
-    super({ chunkBytes: 512 << 10, highWaterBytes: 16 << 20 });
-    this.name = `Kafka topic ${topic} (transactional)`;
+    private readonly producer: Producer,
+    private transaction: Transaction | undefined,
+    private readonly config: TransactionsConfig,
+    private readonly partition: number,
+    private readonly sent: (bytes: number) => void,
+  ) {}
+
+  /** Whether the open transaction holds (or will hold) outputs. */
+  get hasOutputs(): boolean {
+    return this.wrote || this.records.length > 0;
   }
 
-  protected deliver(records: OutRecord[]): Promise<void> {
-    return this.transactions.send(
-      this.topic,
-      records.map((r) => ({ key: r.key === '' ? null : r.key, value: r.value })),
-    );
+  /** Buffers the records; returns the bytes added. */
+  write(alerts: readonly OutRecord[], deadLetters: readonly OutRecord[]): number {
+    let bytes = 0;
+    for (const [topic, records] of [
+      [this.config.alerts.topic, alerts],
+      [this.config.deadLetters.topic, deadLetters],
+    ] as const) {
+      for (const record of records) {
+        const size = record.key.length + record.value.length;
+        this.records.push({ topic, message: { key: record.key === '' ? null : record.key, value: record.value }, bytes: size });
+        bytes += size;
+      }
+    }
+    this.bufferedBytes += bytes;
+    if (this.bufferedBytes >= CHUNK_BYTES) this.sendBuffered();
+    return bytes;
   }
 
-  // The shared producer is closed by its owner, once.
-  protected async release(): Promise<void> {}
+  /** Starts sending what is buffered (in the background, after earlier sends). */
+  sendBuffered(): void {
+    if (this.records.length === 0) return;
+    const records = this.records;
+    const bytes = this.bufferedBytes;
+    this.records = [];
+    this.bufferedBytes = 0;
+    this.wrote = true;
+    this.sending = this.sending.then(async () => {
+      try {
+        if (this.failure !== undefined) return;
+        const transaction = await this.current();
+        const byTopic = new Map<string, Message[]>();
+        for (const { topic, message } of records) byTopic.set(topic, [...(byTopic.get(topic) ?? []), message]);
+        const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+        await whileConcurrent(() => transaction.sendBatch({ topicMessages, acks: -1 }));
+      } catch (error) {
+        this.failure ??= error;
+      } finally {
+        this.sent(bytes);
+      }
+    });
+  }
+
+  /** Sends the rest, adds the position (if any) and commits; the next transaction opens on the next write. */
+  async commit(position: number | undefined): Promise<void> {
+    this.sendBuffered();
+    await this.sending;
+    if (this.failure !== undefined) throw this.failure;
+    const transaction = await this.current();
+    if (position !== undefined) {
+      const topics = [{ topic: this.config.sourceTopic, partitions: [{ partition: this.partition, offset: String(position) }] }];
+      await whileConcurrent(() => transaction.sendOffsets({ consumerGroupId: this.config.groupId, topics }));
+    }
+    await whileConcurrent(() => transaction.commit());
+    this.transaction = undefined;
+    this.wrote = false;
+  }
+
+  /** Aborts what is open (best effort: a fenced producer cannot) and disconnects. */
+  async abandon(): Promise<void> {
+    this.failure ??= new SinkError(`partition ${this.partition}'s transaction was abandoned`);
+    const pending = this.bufferedBytes;
+    this.records = [];
+    this.bufferedBytes = 0;
+    this.sent(pending);
+    await this.sending;
+    if (this.transaction?.isActive()) await this.transaction.abort().catch(() => {});
+    await this.producer.disconnect().catch(() => {});
+  }
+
+  private async current(): Promise<Transaction> {
+    this.transaction ??= await whileConcurrent(() => this.producer.transaction());
+    return this.transaction;
+  }
 }
 
 /**
@@ -115,7 +240,7 @@ async function whileConcurrent<T>(request: () => Promise<T>): Promise<T> {
   try {
     return await pRetry(request, { retries: 100, minTimeout: 20, factor: 1.2, maxTimeout: 500, shouldRetry: ({ error }) => isConcurrent(error) });
   } catch (error) {
-    throw new SinkError('a Kafka transaction request failed', { cause: error, retriable: isConcurrent(error) });
+    throw new SinkError('a Kafka transaction request failed', { cause: error, retriable: true });
   }
 }
 

@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import { parseConfig } from '../../../src/config/load.js';
 import type { KlaxonConfig } from '../../../src/config/types.js';
 import { assembleEngine, type RunningEngine, shardOptions } from '../../../src/coordinator/engine.js';
+import { SinkOutputs, TransactionOutputs } from '../../../src/coordinator/outputs.js';
 import { Shards } from '../../../src/coordinator/shards.js';
 import type { RunSummary } from '../../../src/coordinator/stats.js';
 import { seededRandom } from '../../../src/io/generator/readings.js';
@@ -15,7 +16,7 @@ import { MemoryStateStore } from '../../../src/state/memory-store.js';
 import { assertSameAlerts } from '../../helpers/compare.js';
 import { waitFor } from '../../helpers/kafka.js';
 import { referenceAlerts } from '../../helpers/reference.js';
-import { Fuse, FusedStore, MemorySink, ScriptedLog, ScriptedSource } from '../../helpers/scripted-source.js';
+import { Fuse, FusedStore, MemorySink, ScriptedLog, ScriptedSource, ScriptedTransactions } from '../../helpers/scripted-source.js';
 import { randomStream } from '../../helpers/streams.js';
 
 const PARTITIONS = 3;
@@ -41,6 +42,7 @@ function config(workers: number, snapshots = true): KlaxonConfig {
 
 interface Process {
   source: ScriptedSource;
+  transactions: ScriptedTransactions;
   alerts: MemorySink;
   dead: MemorySink;
   fuse: Fuse;
@@ -54,6 +56,8 @@ interface Process {
 }
 
 interface ProcessOptions {
+  /** Per-partition transactions against the log (fenced, committed with the offsets) instead of plain sinks. */
+  exactlyOnce?: boolean;
   workers?: number;
   delayMs?: (shard: number) => number;
   keepQueuedOnRevoke?: boolean;
@@ -69,18 +73,22 @@ function start(log: ScriptedLog, shared: MemoryStateStore, options: ProcessOptio
   const dead = new MemorySink(fuse);
   const store = new FusedStore(shared, fuse, (save) => options.beforeSave?.(save, fuse));
   const shards = Shards.inProcess(shardOptions(engineConfig), options.delayMs);
+  const transactions = new ScriptedTransactions(log, fuse);
   const engine = assembleEngine({
     config: engineConfig,
     source,
-    alerts,
-    deadLetters: dead,
+    ...(options.exactlyOnce
+      ? { channel: new TransactionOutputs(transactions), ownership: transactions }
+      : { channel: new SinkOutputs({ alerts, deadLetters: dead, commit: (positions) => source.commit(positions) }) }),
     store: options.snapshots === false ? undefined : store,
     shards,
+    recoverAfterLossMs: 5,
   });
   const finished = engine.run();
   finished.catch(() => {});
   return {
     source,
+    transactions,
     alerts,
     dead,
     fuse,
@@ -363,4 +371,102 @@ describe('coordinator core, in process', () => {
       assert.equal(log.committedTotal(), log.size, `seed ${seed}: everything committed`);
     }
   });
+
+  test('exactly-once: a zombie keeps committing a partition that moved; it is fenced, and the log holds each alert once', async () => {
+    const input = lines(20);
+    const log = new ScriptedLog(PARTITIONS);
+    log.append(input);
+    const store = new MemoryStateStore();
+    const a = start(log, store, { exactlyOnce: true });
+    a.source.assign([0, 1, 2]);
+    await a.source.drain(1_200);
+    await waitFor(() => log.committedTotal() > 600, 'commits', 5_000);
+    // B is given partitions 1 and 2 while A has not heard of the rebalance yet.
+    const b = start(log, store, { exactlyOnce: true });
+    b.source.assign([1, 2]);
+    await Promise.all([a.source.drain(300), b.source.drain(600)]);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    // Now the rebalance reaches A.
+    a.source.assign([0]);
+    await Promise.all([a.source.drain(), b.source.drain()]);
+    await Promise.all([a.finish(), b.finish()]);
+    assert.ok(a.transactions.fenced > 0, 'the zombie was fenced');
+    assertExactlyOnce(input, log, 'zombie fenced');
+  });
+
+  test('exactly-once: random schedules of joins, leaves, late rebalances (zombies) and kill -9: the log holds exactly the reference', async () => {
+    let fenced = 0;
+    for (let seed = 200; seed < 212; seed++) {
+      const random = seededRandom(seed);
+      const input = lines(seed, 2_000);
+      const log = new ScriptedLog(PARTITIONS);
+      log.append(input);
+      const store = new MemoryStateStore();
+      const live: Process[] = [];
+      const spawn = () => {
+        const p = start(log, store, { exactlyOnce: true, workers: 1 + Math.floor(random() * 3), delayMs: () => (random() < 0.2 ? 1 : 0) });
+        live.push(p);
+      };
+      // Members hear of a rebalance at different times: a late one keeps its old partitions (a zombie) until the next step.
+      let late: Array<() => void> = [];
+      const rebalance = () => {
+        for (const apply of late) apply();
+        late = [];
+        const offset = Math.floor(random() * PARTITIONS);
+        live.forEach((p, i) => {
+          const apply = () => p.source.assign([0, 1, 2].filter((partition) => (partition + offset) % live.length === i));
+          if (random() < 0.3) late.push(apply);
+          else apply();
+        });
+      };
+      spawn();
+      rebalance();
+      for (let step = 0; step < 14; step++) {
+        const roll = random();
+        if (roll < 0.15 && live.length < 3) {
+          spawn();
+          rebalance();
+        } else if (roll < 0.25 && live.length > 1) {
+          const victim = live.splice(Math.floor(random() * live.length), 1)[0] as Process;
+          await victim.crash();
+          rebalance();
+        } else if (roll < 0.3) {
+          rebalance();
+        } else {
+          for (const p of live) await p.source.drain(100 + Math.floor(random() * 200));
+          if (random() < 0.5) {
+            for (const apply of late) apply();
+            late = [];
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, random() * 8));
+      }
+      rebalance();
+      for (const apply of late) apply();
+      await waitFor(
+        async () => {
+          await Promise.all(live.map((p) => p.source.drain()));
+          return log.committedTotal() === log.size;
+        },
+        `seed ${seed}: everything committed`,
+        10_000,
+      );
+      await Promise.all(live.map((p) => p.finish()));
+      fenced += live.reduce((sum, p) => sum + p.transactions.fenced, 0);
+      assertExactlyOnce(input, log, `seed ${seed}`);
+    }
+    assert.ok(fenced > 0, 'some zombie was fenced');
+  });
 });
+
+/** What committed transactions wrote equals the reference, each alert_id+status once, each dead letter once. */
+function assertExactlyOnce(input: readonly string[], log: ScriptedLog, label: string): void {
+  const want = expected(input);
+  assertSameAlerts(
+    log.committedAlerts.map((record) => JSON.parse(record.value) as Record<string, unknown>),
+    want.alerts,
+    label,
+  );
+  const deadLines = log.committedDeadLetters.map((record) => (JSON.parse(record.value) as { source: { line: number } }).source.line).sort((x, y) => x - y);
+  assert.deepEqual(deadLines, want.deadLines, `${label}: each dead letter once`);
+}

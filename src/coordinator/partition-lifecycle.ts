@@ -1,0 +1,82 @@
+import pRetry from 'p-retry';
+import { describeError, KlaxonError } from '../errors.js';
+import type { PartitionControl } from '../io/types.js';
+import { logger } from '../log.js';
+import type { Checkpoints } from './checkpoints.js';
+import type { Ledger } from './ledger.js';
+
+const log = logger('partitions');
+
+/** The exactly-once transactional ids of partitions (io/kafka/transactions.ts). */
+export interface PartitionOwnership {
+  acquire(partition: number): Promise<void>;
+  release(partition: number): Promise<void>;
+}
+
+/**
+ * What happens when a partition arrives, leaves, or is lost by a commit:
+ * the one place that orders the transactional id, the checkpoints' recovery
+ * and the ledger's position. Recovery is retried while the partition is still
+ * this member's and the failure is one a broker or Redis coming back can fix
+ * (a lost broker means waiting, not exiting); unusable state is not retried.
+ */
+export class PartitionLifecycle {
+  /** Partitions whose recovery is failing and being retried (readiness is false meanwhile). */
+  private readonly retrying = new Set<number>();
+
+  constructor(
+    private readonly control: PartitionControl,
+    private readonly checkpoints: Checkpoints,
+    private readonly ledger: Ledger,
+    private readonly ownership: PartitionOwnership | undefined,
+    /** After a lost commit, how long to wait before taking the partition back: long enough for a rebalance to reach this member. */
+    private readonly recoverAfterLossMs = 2_000,
+  ) {}
+
+  listen(): void {
+    this.control.listen({
+      assigned: (partition) => this.recover(partition),
+      revoked: (partitions) => this.release(partitions),
+    });
+  }
+
+  /** A commit lost these partitions: forget them now, and take them back once the group has had time to say whose they are. */
+  lost(partitions: readonly number[]): void {
+    this.checkpoints.revoked(partitions);
+    for (const partition of partitions) {
+      setTimeout(() => {
+        if (this.control.owns(partition)) this.control.recover(partition);
+      }, this.recoverAfterLossMs).unref();
+    }
+  }
+
+  private async recover(partition: number): Promise<void> {
+    await pRetry(
+      async () => {
+        await this.ownership?.acquire(partition);
+        const committed = await this.checkpoints.assigned(partition);
+        if (committed !== undefined) this.ledger.resume(partition, committed);
+      },
+      {
+        retries: Number.POSITIVE_INFINITY,
+        minTimeout: 500,
+        maxTimeout: 5_000,
+        shouldRetry: ({ error }) => this.control.owns(partition) && !(error instanceof KlaxonError && !error.retriable),
+        onFailedAttempt: ({ error, attemptNumber }) => {
+          if (attemptNumber === 1) log.warn({ partition, err: error }, `cannot recover the partition yet, retrying: ${describeError(error)}`);
+          this.retrying.add(partition);
+        },
+      },
+    ).finally(() => {
+      if (this.retrying.delete(partition)) log.info({ partition }, 'partition recovered after retries');
+    });
+  }
+
+  private release(partitions: readonly number[]): void {
+    this.ledger.forget(partitions);
+    this.checkpoints.revoked(partitions);
+    for (const partition of partitions) {
+      this.ownership?.release(partition).catch((error: unknown) => log.warn({ partition, err: error }, 'releasing the transactional id failed'));
+    }
+  }
+}
