@@ -18,8 +18,10 @@ REDIS_LOG="$REDIS_DIR/redis.log"
 
 KAFKA_DIR="$STATE_DIR/kafka"
 KAFKA_POM="$SERVICES_DIR/kafka/pom.xml"
-KAFKA_LIBS="$KAFKA_DIR/libs"
-KAFKA_STAMP="$KAFKA_DIR/libs.stamp"
+# A second set of services (fault tests) may share another set's jars instead of resolving its own.
+KAFKA_LIBS="${KLAXON_KAFKA_LIBS:-$KAFKA_DIR/libs}"
+KAFKA_STAMP="${KLAXON_KAFKA_LIBS:+$KLAXON_KAFKA_LIBS.stamp}"
+KAFKA_STAMP="${KAFKA_STAMP:-$KAFKA_DIR/libs.stamp}"
 KAFKA_DATA="$KAFKA_DIR/data"
 KAFKA_CONF="$KAFKA_DIR/server.properties"
 KAFKA_LOG4J="$KAFKA_DIR/log4j.properties"

@@ -146,6 +146,8 @@ transaction.state.log.num.partitions=4
 # Consumer groups: no initial rebalance delay; allow short session timeouts in tests.
 group.initial.rebalance.delay.ms=0
 group.min.session.timeout.ms=1000
+# Transactions that outlive their timeout (a paused producer) are aborted within a second rather than ten.
+transaction.abort.timed.out.transaction.cleanup.interval.ms=1000
 
 # Small machine (2 cores, 512 MB heap).
 num.network.threads=2

@@ -120,8 +120,12 @@ const kafkaSink = z
     clientId,
     partitions,
     linger: duration(0, 'How long the producer waits to fill a batch.').prefault('5ms'),
+    transactionTimeout: duration(
+      1,
+      'Exactly-once: how long the broker lets a transaction stay open before aborting it (a crashed or paused engine holds read_committed readers back at most this long).',
+    ).prefault('30s'),
   })
-  .transform(({ linger, ...kafka }) => ({ ...kafka, lingerMs: linger }))
+  .transform(({ linger, transactionTimeout, ...kafka }) => ({ ...kafka, lingerMs: linger, transactionTimeoutMs: transactionTimeout }))
   .meta({ description: 'Produces to a Kafka topic, keyed by zone.' });
 
 const sink = z.discriminatedUnion('type', [fileSink, stdoutSink, kafkaSink]);

@@ -20,6 +20,8 @@ export interface RunningEngine {
   readonly shards: Shards;
   readonly checkpoints: Checkpoints;
   readonly source: Source;
+  /** Doing its share: partitions assigned and recovered, and finished batches being committed. */
+  ready(): boolean;
   /** Graceful stop: the same as aborting the run's signal. */
   stop(): void;
 }
@@ -119,13 +121,14 @@ export function assembleEngine(parts: EngineParts): AssembledEngine {
   pipeline = running;
   const stop = () => running.stop();
   return {
-    running: { config, stats, shards, checkpoints, source, stop },
+    running: { config, stats, shards, checkpoints, source, stop, ready: () => checkpoints.ready() && running.committing },
     async run(signal) {
       if (signal?.aborted) stop();
       signal?.addEventListener('abort', stop, { once: true });
       try {
         return await running.run();
       } finally {
+        lifecycle?.close();
         signal?.removeEventListener('abort', stop);
       }
     },
@@ -165,6 +168,7 @@ async function openTransactionalOutputs(config: KlaxonConfig, onAlerts: AlertHoo
     sourceTopic: source.topic,
     alerts: { topic: sink.topic, partitions: sink.partitions },
     deadLetters: { topic: deadLetter.topic, partitions: deadLetter.partitions },
+    transactionTimeoutMs: sink.transactionTimeoutMs,
   });
   return { channel: () => new TransactionOutputs(transactions, onAlerts), ownership: transactions, parts: [transactions] };
 }

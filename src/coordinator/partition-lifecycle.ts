@@ -23,6 +23,8 @@ export interface PartitionOwnership {
 export class PartitionLifecycle {
   /** Partitions whose recovery is failing and being retried (readiness is false meanwhile). */
   private readonly retrying = new Set<number>();
+  /** The run is over: nothing is recovered any more (the state store may be closed). */
+  private closed = false;
 
   constructor(
     private readonly control: PartitionControl,
@@ -40,17 +42,23 @@ export class PartitionLifecycle {
     });
   }
 
+  /** The run is over: recoveries in progress give up, none start. */
+  close(): void {
+    this.closed = true;
+  }
+
   /** A commit lost these partitions: forget them now, and take them back once the group has had time to say whose they are. */
   lost(partitions: readonly number[]): void {
     this.checkpoints.revoked(partitions);
     for (const partition of partitions) {
       setTimeout(() => {
-        if (this.control.owns(partition)) this.control.recover(partition);
+        if (!this.closed && this.control.owns(partition)) this.control.recover(partition);
       }, this.recoverAfterLossMs).unref();
     }
   }
 
   private async recover(partition: number): Promise<void> {
+    if (this.closed) return;
     await pRetry(
       async () => {
         await this.ownership?.acquire(partition);
@@ -61,7 +69,7 @@ export class PartitionLifecycle {
         retries: Number.POSITIVE_INFINITY,
         minTimeout: 500,
         maxTimeout: 5_000,
-        shouldRetry: ({ error }) => this.control.owns(partition) && !(error instanceof KlaxonError && !error.retriable),
+        shouldRetry: ({ error }) => !this.closed && this.control.owns(partition) && !(error instanceof KlaxonError && !error.retriable),
         onFailedAttempt: ({ error, attemptNumber }) => {
           if (attemptNumber === 1) log.warn({ partition, err: error }, `cannot recover the partition yet, retrying: ${describeError(error)}`);
           this.retrying.add(partition);

@@ -1,4 +1,4 @@
-import { StateError } from '../errors.js';
+import { KlaxonError, StateError } from '../errors.js';
 import type { Source } from '../io/types.js';
 import { logger } from '../log.js';
 import type { Checkpoints } from './checkpoints.js';
@@ -35,6 +35,8 @@ export class Pipeline {
   private gate: Promise<void> = Promise.resolve();
   private snapshotRunning: Promise<void> | undefined;
   private redisDown = false;
+  /** Since when commits have been failing (a broker away), if they are. */
+  private commitsFailingSince: number | undefined;
 
   constructor(private readonly parts: PipelineParts) {}
 
@@ -94,8 +96,33 @@ export class Pipeline {
     this.parts.source.stop();
   }
 
-  private commit(): Promise<void> {
-    return this.parts.ledger.commit().catch((error: unknown) => this.fail(error));
+  /** Whether finished batches are being committed (not while the broker is away). */
+  get committing(): boolean {
+    return this.commitsFailingSince === undefined;
+  }
+
+  /**
+   * A commit that fails with a retriable error (the broker away) is not the
+   * end of the run: the batches stay uncommitted and the next tick tries
+   * again; once stopping, a failure is final.
+   */
+  private async commit(): Promise<void> {
+    try {
+      await this.parts.ledger.commit();
+      if (this.commitsFailingSince !== undefined) {
+        log.info({ failingSeconds: Math.round((Date.now() - this.commitsFailingSince) / 1000) }, 'commits succeed again');
+        this.commitsFailingSince = undefined;
+      }
+    } catch (error) {
+      if (this.stopping || !isRetriable(error)) {
+        this.fail(error);
+        return;
+      }
+      if (this.commitsFailingSince === undefined) {
+        log.warn({ err: error }, 'commits are failing, retrying: not ready until they succeed');
+        this.commitsFailingSince = Date.now();
+      }
+    }
   }
 
   /**
@@ -150,4 +177,10 @@ export class Pipeline {
   private throwIfFailed(): void {
     if (this.failure !== undefined) throw this.failure;
   }
+}
+
+/** Klaxon's own errors say whether waiting can fix them; a client's errors (kafkajs) do too. */
+function isRetriable(error: unknown): boolean {
+  if (error instanceof KlaxonError) return error.retriable;
+  return (error as { retriable?: unknown }).retriable === true;
 }

@@ -39,7 +39,7 @@ export function engineView(engine: RunningEngine): EngineView {
     busyMs: () => shards.busyMs(),
     ask: (shard, task) => shards.run(shard, task),
     ownerOf: (zoneId) => shards.ring.ownerOf(zoneId),
-    ready: () => checkpoints.ready(),
+    ready: () => engine.ready(),
   };
 }
 

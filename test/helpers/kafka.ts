@@ -1,8 +1,13 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
 import type { TestContext } from 'node:test';
+import { promisify } from 'node:util';
 import type { Kafka } from 'kafkajs';
 import { createKafka, ensureTopic } from '../../src/io/kafka/client.js';
 import { ReadingsProducer } from '../../src/io/kafka/readings-producer.js';
+
+const run = promisify(execFile);
 
 /** The broker `npm test` starts (services/up.sh). */
 export const BROKERS = (process.env.KLAXON_KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
@@ -133,4 +138,45 @@ export async function groupProgress(t: TestContext, groupId: string, topic: stri
     const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
     return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
   };
+}
+
+const KAFKA_CLI = resolve(import.meta.dirname, '../../../services/kafka-cli.sh');
+
+/**
+ * A topic's records as Kafka's own console consumer sees them with
+ * isolation.level=read_committed. kafkajs 2.2.4 filters aborted records with
+ * one pointer into the aborted-transactions list, and lets some through when
+ * several transactional producers interleave in one partition (seen here: a
+ * dead-letter partition written by six partition transactions), so exactly-once
+ * checks read through the broker's reference client.
+ */
+export async function readCommitted(topic: string, brokers: readonly string[] = BROKERS): Promise<Array<{ partition: number; offset: string; value: string }>> {
+  const { stdout } = await run(
+    'bash',
+    [
+      KAFKA_CLI,
+      'console-consumer',
+      '--bootstrap-server',
+      brokers.join(','),
+      '--topic',
+      topic,
+      '--from-beginning',
+      '--isolation-level',
+      'read_committed',
+      '--property',
+      'print.partition=true',
+      '--property',
+      'print.offset=true',
+      '--timeout-ms',
+      '5000',
+    ],
+    { maxBuffer: 1 << 30 },
+  );
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('Partition:'))
+    .map((line) => {
+      const [partition, offset, ...value] = line.split('\t');
+      return { partition: Number(partition?.slice('Partition:'.length)), offset: offset?.slice('Offset:'.length) ?? '', value: value.join('\t') };
+    });
 }

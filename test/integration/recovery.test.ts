@@ -5,101 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { Plant } from '../../src/io/generator/readings.js';
 import { zoneKey } from '../../src/io/kafka/readings-producer.js';
 import { CLI } from '../helpers/cli.js';
 import { assertSameAlerts } from '../helpers/compare.js';
-import { BROKERS, freshGroup, freshTopic, groupProgress, produceKeyed, produceLines, readTopic, waitFor } from '../helpers/kafka.js';
+import { freshJob, generated, type Job, RULES, runChild, writeJobConfig } from '../helpers/jobs.js';
+import { groupProgress, produceKeyed, produceLines, readCommitted, readTopic, waitFor } from '../helpers/kafka.js';
+import { privateRedis } from '../helpers/private-services.js';
 import { runOnLines, tempDir } from '../helpers/run-engine.js';
-
-const REDIS_URL = process.env.KLAXON_REDIS_URL ?? 'redis://127.0.0.1:16379';
-
-const RULES = {
-  window: { size: 100, pane: '1s' },
-  rules: [
-    { id: 'too-hot', type: 'threshold', above: 89 },
-    { id: 'outlier', type: 'zscore', k: 3, minSamples: 30 },
-    { id: 'above-avg', type: 'window_avg', span: '1m', abovePct: 5 },
-    { id: 'rising', type: 'rate_of_change', lag: '1m', pct: 10, direction: 'up' },
-  ],
-};
-
-function generated(count: number, seed: number): string[] {
-  const plant = new Plant({ zones: 300, devicesPerZone: 3, seed, spikeRate: 0.003, heatWaveRate: 0.001, badRate: 0.001 });
-  return Array.from({ length: count }, (_, i) => plant.next(1_760_000_000_000 + i * 5).line);
-}
-
-interface Job {
-  readings: string;
-  alerts: string;
-  deadLetters: string;
-  groupId: string;
-  prefix: string;
-}
-
-async function writeJobConfig(dir: string, job: Job, workers: number, guarantee = 'at-least-once'): Promise<string> {
-  const path = join(dir, `klaxon-${workers}.json`);
-  await writeFile(
-    path,
-    JSON.stringify({
-      guarantee,
-      engine: { workers, batchSize: 500, instanceId: 'only' },
-      source: { type: 'kafka', brokers: BROKERS, topic: job.readings, groupId: job.groupId, commitInterval: '100ms' },
-      sink: { type: 'kafka', brokers: BROKERS, topic: job.alerts },
-      deadLetter: { type: 'kafka', brokers: BROKERS, topic: job.deadLetters },
-      state: { type: 'redis', url: REDIS_URL, prefix: job.prefix, snapshotInterval: '300ms' },
-      ...RULES,
-    }),
-  );
-  return path;
-}
-
-/**
- * Starts `klaxon run` as a child; kill -9 it once the group has committed `killAt` records (or let it finish).
- * Resolves with its stderr.
- */
-async function runChild(configPath: string, committed: () => Promise<number>, killAt: number | undefined, total: number): Promise<string> {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-  let exitCode: number | null | undefined;
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => {
-      exitCode = code;
-      resolve(code);
-    }),
-  );
-  try {
-    await waitFor(
-      async () => {
-        if (exitCode !== undefined) throw new Error(`the engine exited early (${exitCode}): ${stderr}`);
-        // A signal before Node has loaded the CLI cannot be caught: stop only a started engine.
-        return stderr.includes('engine started') && (await committed()) >= (killAt ?? total);
-      },
-      `commits to reach ${killAt ?? total}`,
-      90_000,
-    );
-  } finally {
-    child.kill(killAt === undefined ? 'SIGTERM' : 'SIGKILL');
-  }
-  const code = await exited;
-  if (killAt === undefined) assert.equal(code, 0, `graceful stop exits 0; stderr: ${stderr}`);
-  return stderr;
-}
-
-async function freshJob(t: TestContext): Promise<Job> {
-  return {
-    readings: await freshTopic(t, 'readings', 6),
-    alerts: await freshTopic(t, 'alerts', 6),
-    deadLetters: await freshTopic(t, 'dead', 1),
-    groupId: freshGroup(),
-    prefix: `test-${randomUUID().slice(0, 8)}`,
-  };
-}
 
 test('exactly-once: kill -9 at several points, workers 3 → 1 → 2: a read_committed reader sees every contract alert exactly once', async (t) => {
   const lines = generated(100_000, 12);
@@ -115,10 +30,11 @@ test('exactly-once: kill -9 at several points, workers 3 → 1 → 2: a read_com
     [2, undefined],
   ];
   for (const [workers, killAt] of plan) await runChild(await writeJobConfig(dir, job, workers, 'exactly-once'), committed, killAt, lines.length);
-  const written = (await readTopic(job.alerts, { count: expected.length })).map((r) => JSON.parse(r.value) as Record<string, unknown>);
+  // Kafka's own read_committed reader: kafkajs lets some aborted records through (see readCommitted).
+  const written = (await readCommitted(job.alerts)).map((r) => JSON.parse(r.value) as Record<string, unknown>);
   assertSameAlerts(written, expected, 'exactly-once');
   assert.equal(written.length, expected.length, 'no alert twice');
-  assert.equal((await readTopic(job.deadLetters, { count: expectedDead })).length, expectedDead, 'each dead letter once');
+  assert.equal((await readCommitted(job.deadLetters)).length, expectedDead, 'each dead letter once');
 });
 
 test('kill -9 at several points, workers 2 → 4 → 1 → 3: the alerts topic holds every contract alert, duplicates only identical', async (t) => {
@@ -252,7 +168,9 @@ test('two engine processes in one group, one killed: the other takes its partiti
 test('Redis restarted empty under a running engine: it retries, rewrites the snapshots in full, and a later crash still recovers exactly', async (t) => {
   const lines = generated(100_000, 16);
   const expected = (await runOnLines(t, lines, RULES, { workers: 1 })).alerts;
-  const job = await freshJob(t);
+  // A Redis of this test's own: restarting the shared one would pull it from under every other test.
+  const redis = await privateRedis(t);
+  const job = { ...(await freshJob(t)), redisUrl: redis.url };
   await produceLines(job.readings, lines);
   const dir = await tempDir(t);
   const committed = await groupProgress(t, job.groupId, job.readings);
@@ -261,11 +179,11 @@ test('Redis restarted empty under a running engine: it retries, rewrites the sna
   const exited = new Promise<number | null>((resolve) => engine.once('exit', resolve));
   try {
     await waitFor(async () => (await committed()) >= 20_000, 'progress before the Redis restart', 90_000);
-    await restartRedisEmpty();
+    await redis.restartEmpty();
     const atRestart = await committed();
     await waitFor(async () => (await committed()) >= atRestart + 20_000, 'progress after the Redis restart', 90_000);
     // Give the engine a checkpoint after the restart, then crash it.
-    await waitFor(async () => (await snapshotPartitions(job)) === 6, 'every partition snapshotted again', 30_000);
+    await waitFor(async () => (await snapshotPartitions(job, redis.url)) === 6, 'every partition snapshotted again', 30_000);
   } finally {
     engine.kill('SIGKILL');
   }
@@ -277,17 +195,9 @@ test('Redis restarted empty under a running engine: it retries, rewrites the sna
   assertSameAlerts([...unique.values()], expected, 'after a Redis restart and a crash');
 });
 
-async function restartRedisEmpty(): Promise<void> {
-  const port = new URL(REDIS_URL).port || '6379';
-  await new Promise<void>((resolve) => spawn('redis-cli', ['-p', port, 'shutdown', 'nosave'], { stdio: 'ignore' }).once('exit', () => resolve()));
-  const up = spawn('bash', [join(import.meta.dirname, '../../../services/up.sh')], { stdio: 'ignore' });
-  const code = await new Promise<number | null>((resolve) => up.once('exit', resolve));
-  assert.equal(code, 0, 'services/up.sh brings Redis back');
-}
-
-async function snapshotPartitions(job: Job): Promise<number> {
+async function snapshotPartitions(job: Job, url: string): Promise<number> {
   const { Redis } = await import('ioredis');
-  const redis = new Redis(REDIS_URL);
+  const redis = new Redis(url);
   try {
     return (await redis.keys(`${job.prefix}:${job.readings}:*:meta`)).length;
   } finally {

@@ -2,21 +2,18 @@ import type { Producer } from 'kafkajs';
 import pRetry from 'p-retry';
 import type { KafkaSinkConfig } from '../../config/types.js';
 import { SinkError } from '../../errors.js';
-import { logger } from '../../log.js';
 import { BufferedSink } from '../buffered-sink.js';
 import type { OutRecord } from '../types.js';
 import { createKafka, ensureTopic } from './client.js';
 import { producerSettings } from './options.js';
-
-const DELIVERY_TIMEOUT_MS = 120_000;
-const log = logger('kafka-sink');
+import { kafkaOutage } from './outage.js';
 
 /**
  * Alerts (keyed by zone_id) or dead letters to a topic, through an idempotent
  * producer with acks from all replicas. Records are sent in order, in chunks,
- * at most `linger` after they were written. A failed send is retried (a broker
- * restart is survivable) for up to two minutes; meanwhile ready() holds the
- * engine back, and nothing is committed past unsent alerts.
+ * at most `linger` after they were written. A failed send is retried for as
+ * long as the broker is away; meanwhile ready() holds the engine back, and
+ * nothing is committed past unsent alerts.
  */
 export class KafkaSink extends BufferedSink {
   protected readonly name: string;
@@ -44,13 +41,14 @@ export class KafkaSink extends BufferedSink {
 
   protected async deliver(records: OutRecord[]): Promise<void> {
     const messages = records.map((r) => ({ key: r.key === '' ? null : r.key, value: r.value }));
+    // The producer retries by itself too; this outer loop outlasts a broker that is away for minutes.
     await pRetry(() => this.producer.send({ topic: this.topic, acks: -1, messages }), {
       retries: Number.POSITIVE_INFINITY,
-      maxRetryTime: DELIVERY_TIMEOUT_MS,
       minTimeout: 200,
       maxTimeout: 5_000,
-      onFailedAttempt: ({ error, attemptNumber }) => log.warn({ err: error, topic: this.topic, attempt: attemptNumber }, 'sending failed, retrying'),
+      onFailedAttempt: ({ error }) => kafkaOutage.failing(error, `sending to ${this.topic}`),
     });
+    kafkaOutage.answering();
   }
 
   protected release(): Promise<void> {

@@ -6,12 +6,15 @@ import { logger } from '../../log.js';
 import type { PartitionControl, PartitionListener, Source, SourceBatch } from '../types.js';
 import { createKafka, ensureTopic } from './client.js';
 import { CONSUMER_SETTINGS } from './options.js';
+import { kafkaOutage } from './outage.js';
 
 const log = logger('kafka-source');
 
 // Enough queued work to keep the workers busy while kafkajs decodes the next fetch on this thread.
 const MAX_QUEUED_BATCHES = 16;
 const COMMIT_RETRY_MS = 60_000;
+/** After kafkajs gave up on its consumer, how long until it is started again. */
+const RESTART_AFTER_MS = 2_000;
 
 /**
  * Readings from a Kafka topic, as a member of a consumer group. kafkajs's
@@ -36,6 +39,8 @@ export class KafkaSource implements Source {
   private stopped = false;
   private listener: PartitionListener | undefined;
   private running: Promise<void> | undefined;
+  /** This member's id in the group: a new one means the group forgot us, and every partition is new again. */
+  private memberId: string | undefined;
   /** Per partition: settles once the listener has recovered it (records wait for it). */
   private readonly recovering = new Map<number, Promise<void>>();
   /** Per partition: the offset after the last record handed on (a rebalance re-fetches kept partitions from the commit). */
@@ -66,10 +71,8 @@ export class KafkaSource implements Source {
     const consumer = kafka.consumer({ groupId: config.groupId, ...CONSUMER_SETTINGS });
     const admin = kafka.admin();
     const source = new KafkaSource(consumer, admin, config, engine.batchSize);
-    consumer.on(consumer.events.GROUP_JOIN, (event) => source.onAssignment(event.payload.memberAssignment));
-    consumer.on(consumer.events.CRASH, (event) => {
-      if (!event.payload.restart) source.fail(new SourceError(`the Kafka consumer of ${config.topic} stopped`, { cause: event.payload.error }));
-    });
+    consumer.on(consumer.events.GROUP_JOIN, (event) => source.onAssignment(event.payload.memberId, event.payload.memberAssignment));
+    consumer.on(consumer.events.CRASH, (event) => source.onCrash(event.payload.error, event.payload.restart));
     try {
       await admin.connect();
       await consumer.connect();
@@ -84,9 +87,7 @@ export class KafkaSource implements Source {
 
   next(): Promise<SourceBatch | null> {
     // The group is joined on the first read, once the engine listens for partitions.
-    this.running ??= this.consumer
-      .run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.onBatch(payload) })
-      .catch((error: unknown) => this.fail(new SourceError(`cannot consume topic ${this.config.topic}`, { cause: error, retriable: true })));
+    this.running ??= this.run();
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const batch = this.queue.shift();
     if (batch !== undefined) {
@@ -116,7 +117,8 @@ export class KafkaSource implements Source {
       });
     } catch (error) {
       if (isRebalance(error)) return;
-      throw new SourceError(`cannot commit offsets of ${this.config.topic}`, { cause: error });
+      kafkaOutage.failing(error, 'committing offsets');
+      throw new SourceError(`cannot commit offsets of ${this.config.topic}`, { cause: error, retriable: true });
     }
   }
 
@@ -140,6 +142,8 @@ export class KafkaSource implements Source {
 
   async close(): Promise<void> {
     this.stop();
+    // Owning nothing from here: a late assignment or recovery must not touch a closing engine.
+    this.assigned = new Set();
     await this.consumer.disconnect();
     await this.admin.disconnect();
   }
@@ -182,6 +186,37 @@ export class KafkaSource implements Source {
     for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i]?.partition === partition) this.queue.splice(i, 1);
   }
 
+  private run(): Promise<void> {
+    return this.consumer
+      .run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => this.onBatch(payload) })
+      .catch((error: unknown) => this.fail(new SourceError(`cannot consume topic ${this.config.topic}`, { cause: error, retriable: true })));
+  }
+
+  /**
+   * kafkajs restarts its consumer after a retriable failure, but gives up on
+   * some that a broker coming back fixes ("Failed to find group coordinator"
+   * once its retries are spent). Those are retried here, patiently: a lost
+   * broker means waiting, not exiting. Membership is lost either way, so every
+   * partition is given up now and recovered when the group hands it back.
+   */
+  private onCrash(error: Error, restarting: boolean): void {
+    if (this.stopped) return;
+    if (isFatal(error)) {
+      this.fail(new SourceError(`the Kafka consumer of ${this.config.topic} stopped`, { cause: error }));
+      return;
+    }
+    kafkaOutage.failing(error, 'the consumer lost the group');
+    this.onAssignment(undefined, {});
+    if (restarting) return;
+    setTimeout(() => {
+      if (this.stopped) return;
+      this.consumer
+        .connect()
+        .then(() => this.run())
+        .catch((again: unknown) => this.onCrash(again instanceof Error ? again : new Error(String(again)), false));
+    }, RESTART_AFTER_MS).unref();
+  }
+
   private fail(error: unknown): void {
     this.failure ??= error;
     this.nextWaiter?.reject(this.failure);
@@ -189,6 +224,7 @@ export class KafkaSource implements Source {
   }
 
   private async onBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
+    if (this.stopped) return;
     const { partition } = batch;
     const recovering = this.recovering.get(partition);
     if (recovering !== undefined) {
@@ -250,7 +286,12 @@ export class KafkaSource implements Source {
   }
 
   // Queued records of partitions taken away are dropped: their new owner replays them from the last commit.
-  private onAssignment(assignment: Record<string, number[]>): void {
+  private onAssignment(memberId: string | undefined, assignment: Record<string, number[]>): void {
+    if (this.stopped) return;
+    if (memberId !== undefined) kafkaOutage.answering();
+    // A new member id: the group forgot this member, and a partition it had may have been someone else's since.
+    if (memberId !== undefined && this.memberId !== undefined && memberId !== this.memberId) this.onAssignment(undefined, {});
+    if (memberId !== undefined) this.memberId = memberId;
     const previous = this.assigned;
     this.assigned = new Set(assignment[this.config.topic] ?? []);
     const revoked = [...previous].filter((p) => !this.assigned.has(p));
@@ -282,6 +323,12 @@ async function whileHeartbeating(work: Promise<void>, heartbeat: () => Promise<v
     if (!settled) await heartbeat().catch(() => {});
   }
   await work;
+}
+
+/** Failures no waiting fixes: the consumer stops and the engine says why. */
+function isFatal(error: unknown): boolean {
+  const type = (error as { type?: string }).type ?? '';
+  return /AUTHORIZATION_FAILED|AUTHENTICATION|INVALID_GROUP_ID|UNSUPPORTED/.test(type);
 }
 
 function isRebalance(error: unknown): boolean {

@@ -23,22 +23,30 @@ export const CONSUMER_SETTINGS = {
  * across retries), no topic auto-creation, and retries without end: a broker
  * outage is backpressure, not loss.
  */
-export function producerSettings(retry: { initialRetryTime: number } = { initialRetryTime: 200 }): ProducerConfig {
+export function producerSettings(): ProducerConfig {
   return {
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
-    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: retry.initialRetryTime, maxRetryTime: 5_000 },
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
   };
 }
 
 /**
- * The exactly-once producer: transactional, with a transaction timeout shorter
- * than the broker's default so a crashed instance's open transaction cannot
- * hold readers back long, and a short first retry: right after a commit the
- * broker refuses the next transaction's first send (CONCURRENT_TRANSACTIONS)
- * for a few ms, and kafkajs's 200 ms default held alerts back that long (measured).
+ * The exactly-once producer: transactional, with a transaction timeout
+ * (default 30 s, shorter than the broker's one minute) so a crashed instance's
+ * open transaction cannot hold readers back long, and a short first retry:
+ * right after a commit the broker refuses the next transaction's first send
+ * (CONCURRENT_TRANSACTIONS) for a few ms, and kafkajs's 200 ms default held
+ * alerts back that long (measured).
  */
-export function transactionalSettings(transactionalId: string): ProducerConfig {
-  return { ...producerSettings({ initialRetryTime: 10 }), transactionalId, transactionTimeout: 30_000 };
+export function transactionalSettings(transactionalId: string, transactionTimeoutMs: number): ProducerConfig {
+  // Retries are bounded here, unlike the other producers': a transaction that cannot go on is given up and its
+  // partition recovered (io/kafka/transactions.ts), rather than held open by a request retrying forever.
+  return {
+    ...producerSettings(),
+    transactionalId,
+    transactionTimeout: transactionTimeoutMs,
+    retry: { retries: 8, initialRetryTime: 10, maxRetryTime: 2_000 },
+  };
 }

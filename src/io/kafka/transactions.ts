@@ -21,6 +21,7 @@ export interface TransactionsConfig {
   sourceTopic: string;
   alerts: { topic: string; partitions: number };
   deadLetters: { topic: string; partitions: number };
+  transactionTimeoutMs: number;
 }
 
 /**
@@ -44,6 +45,7 @@ export class PartitionTransactions {
   private readonly open = new Map<number, PartitionTransaction>();
   private buffered = 0;
   private readonly roomWaiters: Array<() => void> = [];
+  private closed = false;
 
   private constructor(
     private readonly kafka: Kafka,
@@ -64,10 +66,12 @@ export class PartitionTransactions {
   async acquire(partition: number): Promise<void> {
     await this.release(partition);
     const transactionalId = `${this.config.groupId}.${this.config.sourceTopic}.${partition}`;
-    const producer = this.kafka.producer(transactionalSettings(transactionalId));
+    const producer = this.kafka.producer(transactionalSettings(transactionalId, this.config.transactionTimeoutMs));
     try {
       await producer.connect();
       const transaction = await whileConcurrent(() => producer.transaction());
+      // Closed meanwhile (the engine stopping while a partition recovered): nothing may stay open.
+      if (this.closed) throw new SinkError('the engine is stopping');
       this.open.set(partition, new PartitionTransaction(producer, transaction, this.config, partition, (bytes) => this.sent(bytes)));
     } catch (error) {
       await producer.disconnect().catch(() => {});
@@ -112,6 +116,8 @@ export class PartitionTransactions {
         try {
           await owned.commit(position);
         } catch (error) {
+          // Released (and maybe taken again) during the commit: that one was given up on purpose, nothing is lost.
+          if (this.open.get(partition) !== owned) return;
           log.warn({ err: error, partition }, 'a partition transaction failed: recovering the partition');
           lost.push(partition);
           this.open.delete(partition);
@@ -123,6 +129,7 @@ export class PartitionTransactions {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.open.keys()].map((partition) => this.release(partition)));
   }
 
@@ -211,16 +218,20 @@ class PartitionTransaction {
     this.wrote = false;
   }
 
-  /** Aborts what is open (best effort: a fenced producer cannot) and disconnects. */
+  /**
+   * Drops what is buffered and disconnects at once, without aborting: requests
+   * in flight fail, and the open transaction is aborted by the broker when the
+   * partition's next owner takes the transactional id, or when it times out.
+   * (An abort would need the broker that may be the reason for giving up.)
+   */
   async abandon(): Promise<void> {
     this.failure ??= new SinkError(`partition ${this.partition}'s transaction was abandoned`);
     const pending = this.bufferedBytes;
     this.records = [];
     this.bufferedBytes = 0;
     this.sent(pending);
-    await this.sending;
-    if (this.transaction?.isActive()) await this.transaction.abort().catch(() => {});
     await this.producer.disconnect().catch(() => {});
+    await this.sending;
   }
 
   private async current(): Promise<Transaction> {
