@@ -41,7 +41,7 @@ test('run: a file job writes alerts and dead letters, paths relative to the conf
   );
   const dead = JSON.parse((await readFile(join(dir, 'out/dead.ndjson'), 'utf8')).trim());
   assert.deepEqual(dead, { reason: 'not valid JSON', raw: 'garbage', source: { file: join(dir, 'in.ndjson'), line: 2 } });
-  assert.match(result.stderr, /4 records \(3 accepted, 1 dead letters\), 2 alerts/);
+  assert.match(result.stderr, /klaxon: 4 records \(3 accepted, 1 dead letter\), 2 alerts written \(1 firing, 1 resolved\), 1 zone, /);
 });
 
 test('run: stdin to stdout', async () => {
@@ -116,14 +116,14 @@ test('demo: generated plant to pretty alerts, bounded by --count', async (t) => 
   const result = await klaxon(['demo', '--count', '20000', '--rate', '0', '--zones', '50'], { cwd: dir });
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /FIRING/);
-  assert.match(result.stderr, /20000 records/);
+  assert.match(result.stderr, /20,000 records/);
 });
 
 test("produce --generate --out: generated readings into an NDJSON file, which the README's file job reads", async (t) => {
   const dir = await tempDir(t);
   const produced = await klaxon(['produce', '--generate', '3000', '--zones', '30', '--out', 'readings.ndjson'], { cwd: dir });
   assert.equal(produced.code, 0, produced.stderr);
-  assert.match(produced.stderr, /3000 readings to readings\.ndjson/);
+  assert.match(produced.stderr, /3,000 readings to readings\.ndjson/);
   const lines = (await readFile(join(dir, 'readings.ndjson'), 'utf8')).split('\n');
   assert.equal(lines.pop(), '', 'one reading a line, each ended by a newline');
   assert.equal(lines.length, 3000);
@@ -141,7 +141,7 @@ test("produce --generate --out: generated readings into an NDJSON file, which th
   await writeFile(join(dir, 'my.config.json'), example[1] as string);
   const run = await klaxon(['run', '--config', join(dir, 'my.config.json')], { cwd: '/' });
   assert.equal(run.code, 0, run.stderr);
-  assert.match(run.stderr, /3000 records \(3000 accepted, 0 dead letters\)/);
+  assert.match(run.stderr, /3,000 records \(3,000 accepted, 0 dead letters\)/);
   assert.ok((await readFile(join(dir, 'alerts.ndjson'), 'utf8')).length > 0, 'the plant raises alerts');
 
   const misuse = await klaxon(['produce', '--file', 'readings.ndjson', '--out', 'copy.ndjson'], { cwd: dir });
