@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { ensureTopic } from '../../src/io/kafka/client.js';
 import { klaxon } from '../helpers/cli.js';
+import { BROKERS, freshTopic, kafka } from '../helpers/kafka.js';
 import { tempDir } from '../helpers/run-engine.js';
 
 const RULES = {
@@ -160,4 +163,42 @@ test('schema: the published JSON Schema file is what `klaxon schema` prints', as
   assert.equal(result.code, 0);
   const published = await readFile(join(import.meta.dirname, '../../../schema/cluster.config.schema.json'), 'utf8');
   assert.deepEqual(JSON.parse(published), JSON.parse(result.stdout), 'run `npm run schema` to refresh schema/');
+});
+
+test('topics create: says of each topic whether it created it, and the partitions the broker reports', { timeout: 60_000 }, async (t) => {
+  const dir = await tempDir(t);
+  const suffix = randomUUID().slice(0, 8);
+  const [readings, alerts] = [`readings-${suffix}`, `alerts-${suffix}`];
+  t.after(async () => {
+    const admin = kafka().admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [readings, alerts] }).catch(() => {});
+    await admin.disconnect();
+  });
+  // The alerts topic is there already, with fewer partitions than the config asks for.
+  await ensureTopic(kafka(), alerts, 2);
+  const path = join(dir, 'topics.json');
+  const config = {
+    source: { type: 'kafka', brokers: BROKERS, topic: readings, groupId: 'g', partitions: 3 },
+    sink: { type: 'kafka', brokers: BROKERS, topic: alerts, partitions: 6 },
+    deadLetter: { type: 'file', path: 'dead.ndjson' },
+    ...RULES,
+  };
+  await writeFile(path, JSON.stringify(config));
+  const first = await klaxon(['topics', 'create', '--config', path]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(
+    first.stdout,
+    `${readings}: created, 3 partitions\n${alerts}: exists, 2 partitions (the config says 6; Klaxon does not change an existing topic)\n`,
+  );
+  const again = await klaxon(['topics', 'create', '--config', path]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, new RegExp(`^${readings}: exists, 3 partitions\n`));
+});
+
+test('produce to Kafka: a summary with the count, the topic and the rate', { timeout: 60_000 }, async (t) => {
+  const topic = await freshTopic(t, 'produce', 2);
+  const result = await klaxon(['produce', '--brokers', BROKERS.join(','), '--topic', topic, '--generate', '1500', '--zones', '10']);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, new RegExp(`^klaxon produce: 1,500 readings to ${topic} in \\d+\\.\\d s \\([\\d,]+ readings/s\\)\n$`));
 });
