@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module';
 import { type DestinationStream, type Logger, pino } from 'pino';
-import { prettyFactory } from 'pino-pretty';
 import type { LogLevel } from './config/types.js';
 import { terminal } from './terminal.js';
 
@@ -32,17 +32,27 @@ export function isLogFormat(value: string): value is LogFormat {
 const formatFromEnv = process.env.KLAXON_LOG_FORMAT;
 let format: LogFormat = formatFromEnv !== undefined && isLogFormat(formatFromEnv) ? formatFromEnv : process.stderr.isTTY ? 'pretty' : 'json';
 
-const pretty = prettyFactory({
-  colorize: process.stderr.isTTY === true && process.env.NO_COLOR === undefined,
-  translateTime: 'SYS:HH:MM:ss',
-  ignore: 'pid,hostname,name,component',
-  singleLine: true,
-  // The CLI's own lines (failures, stopping) need no component.
-  messageFormat: (log, messageKey) => {
-    const message = String(log[messageKey] ?? '');
-    return typeof log.component === 'string' && log.component !== 'cli' ? `${log.component}: ${message}` : message;
-  },
-});
+// Loaded on the first pretty line only: JSON (services, tests, pipes) does not pay for it at start.
+let prettify: ((line: string) => string) | undefined;
+const pretty = (line: string): string => {
+  prettify ??= prettyLines();
+  return prettify(line);
+};
+
+function prettyLines(): (line: string) => string {
+  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+  return prettyFactory({
+    colorize: process.stderr.isTTY === true && process.env.NO_COLOR === undefined,
+    translateTime: 'SYS:HH:MM:ss',
+    ignore: 'pid,hostname,name,component',
+    singleLine: true,
+    // The CLI's own lines (failures, stopping) need no component.
+    messageFormat: (log, messageKey) => {
+      const message = String(log[messageKey] ?? '');
+      return typeof log.component === 'string' && log.component !== 'cli' ? `${log.component}: ${message}` : message;
+    },
+  });
+}
 
 // Above the terminal's status line (progress), never on it.
 const stderrLines: DestinationStream = {
