@@ -33,19 +33,29 @@ const formatFromEnv = process.env.KLAXON_LOG_FORMAT;
 let format: LogFormat = formatFromEnv !== undefined && isLogFormat(formatFromEnv) ? formatFromEnv : process.stderr.isTTY ? 'pretty' : 'json';
 
 // Loaded on the first pretty line only: JSON (services, tests, pipes) does not pay for it at start.
-let prettify: ((line: string) => string) | undefined;
-const pretty = (line: string): string => {
-  prettify ??= prettyLines();
-  return prettify(line);
-};
+let prettify: ((record: Record<string, unknown>) => string) | undefined;
 
-function prettyLines(): (line: string) => string {
+/** A log line for a person: an error is its message (with the stack only from debug level on: it is for whoever debugs Klaxon). */
+function pretty(line: string): string {
+  prettify ??= prettyLines();
+  const record = JSON.parse(line) as Record<string, unknown>;
+  const err = record.err as { message?: unknown } | undefined;
+  if (err !== undefined && !root.isLevelEnabled('debug')) {
+    delete record.err;
+    record.error = String(err.message ?? err);
+  }
+  return prettify(record);
+}
+
+function prettyLines(): (record: Record<string, unknown>) => string {
   const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
   return prettyFactory({
     colorize: process.stderr.isTTY === true && process.env.NO_COLOR === undefined,
     translateTime: 'SYS:HH:MM:ss',
     ignore: 'pid,hostname,name,component',
     singleLine: true,
+    // Only `err` (an Error, at debug level) gets lines of its own; an `error` message stays on the line.
+    errorLikeObjectKeys: ['err'],
     // The CLI's own lines (failures, stopping) need no component.
     messageFormat: (log, messageKey) => {
       const message = String(log[messageKey] ?? '');

@@ -120,6 +120,10 @@ test('demo: generated plant to pretty alerts, bounded by --count', async (t) => 
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /FIRING/);
   assert.match(result.stderr, /20,000 records/);
+  // The dashboard's address when it listens, and again at the end (on a terminal it also stays below the alerts).
+  const url = /klaxon demo: live dashboard at (http:\/\/127\.0\.0\.1:\d+\/)\n/.exec(result.stderr)?.[1];
+  assert.ok(url, result.stderr);
+  assert.ok(result.stderr.endsWith(`klaxon demo: the live dashboard was at ${url}\n`), result.stderr);
 });
 
 test("produce --generate --out: generated readings into an NDJSON file, which the README's file job reads", async (t) => {
