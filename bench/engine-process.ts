@@ -110,7 +110,7 @@ export function startEngine(configPath: string, children: Set<ChildProcess>): En
       const lines = (partial + chunk.toString()).split('\n');
       partial = lines.pop() ?? '';
       for (const line of lines) {
-        if (line.startsWith('klaxon: ') && line.includes(' records (')) summary = line;
+        if (line.startsWith('klaxon: ') && / records? \(/.test(line)) summary = line;
         if (line.includes('"engine started"')) resolveStart();
       }
     });
@@ -134,8 +134,9 @@ export function startEngine(configPath: string, children: Set<ChildProcess>): En
 
 /** Counts in the engine's closing line ("klaxon: N records (…), M alerts (…)"), or undefined if it has none. */
 export function summaryCounts(summary: string): { records: number; alerts: number } | undefined {
-  const match = /^klaxon: (\d+) records .*?, (\d+) alerts /.exec(summary);
-  return match === null ? undefined : { records: Number(match[1]), alerts: Number(match[2]) };
+  const match = /^klaxon: ([\d,]+) records? .*?, ([\d,]+) alerts? written /.exec(summary);
+  const count = (text: string | undefined) => Number(text?.replaceAll(',', ''));
+  return match === null ? undefined : { records: count(match[1]), alerts: count(match[2]) };
 }
 
 /** Resident memory of a process (VmRSS), in bytes; NaN if it is gone. */

@@ -9,6 +9,7 @@ export const ErrorCodes = {
   SINK: 'KLAXON_SINK',
   STATE: 'KLAXON_STATE',
   WORKER: 'KLAXON_WORKER',
+  UNREACHABLE: 'KLAXON_UNREACHABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -74,13 +75,57 @@ export class WorkerError extends KlaxonError {
   }
 }
 
+/** The services Klaxon connects to, and what to do when one does not answer. */
+const SERVICE_HINTS = {
+  Kafka: 'start the local services with `npm run services:up`, or set KLAXON_KAFKA_BROKERS to your brokers',
+  Redis: 'start the local services with `npm run services:up`, or set KLAXON_REDIS_URL to your Redis',
+} as const;
+
+/**
+ * A service (Kafka, Redis) that did not answer within `connectTimeout` at
+ * start. Only at start: once connected, an outage is retried and waited out.
+ */
+export class UnreachableError extends KlaxonError {
+  readonly service: keyof typeof SERVICE_HINTS;
+  readonly address: string;
+  /** Where the address came from: config keys (`source.brokers`) or a command-line flag. */
+  readonly namedBy: readonly string[];
+
+  constructor(service: keyof typeof SERVICE_HINTS, address: string, namedBy: readonly string[], timeoutMs: number, options: KlaxonErrorOptions = {}) {
+    const within = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 }).format(timeoutMs / 1000);
+    super(ErrorCodes.UNREACHABLE, `cannot reach ${service} at ${address} (${namedBy.join(', ')}) within ${within} s: ${SERVICE_HINTS[service]}`, {
+      retriable: true,
+      ...options,
+    });
+    this.service = service;
+    this.address = address;
+    this.namedBy = namedBy;
+  }
+}
+
 /** A person-readable one-liner for any thrown value, including its causes. */
 export function describeError(error: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = error;
+  return [messageOf(error), ...causesOf(error)].join(': caused by: ');
+}
+
+/**
+ * The messages of an error's causes, outermost first, leaving out those that
+ * only repeat the message before them (kafkajs wraps a connection error in
+ * errors that quote it).
+ */
+export function causesOf(error: unknown): string[] {
+  const causes: string[] = [];
+  let previous = messageOf(error);
+  let current = error instanceof Error ? error.cause : undefined;
   for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
-    parts.push(current instanceof Error ? current.message : String(current));
+    const message = messageOf(current);
+    if (!previous.includes(message)) causes.push(message);
+    previous = message;
     current = current instanceof Error ? current.cause : undefined;
   }
-  return parts.join(': caused by: ');
+  return causes;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

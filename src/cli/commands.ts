@@ -6,26 +6,42 @@ import { SEED_RULES } from '../config/seed-rules.js';
 import type { KlaxonConfig, LogLevel } from '../config/types.js';
 import { runEngine } from '../coordinator/engine.js';
 import type { RunSummary } from '../coordinator/stats.js';
+import { waitForConfiguredKafka } from '../io/factory.js';
 import { logger, setLogLevel } from '../log.js';
 import { startObservability } from '../observe/observe.js';
 import { formatStoredZone, inspectStoredZone } from '../observe/state-inspect.js';
 import { openStateStore } from '../state/factory.js';
+import { isPortFree } from './ports.js';
 import { showProgress } from './progress.js';
+import { summaryLines } from './run-report.js';
 import { stopRequested } from './stop-signals.js';
+import { counted } from './wording.js';
 
 const log = logger('cli');
 
-export interface RunOptions {
+/** What every command that reads a config may override from its command line. */
+interface ConfigOptions {
   config: string;
-  workers?: number;
   logLevel?: LogLevel;
+  connectTimeout?: number;
+}
+
+/** The config file with the command line's overrides applied. */
+function loadConfig(options: ConfigOptions): KlaxonConfig {
+  const config = loadConfigFile(options.config);
+  if (options.connectTimeout !== undefined) config.connectTimeoutMs = options.connectTimeout;
+  applyLogLevel(config, options.logLevel);
+  return config;
+}
+
+export interface RunOptions extends ConfigOptions {
+  workers?: number;
 }
 
 /** `klaxon run`: the configured job, to the end of a bounded source or until SIGINT/SIGTERM. */
 export async function runCommand(options: RunOptions): Promise<void> {
-  const config = loadConfigFile(options.config);
+  const config = loadConfig(options);
   if (options.workers !== undefined) config.engine.workers = options.workers;
-  applyLogLevel(config, options.logLevel);
   await runWithProgress(config);
 }
 
@@ -35,17 +51,14 @@ function applyLogLevel(config: KlaxonConfig, flag: LogLevel | undefined): void {
   if (level !== undefined) setLogLevel(level);
 }
 
-export interface StateInspectOptions {
-  config: string;
+export interface StateInspectOptions extends ConfigOptions {
   values: number;
   json?: boolean;
-  logLevel?: LogLevel;
 }
 
 /** `klaxon state inspect ZONE`: the zone's statistics as the Redis snapshot holds them. */
 export async function stateInspectCommand(zoneId: string, options: StateInspectOptions): Promise<void> {
-  const config = loadConfigFile(options.config);
-  applyLogLevel(config, options.logLevel);
+  const config = loadConfig(options);
   const stored = await inspectStoredZone(config, zoneId);
   if (stored === undefined) {
     process.stderr.write(`klaxon: no snapshot holds zone ${zoneId} (it has not been seen, or not snapshotted yet)\n`);
@@ -68,35 +81,49 @@ export function validateCommand(options: { config: string }): void {
   process.stdout.write(`${options.config}: ok — ${config.source.type} → ${config.engine.workers} workers → ${config.sink.type}; rules: ${rules}\n`);
 }
 
-/** `klaxon topics create`: the config's Kafka topics, with their configured partition counts. */
-export async function topicsCreateCommand(options: { config: string }): Promise<void> {
-  const config = loadConfigFile(options.config);
-  const { createKafka, ensureTopic } = await import('../io/kafka/client.js');
+/**
+ * `klaxon topics create`: the config's Kafka topics, with their configured
+ * partition counts; says of each whether it was created now or was there,
+ * and how many partitions the broker says it has.
+ */
+export async function topicsCreateCommand(options: ConfigOptions): Promise<void> {
+  const config = loadConfig(options);
   const wanted = [config.source, config.sink, config.deadLetter].filter((part) => part.type === 'kafka');
-  for (const part of wanted) {
-    await ensureTopic(createKafka(part.brokers, 'klaxon-admin'), part.topic, part.partitions);
-    process.stdout.write(`${part.topic}: ready (${part.partitions} partitions if created now)\n`);
+  if (wanted.length === 0) {
+    process.stdout.write('no Kafka topics in this config\n');
+    return;
   }
-  if (wanted.length === 0) process.stdout.write('no Kafka topics in this config\n');
+  await waitForConfiguredKafka(config);
+  const { createKafka, ensureTopic } = await import('../io/kafka/client.js');
+  for (const part of wanted) {
+    const { created, partitions } = await ensureTopic(createKafka(part.brokers, 'klaxon-admin'), part.topic, part.partitions);
+    const other = !created && partitions !== part.partitions ? ` (the config says ${part.partitions}; Klaxon does not change an existing topic)` : '';
+    process.stdout.write(`${part.topic}: ${created ? 'created' : 'exists'}, ${counted(partitions, 'partition')}${other}\n`);
+  }
 }
 
 export function schemaCommand(): void {
   process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
 }
 
+/** Where the demo's dashboard listens unless told otherwise: the same address every time, for a bookmark. */
+const DEMO_HOST = '127.0.0.1';
+const DEMO_PORT = 9464;
+
 export interface DemoOptions {
   zones: number;
   rate: number;
   workers: number;
   count?: number;
-  /** The dashboard's port (0: any free one). */
-  port: number;
+  /** The dashboard's port (0: any free one); by default DEMO_PORT, or any free one when that is taken. */
+  port?: number;
   dashboard: boolean;
   logLevel?: LogLevel;
 }
 
 /** `klaxon demo`: the embedded default — generated plant → workers → alerts on the terminal. No services needed. */
 export async function demoCommand(options: DemoOptions): Promise<void> {
+  const port = options.port ?? ((await isPortFree(DEMO_HOST, DEMO_PORT)) ? DEMO_PORT : 0);
   const config = parseConfig(
     {
       engine: { workers: options.workers, batchSize: 500 },
@@ -112,7 +139,7 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
       // The demo's few malformed lines go to the temp folder, not wherever it was started.
       deadLetter: { type: 'file', path: join(tmpdir(), 'klaxon-demo-dead-letters.ndjson') },
       ...SEED_RULES,
-      ...(options.dashboard ? { http: { port: options.port, host: '127.0.0.1', dashboard: true } } : {}),
+      ...(options.dashboard ? { http: { port, host: DEMO_HOST, dashboard: true } } : {}),
     },
     { baseDir: process.cwd() },
   );
@@ -126,13 +153,26 @@ export async function demoCommand(options: DemoOptions): Promise<void> {
     },
     'demo starting (Ctrl-C stops)',
   );
-  await runWithProgress(config, (url) => process.stderr.write(`klaxon demo: live dashboard at ${url}/\n`));
+  // The address is printed when the server listens, kept in view below the alerts, and printed again at the end.
+  let dashboard: string | undefined;
+  try {
+    await runWithProgress(config, (url) => {
+      dashboard = `${url}/`;
+      process.stderr.write(`klaxon demo: live dashboard at ${dashboard}\n`);
+      return [`live dashboard: ${dashboard}   (Ctrl-C stops)`];
+    });
+  } finally {
+    if (dashboard !== undefined) process.stderr.write(`klaxon demo: the live dashboard was at ${dashboard}\n`);
+  }
 }
 
-/** Runs the engine with its observability (metrics, health, dashboard if configured) and the terminal's progress line. */
-async function runWithProgress(config: KlaxonConfig, announce: (url: string) => void = () => {}): Promise<void> {
+/**
+ * Runs the engine with its observability (metrics, health, dashboard if
+ * configured) and the terminal's progress line; `header` lines (given the
+ * HTTP server's address) stay above the progress line while it runs.
+ */
+async function runWithProgress(config: KlaxonConfig, header: (url: string) => string[] = () => []): Promise<void> {
   const observe = await startObservability(config);
-  if (observe.url !== undefined) announce(observe.url);
   let stopProgress = () => {};
   let summary: RunSummary;
   try {
@@ -141,7 +181,7 @@ async function runWithProgress(config: KlaxonConfig, announce: (url: string) => 
       onStart: (engine) => {
         observe.onStart(engine);
         log.info({ source: config.source.type, workers: config.engine.workers, sink: config.sink.type, guarantee: config.guarantee }, 'engine started');
-        stopProgress = showProgress(engine);
+        stopProgress = showProgress(engine, observe.url === undefined ? [] : header(observe.url));
       },
       onAlerts: observe.onAlerts,
     });
@@ -149,26 +189,12 @@ async function runWithProgress(config: KlaxonConfig, announce: (url: string) => 
     stopProgress();
     await observe.stop();
   }
-  const seconds = summary.elapsedMs / 1000;
-  process.stderr.write(
-    `klaxon: ${summary.records} records (${summary.accepted} accepted, ${summary.rejected} dead letters), ` +
-      `${summary.alerts} alerts (${summary.firing} firing, ${summary.resolved} resolved), ${summary.zones} zones, ` +
-      `${seconds.toFixed(1)} s, ${Math.round(summary.records / Math.max(seconds, 1e-3))} records/s\n`,
-  );
-  if (summary.replayed > 0) {
-    process.stderr.write(`klaxon: ${summary.replayed} records replayed after the snapshots to rebuild state (their output was written before)\n`);
-  }
-  if (summary.keyMismatches > 0) {
-    // Per-zone order holds only within a partition: worth telling the producer's owner.
-    process.stderr.write(
-      `klaxon: ${summary.keyMismatches} records were not keyed by their zone_id: per-zone order, and so the alerts, hold only when readings are keyed by zone_id\n`,
-    );
-  }
+  for (const line of summaryLines(summary)) process.stderr.write(`klaxon: ${line}\n`);
 }
 
 /** `klaxon state reset`: deletes the config's snapshots; the next start rebuilds state by replaying the topic. */
-export async function stateResetCommand(options: { config: string }): Promise<void> {
-  const config = loadConfigFile(options.config);
+export async function stateResetCommand(options: ConfigOptions): Promise<void> {
+  const config = loadConfig(options);
   if (config.state.type !== 'redis' || config.source.type !== 'kafka') {
     process.stdout.write('this config keeps no state outside the process: nothing to reset\n');
     return;
@@ -180,7 +206,7 @@ export async function stateResetCommand(options: { config: string }): Promise<vo
   try {
     const removed = await store.reset();
     process.stdout.write(
-      `removed the snapshots of ${removed} partition(s) of ${topic} under ${prefix}; ` +
+      `removed the snapshots of ${counted(removed, 'partition')} of ${topic} under ${prefix}; ` +
         'the next start replays the topic from its beginning to rebuild state (alerts already committed are not written again)\n',
     );
   } finally {

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { describeError, KlaxonError } from '../errors.js';
-import { isLogLevel, logger } from '../log.js';
+import { parseDuration } from '../config/durations.js';
+import type { LogLevel } from '../config/types.js';
+import { causesOf, describeError, KlaxonError } from '../errors.js';
+import { isLogFormat, isLogLevel, type LogFormat, logger, setLogFormat, setLogLevel } from '../log.js';
 import { demoCommand, runCommand, schemaCommand, stateInspectCommand, stateResetCommand, topicsCreateCommand, validateCommand } from './commands.js';
 import { produceCommand } from './produce.js';
 import { installStopSignals } from './stop-signals.js';
@@ -29,7 +31,20 @@ function logLevel(value: string) {
   return value;
 }
 
+function logFormat(value: string) {
+  if (!isLogFormat(value)) throw new InvalidArgumentError('expected json or pretty');
+  return value;
+}
+
+function duration(value: string): number {
+  const ms = parseDuration(/^\d+$/.test(value) ? Number(value) : value);
+  if (ms === undefined || ms < 1) throw new InvalidArgumentError('expected a duration such as 10s, 500ms or 2m (a bare number is milliseconds)');
+  return ms;
+}
+
 const LOG_LEVEL_HELP = 'log level (overrides log.level in the config)';
+const LOG_FORMAT_HELP = 'log lines as json, or pretty for a person (default: pretty on a terminal, else json; env KLAXON_LOG_FORMAT)';
+const CONNECT_TIMEOUT_HELP = 'how long to wait for Kafka and Redis at start (overrides connectTimeout in the config; default 10s)';
 
 installStopSignals();
 
@@ -37,27 +52,39 @@ const program = new Command()
   .name('klaxon')
   .description('A clustered stream engine that watches sensor readings and raises alerts.')
   .exitOverride()
-  .showHelpAfterError('(run klaxon --help for usage)');
+  .showHelpAfterError('(run klaxon --help for usage)')
+  // Before the command runs, so that its first line is in the chosen format.
+  .hook('preAction', (_program, command) => {
+    const { logFormat, logLevel } = command.opts<{ logFormat?: LogFormat; logLevel?: LogLevel }>();
+    if (logFormat !== undefined) setLogFormat(logFormat);
+    if (logLevel !== undefined) setLogLevel(logLevel);
+  });
 
-program
-  .command('run')
-  .description('run the job a config file describes (source → workers → sinks)')
-  .requiredOption('-c, --config <file>', 'cluster config file (JSON)')
-  .option('-w, --workers <n>', 'override engine.workers', positiveInt)
-  .option('--log-level <level>', LOG_LEVEL_HELP, logLevel)
-  .action(runCommand);
+/** --log-level and --log-format, for every command that logs. */
+function withLogOptions(command: Command): Command {
+  return command.option('--log-level <level>', LOG_LEVEL_HELP, logLevel).option('--log-format <format>', LOG_FORMAT_HELP, logFormat);
+}
 
-program
-  .command('demo')
-  .description('the embedded default: a generated plant, alerts on the terminal, no services needed')
-  .option('--zones <n>', 'zones to simulate', positiveInt, 200)
-  .option('--rate <n>', 'readings per second (0: as fast as possible)', nonNegative, 2000)
-  .option('-w, --workers <n>', 'worker threads', positiveInt, 2)
-  .option('--count <n>', 'stop after this many readings', positiveInt)
-  .option('--port <n>', 'port of the live dashboard and /metrics (0: any free port)', port, 0)
-  .option('--no-dashboard', 'no HTTP server and no dashboard')
-  .option('--log-level <level>', LOG_LEVEL_HELP, logLevel)
-  .action(demoCommand);
+withLogOptions(
+  program
+    .command('run')
+    .description('run the job a config file describes (source → workers → sinks)')
+    .requiredOption('-c, --config <file>', 'cluster config file (JSON)')
+    .option('-w, --workers <n>', 'override engine.workers', positiveInt)
+    .option('--connect-timeout <duration>', CONNECT_TIMEOUT_HELP, duration),
+).action(runCommand);
+
+withLogOptions(
+  program
+    .command('demo')
+    .description('the embedded default: a generated plant, alerts on the terminal, no services needed')
+    .option('--zones <n>', 'zones to simulate', positiveInt, 200)
+    .option('--rate <n>', 'readings per second (0: as fast as possible)', nonNegative, 2000)
+    .option('-w, --workers <n>', 'worker threads', positiveInt, 2)
+    .option('--count <n>', 'stop after this many readings', positiveInt)
+    .option('--port <n>', 'port of the live dashboard and /metrics (default 9464, or any free port if it is taken; 0: any free port)', port)
+    .option('--no-dashboard', 'no HTTP server and no dashboard'),
+).action(demoCommand);
 
 program
   .command('validate')
@@ -65,45 +92,52 @@ program
   .requiredOption('-c, --config <file>', 'cluster config file (JSON)')
   .action(validateCommand);
 
-program
-  .command('produce')
-  .description('write readings (an NDJSON file or generated) to a Kafka topic, keyed by zone_id, or generated ones to a file (--out)')
-  .option('--brokers <list>', 'bootstrap brokers, comma-separated', process.env.KLAXON_KAFKA_BROKERS ?? '127.0.0.1:19092')
-  .option('--topic <name>', 'readings topic', 'readings')
-  .option('--partitions <n>', 'partitions if the topic has to be created', positiveInt, 6)
-  .option('--file <file>', 'NDJSON readings to send, in order')
-  .option('--generate <count>', 'generate this many readings instead', positiveInt)
-  .option('--out <file>', 'write the generated readings to this NDJSON file instead of Kafka')
-  .option('--zones <n>', 'zones for generated readings', positiveInt, 10_000)
-  .option('--rate <n>', 'readings per second (0: as fast as possible)', nonNegative, 0)
-  .option('--seed <n>', 'seed for generated readings', positiveInt, 42)
-  .option('--batch <n>', 'records per produce request', positiveInt, 1_000)
-  .action(produceCommand);
+withLogOptions(
+  program
+    .command('produce')
+    .description('write readings (an NDJSON file or generated) to a Kafka topic, keyed by zone_id, or generated ones to a file (--out)')
+    .option('--brokers <list>', 'bootstrap brokers, comma-separated', process.env.KLAXON_KAFKA_BROKERS ?? '127.0.0.1:19092')
+    .option('--topic <name>', 'readings topic', 'readings')
+    .option('--partitions <n>', 'partitions if the topic has to be created', positiveInt, 6)
+    .option('--file <file>', 'NDJSON readings to send, in order')
+    .option('--generate <count>', 'generate this many readings instead', positiveInt)
+    .option('--out <file>', 'write the generated readings to this NDJSON file instead of Kafka')
+    .option('--zones <n>', 'zones for generated readings', positiveInt, 10_000)
+    .option('--rate <n>', 'readings per second (0: as fast as possible)', nonNegative, 0)
+    .option('--seed <n>', 'seed for generated readings', positiveInt, 42)
+    .option('--batch <n>', 'records per produce request', positiveInt, 1_000)
+    .option('--connect-timeout <duration>', 'how long to wait for Kafka at start', duration, 10_000),
+).action(produceCommand);
 
-program
-  .command('topics')
-  .description('manage the Kafka topics a config names')
-  .command('create')
-  .description("create the config's readings, alerts and dead-letter topics if missing (also done on start)")
-  .requiredOption('-c, --config <file>', 'cluster config file (JSON)')
-  .action(topicsCreateCommand);
+withLogOptions(
+  program
+    .command('topics')
+    .description('manage the Kafka topics a config names')
+    .command('create')
+    .description("create the config's readings, alerts and dead-letter topics if missing (also done on start)")
+    .requiredOption('-c, --config <file>', 'cluster config file (JSON)')
+    .option('--connect-timeout <duration>', CONNECT_TIMEOUT_HELP, duration),
+).action(topicsCreateCommand);
 
 const state = program.command('state').description("operators' tools for the zone state kept in Redis");
-state
-  .command('inspect')
-  .description("a zone's statistics as its latest snapshot holds them: seq, count, mean, σ, latest values, firing rules")
-  .argument('<zone>', 'zone_id')
-  .requiredOption('-c, --config <file>', 'cluster config file (JSON) with a redis state store')
-  .option('--values <n>', 'how many of the latest values to print', positiveInt, 20)
-  .option('--json', 'one JSON object instead of text')
-  .option('--log-level <level>', LOG_LEVEL_HELP, logLevel)
-  .action(stateInspectCommand);
+withLogOptions(
+  state
+    .command('inspect')
+    .description("a zone's statistics as its latest snapshot holds them: seq, count, mean, σ, latest values, firing rules")
+    .argument('<zone>', 'zone_id')
+    .requiredOption('-c, --config <file>', 'cluster config file (JSON) with a redis state store')
+    .option('--values <n>', 'how many of the latest values to print', positiveInt, 20)
+    .option('--json', 'one JSON object instead of text')
+    .option('--connect-timeout <duration>', CONNECT_TIMEOUT_HELP, duration),
+).action(stateInspectCommand);
 
-state
-  .command('reset')
-  .description("delete the config's snapshots in Redis; the next start rebuilds state from the topic")
-  .requiredOption('-c, --config <file>', 'cluster config file (JSON)')
-  .action(stateResetCommand);
+withLogOptions(
+  state
+    .command('reset')
+    .description("delete the config's snapshots in Redis; the next start rebuilds state from the topic")
+    .requiredOption('-c, --config <file>', 'cluster config file (JSON)')
+    .option('--connect-timeout <duration>', CONNECT_TIMEOUT_HELP, duration),
+).action(stateResetCommand);
 
 program.command('schema').description("print the config's JSON Schema").action(schemaCommand);
 
@@ -119,9 +153,18 @@ try {
     process.stderr.write(`klaxon: ${describeError(error)}\n`);
     process.exitCode = error.exitCode;
   } else {
-    // A runtime failure is an operational event: logged with its code, cause chain and stack.
+    // A runtime failure is an operational event, logged as one sentence with what caused it; the stack only at
+    // debug level (it is for whoever debugs Klaxon, not for the operator whose Kafka is down).
+    const log = logger('cli');
     const known = error instanceof KlaxonError;
-    logger('cli').fatal({ err: error }, `${known ? '' : 'unexpected failure: '}${describeError(error)}`);
+    const causes = causesOf(error);
+    const fields = {
+      ...(known ? { code: error.code } : {}),
+      ...(causes.length > 0 ? { cause: causes.join(': ') } : {}),
+      ...(log.isLevelEnabled('debug') ? { err: error } : {}),
+    };
+    const message = error instanceof Error ? error.message : String(error);
+    log.fatal(fields, known ? message : `unexpected failure: ${message} (--log-level debug shows where)`);
     process.exitCode = known ? error.exitCode : 1;
   }
 }

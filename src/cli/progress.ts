@@ -1,10 +1,14 @@
 import type { RunningEngine } from '../coordinator/engine.js';
+import { terminal } from '../terminal.js';
+import { progressLine } from './run-report.js';
 
 /**
- * A one-line live view on stderr (only when it is a terminal): readings/s over
- * the last interval, totals, zones, and how far behind the source the engine is.
+ * A live view at the bottom of the terminal (stderr, only when it is one):
+ * readings/s over the last interval, totals, zones, and how far behind the
+ * source the engine is; `header` lines (the demo's dashboard address) stay
+ * above it. Alerts and log lines print above both (see terminal.ts).
  */
-export function showProgress(engine: RunningEngine, intervalMs = 1_000): () => void {
+export function showProgress(engine: RunningEngine, header: readonly string[] = [], intervalMs = 1_000): () => void {
   if (!process.stderr.isTTY) return () => {};
   let lastRecords = 0;
   let lastAt = performance.now();
@@ -14,20 +18,11 @@ export function showProgress(engine: RunningEngine, intervalMs = 1_000): () => v
     const rate = ((stats.records - lastRecords) * 1000) / (now - lastAt);
     lastRecords = stats.records;
     lastAt = now;
-    const behind = engine.source.lag();
-    const line = [
-      `${Math.round(rate).toLocaleString('en-US')} readings/s`,
-      `${stats.records.toLocaleString('en-US')} read`,
-      `${stats.alerts.toLocaleString('en-US')} alerts (${stats.firing} firing, ${stats.resolved} resolved)`,
-      `${stats.rejected} dead letters`,
-      `${stats.zones.toLocaleString('en-US')} zones`,
-      `lag ${behind === undefined ? '-' : behind.toLocaleString('en-US')}`,
-    ].join(' | ');
-    process.stderr.write(`\r\u001b[2K${line}`);
+    terminal.set([...header, progressLine({ ...stats.snapshot(), rate, lag: engine.source.lag() })]);
   }, intervalMs);
   timer.unref();
   return () => {
     clearInterval(timer);
-    process.stderr.write('\r\u001b[2K');
+    terminal.clear();
   };
 }

@@ -259,11 +259,19 @@ const normalised = z
       description:
         'at-least-once: alerts written at once, a replay may repeat some (same alert_id). exactly-once: alerts, dead letters and offsets in one Kafka transaction per commit.',
     }),
+    connectTimeout: duration(
+      1,
+      'How long start-up waits for Kafka and Redis to answer before it stops with an error naming them. Once started, an outage is waited out (retries and backpressure), never an exit.',
+    ).prefault('10s'),
     http,
     log,
     rules: z.array(rule).min(1).meta({ description: 'The alert rules, each with a unique id.' }),
   })
-  .transform(({ $schema: _forEditors, ...config }) => ({ ...config, rules: config.rules.map((rule) => ({ ...rule, mode: rule.mode ?? config.mode })) }));
+  .transform(({ $schema: _forEditors, connectTimeout, ...config }) => ({
+    ...config,
+    connectTimeoutMs: connectTimeout,
+    rules: config.rules.map((rule) => ({ ...rule, mode: rule.mode ?? config.mode })),
+  }));
 
 /**
  * What a well-formed config must also mean. Runs once the shape is right, and

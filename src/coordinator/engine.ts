@@ -1,5 +1,5 @@
 import type { KlaxonConfig } from '../config/types.js';
-import { createSink, createSource } from '../io/factory.js';
+import { createSink, createSource, waitForConfiguredKafka } from '../io/factory.js';
 import type { OutRecord, Source } from '../io/types.js';
 import { openStateStore } from '../state/factory.js';
 import type { StateStore } from '../state/types.js';
@@ -46,6 +46,7 @@ export async function runEngine(config: KlaxonConfig, hooks: EngineHooks = {}): 
   const opened: Closable[] = [];
   let failed = true;
   try {
+    await waitForConfiguredKafka(config);
     const outputs = config.guarantee === 'exactly-once' ? await openTransactionalOutputs(config, hooks.onAlerts) : await openOutputs(config, hooks.onAlerts);
     opened.push(...outputs.parts);
     const store = await openStateStore(config);

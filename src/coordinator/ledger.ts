@@ -59,6 +59,8 @@ export class Ledger {
   private running = 0;
   private committing = false;
   private chain: Promise<void> = Promise.resolve();
+  /** When the commit now running started (performance.now()). */
+  private commitStartedAt: number | undefined;
 
   constructor(
     private readonly channel: OutputChannel,
@@ -165,8 +167,14 @@ export class Ledger {
     return run;
   }
 
+  /** How long the commit now running has been running (0: none is). */
+  commitRunningForMs(): number {
+    return this.commitStartedAt === undefined ? 0 : performance.now() - this.commitStartedAt;
+  }
+
   private async commitWritten(): Promise<void> {
     this.committing = this.channel.ordered;
+    this.commitStartedAt = performance.now();
     try {
       const positions = new Map<number, number>();
       const taken: Array<{ partition: number; lane: Lane; count: number }> = [];
@@ -194,6 +202,7 @@ export class Ledger {
       }
     } finally {
       this.committing = false;
+      this.commitStartedAt = undefined;
       if (this.channel.ordered) for (const lane of this.lanes.values()) this.writeInOrder(lane);
     }
   }

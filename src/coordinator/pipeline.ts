@@ -1,4 +1,4 @@
-import { KlaxonError, StateError } from '../errors.js';
+import { describeError, KlaxonError, StateError } from '../errors.js';
 import type { Source } from '../io/types.js';
 import { logger } from '../log.js';
 import type { Checkpoints } from './checkpoints.js';
@@ -7,6 +7,9 @@ import type { Ledger } from './ledger.js';
 import type { RunStats, RunSummary } from './stats.js';
 
 const log = logger('pipeline');
+
+/** Beyond three commit intervals, how long a commit may run before the engine says it is stuck. */
+const STUCK_COMMIT_MS = 5_000;
 
 export interface PipelineParts {
   source: Source;
@@ -43,7 +46,12 @@ export class Pipeline {
   /** Runs until the source is drained or stop() is called; resolves with the totals. */
   async run(): Promise<RunSummary> {
     const { source, dispatcher, ledger, checkpoints, stats } = this.parts;
-    const timers = [setInterval(() => void this.commit(), this.parts.commitIntervalMs)];
+    const timers = [
+      setInterval(() => {
+        this.checkCommits();
+        void this.commit();
+      }, this.parts.commitIntervalMs),
+    ];
     if (this.parts.snapshotIntervalMs !== undefined) timers.push(setInterval(() => void this.snapshot(), this.parts.snapshotIntervalMs));
     try {
       while (!this.stopping && this.failure === undefined) {
@@ -96,8 +104,9 @@ export class Pipeline {
     this.parts.source.stop();
   }
 
-  /** Whether finished batches are being committed (not while the broker is away). */
+  /** Whether finished batches are being committed: not while commits fail or hang (a broker away). */
   get committing(): boolean {
+    this.checkCommits();
     return this.commitsFailingSince === undefined;
   }
 
@@ -109,20 +118,32 @@ export class Pipeline {
   private async commit(): Promise<void> {
     try {
       await this.parts.ledger.commit();
-      if (this.commitsFailingSince !== undefined) {
-        log.info({ failingSeconds: Math.round((Date.now() - this.commitsFailingSince) / 1000) }, 'commits succeed again');
-        this.commitsFailingSince = undefined;
-      }
+      this.commitsGoThrough();
     } catch (error) {
       if (this.stopping || !isRetriable(error)) {
         this.fail(error);
         return;
       }
-      if (this.commitsFailingSince === undefined) {
-        log.warn({ err: error }, 'commits are failing, retrying: not ready until they succeed');
-        this.commitsFailingSince = Date.now();
-      }
+      this.commitsStuck(error);
     }
+  }
+
+  /** A commit that neither succeeds nor fails for this long counts as stuck (a paused broker answers nothing). */
+  private checkCommits(): void {
+    const runningFor = this.parts.ledger.commitRunningForMs();
+    if (runningFor > 3 * this.parts.commitIntervalMs + STUCK_COMMIT_MS) this.commitsStuck(new Error(`a commit has run for ${Math.round(runningFor / 1000)} s`));
+  }
+
+  private commitsStuck(error: unknown): void {
+    if (this.commitsFailingSince !== undefined) return;
+    this.commitsFailingSince = Date.now();
+    log.warn({ err: error }, `commits are not going through (${describeError(error)}): retrying; not ready until they do`);
+  }
+
+  private commitsGoThrough(): void {
+    if (this.commitsFailingSince === undefined) return;
+    log.info({ seconds: Math.round((Date.now() - this.commitsFailingSince) / 1000) }, 'commits go through again');
+    this.commitsFailingSince = undefined;
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { EngineOptions, SinkConfig, SourceConfig } from '../config/types.js';
+import type { EngineOptions, KlaxonConfig, SinkConfig, SourceConfig } from '../config/types.js';
 import { FileSink } from './file/file-sink.js';
 import { openFileSource } from './file/file-source.js';
 import { GeneratorSource } from './generator/generator-source.js';
@@ -34,4 +34,26 @@ export async function createSink(config: SinkConfig, role: 'alerts' | 'dead-lett
       return KafkaSink.connect(config, role);
     }
   }
+}
+
+/**
+ * Waits, for at most `connectTimeout`, until every Kafka cluster the config
+ * names answers; throws UnreachableError naming the first that does not and
+ * every config key that names it. Run before anything connects, so that a
+ * wrong address or a broker that is not started is a short answer instead of
+ * minutes of retries.
+ */
+export async function waitForConfiguredKafka(config: KlaxonConfig): Promise<void> {
+  const clusters = new Map<string, { brokers: string[]; namedBy: string[] }>();
+  for (const key of ['source', 'sink', 'deadLetter'] as const) {
+    const part = config[key];
+    if (part.type !== 'kafka') continue;
+    const id = [...part.brokers].sort().join(',');
+    const cluster = clusters.get(id) ?? { brokers: part.brokers, namedBy: [] };
+    cluster.namedBy.push(`${key}.brokers`);
+    clusters.set(id, cluster);
+  }
+  if (clusters.size === 0) return;
+  const { waitForKafka } = await import('./kafka/reachable.js');
+  await Promise.all([...clusters.values()].map(({ brokers, namedBy }) => waitForKafka(brokers, namedBy, config.connectTimeoutMs)));
 }

@@ -93,7 +93,8 @@ export class EngineMetrics {
   attach(view: EngineView): void {
     this.view = view;
     // Only what this engine has: a source that cannot tell its lag, or no state store, exports no such series.
-    if (view.lag() !== undefined) {
+    // A partitioned source (Kafka) may not know its lag yet when the engine starts.
+    if (view.lag() !== undefined || view.lagByPartition() !== undefined) {
       this.gaugeFrom('klaxon_source_lag_records', 'Records waiting behind the source position (consumer lag).', () => view.lag());
     }
     const snapshots = view.snapshotStats();

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { StateError } from '../errors.js';
+import { StateError, UnreachableError } from '../errors.js';
 import type { SnapshotIdentity } from '../model/snapshot.js';
 import type { PartitionSnapshot, SaveOutcome, StateStore } from './types.js';
 
@@ -67,20 +67,45 @@ export class RedisStateStore implements StateStore {
     private readonly identity: SnapshotIdentity,
   ) {}
 
-  static async connect(url: string, prefix: string, topic: string, identity: SnapshotIdentity): Promise<RedisStateStore> {
+  /**
+   * Connects and checks that Redis answers, waiting at most `timeoutMs` (the
+   * config's connectTimeout) for a Redis that is down or starting; then throws
+   * UnreachableError naming `state.url`. Once connected, the client retries
+   * through a Redis restart for as long as it takes.
+   */
+  static async connect(url: string, prefix: string, topic: string, identity: SnapshotIdentity, timeoutMs = 10_000): Promise<RedisStateStore> {
     const redis = new Redis(url, {
       lazyConnect: true,
+      connectTimeout: timeoutMs,
+      // Closing a socket whose connection failed waits this long for a close event that never comes (ioredis
+      // 6.0; at the default 2 s, a refused start exited 2 s after its message).
+      disconnectTimeout: 200,
       // Keep retrying through a Redis restart; a save waits rather than fails.
       maxRetriesPerRequest: null,
       retryStrategy: (attempt) => Math.min(2_000, 50 * 2 ** attempt),
     });
-    redis.on('error', () => {});
+    // Connection errors are retried by retryStrategy; the last one before a timeout says why.
+    let lastError: unknown;
+    redis.on('error', (error: unknown) => {
+      lastError = error;
+    });
+    const ready = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+      redis.connect().catch(() => {});
+    });
+    if (!ready) {
+      redis.disconnect();
+      throw new UnreachableError('Redis', withoutPassword(url), ['state.url'], timeoutMs, { cause: lastError });
+    }
     try {
-      await redis.connect();
       await redis.ping();
     } catch (error) {
       redis.disconnect();
-      throw new StateError(`cannot reach Redis at ${url}`, { cause: error, retriable: true });
+      throw new StateError(`Redis at ${withoutPassword(url)} does not answer PING`, { cause: error, retriable: true });
     }
     return new RedisStateStore(redis, `${prefix}:${topic}`, identity);
   }
@@ -204,5 +229,17 @@ export class RedisStateStore implements StateStore {
 
   private zoneKey(partition: number, zoneId: string): string {
     return `${this.prefix}:${partition}:zone:${zoneId}`;
+  }
+}
+
+/** A Redis URL fit for a log line: its password masked. */
+function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = '****';
+    return parsed.toString();
+  } catch {
+    return url;
   }
 }

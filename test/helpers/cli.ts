@@ -10,9 +10,10 @@ export interface CliResult {
 }
 
 /** Runs `klaxon ARGS` as a child process, optionally feeding stdin; resolves when it exits. */
-export function klaxon(args: string[], options: { input?: string; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function klaxon(args: string[], options: { input?: string; cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const env = options.env === undefined ? undefined : { ...process.env, ...options.env };
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));

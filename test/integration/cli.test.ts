@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { ensureTopic } from '../../src/io/kafka/client.js';
 import { klaxon } from '../helpers/cli.js';
+import { BROKERS, freshTopic, kafka } from '../helpers/kafka.js';
 import { tempDir } from '../helpers/run-engine.js';
 
 const RULES = {
@@ -41,7 +44,7 @@ test('run: a file job writes alerts and dead letters, paths relative to the conf
   );
   const dead = JSON.parse((await readFile(join(dir, 'out/dead.ndjson'), 'utf8')).trim());
   assert.deepEqual(dead, { reason: 'not valid JSON', raw: 'garbage', source: { file: join(dir, 'in.ndjson'), line: 2 } });
-  assert.match(result.stderr, /4 records \(3 accepted, 1 dead letters\), 2 alerts/);
+  assert.match(result.stderr, /klaxon: 4 records \(3 accepted, 1 dead letter\), 2 alerts written \(1 firing, 1 resolved\), 1 zone, /);
 });
 
 test('run: stdin to stdout', async () => {
@@ -116,14 +119,18 @@ test('demo: generated plant to pretty alerts, bounded by --count', async (t) => 
   const result = await klaxon(['demo', '--count', '20000', '--rate', '0', '--zones', '50'], { cwd: dir });
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /FIRING/);
-  assert.match(result.stderr, /20000 records/);
+  assert.match(result.stderr, /20,000 records/);
+  // The dashboard's address when it listens, and again at the end (on a terminal it also stays below the alerts).
+  const url = /klaxon demo: live dashboard at (http:\/\/127\.0\.0\.1:\d+\/)\n/.exec(result.stderr)?.[1];
+  assert.ok(url, result.stderr);
+  assert.ok(result.stderr.endsWith(`klaxon demo: the live dashboard was at ${url}\n`), result.stderr);
 });
 
 test("produce --generate --out: generated readings into an NDJSON file, which the README's file job reads", async (t) => {
   const dir = await tempDir(t);
   const produced = await klaxon(['produce', '--generate', '3000', '--zones', '30', '--out', 'readings.ndjson'], { cwd: dir });
   assert.equal(produced.code, 0, produced.stderr);
-  assert.match(produced.stderr, /3000 readings to readings\.ndjson/);
+  assert.match(produced.stderr, /3,000 readings to readings\.ndjson/);
   const lines = (await readFile(join(dir, 'readings.ndjson'), 'utf8')).split('\n');
   assert.equal(lines.pop(), '', 'one reading a line, each ended by a newline');
   assert.equal(lines.length, 3000);
@@ -141,7 +148,7 @@ test("produce --generate --out: generated readings into an NDJSON file, which th
   await writeFile(join(dir, 'my.config.json'), example[1] as string);
   const run = await klaxon(['run', '--config', join(dir, 'my.config.json')], { cwd: '/' });
   assert.equal(run.code, 0, run.stderr);
-  assert.match(run.stderr, /3000 records \(3000 accepted, 0 dead letters\)/);
+  assert.match(run.stderr, /3,000 records \(3,000 accepted, 0 dead letters\)/);
   assert.ok((await readFile(join(dir, 'alerts.ndjson'), 'utf8')).length > 0, 'the plant raises alerts');
 
   const misuse = await klaxon(['produce', '--file', 'readings.ndjson', '--out', 'copy.ndjson'], { cwd: dir });
@@ -160,4 +167,42 @@ test('schema: the published JSON Schema file is what `klaxon schema` prints', as
   assert.equal(result.code, 0);
   const published = await readFile(join(import.meta.dirname, '../../../schema/cluster.config.schema.json'), 'utf8');
   assert.deepEqual(JSON.parse(published), JSON.parse(result.stdout), 'run `npm run schema` to refresh schema/');
+});
+
+test('topics create: says of each topic whether it created it, and the partitions the broker reports', { timeout: 60_000 }, async (t) => {
+  const dir = await tempDir(t);
+  const suffix = randomUUID().slice(0, 8);
+  const [readings, alerts] = [`readings-${suffix}`, `alerts-${suffix}`];
+  t.after(async () => {
+    const admin = kafka().admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [readings, alerts] }).catch(() => {});
+    await admin.disconnect();
+  });
+  // The alerts topic is there already, with fewer partitions than the config asks for.
+  await ensureTopic(kafka(), alerts, 2);
+  const path = join(dir, 'topics.json');
+  const config = {
+    source: { type: 'kafka', brokers: BROKERS, topic: readings, groupId: 'g', partitions: 3 },
+    sink: { type: 'kafka', brokers: BROKERS, topic: alerts, partitions: 6 },
+    deadLetter: { type: 'file', path: 'dead.ndjson' },
+    ...RULES,
+  };
+  await writeFile(path, JSON.stringify(config));
+  const first = await klaxon(['topics', 'create', '--config', path]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(
+    first.stdout,
+    `${readings}: created, 3 partitions\n${alerts}: exists, 2 partitions (the config says 6; Klaxon does not change an existing topic)\n`,
+  );
+  const again = await klaxon(['topics', 'create', '--config', path]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, new RegExp(`^${readings}: exists, 3 partitions\n`));
+});
+
+test('produce to Kafka: a summary with the count, the topic and the rate', { timeout: 60_000 }, async (t) => {
+  const topic = await freshTopic(t, 'produce', 2);
+  const result = await klaxon(['produce', '--brokers', BROKERS.join(','), '--topic', topic, '--generate', '1500', '--zones', '10']);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stderr, new RegExp(`^klaxon produce: 1,500 readings to ${topic} in \\d+\\.\\d s \\([\\d,]+ readings/s\\)\n$`));
 });

@@ -69,10 +69,10 @@ test('records keyed by something other than their zone (routed by their zone_id,
     expected,
   );
   assert.match(stderr, /records whose key is not their zone_id/);
-  assert.match(stderr, /records were not keyed by their zone_id/);
+  assert.match(stderr, /records not keyed by their zone_id/);
   // The restart resumed from a snapshot taken while records were being sent on, not from the beginning
   // (no line: nothing replayed, the snapshot was at the committed offset).
-  const replayed = Number(/(\d+) records replayed/.exec(stderr)?.[1] ?? 0);
+  const replayed = Number(/([\d,]+) records? replayed/.exec(stderr)?.[1]?.replaceAll(',', '') ?? 0);
   t.diagnostic(`the restart replayed ${replayed} records`);
   assert.ok(replayed < 60_000, `replayed ${replayed} records: ${stderr}`);
 });

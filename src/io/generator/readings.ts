@@ -26,12 +26,17 @@ interface ZoneModel {
   waveHeight: number;
 }
 
-const BAD_LINES = [
-  'not json',
-  '{"zone_id":"z","device_id":"d","temperature":"72.5"}',
-  '{"zone_id":"","device_id":"d","temperature":1}',
-  '[1,2,3]',
-  '{"zone_id":"z","device_id":"d","temperature":70,"ts":1.5}',
+/**
+ * Malformed lines, each with the key a producer keying by zone_id would give
+ * it: they are dead letters and nothing else (keyed by another zone, they also
+ * warned the demo's viewer about keys).
+ */
+const BAD_LINES: ReadonlyArray<{ line: string; key: Buffer }> = [
+  { line: 'not json', key: Buffer.alloc(0) },
+  { line: '{"zone_id":"z","device_id":"d","temperature":"72.5"}', key: Buffer.from('z') },
+  { line: '{"zone_id":"","device_id":"d","temperature":1}', key: Buffer.alloc(0) },
+  { line: '[1,2,3]', key: Buffer.alloc(0) },
+  { line: '{"zone_id":"z","device_id":"d","temperature":70,"ts":1.5}', key: Buffer.from('z') },
 ];
 
 /** mulberry32: small, fast, good enough for synthetic data, and the same on every platform. */
@@ -72,7 +77,7 @@ export class Plant {
   next(ts: number): { key: Buffer; line: string } {
     const zone = this.zones[Math.floor(this.random() * this.zones.length)] as ZoneModel;
     if (this.options.badRate > 0 && this.random() < this.options.badRate) {
-      return { key: zone.key, line: BAD_LINES[Math.floor(this.random() * BAD_LINES.length)] as string };
+      return BAD_LINES[Math.floor(this.random() * BAD_LINES.length)] as { line: string; key: Buffer };
     }
     const device = `dev-${zone.id.slice(5)}-${Math.floor(this.random() * this.options.devicesPerZone)}`;
     const drift = Math.sin(ts / 600_000 + zone.phase) * 2;

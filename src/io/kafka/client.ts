@@ -27,15 +27,20 @@ export function createKafka(brokers: string[], clientId: string): Kafka {
   });
 }
 
-/** Creates the topic with `partitions` partitions if it does not exist; an existing topic is left as it is. */
-export async function ensureTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
+/**
+ * Creates the topic with `partitions` partitions if it does not exist; an
+ * existing topic is left as it is. Says whether it created it, and the
+ * partition count the broker reports (an existing topic keeps its own).
+ */
+export async function ensureTopic(kafka: Kafka, topic: string, partitions: number): Promise<{ created: boolean; partitions: number }> {
   const admin = kafka.admin();
   try {
     await admin.connect();
     const existing = await admin.listTopics();
-    if (!existing.includes(topic)) {
-      await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: -1 }], waitForLeaders: true });
-    }
+    const created =
+      !existing.includes(topic) && (await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: -1 }], waitForLeaders: true }));
+    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+    return { created, partitions: metadata?.partitions.length ?? 0 };
   } catch (error) {
     throw new SourceError(`cannot reach Kafka to check topic ${topic}`, { cause: error, retriable: true });
   } finally {

@@ -5,6 +5,7 @@ import { SourceError } from '../../errors.js';
 import { logger } from '../../log.js';
 import type { PartitionControl, PartitionListener, Source, SourceBatch } from '../types.js';
 import { createKafka, ensureTopic } from './client.js';
+import { adminOffsets, LagTracker } from './lag.js';
 import { CONSUMER_SETTINGS } from './options.js';
 import { kafkaOutage } from './outage.js';
 
@@ -34,7 +35,6 @@ export class KafkaSource implements Source {
   /** Set when consuming cannot go on (state that cannot be loaded, a crashed consumer): next() rejects with it. */
   private failure: unknown;
   private roomWaiters: Array<() => void> = [];
-  private readonly partitionLag = new Map<number, number>();
   private assigned = new Set<number>();
   private stopped = false;
   private listener: PartitionListener | undefined;
@@ -45,6 +45,8 @@ export class KafkaSource implements Source {
   private readonly recovering = new Map<number, Promise<void>>();
   /** Per partition: the offset after the last record handed on (a rebalance re-fetches kept partitions from the commit). */
   private readonly nextOffset = new Map<number, number>();
+  /** Lag of every assigned partition, from the broker's high watermarks (lag.ts). */
+  private readonly lagTracker: LagTracker;
 
   private constructor(
     private readonly consumer: Consumer,
@@ -63,6 +65,11 @@ export class KafkaSource implements Source {
       seek: (partition, offset) => this.seek(partition, offset),
       owns: (partition) => this.assigned.has(partition),
     };
+    this.lagTracker = new LagTracker(adminOffsets(admin, config.topic, config.groupId), {
+      assigned: () => this.assigned,
+      position: (partition) => this.nextOffset.get(partition),
+      fromBeginning: config.fromBeginning,
+    });
   }
 
   static async connect(config: KafkaSourceConfig, engine: EngineOptions): Promise<KafkaSource> {
@@ -82,6 +89,7 @@ export class KafkaSource implements Source {
       await admin.disconnect().catch(() => {});
       throw new SourceError(`cannot consume topic ${config.topic} from ${config.brokers.join(',')}`, { cause: error, retriable: true });
     }
+    source.lagTracker.start();
     return source;
   }
 
@@ -122,15 +130,17 @@ export class KafkaSource implements Source {
     }
   }
 
+  /** Records behind the high watermarks of the assigned partitions, with those fetched but not yet handed on. */
   lag(): number | undefined {
-    let lag = 0;
-    for (const value of this.partitionLag.values()) lag += value;
-    for (const batch of this.queue) lag += batch.values.length;
-    return lag;
+    const behind = this.lagTracker.total();
+    if (behind === undefined) return undefined;
+    let queued = 0;
+    for (const batch of this.queue) queued += batch.values.length;
+    return behind + queued;
   }
 
   lagByPartition(): ReadonlyMap<number, number> {
-    return this.partitionLag;
+    return this.lagTracker.byPartition();
   }
 
   stop(): void {
@@ -144,6 +154,7 @@ export class KafkaSource implements Source {
     this.stop();
     // Owning nothing from here: a late assignment or recovery must not touch a closing engine.
     this.assigned = new Set();
+    this.lagTracker.stop();
     await this.consumer.disconnect();
     await this.admin.disconnect();
   }
@@ -272,7 +283,7 @@ export class KafkaSource implements Source {
       resolveOffset(String(last));
       this.nextOffset.set(partition, last + 1);
     }
-    this.partitionLag.set(partition, Number(batch.offsetLag()));
+    this.lagTracker.sawHighWatermark(partition, Number(batch.highWatermark));
   }
 
   private push(batch: SourceBatch): void {
@@ -297,10 +308,11 @@ export class KafkaSource implements Source {
     const revoked = [...previous].filter((p) => !this.assigned.has(p));
     const added = [...this.assigned].filter((p) => !previous.has(p));
     log.info({ assigned: [...this.assigned], added, revoked }, 'partitions assigned');
+    // Where the new partitions start (their commits) is known at the next poll: ask now, not in a second.
+    if (added.length > 0) void this.lagTracker.poll();
     for (const partition of revoked) {
       this.recovering.delete(partition);
       this.nextOffset.delete(partition);
-      this.partitionLag.delete(partition);
     }
     for (let i = this.queue.length - 1; i >= 0; i--) {
       if (!this.assigned.has(this.queue[i]?.partition ?? -1)) this.queue.splice(i, 1);

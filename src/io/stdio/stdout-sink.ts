@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { terminal } from '../../terminal.js';
 import { BufferedSink, toLines } from '../buffered-sink.js';
 import type { OutRecord } from '../types.js';
 import { prettyAlert } from './pretty.js';
@@ -20,7 +21,10 @@ export class StdoutSink extends BufferedSink {
   protected deliver(records: OutRecord[]): Promise<void> {
     const text = this.pretty ? toLines(records, (r) => prettyAlert(r.value, this.colour)) : toLines(records);
     return new Promise((resolve, reject) => {
-      this.out.write(text, (error) => (error ? reject(error) : resolve()));
+      const write = () => this.out.write(text, (error) => (error ? reject(error) : resolve()));
+      // On a terminal, alerts go above the progress line, never onto it.
+      if (this.out.isTTY === true) terminal.printAbove(write);
+      else write();
     });
   }
 

@@ -75,7 +75,15 @@ describe('configSchema', () => {
         { id: 'r', type: 'rate_of_change', mode: 'edge', lag: '10s' },
       ],
     });
-    assert.deepEqual(config.sink, { type: 'kafka', brokers: ['a:1', 'b:2'], topic: 'alerts', clientId: 'klaxon', partitions: 6, lingerMs: 5 });
+    assert.deepEqual(config.sink, {
+      type: 'kafka',
+      brokers: ['a:1', 'b:2'],
+      topic: 'alerts',
+      clientId: 'klaxon',
+      partitions: 6,
+      lingerMs: 5,
+      transactionTimeoutMs: 30_000,
+    });
     assert.deepEqual(config.rules, [
       { id: 'z', type: 'zscore', mode: 'every', k: 3, minSamples: 30 },
       { id: 'r', type: 'rate_of_change', mode: 'edge', lagMs: 10_000, pct: 10, direction: 'up' },
