@@ -122,7 +122,7 @@ export function assembleEngine(parts: EngineParts): AssembledEngine {
   pipeline = running;
   const stop = () => running.stop();
   return {
-    running: { config, stats, shards, checkpoints, source, stop, ready: () => checkpoints.ready() && running.committing },
+    running: { config, stats, shards, checkpoints, source, stop, ready: () => checkpoints.ready() && running.committing && source.connected?.() !== false },
     async run(signal) {
       if (signal?.aborted) stop();
       signal?.addEventListener('abort', stop, { once: true });

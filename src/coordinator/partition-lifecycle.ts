@@ -25,6 +25,8 @@ export class PartitionLifecycle {
   private readonly retrying = new Set<number>();
   /** The run is over: nothing is recovered any more (the state store may be closed). */
   private closed = false;
+  /** Per partition, the latest recovery: an older one still retrying stops (the partition was given up and taken again). */
+  private readonly recoveries = new Map<number, object>();
 
   constructor(
     private readonly control: PartitionControl,
@@ -59,17 +61,23 @@ export class PartitionLifecycle {
 
   private async recover(partition: number): Promise<void> {
     if (this.closed) return;
+    const recovery = {};
+    this.recoveries.set(partition, recovery);
+    const current = () => !this.closed && this.recoveries.get(partition) === recovery && this.control.owns(partition);
     await pRetry(
       async () => {
+        // A superseded recovery starts no further step: the latest one owns the partition's state.
+        if (!current()) return;
         await this.ownership?.acquire(partition);
+        if (!current()) return;
         const committed = await this.checkpoints.assigned(partition);
-        if (committed !== undefined) this.ledger.resume(partition, committed);
+        if (committed !== undefined && current()) this.ledger.resume(partition, committed);
       },
       {
         retries: Number.POSITIVE_INFINITY,
         minTimeout: 500,
         maxTimeout: 5_000,
-        shouldRetry: ({ error }) => !this.closed && this.control.owns(partition) && !(error instanceof KlaxonError && !error.retriable),
+        shouldRetry: ({ error }) => current() && !(error instanceof KlaxonError && !error.retriable),
         onFailedAttempt: ({ error, attemptNumber }) => {
           if (attemptNumber === 1) log.warn({ partition, err: error }, `cannot recover the partition yet, retrying: ${describeError(error)}`);
           this.retrying.add(partition);
@@ -81,6 +89,7 @@ export class PartitionLifecycle {
   }
 
   private release(partitions: readonly number[]): void {
+    for (const partition of partitions) this.recoveries.delete(partition);
     this.ledger.forget(partitions);
     this.checkpoints.revoked(partitions);
     for (const partition of partitions) {

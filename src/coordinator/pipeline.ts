@@ -1,15 +1,16 @@
-import { describeError, KlaxonError, StateError } from '../errors.js';
+import { KlaxonError, StateError } from '../errors.js';
 import type { Source } from '../io/types.js';
 import { logger } from '../log.js';
 import type { Checkpoints } from './checkpoints.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Ledger } from './ledger.js';
+import { Stall } from './stall.js';
 import type { RunStats, RunSummary } from './stats.js';
 
 const log = logger('pipeline');
 
-/** Beyond three commit intervals, how long a commit may run before the engine says it is stuck. */
-const STUCK_COMMIT_MS = 5_000;
+/** Beyond three of its intervals, how long a commit or a snapshot may run before the engine says it is stuck. */
+const STUCK_MS = 5_000;
 
 export interface PipelineParts {
   source: Source;
@@ -37,9 +38,15 @@ export class Pipeline {
   /** Held while a batch is queued at the workers, and while a cut is taken: a cut sees all or none of a batch. */
   private gate: Promise<void> = Promise.resolve();
   private snapshotRunning: Promise<void> | undefined;
-  private redisDown = false;
-  /** Since when commits have been failing (a broker away), if they are. */
-  private commitsFailingSince: number | undefined;
+  /** When the snapshot now running was started (performance.now()). */
+  private snapshotStartedAt: number | undefined;
+  private readonly commits = new Stall(log, 'commits are not going through', 'retrying; not ready until they do', 'commits go through again');
+  private readonly snapshots = new Stall(
+    log,
+    'snapshots are not being saved',
+    'alerting and commits go on; snapshots are retried, and a crash meanwhile replays from the last one saved',
+    'snapshots are saved again',
+  );
 
   constructor(private readonly parts: PipelineParts) {}
 
@@ -48,7 +55,7 @@ export class Pipeline {
     const { source, dispatcher, ledger, checkpoints, stats } = this.parts;
     const timers = [
       setInterval(() => {
-        this.checkCommits();
+        this.watch();
         void this.commit();
       }, this.parts.commitIntervalMs),
     ];
@@ -106,8 +113,8 @@ export class Pipeline {
 
   /** Whether finished batches are being committed: not while commits fail or hang (a broker away). */
   get committing(): boolean {
-    this.checkCommits();
-    return this.commitsFailingSince === undefined;
+    this.watch();
+    return !this.commits.stalled;
   }
 
   /**
@@ -118,32 +125,24 @@ export class Pipeline {
   private async commit(): Promise<void> {
     try {
       await this.parts.ledger.commit();
-      this.commitsGoThrough();
+      this.commits.ok();
     } catch (error) {
       if (this.stopping || !isRetriable(error)) {
         this.fail(error);
         return;
       }
-      this.commitsStuck(error);
+      this.commits.stuck(error);
     }
   }
 
-  /** A commit that neither succeeds nor fails for this long counts as stuck (a paused broker answers nothing). */
-  private checkCommits(): void {
-    const runningFor = this.parts.ledger.commitRunningForMs();
-    if (runningFor > 3 * this.parts.commitIntervalMs + STUCK_COMMIT_MS) this.commitsStuck(new Error(`a commit has run for ${Math.round(runningFor / 1000)} s`));
-  }
-
-  private commitsStuck(error: unknown): void {
-    if (this.commitsFailingSince !== undefined) return;
-    this.commitsFailingSince = Date.now();
-    log.warn({ err: error }, `commits are not going through (${describeError(error)}): retrying; not ready until they do`);
-  }
-
-  private commitsGoThrough(): void {
-    if (this.commitsFailingSince === undefined) return;
-    log.info({ seconds: Math.round((Date.now() - this.commitsFailingSince) / 1000) }, 'commits go through again');
-    this.commitsFailingSince = undefined;
+  /** A commit or a snapshot that neither succeeds nor fails for this long counts as stuck (a paused broker, an absent Redis, answer nothing). */
+  private watch(): void {
+    const commitFor = this.parts.ledger.commitRunningForMs();
+    if (commitFor > 3 * this.parts.commitIntervalMs + STUCK_MS) this.commits.stuck(new Error(`a commit has run for ${Math.round(commitFor / 1000)} s`));
+    const interval = this.parts.snapshotIntervalMs;
+    const snapshotFor = this.snapshotStartedAt === undefined ? 0 : performance.now() - this.snapshotStartedAt;
+    if (interval !== undefined && snapshotFor > 3 * interval + STUCK_MS)
+      this.snapshots.stuck(new Error(`a snapshot has run for ${Math.round(snapshotFor / 1000)} s`));
   }
 
   /**
@@ -162,19 +161,20 @@ export class Pipeline {
 
   private async saveSnapshot(): Promise<void> {
     const { ledger, checkpoints } = this.parts;
-    const { cut, before } = await this.exclusive(async () => ({ cut: checkpoints.cut(), before: ledger.unfinished() }));
-    await Promise.all(before.map((entry) => entry.done));
-    await this.commit();
-    if (this.failure !== undefined) return;
+    this.snapshotStartedAt = performance.now();
     try {
+      const { cut, before } = await this.exclusive(async () => ({ cut: checkpoints.cut(), before: ledger.unfinished() }));
+      await Promise.all(before.map((entry) => entry.done));
+      await this.commit();
+      if (this.failure !== undefined) return;
       await checkpoints.save(cut, (partition) => ledger.committedUntil(partition));
-      if (this.redisDown) log.info('snapshots are saved again');
-      this.redisDown = false;
+      this.snapshots.ok();
     } catch (error) {
       // Not fatal: offsets are committed, and the partitions are written whole at the next snapshot.
       if (!(error instanceof StateError && error.retriable)) throw error;
-      if (!this.redisDown) log.warn({ err: error }, 'cannot save snapshots: alerting goes on, snapshots are retried');
-      this.redisDown = true;
+      this.snapshots.stuck(error);
+    } finally {
+      this.snapshotStartedAt = undefined;
     }
   }
 

@@ -86,6 +86,8 @@ export interface Source {
   lag(): number | undefined;
   /** Lag per partition, for sources that have partitions. */
   lagByPartition?(): ReadonlyMap<number, number>;
+  /** Whether the source hears from its broker (a group member heartbeating); sources without one always do. */
+  connected?(): boolean;
   /** Asks the source to end: the next (or a pending) next() resolves null. */
   stop(): void;
   /** Releases resources. Called once, after the last next()/commit(). */

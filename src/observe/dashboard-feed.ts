@@ -30,6 +30,8 @@ interface Client {
 const ALERTS_PER_TICK = 100;
 const ALERTS_DELAY_MS = 100;
 const WORKER_ANSWER_MS = 1_000;
+/** Server-sent event streams open at once, at most. */
+export const MAX_STREAMS = 64;
 const log = logger('dashboard');
 
 /**
@@ -73,6 +75,12 @@ export class DashboardFeed {
 
   /** GET /events?zone=ID: one SSE stream; selecting another zone opens a new one. */
   connect(req: IncomingMessage, res: ServerResponse, zone: string | undefined): void {
+    if (this.clients.size >= MAX_STREAMS) {
+      // Every stream costs a push per tick: past this many, a new one would slow the ones already open.
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '5' });
+      res.end(`too many dashboard streams open (${MAX_STREAMS}): close one and retry\n`);
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     const recent = this.alerts.since(Math.max(0, this.alerts.count - 50), 50);
     const client: Client = { res, zone, alertsSeen: this.alerts.count, blocked: false };

@@ -72,7 +72,9 @@ async function route(req: IncomingMessage, res: ServerResponse, parts: HttpParts
   }
   if (url.pathname === '/events') return dashboard.connect(req, res, url.searchParams.get('zone') || undefined);
   if (url.pathname.startsWith('/api/zones/')) {
-    const zone = await dashboard.zoneJson(decodeURIComponent(url.pathname.slice('/api/zones/'.length)));
+    const zoneId = decodedOrUndefined(url.pathname.slice('/api/zones/'.length));
+    if (zoneId === undefined) return json(res, 400, { found: false, status: 'the zone id is not a valid %-escaped string' });
+    const zone = await dashboard.zoneJson(zoneId);
     return json(res, zone?.found ? 200 : 404, zone ?? { found: false, status: 'starting' });
   }
   const file = staticFile(url.pathname);
@@ -81,6 +83,15 @@ async function route(req: IncomingMessage, res: ServerResponse, parts: HttpParts
   if (!/\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) return send(res, 200, type, body);
   res.writeHead(200, { 'content-type': type, 'content-encoding': 'gzip', 'cache-control': 'no-cache', vary: 'accept-encoding' });
   res.end(gzipped);
+}
+
+/** A path segment's text, or undefined for a malformed %-escape (a client's mistake, not the server's). */
+function decodedOrUndefined(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { StateError, UnreachableError } from '../errors.js';
 import type { SnapshotIdentity } from '../model/snapshot.js';
+import { redactUrl } from '../redact.js';
 import type { PartitionSnapshot, SaveOutcome, StateStore } from './types.js';
 
 const ZONES_PER_READ = 500;
@@ -84,13 +85,18 @@ export class RedisStateStore implements StateStore {
       maxRetriesPerRequest: null,
       retryStrategy: (attempt) => Math.min(2_000, 50 * 2 ** attempt),
     });
-    // Connection errors are retried by retryStrategy; the last one before a timeout says why.
+    // Connection errors are retried by retryStrategy; the last one before a timeout says why. A refused
+    // password is final, and says so at once (ioredis retries it and would report only "Connection is closed").
     let lastError: unknown;
-    redis.on('error', (error: unknown) => {
-      lastError = error;
-    });
     const ready = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), timeoutMs);
+      redis.on('error', (error: unknown) => {
+        lastError = error;
+        if (isAuthFailure(error)) {
+          clearTimeout(timer);
+          resolve(false);
+        }
+      });
       redis.once('ready', () => {
         clearTimeout(timer);
         resolve(true);
@@ -99,13 +105,18 @@ export class RedisStateStore implements StateStore {
     });
     if (!ready) {
       redis.disconnect();
-      throw new UnreachableError('Redis', withoutPassword(url), ['state.url'], timeoutMs, { cause: lastError });
+      if (isAuthFailure(lastError)) {
+        throw new StateError(`Redis at ${redactUrl(url)} refused the credentials in state.url (${(lastError as Error).message.split('.')[0]})`, {
+          cause: lastError,
+        });
+      }
+      throw new UnreachableError('Redis', redactUrl(url), ['state.url'], timeoutMs, { cause: lastError });
     }
     try {
       await redis.ping();
     } catch (error) {
       redis.disconnect();
-      throw new StateError(`Redis at ${withoutPassword(url)} does not answer PING`, { cause: error, retriable: true });
+      throw new StateError(`Redis at ${redactUrl(url)} does not answer PING`, { cause: error, retriable: true });
     }
     return new RedisStateStore(redis, `${prefix}:${topic}`, identity);
   }
@@ -233,13 +244,8 @@ export class RedisStateStore implements StateStore {
 }
 
 /** A Redis URL fit for a log line: its password masked. */
-function withoutPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password === '') return url;
-    parsed.password = '****';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
+
+/** Redis's answers to a wrong or missing password (AUTH, or a command sent without one). */
+function isAuthFailure(error: unknown): boolean {
+  return error instanceof Error && /^(WRONGPASS|NOAUTH)|invalid password|AUTH failed/i.test(error.message);
 }

@@ -41,7 +41,7 @@ export interface Job {
   prefix: string;
 }
 
-export async function writeJobConfig(dir: string, job: Job, workers: number, guarantee = 'at-least-once'): Promise<string> {
+export async function writeJobConfig(dir: string, job: Job, workers: number, guarantee = 'at-least-once', more: Record<string, unknown> = {}): Promise<string> {
   const path = join(dir, `klaxon-${workers}.json`);
   await writeFile(
     path,
@@ -53,6 +53,7 @@ export async function writeJobConfig(dir: string, job: Job, workers: number, gua
       deadLetter: { type: 'kafka', brokers: BROKERS, topic: job.deadLetters },
       state: { type: 'redis', url: job.redisUrl ?? REDIS_URL, prefix: job.prefix, snapshotInterval: '300ms' },
       ...RULES,
+      ...more,
     }),
   );
   return path;

@@ -13,6 +13,8 @@ export interface KafkaJob {
   workers: number;
   rules: Record<string, unknown>;
   state?: Record<string, unknown>;
+  /** More source settings (e.g. requireZoneKey). */
+  source?: Record<string, unknown>;
 }
 
 /** The config of a Kafka → engine → Kafka job on the test broker. */
@@ -20,7 +22,7 @@ export function kafkaConfig(job: KafkaJob) {
   return parseConfig(
     {
       engine: { workers: job.workers, batchSize: 500 },
-      source: { type: 'kafka', brokers: BROKERS, topic: job.readings, groupId: job.groupId, partitions: 6, commitInterval: '200ms' },
+      source: { type: 'kafka', brokers: BROKERS, topic: job.readings, groupId: job.groupId, partitions: 6, commitInterval: '200ms', ...job.source },
       sink: { type: 'kafka', brokers: BROKERS, topic: job.alerts, partitions: 6, linger: '5ms' },
       deadLetter: { type: 'kafka', brokers: BROKERS, topic: job.deadLetters, partitions: 1 },
       ...(job.state ? { state: job.state } : {}),

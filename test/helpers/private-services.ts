@@ -80,18 +80,20 @@ export interface PrivateRedis {
   restartEmpty(): Promise<void>;
 }
 
-/** A redis-server of the test's own (no persistence), for tests that stop or empty it. */
-export async function privateRedis(t: TestContext): Promise<PrivateRedis> {
+/** A redis-server of the test's own (no persistence), for tests that stop or empty it, or need a password. */
+export async function privateRedis(t: TestContext, options: { password?: string } = {}): Promise<PrivateRedis> {
   const port = await freePort();
+  const auth = options.password === undefined ? [] : ['-a', options.password, '--no-auth-warning'];
   const start = async () => {
-    await run('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'yes']);
-    await waitUntil(async () => (await run('redis-cli', ['-p', String(port), 'ping']).catch(() => ({ stdout: '' }))).stdout.includes('PONG'));
+    const password = options.password === undefined ? [] : ['--requirepass', options.password];
+    await run('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'yes', ...password]);
+    await waitUntil(async () => (await run('redis-cli', ['-p', String(port), ...auth, 'ping']).catch(() => ({ stdout: '' }))).stdout.includes('PONG'));
   };
-  const shutdown = () => run('redis-cli', ['-p', String(port), 'shutdown', 'nosave']).catch(() => {});
+  const shutdown = () => run('redis-cli', ['-p', String(port), ...auth, 'shutdown', 'nosave']).catch(() => {});
   await start();
   t.after(shutdown);
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: options.password === undefined ? `redis://127.0.0.1:${port}` : `redis://:${options.password}@127.0.0.1:${port}`,
     restartEmpty: async () => {
       await shutdown();
       await start();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setLogLevel } from '../../src/log.js';
+import { MAX_STREAMS } from '../../src/observe/dashboard-feed.js';
 import { waitFor } from '../helpers/kafka.js';
 import { pipedEngine } from '../helpers/piped-engine.js';
 
@@ -71,4 +72,31 @@ test('metrics: /metrics counts what the engine did; /healthz is live at once, /r
   readings.end();
   const summary = await finished;
   assert.equal(summary.records, 42);
+});
+
+test('dashboard HTTP: a malformed %-escape in a zone id is a 400, and event streams beyond the cap are refused with 503', { timeout: 60_000 }, async (t) => {
+  const engine = await pipedEngine(t, {
+    window: { size: 50, pane: '1s' },
+    rules: [{ id: 'too-hot', type: 'threshold', above: 89 }],
+    http: { port: 0, dashboard: true },
+  });
+  const { observe } = engine;
+  const { readings, finished } = engine.start();
+  assert.equal((await fetch(`${observe.url}/api/zones/%E0%A4%A`)).status, 400);
+  assert.equal((await fetch(`${observe.url}/api/zones/${encodeURIComponent('zone é/1')}`)).status, 404, 'a well-formed unknown zone is still a 404');
+  const streams: AbortController[] = [];
+  t.after(() => {
+    for (const stream of streams) stream.abort();
+  });
+  const open = async () => {
+    const controller = new AbortController();
+    streams.push(controller);
+    return (await fetch(`${observe.url}/events`, { signal: controller.signal })).status;
+  };
+  for (let i = 0; i < MAX_STREAMS; i++) assert.equal(await open(), 200, `stream ${i + 1}`);
+  assert.equal(await open(), 503, 'one stream too many');
+  for (const stream of streams.splice(0)) stream.abort();
+  await waitFor(async () => (await open()) === 200, 'room again once streams close', 5_000);
+  readings.end();
+  await finished;
 });

@@ -16,6 +16,8 @@ const MAX_QUEUED_BATCHES = 16;
 const COMMIT_RETRY_MS = 60_000;
 /** After kafkajs gave up on its consumer, how long until it is started again. */
 const RESTART_AFTER_MS = 2_000;
+/** No heartbeat or fetch answered for this long: the broker is not answering. */
+const SILENCE_MS = 5_000;
 
 /**
  * Readings from a Kafka topic, as a member of a consumer group. kafkajs's
@@ -41,6 +43,9 @@ export class KafkaSource implements Source {
   private running: Promise<void> | undefined;
   /** This member's id in the group: a new one means the group forgot us, and every partition is new again. */
   private memberId: string | undefined;
+  /** When the broker last answered a heartbeat or a fetch (performance.now()). */
+  private lastHeard = performance.now();
+  private readonly watchdog: NodeJS.Timeout;
   /** Per partition: settles once the listener has recovered it (records wait for it). */
   private readonly recovering = new Map<number, Promise<void>>();
   /** Per partition: the offset after the last record handed on (a rebalance re-fetches kept partitions from the commit). */
@@ -65,6 +70,11 @@ export class KafkaSource implements Source {
       seek: (partition, offset) => this.seek(partition, offset),
       owns: (partition) => this.assigned.has(partition),
     };
+    this.watchdog = setInterval(() => {
+      if (!this.stopped && this.running !== undefined && !this.connected())
+        kafkaOutage.failing(new Error(`no answer to heartbeats or fetches for ${Math.round((performance.now() - this.lastHeard) / 1000)} s`), 'the consumer');
+    }, 1_000);
+    this.watchdog.unref();
     this.lagTracker = new LagTracker(adminOffsets(admin, config.topic, config.groupId), {
       assigned: () => this.assigned,
       position: (partition) => this.nextOffset.get(partition),
@@ -80,6 +90,8 @@ export class KafkaSource implements Source {
     const source = new KafkaSource(consumer, admin, config, engine.batchSize);
     consumer.on(consumer.events.GROUP_JOIN, (event) => source.onAssignment(event.payload.memberId, event.payload.memberAssignment));
     consumer.on(consumer.events.CRASH, (event) => source.onCrash(event.payload.error, event.payload.restart));
+    consumer.on(consumer.events.HEARTBEAT, () => source.heard());
+    consumer.on(consumer.events.FETCH, () => source.heard());
     try {
       await admin.connect();
       await consumer.connect();
@@ -139,6 +151,21 @@ export class KafkaSource implements Source {
     return behind + queued;
   }
 
+  /**
+   * The consumer heartbeats every second and fetches every 100 ms when idle:
+   * silence for longer than a few heartbeats means the broker is not
+   * answering (a paused or unreachable broker answers nothing, so nothing
+   * fails, and an idle engine would otherwise look healthy).
+   */
+  connected(): boolean {
+    return performance.now() - this.lastHeard <= SILENCE_MS;
+  }
+
+  private heard(): void {
+    this.lastHeard = performance.now();
+    kafkaOutage.answering();
+  }
+
   lagByPartition(): ReadonlyMap<number, number> {
     return this.lagTracker.byPartition();
   }
@@ -152,6 +179,7 @@ export class KafkaSource implements Source {
 
   async close(): Promise<void> {
     this.stop();
+    clearInterval(this.watchdog);
     // Owning nothing from here: a late assignment or recovery must not touch a closing engine.
     this.assigned = new Set();
     this.lagTracker.stop();

@@ -43,6 +43,8 @@ export interface TransactionsConfig {
  */
 export class PartitionTransactions {
   private readonly open = new Map<number, PartitionTransaction>();
+  /** Per partition, bumped by every acquire and release: an acquire that is no longer the latest gives its producer up. */
+  private readonly generations = new Map<number, number>();
   private buffered = 0;
   private readonly roomWaiters: Array<() => void> = [];
   private closed = false;
@@ -65,13 +67,14 @@ export class PartitionTransactions {
    */
   async acquire(partition: number): Promise<void> {
     await this.release(partition);
+    const generation = this.bump(partition);
     const transactionalId = `${this.config.groupId}.${this.config.sourceTopic}.${partition}`;
     const producer = this.kafka.producer(transactionalSettings(transactionalId, this.config.transactionTimeoutMs));
     try {
       await producer.connect();
       const transaction = await whileConcurrent(() => producer.transaction());
-      // Closed meanwhile (the engine stopping while a partition recovered): nothing may stay open.
-      if (this.closed) throw new SinkError('the engine is stopping');
+      // Closed, released or acquired again meanwhile: this producer must not stay open (nothing else would close it).
+      if (this.closed || this.generations.get(partition) !== generation) throw new SinkError(`partition ${partition}'s acquire was superseded`);
       this.open.set(partition, new PartitionTransaction(producer, transaction, this.config, partition, (bytes) => this.sent(bytes)));
     } catch (error) {
       await producer.disconnect().catch(() => {});
@@ -81,6 +84,7 @@ export class PartitionTransactions {
 
   /** Gives the partition up: its open transaction is aborted (its new owner redoes those records). */
   async release(partition: number): Promise<void> {
+    this.bump(partition);
     const owned = this.open.get(partition);
     if (owned === undefined) return;
     this.open.delete(partition);
@@ -131,6 +135,12 @@ export class PartitionTransactions {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.open.keys()].map((partition) => this.release(partition)));
+  }
+
+  private bump(partition: number): number {
+    const generation = (this.generations.get(partition) ?? 0) + 1;
+    this.generations.set(partition, generation);
+    return generation;
   }
 
   private sent(bytes: number): void {
