@@ -64,8 +64,12 @@ export async function stateInspectCommand(zoneId: string, options: StateInspectO
 /** `klaxon validate`: loads the config and says what it would run. */
 export function validateCommand(options: { config: string }): void {
   const config = loadConfigFile(options.config);
-  const rules = config.rules.map((r) => `${r.id} (${r.type})`).join(', ');
-  process.stdout.write(`${options.config}: ok — ${config.source.type} → ${config.engine.workers} workers → ${config.sink.type}; rules: ${rules}\n`);
+  const [only] = config.versions;
+  const rules =
+    config.versions.length === 1 && only !== undefined
+      ? `rules: ${only.rules.map((r) => `${r.id} (${r.type})`).join(', ')}`
+      : `${config.versions.length} rule versions: ${config.versions.map((v) => `${v.version} from ${v.effectiveFrom === 0 ? '0' : new Date(v.effectiveFrom).toISOString()} (${v.rules.length} rules)`).join(', ')}`;
+  process.stdout.write(`${options.config}: ok — ${config.source.type} → ${config.engine.workers} workers → ${config.sink.type}; ${rules}\n`);
 }
 
 /** `klaxon topics create`: the config's Kafka topics, with their configured partition counts. */

@@ -12,6 +12,8 @@ const log = logger('dispatcher');
 export interface BatchOutputs {
   alerts: OutRecord[];
   deadLetters: OutRecord[];
+  /** Alerts of shadow rules: never in the alerts sink (contract §7.4). */
+  shadow: OutRecord[];
 }
 
 /** A batch handed to the workers: queued once `queued` resolves, done once `outputs` does. */
@@ -48,7 +50,7 @@ export class Dispatcher {
         'records whose key is not their zone_id: per-zone order, and so the alerts, are defined only when readings are keyed by zone_id (klaxon produce does that)',
       );
     }
-    const outputs: BatchOutputs = { alerts: [], deadLetters: [] };
+    const outputs: BatchOutputs = { alerts: [], deadLetters: [], shadow: [] };
     for (const index of routed.refused) {
       if (index < replayed) continue;
       this.stats.reject(KEY_REASON);
@@ -74,6 +76,7 @@ export class Dispatcher {
     const { stats } = this;
     stats.setZones(part.shard, result.zones);
     stats.accepted += result.accepted;
+    if (result.maxTs > stats.maxTs) stats.maxTs = result.maxTs;
     for (const { record, reason } of result.rejected) {
       if (record < replayed) continue;
       stats.reject(reason);
@@ -82,6 +85,11 @@ export class Dispatcher {
     for (const alert of result.alerts) {
       if (alert.record < replayed) {
         stats.suppressed++;
+        continue;
+      }
+      if (alert.shadow) {
+        stats.shadowAlerts++;
+        outputs.shadow.push({ key: alert.zoneId, value: alert.text });
         continue;
       }
       if (alert.firing) stats.firing++;

@@ -30,6 +30,8 @@ export interface EngineHooks {
   signal?: AbortSignal;
   /** Sees every batch of alerts handed to the sink. Must not throw or block. */
   onAlerts?: (records: readonly OutRecord[]) => void;
+  /** Sees every batch of shadow rules' alerts (kept out of the alerts sink). Must not throw or block. */
+  onShadowAlerts?: (records: readonly OutRecord[]) => void;
   /** Shards on this thread instead of worker threads (tests, tools). */
   inProcess?: boolean;
 }
@@ -51,7 +53,7 @@ export async function runEngine(config: KlaxonConfig, hooks: EngineHooks = {}): 
     opened.push(source);
     const shards = hooks.inProcess ? Shards.inProcess(shardOptions(config)) : Shards.threads(shardOptions(config));
     opened.push(shards);
-    const engine = assembleEngine({ config, source, shards, store, ...outputs, onAlerts: hooks.onAlerts });
+    const engine = assembleEngine({ config, source, shards, store, ...outputs, onAlerts: hooks.onAlerts, onShadowAlerts: hooks.onShadowAlerts });
     hooks.onStart?.(engine.running);
     const summary = await engine.run(hooks.signal);
     failed = false;
@@ -69,7 +71,7 @@ export async function runEngine(config: KlaxonConfig, hooks: EngineHooks = {}): 
 /** How the config's engine section and rules become shards. */
 export function shardOptions(config: KlaxonConfig): ShardsOptions {
   const { workers, virtualNodes, maxQueuePerWorker } = config.engine;
-  return { workers, virtualNodes, maxQueuePerWorker, rules: { window: config.window, rules: config.rules } };
+  return { workers, virtualNodes, maxQueuePerWorker, rules: { window: config.window, versions: config.versions } };
 }
 
 /** Everything an engine runs with, opened by the caller (runEngine from a config; tests with in-process parts). */
@@ -78,11 +80,14 @@ export interface EngineParts {
   source: Source;
   alerts: Sink;
   deadLetters: Sink;
+  /** Where shadow rules' alerts go (config `shadowSink`); absent: only counted. */
+  shadow?: Sink | undefined;
   store: StateStore | undefined;
   shards: Shards;
   /** Exactly-once: positions are committed by the transaction (and outputs held in order), not by the source. */
   commit?: ((positions: ReadonlyMap<number, number>) => Promise<void>) | undefined;
   onAlerts?: ((records: readonly OutRecord[]) => void) | undefined;
+  onShadowAlerts?: ((records: readonly OutRecord[]) => void) | undefined;
 }
 
 export interface AssembledEngine {
@@ -99,9 +104,11 @@ export function assembleEngine(parts: EngineParts): AssembledEngine {
     new SinkOutputs({
       alerts: parts.alerts,
       deadLetters: parts.deadLetters,
+      shadow: parts.shadow,
       ordered: parts.commit !== undefined,
       commit: parts.commit ?? ((positions) => source.commit(positions)),
       onAlerts: parts.onAlerts,
+      onShadowAlerts: parts.onShadowAlerts,
     }),
     stats,
   );
@@ -147,6 +154,7 @@ export function assembleEngine(parts: EngineParts): AssembledEngine {
 interface Outputs {
   alerts: Sink;
   deadLetters: Sink;
+  shadow?: Sink;
   /** Exactly-once: positions are committed by the transaction, not the source. */
   commit?: (positions: ReadonlyMap<number, number>) => Promise<void>;
   /** What to close, in opening order. */
@@ -154,30 +162,42 @@ interface Outputs {
 }
 
 async function openOutputs(config: KlaxonConfig): Promise<Outputs> {
-  const alerts = await createSink(config.sink, 'alerts');
-  const deadLetters = await createSink(config.deadLetter, 'dead-letters').catch(async (error: unknown) => {
-    await alerts.close().catch(() => {});
+  const parts: Sink[] = [];
+  try {
+    const alerts = await createSink(config.sink, 'alerts');
+    parts.push(alerts);
+    const deadLetters = await createSink(config.deadLetter, 'dead-letters');
+    parts.push(deadLetters);
+    const shadow = config.shadowSink === undefined ? undefined : await createSink(config.shadowSink, 'shadow');
+    if (shadow !== undefined) parts.push(shadow);
+    return { alerts, deadLetters, ...(shadow === undefined ? {} : { shadow }), parts };
+  } catch (error) {
+    for (const part of parts) await part.close().catch(() => {});
     throw error;
-  });
-  return { alerts, deadLetters, parts: [alerts, deadLetters] };
+  }
 }
 
 /** Exactly-once: both sinks write into one transactional producer's transactions, which also commit the offsets. */
 async function openTransactionalOutputs(config: KlaxonConfig): Promise<Outputs> {
-  const { sink, deadLetter, source } = config;
-  if (sink.type !== 'kafka' || deadLetter.type !== 'kafka' || source.type !== 'kafka') throw new Error('exactly-once needs Kafka in and out');
+  const { sink, deadLetter, source, shadowSink } = config;
+  if (sink.type !== 'kafka' || deadLetter.type !== 'kafka' || source.type !== 'kafka' || (shadowSink !== undefined && shadowSink.type !== 'kafka')) {
+    throw new Error('exactly-once needs Kafka in and out');
+  }
   const { KafkaTransactions, TransactionalSink } = await import('../io/kafka/transactions.js');
   const transactions = await KafkaTransactions.connect(sink.brokers, `${source.groupId}.${config.engine.instanceId}`, [
     { topic: sink.topic, partitions: sink.partitions },
     { topic: deadLetter.topic, partitions: deadLetter.partitions },
+    ...(shadowSink === undefined ? [] : [{ topic: shadowSink.topic, partitions: shadowSink.partitions }]),
   ]);
   const alerts = new TransactionalSink(transactions, sink.topic);
   const deadLetters = new TransactionalSink(transactions, deadLetter.topic);
+  const shadow = shadowSink === undefined ? undefined : new TransactionalSink(transactions, shadowSink.topic);
   const commit = (positions: ReadonlyMap<number, number>) =>
     transactions.commit(
       source.groupId,
       [...positions].map(([partition, offset]) => ({ topic: source.topic, partition, offset: String(offset) })),
     );
   // Sinks flush into the transaction; the producer closes after them (opened first, closed last).
-  return { alerts, deadLetters, commit, parts: [transactions, alerts, deadLetters] };
+  if (shadow === undefined) return { alerts, deadLetters, commit, parts: [transactions, alerts, deadLetters] };
+  return { alerts, deadLetters, shadow, commit, parts: [transactions, alerts, deadLetters, shadow] };
 }

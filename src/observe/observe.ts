@@ -30,7 +30,9 @@ export async function startObservability(config: KlaxonConfig): Promise<Observab
   const metrics = new EngineMetrics();
   alerts.onAlerts(metrics.countAlerts);
   const health = new Health();
-  const zscore = config.rules.find((rule) => rule.type === 'zscore');
+  // The dashboard's scales come from the latest version's rules.
+  const latest = config.versions.at(-1)?.rules ?? [];
+  const zscore = latest.find((rule) => rule.type === 'zscore');
   const dashboard = http.dashboard
     ? new DashboardFeed(alerts, {
         gridZones: 400,
@@ -38,7 +40,7 @@ export async function startObservability(config: KlaxonConfig): Promise<Observab
         tickMs: 1_000,
         k: zscore?.type === 'zscore' ? zscore.k : 3,
         // The threshold sets the top of the grid's colour scale.
-        rules: config.rules.map((rule) => ({
+        rules: latest.map((rule) => ({
           id: rule.id,
           type: rule.type,
           ...(rule.type === 'threshold' && rule.above !== undefined ? { above: rule.above } : {}),

@@ -11,5 +11,5 @@ export async function openStateStore(config: KlaxonConfig): Promise<StateStore |
   const { state, source } = config;
   if (state.type !== 'redis' || source.type !== 'kafka') return undefined;
   const { RedisStateStore } = await import('./redis-store.js');
-  return RedisStateStore.connect(state.url, state.prefix, source.topic, snapshotIdentity(config));
+  return RedisStateStore.connect(state.url, state.prefix, source.topic, snapshotIdentity(config.window));
 }

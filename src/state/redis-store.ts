@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { StateError } from '../errors.js';
 import type { SnapshotIdentity } from '../model/snapshot.js';
-import type { PartitionSnapshot, SaveOutcome, StateStore } from './types.js';
+import type { PartitionSnapshot, SaveOutcome, StateStore, StoredWindow } from './types.js';
 
 const ZONES_PER_READ = 500;
 
@@ -53,7 +53,7 @@ interface ScriptCommands {
 
 /**
  * Snapshots in Redis, per source partition `{prefix}:{topic}:{partition}`:
- * `:meta` (hash: offset, format, rules fingerprint), `:ids` (set of zone ids)
+ * `:meta` (hash: offset, format, the window's fingerprint and the window itself), `:ids` (set of zone ids)
  * and `:zone:{zoneId}` (a string: the zone's image, engine/zone-image.ts). Images are
  * strings so that a snapshot updates them in place with SETRANGE: a
  * reading changes tens of bytes of a 10 KB image. A save is WATCH meta →
@@ -132,13 +132,26 @@ export class RedisStateStore implements StateStore {
       const transaction = connection.multi() as unknown as ReturnType<Redis['multi']> & ScriptCommands;
       if (full) transaction.clearZones(idsKey, zonePrefix);
       for (const chunk of chunks) transaction.applyUpdates(idsKey, zonePrefix, Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-      const { format, fingerprint } = this.identity;
-      transaction.hset(metaKey, 'offset', String(offset), 'format', String(format), 'rules', fingerprint, 'savedAt', new Date().toISOString());
+      const { format, fingerprint, window } = this.identity;
+      transaction.hdel(metaKey, 'rules');
+      transaction.hset(
+        metaKey,
+        'offset',
+        String(offset),
+        'format',
+        String(format),
+        'window',
+        fingerprint,
+        'windowSpec',
+        JSON.stringify(window),
+        'savedAt',
+        new Date().toISOString(),
+      );
       const results = await transaction.exec();
       // null: someone wrote meta between WATCH and EXEC.
       if (results === null) return 'resync';
       for (const [error] of results) if (error) throw error;
-      const missing = results.slice(full ? 1 : 0, -1).reduce((sum, [, found]) => sum + Number(found), 0);
+      const missing = results.slice(full ? 1 : 0, -2).reduce((sum, [, found]) => sum + Number(found), 0);
       return missing > 0 ? 'resync' : 'saved';
     } finally {
       connection.disconnect();
@@ -173,6 +186,20 @@ export class RedisStateStore implements StateStore {
     return found.sort((a, b) => a - b);
   }
 
+  async storedWindow(): Promise<StoredWindow | null> {
+    for (const partition of await this.partitions()) {
+      const spec = await this.redis.hget(this.key(partition, 'meta'), 'windowSpec');
+      if (spec !== null) return JSON.parse(spec) as StoredWindow;
+    }
+    return null;
+  }
+
+  async zoneIds(): Promise<string[]> {
+    const ids = new Set<string>();
+    for (const partition of await this.partitions()) for (const id of await this.redis.smembers(this.key(partition, 'ids'))) ids.add(id);
+    return [...ids];
+  }
+
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
@@ -185,15 +212,20 @@ export class RedisStateStore implements StateStore {
 
   private checkMeta(partition: number, meta: Record<string, string>): void {
     const where = `the snapshot of partition ${partition} (${this.key(partition, 'meta')})`;
-    const { format, fingerprint } = this.identity;
-    if (Number(meta.format) !== format) {
+    const { format, fingerprint, window } = this.identity;
+    const reset = '`klaxon state reset --config FILE` deletes the snapshots; the next start rebuilds state by replaying the topic';
+    if (Number(meta.format) === 2) {
       throw new StateError(
-        `${where} has format ${meta.format}, this engine reads format ${format}: run \`klaxon state reset\` to rebuild state from the topic`,
+        `${where} was made by a Klaxon before live rules (snapshot format 2, this engine reads format ${format}), under rules other than this config's version 1: ${reset}`,
       );
     }
-    if (meta.rules !== fingerprint) {
+    if (Number(meta.format) !== format) {
+      throw new StateError(`${where} has format ${meta.format}, this engine reads format ${format}: ${reset}`);
+    }
+    if (meta.window !== fingerprint) {
+      const stored = meta.windowSpec === undefined ? 'another window' : `window ${describeWindow(JSON.parse(meta.windowSpec) as StoredWindow)}`;
       throw new StateError(
-        `${where} was made under other rules or another window: run \`klaxon state reset\` to rebuild state from the topic, or restore the old rules`,
+        `${where} was made with ${stored}, this config has window ${describeWindow(window)}: the window is fixed for the state's life (rules are not). Restore the window, or: ${reset}`,
       );
     }
   }
@@ -205,4 +237,9 @@ export class RedisStateStore implements StateStore {
   private zoneKey(partition: number, zoneId: string): string {
     return `${this.prefix}:${partition}:zone:${zoneId}`;
   }
+}
+
+/** "size 500, pane 1000 ms, retain 301 panes" */
+function describeWindow(window: StoredWindow): string {
+  return `size ${window.size}, pane ${window.paneMs} ms, retain ${window.retain} panes`;
 }

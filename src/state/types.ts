@@ -6,6 +6,13 @@ export interface PartitionSnapshot {
   zones: ReadonlyMap<string, Uint8Array>;
 }
 
+/** The window a deployment's state was made with (contract §7.1): W, g, R. */
+export interface StoredWindow {
+  size: number;
+  paneMs: number;
+  retain: number;
+}
+
 export type SaveOutcome =
   /** Written atomically with its offset. */
   | 'saved'
@@ -35,6 +42,10 @@ export interface StateStore {
   offsetOf(partition: number): Promise<number | null>;
   /** Partitions that have a snapshot, for operators. */
   partitions(): Promise<number[]>;
+  /** The window the stored snapshots were made with (null: no snapshot), for `klaxon rules apply`. */
+  storedWindow(): Promise<StoredWindow | null>;
+  /** Every zone id some partition's snapshot holds, for `klaxon rules apply` (which zones a change reaches). */
+  zoneIds(): Promise<string[]>;
   /** Deletes every snapshot under this store's prefix and topic; returns how many partitions were removed. */
   reset(): Promise<number>;
   close(): Promise<void>;

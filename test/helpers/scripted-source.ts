@@ -12,7 +12,7 @@ import { zoneKey } from '../../src/io/kafka/readings-producer.js';
 import type { OutRecord, PartitionControl, PartitionListener, Sink, Source, SourceBatch } from '../../src/io/types.js';
 import { hashBytes } from '../../src/sharding/hash.js';
 import type { MemoryStateStore } from '../../src/state/memory-store.js';
-import type { PartitionSnapshot, SaveOutcome, StateStore } from '../../src/state/types.js';
+import type { PartitionSnapshot, SaveOutcome, StateStore, StoredWindow } from '../../src/state/types.js';
 
 /** A crash: once blown, commits, saves and writes of that process are lost. */
 export class Fuse {
@@ -242,6 +242,14 @@ export class FusedStore implements StateStore {
 
   partitions(): Promise<number[]> {
     return this.shared.partitions();
+  }
+
+  storedWindow(): Promise<StoredWindow | null> {
+    return this.shared.storedWindow();
+  }
+
+  zoneIds(): Promise<string[]> {
+    return this.shared.zoneIds();
   }
 
   reset(): Promise<number> {
