@@ -10,6 +10,7 @@ import { Shard } from '../../src/engine/shard.js';
 import { linesTask } from '../../src/protocol/messages.js';
 import { assertSameAlerts, assertZoneOrder } from '../helpers/compare.js';
 import { referenceAlerts } from '../helpers/reference.js';
+import { randomRuleSets } from '../helpers/rule-sets.js';
 import { rulesConfig } from '../helpers/rules.js';
 import { runOnLines } from '../helpers/run-engine.js';
 import { randomStream } from '../helpers/streams.js';
@@ -59,6 +60,35 @@ describe('generated streams through the whole engine match the reference', () =>
         expected.deadLines,
       );
       for (const dead of out.deadLetters) assert.equal(dead.raw, lines[dead.source.line - 1]);
+    });
+  }
+});
+
+describe('generated v2 rule sets (versions, scopes, overrides, for, hysteresis, shadow) through the whole engine match the reference', () => {
+  for (const [seed, workers, versions] of [
+    [21, 1, 3],
+    [22, 3, 4],
+    [23, 2, 2],
+    [24, 4, 5],
+  ] as const) {
+    test(`seed ${seed}, ${versions} versions, ${workers} workers`, async (t) => {
+      const paneMs = [100, 250, 1_000][seed % 3] as number;
+      const lines = randomStream({ seed, lines: 6_000, zones: 9, paneMs });
+      const rules = randomRuleSets({ seed, paneMs, lines, versions });
+      const expected = referenceAlerts(lines, rulesConfig(rules)).alerts;
+      assert.ok(expected.length > 50, `the stream should raise alerts (got ${expected.length})`);
+      const out = await runOnLines(t, lines, rules, { workers, batchSize: 256 });
+      assertSameAlerts(
+        out.alerts,
+        expected.filter((alert) => alert.shadow !== true),
+        `seed ${seed}`,
+      );
+      assertSameAlerts(
+        out.shadow,
+        expected.filter((alert) => alert.shadow === true),
+        `seed ${seed} shadow`,
+      );
+      assertZoneOrder(out.alerts);
     });
   }
 });
