@@ -148,6 +148,7 @@ async function runWithProgress(config: KlaxonConfig, announce: (url: string) => 
         stopProgress = showProgress(engine);
       },
       onAlerts: observe.onAlerts,
+      onShadowAlerts: observe.onShadowAlerts,
     });
   } finally {
     stopProgress();
@@ -159,6 +160,11 @@ async function runWithProgress(config: KlaxonConfig, announce: (url: string) => 
       `${summary.alerts} alerts (${summary.firing} firing, ${summary.resolved} resolved), ${summary.zones} zones, ` +
       `${seconds.toFixed(1)} s, ${Math.round(summary.records / Math.max(seconds, 1e-3))} records/s\n`,
   );
+  if (summary.shadowAlerts > 0) {
+    process.stderr.write(
+      `klaxon: ${summary.shadowAlerts} alerts of shadow rules, kept out of the alerts sink${config.shadowSink === undefined ? ' (no shadowSink: counted only)' : ''}\n`,
+    );
+  }
   if (summary.replayed > 0) {
     process.stderr.write(`klaxon: ${summary.replayed} records replayed after the snapshots to rebuild state (their output was written before)\n`);
   }

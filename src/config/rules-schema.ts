@@ -155,6 +155,7 @@ export const versionSchema = z.strictObject({
       'Milliseconds since the epoch: readings with ts at or after this (and before the next version) are evaluated under this version. The first version starts at 0.',
   }),
   rules: rulesSchema.meta({ description: 'The alert rules of this version, each with a unique id.' }),
+  appliedAt: z.string().optional().meta({ description: 'When `klaxon rules apply` published it (information only).' }),
 });
 
 /** A rule as parsed, before the top-level mode is filled in. */
@@ -169,6 +170,8 @@ export interface RuleSetContext {
   retain: number | undefined;
   /** The mode of rules that do not set one. */
   defaultMode: 'edge' | 'every';
+  /** How a refusal names the retained panes (default: "window.retain is R"); `klaxon rules apply` says "the state retains R". */
+  retainLabel?: string;
   issue(path: Path, input: unknown, message: string): void;
 }
 
@@ -204,7 +207,7 @@ export function checkRuleSets(sets: readonly ParsedVersion[], where: (set: numbe
   const { paneMs, issue } = context;
   const first = sets[0];
   const retain = context.retain ?? (first === undefined ? 0 : retainOf(first.rules, paneMs));
-  const retainIs = `window.retain is ${retain}${context.retain === undefined ? ' (by default, what the first version needs)' : ''}`;
+  const retainIs = context.retainLabel ?? `window.retain is ${retain}${context.retain === undefined ? ' (by default, what the first version needs)' : ''}`;
   sets.forEach((set, s) => {
     const at = where(s);
     const previous = sets[s - 1];
@@ -256,7 +259,7 @@ function checkVariant(
       return;
     }
     const needed = panesNeeded(variant, paneMs);
-    if (needed > retain) issue(pathOf(key), ms, `${formatDuration(ms)} needs ${needed} panes, ${retainIs}: the state keeps only that many`);
+    if (needed > retain) issue(pathOf(key), ms, `${formatDuration(ms)} needs ${needed} panes, ${retainIs}`);
   };
   switch (variant.type) {
     case 'threshold': {

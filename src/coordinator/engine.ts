@@ -1,16 +1,22 @@
-import type { KlaxonConfig } from '../config/types.js';
+import type { KlaxonConfig, RuleVersion } from '../config/types.js';
 import { createSink, createSource } from '../io/factory.js';
 import type { OutRecord, Sink, Source } from '../io/types.js';
+import { logger } from '../log.js';
+import type { RulesResult } from '../protocol/messages.js';
+import { openRulesChannel } from '../rules/channel.js';
 import { openStateStore } from '../state/factory.js';
 import type { StateStore } from '../state/types.js';
 import { Checkpoints } from './checkpoints.js';
 import { Dispatcher } from './dispatcher.js';
 import { Ledger } from './ledger.js';
+import { LiveRules } from './live-rules.js';
 import { SinkOutputs } from './outputs.js';
 import { Pipeline } from './pipeline.js';
 import { Router } from './router.js';
 import { Shards, type ShardsOptions } from './shards.js';
 import { RunStats, type RunSummary } from './stats.js';
+
+const log = logger('engine');
 
 /** What observers (progress line, metrics, dashboard, tests) see of a running engine. */
 export interface RunningEngine {
@@ -19,6 +25,8 @@ export interface RunningEngine {
   readonly shards: Shards;
   readonly checkpoints: Checkpoints;
   readonly source: Source;
+  /** The rule set versions in force, as they change while the engine runs. */
+  readonly rules: LiveRules;
   /** Graceful stop: the same as aborting the run's signal. */
   stop(): void;
 }
@@ -51,11 +59,19 @@ export async function runEngine(config: KlaxonConfig, hooks: EngineHooks = {}): 
     if (store !== undefined) opened.push(store);
     const source = await createSource(config.source, config.engine);
     opened.push(source);
-    const shards = hooks.inProcess ? Shards.inProcess(shardOptions(config)) : Shards.threads(shardOptions(config));
+    // The rule set is read to its end before any reading is processed; the channel is followed while the engine runs.
+    const channel = await openRulesChannel(config);
+    opened.push(channel);
+    const rules = LiveRules.fromChannel(config, await channel.load(), channel.name);
+    log.info({ channel: channel.name, versions: rules.versions.map((v) => v.version) }, 'rule set versions');
+    const options = shardOptions(config, rules.versions);
+    const shards = hooks.inProcess ? Shards.inProcess(options) : Shards.threads(options);
     opened.push(shards);
-    const engine = assembleEngine({ config, source, shards, store, ...outputs, onAlerts: hooks.onAlerts, onShadowAlerts: hooks.onShadowAlerts });
+    const engine = assembleEngine({ config, source, shards, store, rules, ...outputs, onAlerts: hooks.onAlerts, onShadowAlerts: hooks.onShadowAlerts });
     hooks.onStart?.(engine.running);
+    channel.follow((record) => rules.offer(record));
     const summary = await engine.run(hooks.signal);
+    await channel.close();
     failed = false;
     return summary;
   } finally {
@@ -68,10 +84,10 @@ export async function runEngine(config: KlaxonConfig, hooks: EngineHooks = {}): 
   }
 }
 
-/** How the config's engine section and rules become shards. */
-export function shardOptions(config: KlaxonConfig): ShardsOptions {
+/** How the config's engine section, window and rule set versions (the config's, unless the rules channel had more) become shards. */
+export function shardOptions(config: KlaxonConfig, versions: readonly RuleVersion[] = config.versions): ShardsOptions {
   const { workers, virtualNodes, maxQueuePerWorker } = config.engine;
-  return { workers, virtualNodes, maxQueuePerWorker, rules: { window: config.window, versions: config.versions } };
+  return { workers, virtualNodes, maxQueuePerWorker, rules: { window: config.window, versions: [...versions] } };
 }
 
 /** Everything an engine runs with, opened by the caller (runEngine from a config; tests with in-process parts). */
@@ -84,6 +100,8 @@ export interface EngineParts {
   shadow?: Sink | undefined;
   store: StateStore | undefined;
   shards: Shards;
+  /** The rule set versions the shards were started with, and the channel's later ones (default: the config's, fixed). */
+  rules?: LiveRules | undefined;
   /** Exactly-once: positions are committed by the transaction (and outputs held in order), not by the source. */
   commit?: ((positions: ReadonlyMap<number, number>) => Promise<void>) | undefined;
   onAlerts?: ((records: readonly OutRecord[]) => void) | undefined;
@@ -136,9 +154,19 @@ export function assembleEngine(parts: EngineParts): AssembledEngine {
     maxInFlight: config.engine.workers * config.engine.maxQueuePerWorker + 2,
   });
   pipeline = running;
+  const rules = parts.rules ?? LiveRules.fromConfig(config);
+  // A new version is queued at every worker between two batches; the workers apply it in stream order.
+  rules.connect(async (version) => {
+    const { applied } = await running.between(() => ({ applied: shards.broadcast<RulesResult>(() => ({ kind: 'rules', version })) }));
+    const results = await applied.catch((error: unknown) => {
+      running.fail(error);
+      return [];
+    });
+    return results.some((result) => result.late);
+  });
   const stop = () => running.stop();
   return {
-    running: { config, stats, shards, checkpoints, source, stop },
+    running: { config, stats, shards, checkpoints, source, rules, stop },
     async run(signal) {
       if (signal?.aborted) stop();
       signal?.addEventListener('abort', stop, { once: true });

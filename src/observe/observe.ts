@@ -14,6 +14,7 @@ export interface Observability {
   /** Pass to runEngine's hooks (EngineHooks.onStart / onAlerts). */
   onStart(engine: RunningEngine): void;
   onAlerts(records: readonly OutRecord[]): void;
+  onShadowAlerts(records: readonly OutRecord[]): void;
   /** The run is over: not ready any more; the server closes. */
   stop(): Promise<void>;
 }
@@ -25,7 +26,7 @@ export interface Observability {
  */
 export async function startObservability(config: KlaxonConfig): Promise<Observability> {
   const { http } = config;
-  if (http === undefined) return { url: undefined, onStart: () => {}, onAlerts: () => {}, stop: async () => {} };
+  if (http === undefined) return { url: undefined, onStart: () => {}, onAlerts: () => {}, onShadowAlerts: () => {}, stop: async () => {} };
   const alerts = new AlertFeed();
   const metrics = new EngineMetrics();
   alerts.onAlerts(metrics.countAlerts);
@@ -57,6 +58,7 @@ export async function startObservability(config: KlaxonConfig): Promise<Observab
       dashboard?.attach(view);
     },
     onAlerts: alerts.add,
+    onShadowAlerts: metrics.countShadowAlerts,
     async stop() {
       health.stop();
       await server.close();

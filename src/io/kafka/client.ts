@@ -27,14 +27,19 @@ export function createKafka(brokers: string[], clientId: string): Kafka {
   });
 }
 
-/** Creates the topic with `partitions` partitions if it does not exist; an existing topic is left as it is. */
-export async function ensureTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
+/**
+ * Creates the topic with `partitions` partitions (and the given topic
+ * configs, such as `cleanup.policy`) if it does not exist; an existing topic
+ * is left as it is.
+ */
+export async function ensureTopic(kafka: Kafka, topic: string, partitions: number, configs: Record<string, string> = {}): Promise<void> {
   const admin = kafka.admin();
   try {
     await admin.connect();
     const existing = await admin.listTopics();
     if (!existing.includes(topic)) {
-      await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: -1 }], waitForLeaders: true });
+      const configEntries = Object.entries(configs).map(([name, value]) => ({ name, value }));
+      await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: -1, configEntries }], waitForLeaders: true });
     }
   } catch (error) {
     throw new SourceError(`cannot reach Kafka to check topic ${topic}`, { cause: error, retriable: true });
