@@ -220,7 +220,7 @@ test('other rules resume from the snapshots; another window stops the start with
   await produceLines(job.readings, generated(100, 15));
   const refused = await klaxonExit(['run', '--config', otherWindow]);
   assert.equal(refused.code, 1);
-  assert.match(refused.stderr, /was made with window size 100, pane 1000 ms, retain 60 panes, this config has window size 200, pane 1000 ms, retain 60 panes/);
+  assert.match(refused.stderr, /was made with window size 100, pane 1000 ms, retain 61 panes, this config has window size 200, pane 1000 ms, retain 61 panes/);
   assert.match(refused.stderr, /klaxon state reset --config FILE/);
 
   const reset = await klaxonExit(['state', 'reset', '--config', otherWindow]);
