@@ -106,7 +106,7 @@ export function isFiring(zone: ZoneState): boolean {
   return false;
 }
 
-/** Ids of the zone's FIRING rules, in code point order: shadow ones apart. */
+/** Ids of the zone's FIRING rules (in the order the worker first saw them: the rule order of the first version), shadow ones apart. */
 export function firingRuleIds(zone: ZoneState, ids: RuleIds, shadow: boolean): string[] {
   const out: string[] = [];
   const flags = zone.ruleFlags;
@@ -115,7 +115,7 @@ export function firingRuleIds(zone: ZoneState, ids: RuleIds, shadow: boolean): s
     const state = flags[slot] as number;
     if ((state & FIRING) !== 0 && ((state & SHADOW) !== 0) === shadow) out.push(ids.idOf(slot));
   }
-  return out.sort(compareCodePoints);
+  return out;
 }
 
 /**

@@ -52,11 +52,11 @@ function writeHeader(zone: ZoneState, target: Uint8Array, at: number): void {
   target.fill(0, at + 1 + packed.byteLength, at + IMAGE_HEADER_BYTES);
 }
 
-/** Encodes the zone's rule states and makes room for them: the capacity grows by doubling, in steps of 64 bytes. */
+/** Encodes the zone's rule states and makes room for them: the capacity grows by doubling, in steps of 16 bytes. */
 function ruleSection(zone: ZoneState, ids: RuleIds): Uint8Array {
   const section = encodeRuleStates(zone, ids);
   zone.ruleBytes = section.byteLength;
-  if (section.byteLength > zone.ruleCapacity) zone.ruleCapacity = Math.ceil(Math.max(section.byteLength, 2 * zone.ruleCapacity) / 64) * 64;
+  if (section.byteLength > zone.ruleCapacity) zone.ruleCapacity = Math.ceil(Math.max(section.byteLength, 2 * zone.ruleCapacity) / 16) * 16;
   return section;
 }
 
