@@ -45,18 +45,31 @@ export function snapshotIdentity(window: WindowConfig): SnapshotIdentity {
 
 /** Writes the zone's header into `target` at `at` (IMAGE_HEADER_BYTES bytes). */
 function writeHeader(zone: ZoneState, target: Uint8Array, at: number): void {
-  const fields = HEADER.map((field) => (field === 'format' ? SNAPSHOT_FORMAT : zone[field]));
+  writeHeaderFields(
+    HEADER.map((field) => (field === 'format' ? SNAPSHOT_FORMAT : zone[field])),
+    target,
+    at,
+  );
+}
+
+/** Writes a header of these fields (in HEADER's order, format first) into `target` at `at`. */
+export function writeHeaderFields(fields: readonly number[], target: Uint8Array, at: number): void {
   const packed = packr.pack(fields);
   target[at] = packed.byteLength;
   target.set(packed, at + 1);
   target.fill(0, at + 1 + packed.byteLength, at + IMAGE_HEADER_BYTES);
 }
 
+/** The capacity an image reserves for rule states of this many bytes (or more, when it had more). */
+export function ruleCapacityFor(bytes: number, capacity: number): number {
+  return bytes <= capacity ? capacity : Math.ceil(Math.max(bytes, 2 * capacity) / 16) * 16;
+}
+
 /** Encodes the zone's rule states and makes room for them: the capacity grows by doubling, in steps of 16 bytes. */
 function ruleSection(zone: ZoneState, ids: RuleIds): Uint8Array {
   const section = encodeRuleStates(zone, ids);
   zone.ruleBytes = section.byteLength;
-  if (section.byteLength > zone.ruleCapacity) zone.ruleCapacity = Math.ceil(Math.max(section.byteLength, 2 * zone.ruleCapacity) / 16) * 16;
+  zone.ruleCapacity = ruleCapacityFor(section.byteLength, zone.ruleCapacity);
   return section;
 }
 

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { convertLegacyImage, LEGACY_FORMAT, type LegacyLayout } from '../engine/legacy-image.js';
 import { StateError } from '../errors.js';
 import type { SnapshotIdentity } from '../model/snapshot.js';
 import type { PartitionSnapshot, SaveOutcome, StateStore, StoredWindow } from './types.js';
@@ -65,9 +66,11 @@ export class RedisStateStore implements StateStore {
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly identity: SnapshotIdentity,
+    private readonly legacy: LegacyLayout | undefined,
   ) {}
 
-  static async connect(url: string, prefix: string, topic: string, identity: SnapshotIdentity): Promise<RedisStateStore> {
+  /** `legacy`: what a snapshot made before live rules (format 2) must be to be converted as it loads (absent: refused). */
+  static async connect(url: string, prefix: string, topic: string, identity: SnapshotIdentity, legacy?: LegacyLayout): Promise<RedisStateStore> {
     const redis = new Redis(url, {
       lazyConnect: true,
       // Keep retrying through a Redis restart; a save waits rather than fails.
@@ -82,7 +85,7 @@ export class RedisStateStore implements StateStore {
       redis.disconnect();
       throw new StateError(`cannot reach Redis at ${url}`, { cause: error, retriable: true });
     }
-    return new RedisStateStore(redis, `${prefix}:${topic}`, identity);
+    return new RedisStateStore(redis, `${prefix}:${topic}`, identity, legacy);
   }
 
   async load(partition: number): Promise<PartitionSnapshot | null> {
@@ -90,7 +93,7 @@ export class RedisStateStore implements StateStore {
     for (;;) {
       const meta = await this.redis.hgetall(this.key(partition, 'meta'));
       if (meta.offset === undefined) return null;
-      this.checkMeta(partition, meta);
+      const convert = this.checkMeta(partition, meta);
       const zoneIds = await this.redis.smembers(this.key(partition, 'ids'));
       const zones = new Map<string, Uint8Array>();
       for (let i = 0; i < zoneIds.length; i += ZONES_PER_READ) {
@@ -99,12 +102,12 @@ export class RedisStateStore implements StateStore {
         ids.forEach((zoneId, k) => {
           const image = images[k];
           if (image === null || image === undefined) throw new StateError(`the snapshot of partition ${partition} lists zone ${zoneId} but does not hold it`);
-          zones.set(zoneId, image);
+          zones.set(zoneId, convert === undefined ? image : convertLegacyImage(zoneId, image, convert));
         });
       }
       const offset = Number(meta.offset);
       if ((await this.offsetOf(partition)) !== offset) continue;
-      return { offset, zones };
+      return convert === undefined ? { offset, zones } : { offset, zones, converted: true };
     }
   }
 
@@ -210,14 +213,24 @@ export class RedisStateStore implements StateStore {
     return key.endsWith(':meta') && /^\d+$/.test(partition) ? Number(partition) : undefined;
   }
 
-  private checkMeta(partition: number, meta: Record<string, string>): void {
+  /** Refuses a snapshot this engine cannot read; returns the layout to convert it with when it was made before live rules. */
+  private checkMeta(partition: number, meta: Record<string, string>): LegacyLayout | undefined {
     const where = `the snapshot of partition ${partition} (${this.key(partition, 'meta')})`;
     const { format, fingerprint, window } = this.identity;
     const reset = '`klaxon state reset --config FILE` deletes the snapshots; the next start rebuilds state by replaying the topic';
-    if (Number(meta.format) === 2) {
-      throw new StateError(
-        `${where} was made by a Klaxon before live rules (snapshot format 2, this engine reads format ${format}), under rules other than this config's version 1: ${reset}`,
-      );
+    if (Number(meta.format) === LEGACY_FORMAT) {
+      const before = `${where} was made by a Klaxon before live rules (snapshot format ${LEGACY_FORMAT}; this engine reads format ${format})`;
+      if (this.legacy === undefined || meta.rules === undefined || !this.legacy.fingerprints.has(meta.rules)) {
+        throw new StateError(
+          `${before} under a window or rules other than this config's window and version 1: to convert it, start once with the window and the rules it was made under as version 1; or ${reset}`,
+        );
+      }
+      if (this.legacy.ringPanes !== window.retain) {
+        throw new StateError(
+          `${before} with a pane ring of ${this.legacy.ringPanes} panes, and this config's window.retain is ${window.retain}: set window.retain to ${this.legacy.ringPanes} to convert it; or ${reset}`,
+        );
+      }
+      return this.legacy;
     }
     if (Number(meta.format) !== format) {
       throw new StateError(`${where} has format ${meta.format}, this engine reads format ${format}: ${reset}`);
@@ -228,6 +241,7 @@ export class RedisStateStore implements StateStore {
         `${where} was made with ${stored}, this config has window ${describeWindow(window)}: the window is fixed for the state's life (rules are not). Restore the window, or: ${reset}`,
       );
     }
+    return undefined;
   }
 
   private key(partition: number, part: 'meta' | 'ids'): string {

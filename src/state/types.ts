@@ -4,6 +4,11 @@ export interface PartitionSnapshot {
   offset: number;
   /** Each zone's image by zone id (engine/zone-image.ts reads an image). */
   zones: ReadonlyMap<string, Uint8Array>;
+  /**
+   * Made before live rules and converted as it was loaded (engine/legacy-image.ts):
+   * the store still holds the old layout, so the next save must write the partition whole.
+   */
+  converted?: boolean;
 }
 
 /** The window a deployment's state was made with (contract §7.1): W, g, R. */

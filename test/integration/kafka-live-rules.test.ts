@@ -4,6 +4,8 @@
  * processes run (each picks every version up without a restart), and while
  * an engine is down after a kill -9; the alerts and shadow topics then hold
  * exactly the sample's alerts (at-least-once: repeats only identical).
+ * And a deployment whose snapshots were made before live rules converts
+ * them at its first start.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -11,11 +13,19 @@ import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { Shard } from '../../src/engine/shard.js';
+import { imageHeader } from '../../src/engine/zone-image.js';
+import { linesTask } from '../../src/protocol/messages.js';
 import { CLI, klaxon } from '../helpers/cli.js';
 import { assertSameAlerts } from '../helpers/compare.js';
-import { BROKERS, deleteTopicAfter, freshGroup, freshTopic, groupProgress, produceLines, readTopic, waitFor } from '../helpers/kafka.js';
+import { BROKERS, deleteTopicAfter, freshGroup, freshTopic, groupProgress, kafka, produceLines, readTopic, waitFor } from '../helpers/kafka.js';
+import { runKafkaJob } from '../helpers/kafka-engine.js';
+import { readLegacySnapshot } from '../helpers/legacy.js';
+import { rulesConfig, shardSetup } from '../helpers/rules.js';
 import { tempDir } from '../helpers/run-engine.js';
 import { readSample } from '../helpers/samples.js';
+import { randomStream } from '../helpers/streams.js';
 import { splitByVersion } from '../helpers/versions.js';
 
 const REDIS_URL = process.env.KLAXON_REDIS_URL ?? 'redis://127.0.0.1:16379';
@@ -172,4 +182,54 @@ test('kill -9 after a version change, the next version applied while the engine 
   );
   assert.ok(recordsRead(second.stderr()) < data.lines.length, 'the restart resumed from snapshots, not from the beginning');
   await assertSample(job, data.alerts, 'after kill -9 and a version applied meanwhile');
+});
+
+test("a deployment's snapshots made before live rules (format 2) convert at the first start of this engine, which goes on exactly", {
+  timeout: 120_000,
+}, async (t) => {
+  const legacy = readLegacySnapshot();
+  const lines = randomStream(legacy.stream);
+  // One partition, so the snapshot's offset is the line number of the cut.
+  const readings = await freshTopic(t, 'readings', 1);
+  const alerts = await freshTopic(t, 'alerts', 1);
+  const deadLetters = await freshTopic(t, 'dead', 1);
+  const groupId = freshGroup();
+  await produceLines(readings, lines, 1);
+  const admin = kafka().admin();
+  await admin.connect();
+  await admin.setOffsets({ groupId, topic: readings, partitions: [{ partition: 0, offset: String(legacy.cut) }] });
+  await admin.disconnect();
+  const prefix = `test-${randomUUID().slice(0, 8)}`;
+  const redis = new Redis(REDIS_URL);
+  t.after(() => redis.disconnect());
+  const key = (part: string) => `${prefix}:${readings}:0:${part}`;
+  await redis.hset(key('meta'), 'offset', String(legacy.cut), 'format', '2', 'rules', legacy.fingerprint);
+  await redis.sadd(key('ids'), ...Object.keys(legacy.zones));
+  for (const [zoneId, image] of Object.entries(legacy.zones)) await redis.set(key(`zone:${zoneId}`), Buffer.from(image, 'base64'));
+
+  const job = {
+    readings,
+    alerts,
+    deadLetters,
+    groupId,
+    workers: 2,
+    rules: legacy.rules,
+    state: { type: 'redis', url: REDIS_URL, prefix, snapshotInterval: '200ms' },
+  };
+  const summary = await runKafkaJob(t, job, (p) => p.stats.records >= lines.length - legacy.cut);
+  assert.equal(summary.records, lines.length - legacy.cut, 'resumed at the snapshot, nothing read again');
+  const config = rulesConfig(legacy.rules);
+  const expected = new Shard(shardSetup(config)).process(linesTask(lines)).alerts.filter((alert) => alert.record >= legacy.cut);
+  assert.ok(expected.length > 20);
+  assertSameAlerts(
+    (await readTopic(alerts, { count: expected.length })).map((r) => JSON.parse(r.value) as Record<string, unknown>),
+    expected.map((alert) => JSON.parse(alert.text) as Record<string, unknown>),
+    'after converting format-2 snapshots',
+  );
+  assert.equal(await redis.hget(key('meta'), 'format'), '3', 'the partition was written whole in the current format');
+  for (const zoneId of Object.keys(legacy.zones)) {
+    const image = await redis.getBuffer(key(`zone:${zoneId}`));
+    assert.equal(image === null ? undefined : imageHeader(zoneId, image)[0], 3, `zone ${zoneId} rewritten`);
+  }
+  await redis.del(...(await redis.keys(`${prefix}:*`)));
 });

@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
+import { legacyLayout } from '../../src/engine/legacy-image.js';
 import { Shard } from '../../src/engine/shard.js';
-import { snapshotIdentity, zoneImage } from '../../src/engine/zone-image.js';
+import { imageHeader, snapshotIdentity, zoneImage } from '../../src/engine/zone-image.js';
 import { linesTask } from '../../src/protocol/messages.js';
 import { RedisStateStore } from '../../src/state/redis-store.js';
 import type { PartitionSnapshot } from '../../src/state/types.js';
+import { readLegacySnapshot } from '../helpers/legacy.js';
 import { rulesConfig } from '../helpers/rules.js';
 
 const REDIS_URL = process.env.KLAXON_REDIS_URL ?? 'redis://127.0.0.1:16379';
@@ -103,5 +105,40 @@ test('a snapshot made with another window is refused with the way out named; oth
     assert.deepEqual((await same.zoneIds()).sort(), [...ZONES].sort());
   } finally {
     await same.close();
+  }
+});
+
+test('a snapshot made before live rules (format 2) converts as it loads under its own rules; other rules or another ring are refused, saying why', async () => {
+  const legacy = readLegacySnapshot();
+  const legacyPrefix = `${prefix}-legacy`;
+  const key = (part: string) => `${legacyPrefix}:readings:7:${part}`;
+  await redis.hset(key('meta'), 'offset', String(legacy.cut), 'format', '2', 'rules', legacy.fingerprint);
+  await redis.sadd(key('ids'), ...Object.keys(legacy.zones));
+  for (const [zoneId, image] of Object.entries(legacy.zones)) await redis.set(key(`zone:${zoneId}`), Buffer.from(image, 'base64'));
+  const open = (rules: Record<string, unknown>) => {
+    const config = rulesConfig(rules);
+    return RedisStateStore.connect(REDIS_URL, legacyPrefix, 'readings', snapshotIdentity(config.window), legacyLayout(config));
+  };
+  const same = await open(legacy.rules);
+  try {
+    const loaded = await same.load(7);
+    assert.equal(loaded?.converted, true);
+    assert.equal(loaded?.offset, legacy.cut);
+    for (const [zoneId, image] of loaded?.zones ?? []) assert.equal(imageHeader(zoneId, image)[0], 3, `zone ${zoneId} converted`);
+  } finally {
+    await same.close();
+  }
+  const rules = legacy.rules as { rules: Array<Record<string, unknown>>; window: Record<string, unknown> };
+  const other = await open({ ...rules, rules: rules.rules.slice(1) });
+  const wider = await open({ ...rules, window: { ...rules.window, retain: 40 } });
+  try {
+    await assert.rejects(
+      other.load(7),
+      /made by a Klaxon before live rules .* under a window or rules other than this config's window and version 1.*klaxon state reset/,
+    );
+    await assert.rejects(wider.load(7), /with a pane ring of 20 panes, and this config's window\.retain is 40: set window\.retain to 20 to convert it/);
+  } finally {
+    await Promise.all([other.close(), wider.close()]);
+    await redis.del(key('meta'), key('ids'), ...Object.keys(legacy.zones).map((zoneId) => key(`zone:${zoneId}`)));
   }
 });
