@@ -72,14 +72,20 @@ export function validateCommand(options: { config: string }): void {
   process.stdout.write(`${options.config}: ok — ${config.source.type} → ${config.engine.workers} workers → ${config.sink.type}; ${rules}\n`);
 }
 
-/** `klaxon topics create`: the config's Kafka topics, with their configured partition counts. */
+/** `klaxon topics create`: the config's Kafka topics, with their configured partition counts, and its compacted rules topic. */
 export async function topicsCreateCommand(options: { config: string }): Promise<void> {
   const config = loadConfigFile(options.config);
   const { createKafka, ensureTopic } = await import('../io/kafka/client.js');
-  const wanted = [config.source, config.sink, config.deadLetter].filter((part) => part.type === 'kafka');
+  const wanted = [config.source, config.sink, config.deadLetter, config.shadowSink].filter((part) => part?.type === 'kafka');
   for (const part of wanted) {
     await ensureTopic(createKafka(part.brokers, 'klaxon-admin'), part.topic, part.partitions);
     process.stdout.write(`${part.topic}: ready (${part.partitions} partitions if created now)\n`);
+  }
+  const { source } = config;
+  if (source.type === 'kafka') {
+    // What KafkaRulesTopic creates on first use: one partition, compacted (it keeps every version).
+    await ensureTopic(createKafka(source.brokers, 'klaxon-admin'), source.rulesTopic, 1, { 'cleanup.policy': 'compact' });
+    process.stdout.write(`${source.rulesTopic}: ready (the rules topic: 1 partition, compacted, if created now)\n`);
   }
   if (wanted.length === 0) process.stdout.write('no Kafka topics in this config\n');
 }

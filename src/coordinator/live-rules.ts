@@ -1,4 +1,5 @@
 import type { KlaxonConfig, RuleVersion } from '../config/types.js';
+import { ConfigError } from '../errors.js';
 import { logger } from '../log.js';
 import { cannotFollow, checkVersion, iso, mergeVersions, sameVersion, versionAt } from '../rules/versions.js';
 
@@ -49,9 +50,9 @@ export class LiveRules {
     }
     const rules = new LiveRules(config, mergeVersions(config.versions, published));
     if (rules.list[0]?.effectiveFrom !== 0) {
-      throw new Error(
-        `the ${channel}'s first version starts at ${published[0]?.effectiveFrom}, and the config has no version before it: a rule set starts at 0`,
-      );
+      throw new ConfigError([
+        `${channel}: its first version starts at ${published[0]?.effectiveFrom} and the config has no version before it: a rule set starts at 0 (publish a version in force from 0)`,
+      ]);
     }
     return rules;
   }

@@ -43,10 +43,10 @@ function show(key: string, value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-/** A rule's parameters in one line, input names, defaults included. */
+/** A rule's parameters in one line, input names, defaults included (but `for` only when it is not 0). */
 function describeRule(rule: Rule): string {
   return Object.entries(rule)
-    .filter(([key, value]) => !['id', 'type', 'severity', 'shadow', 'overrides'].includes(key) && value !== undefined)
+    .filter(([key, value]) => !['id', 'type', 'severity', 'shadow', 'overrides'].includes(key) && value !== undefined && !(key === 'forMs' && value === 0))
     .map(([key, value]) => `${INPUT_NAMES[key] ?? key} ${show(key, value)}`)
     .concat(rule.overrides.length > 0 ? [`${rule.overrides.length} override(s)`] : [])
     .join(', ');

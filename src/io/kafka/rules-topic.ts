@@ -68,8 +68,12 @@ export class KafkaRulesTopic implements RulesChannel {
       retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: 50 },
     });
     this.consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    } catch (error) {
+      throw new SourceError(`cannot read the ${this.name}`, { cause: error, retriable: true });
+    }
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ partition, message }) => {
