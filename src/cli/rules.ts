@@ -55,9 +55,8 @@ export async function rulesApplyCommand(options: ApplyOptions, now = Date.now())
       // An empty channel holds what the engines run with first (the config's versions), so that it is the whole rule set.
       const bootstrap = records.length === 0 && channel.bootstrapsFromConfig ? current.map((v) => publishedForm(v)) : [];
       await channel.publish([...bootstrap, publishedForm(version, new Date(now))]);
-      out.push(
-        `published to the ${channel.name}${bootstrap.length > 0 ? ` (after the config's versions ${current.map((v) => v.version).join(', ')}, which it did not hold yet)` : ''}`,
-      );
+      const first = current.length === 1 ? `version ${current[0]?.version}` : `versions ${current.map((v) => v.version).join(', ')}`;
+      out.push(`published to the ${channel.name}${bootstrap.length > 0 ? ` (after the config's ${first}, which it did not hold yet)` : ''}`);
     }
     process.stdout.write(`${out.join('\n')}\n`);
   });
