@@ -27,14 +27,13 @@ const patterns = (description: string) => z.array(pattern).meta({ description })
 const holdFor = duration(0, 'Edge mode: fire only once the condition has held on every evaluation since a reading this long ago (0: at once).');
 const minSamples = z.int().min(0);
 
-/** Renames `for` to `forMs` (0 when absent). */
-function ruleFor<T extends { for?: number | undefined }>({ for: forMs, ...rule }: T): Omit<T, 'for'> & { forMs: number } {
-  return { ...rule, forMs: forMs ?? 0 };
-}
-
-/** An override's `for` becomes `forMs` only when it sets one (an override replaces only what it gives). */
-function overrideFor<T extends { for?: number | undefined }>({ for: forMs, ...override }: T): Omit<T, 'for'> & { forMs?: number } {
-  return forMs === undefined ? override : { ...override, forMs };
+/**
+ * `for` becomes `forMs` only where it is written (an override replaces only
+ * what it gives; a rule in mode every must not write it at all). Absent, it
+ * is 0: `withDefaults` fills it in once the checks have seen what was written.
+ */
+function renameFor<T extends { for?: number | undefined }>({ for: forMs, ...rule }: T): Omit<T, 'for'> & { forMs?: number } {
+  return forMs === undefined ? rule : { ...rule, forMs };
 }
 
 /**
@@ -88,9 +87,9 @@ const thresholdRule = z
     type: z.literal('threshold'),
     ...common,
     ...thresholdParameters,
-    overrides: overridesOf(overrideOf('threshold', thresholdParameters).transform(overrideFor)),
+    overrides: overridesOf(overrideOf('threshold', thresholdParameters).transform(renameFor)),
   })
-  .transform(ruleFor)
+  .transform(renameFor)
   .meta({ description: 'Fires outside fixed bounds: above, below, or both.' });
 
 const k = z.number().positive();
@@ -100,9 +99,9 @@ const zscoreRule = z
     ...common,
     k: k.default(3).meta({ description: 'How many standard deviations from the mean counts as an outlier.' }),
     minSamples: minSamples.default(30).meta({ description: 'Values the history needs before the rule can fire.' }),
-    overrides: overridesOf(overrideOf('zscore', { k: k.optional(), minSamples: minSamples.optional() }).transform(overrideFor)),
+    overrides: overridesOf(overrideOf('zscore', { k: k.optional(), minSamples: minSamples.optional() }).transform(renameFor)),
   })
-  .transform(ruleFor)
+  .transform(renameFor)
   .meta({ description: "Fires on readings more than k standard deviations from the mean of the zone's history (its last window.size values)." });
 
 const span = duration(1, 'Width of the average; a whole number of window panes.');
@@ -115,11 +114,11 @@ const windowAvgRule = z
     minSamples: minSamples.default(1).meta({ description: 'Earlier readings the span needs before the rule can fire.' }),
     overrides: overridesOf(
       overrideOf('window_avg', { span: span.optional(), abovePct: z.number().optional(), minSamples: minSamples.optional() }).transform(
-        ({ span: spanMs, ...override }) => overrideFor(spanMs === undefined ? override : { ...override, spanMs }),
+        ({ span: spanMs, ...override }) => renameFor(spanMs === undefined ? override : { ...override, spanMs }),
       ),
     ),
   })
-  .transform(({ span: spanMs, ...rule }) => ruleFor({ ...rule, spanMs }))
+  .transform(({ span: spanMs, ...rule }) => renameFor({ ...rule, spanMs }))
   .meta({ description: 'Fires on readings above the average of the earlier readings in the last span.' });
 
 const lag = duration(1, 'How far back to compare; a whole number of window panes.');
@@ -134,11 +133,11 @@ const rateOfChangeRule = z
     direction: direction.default('up'),
     overrides: overridesOf(
       overrideOf('rate_of_change', { lag: lag.optional(), pct: pct.optional(), direction: direction.optional() }).transform(({ lag: lagMs, ...override }) =>
-        overrideFor(lagMs === undefined ? override : { ...override, lagMs }),
+        renameFor(lagMs === undefined ? override : { ...override, lagMs }),
       ),
     ),
   })
-  .transform(({ lag: lagMs, ...rule }) => ruleFor({ ...rule, lagMs }))
+  .transform(({ lag: lagMs, ...rule }) => renameFor({ ...rule, lagMs }))
   .meta({ description: 'Fires when a reading differs by more than pct percent from the mean of the pane lag ago.' });
 
 export const ruleSchema = z
@@ -158,8 +157,13 @@ export const versionSchema = z.strictObject({
   appliedAt: z.string().optional().meta({ description: 'When `klaxon rules apply` published it (information only).' }),
 });
 
-/** A rule as parsed, before the top-level mode is filled in. */
+/** A rule as parsed, before the top-level mode and `for`'s default are filled in. */
 export type ParsedRule = z.output<typeof ruleSchema>;
+
+/** A parsed rule as the engine runs it: the mode of the rule set where it writes none, `for` 0 where it writes none. */
+export function withDefaults<R extends ParsedRule>(rule: R, mode: 'edge' | 'every'): R & { mode: 'edge' | 'every'; forMs: number } {
+  return { ...rule, mode: rule.mode ?? mode, forMs: rule.forMs ?? 0 };
+}
 export type ParsedVersion = z.output<typeof versionSchema>;
 type Path = Array<string | number>;
 
@@ -248,7 +252,7 @@ function checkVariant(
   issue: RuleSetContext['issue'],
 ): void {
   if (every) {
-    if (variant.forMs > 0) issue(pathOf('forMs'), variant.forMs, '"for" is an edge-mode option: this rule is in mode every');
+    if (variant.forMs !== undefined) issue(pathOf('forMs'), variant.forMs, '"for" is an edge-mode option: this rule is in mode every');
     for (const key of ['clearAbove', 'clearBelow']) {
       if (variant[key] !== undefined) issue(pathOf(key), variant[key], `"${key}" is an edge-mode option: this rule is in mode every`);
     }

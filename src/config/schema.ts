@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defaultInstanceId, defaultWorkers } from './defaults.js';
 import { duration, mode, modeDescription, text } from './fields.js';
-import { checkRuleSets, type ParsedVersion, retainOf, rulesSchema, versionSchema } from './rules-schema.js';
+import { checkRuleSets, type ParsedVersion, retainOf, rulesSchema, versionSchema, withDefaults } from './rules-schema.js';
 
 /**
  * cluster.config.json, declared once: the keys, their defaults, their checks and
@@ -232,7 +232,7 @@ function checkMeaning(config: Shape, ctx: z.RefinementCtx): void {
 /** The config the engine runs with: one list of versions (rules become version 1), modes filled in, the retained panes decided. */
 function normalise({ $schema: _forEditors, rules, versions, ...config }: Shape) {
   const sets = versions ?? [{ version: 1, effectiveFrom: 0, rules: rules ?? [] }];
-  const filled = sets.map((set) => ({ ...set, rules: set.rules.map((rule) => ({ ...rule, mode: rule.mode ?? config.mode })) }));
+  const filled = sets.map((set) => ({ ...set, rules: set.rules.map((rule) => withDefaults(rule, config.mode)) }));
   const { size, paneMs } = config.window;
   const retain = config.window.retain ?? retainOf(filled[0]?.rules ?? [], paneMs);
   return { ...config, window: { size, paneMs, retain }, versions: filled };

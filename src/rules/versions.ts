@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { z } from 'zod';
-import { checkRuleSets, type ParsedVersion, versionSchema } from '../config/rules-schema.js';
+import { checkRuleSets, type ParsedVersion, versionSchema, withDefaults } from '../config/rules-schema.js';
 import type { Mode, Rule, RuleVersion, WindowConfig } from '../config/types.js';
 import { validate } from '../config/validate.js';
 
@@ -46,7 +46,7 @@ export function checkVersion(raw: unknown, options: CheckOptions): Checked {
 }
 
 function withModes(version: ParsedVersion, mode: Mode): RuleVersion {
-  return { ...version, rules: version.rules.map((rule) => ({ ...rule, mode: rule.mode ?? mode })) };
+  return { ...version, rules: version.rules.map((rule) => withDefaults(rule, mode)) };
 }
 
 /** Why `next` cannot follow `versions` (undefined: it can): versions increase in number and effectiveFrom. */
@@ -98,11 +98,12 @@ export function publishedForm(version: RuleVersion, appliedAt?: Date): Published
 
 const INPUT_NAMES: Record<string, string> = { forMs: 'for', spanMs: 'span', lagMs: 'lag' };
 
-/** A normalised rule with its input names (durations stay milliseconds, which the schema takes) and no defaults left out. */
+/** A normalised rule with its input names (durations stay milliseconds, which the schema takes), defaults written out but for `for: 0`. */
 function inputRule(rule: Rule): Record<string, unknown> {
   const rename = (object: object) => Object.fromEntries(Object.entries(object).map(([key, value]) => [INPUT_NAMES[key] ?? key, value]));
-  const { overrides, ...rest } = rule;
-  return { ...rename(rest), ...(overrides.length > 0 ? { overrides: overrides.map(rename) } : {}) };
+  // `for` is written only where it holds something: a rule in mode every may not write it at all.
+  const { overrides, forMs, ...rest } = rule;
+  return { ...rename(rest), ...(forMs === 0 ? {} : { for: forMs }), ...(overrides.length > 0 ? { overrides: overrides.map(rename) } : {}) };
 }
 
 /** A version's input (what a person writes in a rules file), typed loosely: the schema decides. */

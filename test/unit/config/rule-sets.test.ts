@@ -141,6 +141,7 @@ describe('rule options', () => {
 
   test('for and clear levels are edge-mode options (the top-level mode counts)', () => {
     assertIssue({ rules: [{ ...hot, mode: 'every', for: '1s' }] }, '/rules/0/for', /edge-mode option/);
+    assertIssue({ rules: [{ ...hot, mode: 'every', for: 0 }] }, '/rules/0/for', /edge-mode option/);
     assertIssue({ mode: 'every', rules: [{ ...hot, clearAbove: 80 }] }, '/rules/0/clearAbove', /edge-mode option/);
     assertIssue({ mode: 'every', rules: [{ ...hot, overrides: [{ zones: ['a'], for: '2s' }] }] }, '/rules/0/overrides/0/for', /edge-mode option/);
     parse({ mode: 'every', rules: [{ ...hot, mode: 'edge', for: '1s', clearAbove: 80 }] });
