@@ -25,6 +25,8 @@ const RULES = {
     { id: 'outlier', type: 'zscore', k: 3, minSamples: 30 },
     { id: 'above-avg', type: 'window_avg', span: '1m', abovePct: 5 },
     { id: 'rising', type: 'rate_of_change', lag: '1m', pct: 10, direction: 'up' },
+    // A shadow rule: its alerts go to the shadow topic (in exactly-once mode, inside the same transactions).
+    { id: 'outlier-preview', type: 'zscore', k: 2.5, minSamples: 30, shadow: true },
   ],
 };
 
@@ -36,6 +38,7 @@ function generated(count: number, seed: number): string[] {
 interface Job {
   readings: string;
   alerts: string;
+  shadow: string;
   deadLetters: string;
   groupId: string;
   prefix: string;
@@ -50,6 +53,7 @@ async function writeJobConfig(dir: string, job: Job, workers: number, guarantee 
       engine: { workers, batchSize: 500, instanceId: 'only' },
       source: { type: 'kafka', brokers: BROKERS, topic: job.readings, groupId: job.groupId, commitInterval: '100ms' },
       sink: { type: 'kafka', brokers: BROKERS, topic: job.alerts },
+      shadowSink: { type: 'kafka', brokers: BROKERS, topic: job.shadow },
       deadLetter: { type: 'kafka', brokers: BROKERS, topic: job.deadLetters },
       state: { type: 'redis', url: REDIS_URL, prefix: job.prefix, snapshotInterval: '300ms' },
       ...RULES,
@@ -95,6 +99,7 @@ async function freshJob(t: TestContext): Promise<Job> {
   return {
     readings: await freshTopic(t, 'readings', 6),
     alerts: await freshTopic(t, 'alerts', 6),
+    shadow: await freshTopic(t, 'shadow', 6),
     deadLetters: await freshTopic(t, 'dead', 1),
     groupId: freshGroup(),
     prefix: `test-${randomUUID().slice(0, 8)}`,
@@ -103,8 +108,10 @@ async function freshJob(t: TestContext): Promise<Job> {
 
 test('exactly-once: kill -9 at several points, workers 3 → 1 → 2: a read_committed reader sees every contract alert exactly once', async (t) => {
   const lines = generated(100_000, 12);
-  const expected = (await runOnLines(t, lines, RULES, { workers: 1 })).alerts;
-  const expectedDead = (await runOnLines(t, lines, RULES, { workers: 1 })).deadLetters.length;
+  const reference = await runOnLines(t, lines, RULES, { workers: 1 });
+  const expected = reference.alerts;
+  const expectedDead = reference.deadLetters.length;
+  assert.ok(reference.shadow.length > 100, 'the shadow rule fires');
   const job = await freshJob(t);
   await produceLines(job.readings, lines);
   const dir = await tempDir(t);
@@ -118,6 +125,9 @@ test('exactly-once: kill -9 at several points, workers 3 → 1 → 2: a read_com
   const written = (await readTopic(job.alerts, { count: expected.length })).map((r) => JSON.parse(r.value) as Record<string, unknown>);
   assertSameAlerts(written, expected, 'exactly-once');
   assert.equal(written.length, expected.length, 'no alert twice');
+  const shadow = (await readTopic(job.shadow, { count: reference.shadow.length })).map((r) => JSON.parse(r.value) as Record<string, unknown>);
+  assertSameAlerts(shadow, reference.shadow, 'exactly-once, shadow');
+  assert.equal(shadow.length, reference.shadow.length, 'no shadow alert twice');
   assert.equal((await readTopic(job.deadLetters, { count: expectedDead })).length, expectedDead, 'each dead letter once');
 });
 
