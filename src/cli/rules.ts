@@ -38,7 +38,7 @@ export async function rulesApplyCommand(options: ApplyOptions, now = Date.now())
     const latest = current.at(-1);
     const checked = checkVersion(
       { version: options.version ?? input.version ?? (latest?.version ?? 0) + 1, effectiveFrom, rules: input.rules },
-      { window, mode: config.mode, retainLabel: `${zones === undefined ? 'window.retain is' : 'the state retains'} ${window.retain}` },
+      { window, mode: config.mode, retainLabel: `the state retains ${window.retain}` },
     );
     if (!checked.ok) throw new ConfigError(checked.issues.map((issue) => `${options.rules}: ${issue}`));
     const version = checked.version;

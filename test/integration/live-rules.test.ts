@@ -76,6 +76,13 @@ test('sample-v2 with its versions applied live through the rules file: exactly t
   assert.equal(sample(metrics, 'klaxon_rules_latest_version'), 3);
   assert.equal(sample(metrics, 'klaxon_rules_late_total'), 0);
 
+  // A version the state cannot serve is refused before anything is published, saying why.
+  const tooLong = join(dir, 'too-long.json');
+  await writeFile(tooLong, JSON.stringify({ rules: [{ id: 'avg', type: 'window_avg', span: '10m' }] }));
+  const refused = await klaxon(['rules', 'apply', '--config', jobConfig, '--rules', tooLong]);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /too-long\.json: \/rules\/0\/span: 10m needs 600 panes, the state retains 301/);
+
   // A version whose effectiveFrom the stream has passed already: applied from the next reading, and counted.
   const lateFile = join(dir, 'late.json');
   await writeFile(lateFile, JSON.stringify({ rules: [{ id: 'hot', type: 'threshold', above: 95 }] }));
