@@ -120,6 +120,8 @@ function enterPlan(zone: ZoneState, reading: Reading, seq: number, book: RuleBoo
   const plan = book.planFor(book.versionAt(reading.ts), reading.zoneId);
   if (plan !== zone.plan) {
     for (const removal of reconcile(zone, plan, book)) emit(reading, seq, removal, 'resolved', REMOVED_DETAILS, true);
+    // States the zone already has must cover the plan's slots (a newer version may have added rule ids).
+    if (zone.ruleFlags !== null) statesOf(zone, plan.slots);
     zone.plan = plan;
   }
   return plan;
