@@ -26,7 +26,8 @@ import type { SnapshotStats } from '../src/coordinator/checkpoints.js';
 import type { RunningEngine } from '../src/coordinator/engine.js';
 import { runEngine } from '../src/coordinator/engine.js';
 import type { RunSummary } from '../src/coordinator/stats.js';
-import { planRules } from '../src/engine/plan.js';
+import { planWindow } from '../src/engine/plan.js';
+import { RuleBook } from '../src/engine/rule-book.js';
 import { snapshotIdentity, UpdatePacker, zoneFromImage } from '../src/engine/zone-image.js';
 import { createKafka } from '../src/io/kafka/client.js';
 import { ReadingsProducer } from '../src/io/kafka/readings-producer.js';
@@ -167,8 +168,9 @@ function readingLine(zone: number, ts: number, i: number): string {
  */
 async function takeApart(prefix: string, topic: string) {
   const config = engineConfig(topic, 'unused', { prefix, snapshotInterval: '1h' });
-  const plan = planRules({ window: config.window, rules: config.rules });
-  const identity = snapshotIdentity(config);
+  const window = planWindow(config.window);
+  const book = new RuleBook(config.versions, config.window.paneMs);
+  const identity = snapshotIdentity(config.window);
   const store = await RedisStateStore.connect(redisUrl, prefix, topic, identity);
   const scratch = await RedisStateStore.connect(redisUrl, `${runTag}-scratch`, topic, identity);
   const times = { readMs: 0, decodeMs: 0, encodeMs: 0, copyMs: 0, writeMs: 0 };
@@ -184,10 +186,12 @@ async function takeApart(prefix: string, topic: string) {
     for (let partition = 0; partition < PARTITIONS; partition++) {
       const snapshot = await timed('readMs', () => store.load(partition));
       if (snapshot === null) continue;
-      const decoded = await timed('decodeMs', () => [...snapshot.zones].map(([zoneId, image]) => [zoneId, zoneFromImage(zoneId, image, plan)] as const));
+      const decoded = await timed('decodeMs', () =>
+        [...snapshot.zones].map(([zoneId, image]) => [zoneId, zoneFromImage(zoneId, image, window, book)] as const),
+      );
       const packer = new UpdatePacker();
       const chunks = await timed('encodeMs', () => {
-        for (const [zoneId, zone] of decoded) packer.add(zoneId, zone, true);
+        for (const [zoneId, zone] of decoded) packer.add(zoneId, zone, true, book);
         return packer.finish();
       });
       await timed('copyMs', () => structuredClone(chunks));

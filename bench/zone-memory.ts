@@ -17,7 +17,7 @@ export function measureZoneMemory(zones: number, rules: Record<string, unknown>)
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   const before = process.memoryUsage();
-  const shard = new Shard({ shard: 0, shards: 1, virtualNodes: 8, rules: { window: config.window, rules: config.rules } });
+  const shard = new Shard({ shard: 0, shards: 1, virtualNodes: 8, rules: { window: config.window, versions: config.versions } });
   const batch = 10_000;
   for (let start = 0; start < zones; start += batch) {
     const lines: string[] = [];

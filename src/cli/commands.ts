@@ -77,28 +77,38 @@ export async function stateInspectCommand(zoneId: string, options: StateInspectO
 /** `klaxon validate`: loads the config and says what it would run. */
 export function validateCommand(options: { config: string }): void {
   const config = loadConfigFile(options.config);
-  const rules = config.rules.map((r) => `${r.id} (${r.type})`).join(', ');
-  process.stdout.write(`${options.config}: ok — ${config.source.type} → ${config.engine.workers} workers → ${config.sink.type}; rules: ${rules}\n`);
+  const [only] = config.versions;
+  const rules =
+    config.versions.length === 1 && only !== undefined
+      ? `rules: ${only.rules.map((r) => `${r.id} (${r.type})`).join(', ')}`
+      : `${config.versions.length} rule versions: ${config.versions.map((v) => `${v.version} from ${v.effectiveFrom === 0 ? '0' : new Date(v.effectiveFrom).toISOString()} (${v.rules.length} rules)`).join(', ')}`;
+  process.stdout.write(`${options.config}: ok — ${config.source.type} → ${config.engine.workers} workers → ${config.sink.type}; ${rules}\n`);
 }
 
 /**
  * `klaxon topics create`: the config's Kafka topics, with their configured
- * partition counts; says of each whether it was created now or was there,
- * and how many partitions the broker says it has.
+ * partition counts, and its compacted rules topic; says of each whether it
+ * was created now or was there, and how many partitions the broker says it has.
  */
 export async function topicsCreateCommand(options: ConfigOptions): Promise<void> {
   const config = loadConfig(options);
-  const wanted = [config.source, config.sink, config.deadLetter].filter((part) => part.type === 'kafka');
+  const wanted = [config.source, config.sink, config.deadLetter, config.shadowSink].filter((part) => part?.type === 'kafka');
   if (wanted.length === 0) {
     process.stdout.write('no Kafka topics in this config\n');
     return;
   }
   await waitForConfiguredKafka(config);
   const { createKafka, ensureTopic } = await import('../io/kafka/client.js');
-  for (const part of wanted) {
-    const { created, partitions } = await ensureTopic(createKafka(part.brokers, 'klaxon-admin'), part.topic, part.partitions);
-    const other = !created && partitions !== part.partitions ? ` (the config says ${part.partitions}; Klaxon does not change an existing topic)` : '';
-    process.stdout.write(`${part.topic}: ${created ? 'created' : 'exists'}, ${counted(partitions, 'partition')}${other}\n`);
+  const report = (topic: string, configured: number, { created, partitions }: { created: boolean; partitions: number }, what = '') => {
+    const other = !created && partitions !== configured ? ` (the config says ${configured}; Klaxon does not change an existing topic)` : '';
+    process.stdout.write(`${topic}: ${what}${created ? 'created' : 'exists'}, ${counted(partitions, 'partition')}${other}\n`);
+  };
+  for (const part of wanted) report(part.topic, part.partitions, await ensureTopic(createKafka(part.brokers, 'klaxon-admin'), part.topic, part.partitions));
+  const { source } = config;
+  if (source.type === 'kafka') {
+    // What KafkaRulesTopic creates on first use: one partition, compacted (it keeps every version).
+    const rules = await ensureTopic(createKafka(source.brokers, 'klaxon-admin'), source.rulesTopic, 1, { 'cleanup.policy': 'compact' });
+    report(source.rulesTopic, 1, rules, 'the rules topic (compacted): ');
   }
 }
 
@@ -184,12 +194,13 @@ async function runWithProgress(config: KlaxonConfig, header: (url: string) => st
         stopProgress = showProgress(engine, observe.url === undefined ? [] : header(observe.url));
       },
       onAlerts: observe.onAlerts,
+      onShadowAlerts: observe.onShadowAlerts,
     });
   } finally {
     stopProgress();
     await observe.stop();
   }
-  for (const line of summaryLines(summary)) process.stderr.write(`klaxon: ${line}\n`);
+  for (const line of summaryLines(summary, { shadowSink: config.shadowSink !== undefined })) process.stderr.write(`klaxon: ${line}\n`);
 }
 
 /** `klaxon state reset`: deletes the config's snapshots; the next start rebuilds state by replaying the topic. */

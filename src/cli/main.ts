@@ -6,6 +6,7 @@ import { causesOf, describeError, KlaxonError } from '../errors.js';
 import { isLogFormat, isLogLevel, type LogFormat, logger, setLogFormat, setLogLevel } from '../log.js';
 import { demoCommand, runCommand, schemaCommand, stateInspectCommand, stateResetCommand, topicsCreateCommand, validateCommand } from './commands.js';
 import { produceCommand } from './produce.js';
+import { rulesApplyCommand, rulesListCommand, rulesShowCommand } from './rules.js';
 import { installStopSignals } from './stop-signals.js';
 
 function positiveInt(value: string): number {
@@ -141,6 +142,28 @@ withLogOptions(
     .requiredOption('-c, --config <file>', 'cluster config file (JSON)')
     .option('--connect-timeout <duration>', CONNECT_TIMEOUT_HELP, duration),
 ).action(stateResetCommand);
+
+const rules = program.command('rules').description("the deployment's rule set versions: apply a new one while the engines run, list them, show one");
+rules
+  .command('apply')
+  .description('check a new version of the rule set, print what it changes, and publish it to the rules channel')
+  .requiredOption('-c, --config <file>', "the deployment's config (JSON)")
+  .requiredOption('-r, --rules <file>', 'the new version: {"rules": [...]} (optionally with version, effectiveFrom) or a list of rules')
+  .option('--effective-from <when>', 'now, +DURATION (such as +30s), an ISO date or ms since the epoch (default: now + 10s)')
+  .option('--version <n>', 'the version number (default: the latest + 1)', positiveInt)
+  .option('--dry-run', 'check and print, publish nothing')
+  .action((options) => rulesApplyCommand(options));
+rules
+  .command('list')
+  .description("every version of the deployment's rule set, the one in force now marked")
+  .requiredOption('-c, --config <file>', "the deployment's config (JSON)")
+  .action((options) => rulesListCommand(options));
+rules
+  .command('show')
+  .description('one version as a rules file holds it (default: the one in force now)')
+  .argument('[version]', 'version number', positiveInt)
+  .requiredOption('-c, --config <file>', "the deployment's config (JSON)")
+  .action((version: number | undefined, options: { config: string }) => rulesShowCommand(version, options));
 
 program.command('schema').description("print the config's JSON Schema").action(schemaCommand);
 

@@ -34,7 +34,7 @@ export function progressLine(view: ProgressView): string {
 }
 
 /** The lines that close a run (without the `klaxon: ` in front). */
-export function summaryLines(summary: RunSummary): string[] {
+export function summaryLines(summary: RunSummary, options: { shadowSink: boolean } = { shadowSink: false }): string[] {
   const seconds = summary.elapsedMs / 1000;
   const suppressed = summary.suppressed > 0 ? `, ${formatCount(summary.suppressed)} suppressed during replay` : '';
   const lines = [
@@ -42,6 +42,11 @@ export function summaryLines(summary: RunSummary): string[] {
       `${counted(summary.alerts, 'alert')} written (${formatCount(summary.firing)} firing, ${formatCount(summary.resolved)} resolved)${suppressed}, ` +
       `${counted(summary.zones, 'zone')}, ${seconds.toFixed(1)} s, ${formatCount(summary.records / Math.max(seconds, 1e-3))} records/s`,
   ];
+  if (summary.shadowAlerts > 0) {
+    lines.push(
+      `${counted(summary.shadowAlerts, 'alert')} of shadow rules, kept out of the alerts sink${options.shadowSink ? '' : ' (no shadowSink: counted only)'}`,
+    );
+  }
   if (summary.replayed > 0) {
     lines.push(`${counted(summary.replayed, 'record')} replayed after the snapshots to rebuild state (their alerts were written before)`);
   }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defaultInstanceId, defaultWorkers } from './defaults.js';
-import { DURATION_PATTERN, formatDuration, parseDuration } from './durations.js';
+import { duration, mode, modeDescription, text } from './fields.js';
+import { checkRuleSets, type ParsedVersion, retainOf, rulesSchema, versionSchema, withDefaults } from './rules-schema.js';
 
 /**
  * cluster.config.json, declared once: the keys, their defaults, their checks and
@@ -15,31 +16,6 @@ import { DURATION_PATTERN, formatDuration, parseDuration } from './durations.js'
  * as a person would write it, parsed like one, and shown as such in the schema.
  */
 
-const DURATION_FORMS = 'or a string such as "500ms", "10s", "5m", "1h"';
-const DURATION_RE = new RegExp(DURATION_PATTERN);
-
-/** Whole milliseconds or a string with a unit; normalises to whole milliseconds. */
-function duration(minimum: 0 | 1, description: string) {
-  const least = minimum === 1 ? ' (at least 1)' : '';
-  const message = `must be a duration: whole milliseconds${least}, ${DURATION_FORMS}`;
-  return z
-    .union([z.int(message).min(minimum, message), z.string(message).regex(DURATION_RE, message)], message)
-    .transform((value, ctx) => {
-      const ms = parseDuration(value);
-      if (ms === undefined) {
-        ctx.issues.push({ code: 'custom', input: value, message: `${JSON.stringify(value)} is not a whole number of milliseconds` });
-        return z.NEVER;
-      }
-      if (ms < minimum) {
-        ctx.issues.push({ code: 'custom', input: value, message });
-        return z.NEVER;
-      }
-      return ms;
-    })
-    .meta({ description: `${description} Milliseconds${least}, ${DURATION_FORMS}.` });
-}
-
-const text = z.string().min(1);
 /** A path; relative ones resolve against the config file's folder (in load.ts). */
 const filePath = text.meta({ description: "A file; relative paths resolve against the config file's folder." });
 
@@ -51,9 +27,6 @@ const brokers = z
 
 const clientId = text.default('klaxon').meta({ description: 'Kafka client id.' });
 const partitions = z.int().min(1).default(6).meta({ description: 'Partitions of the topic when Klaxon creates it.' });
-
-const mode = z.enum(['edge', 'every']);
-const modeDescription = '"edge": one alert when a zone starts breaking the rule and one when it stops. "every": an alert for each reading that breaks it.';
 
 // Sources
 
@@ -98,8 +71,12 @@ const kafkaSource = z
     }),
     partitions,
     commitInterval: duration(1, 'How often offsets commit (and, exactly-once, how often transactions commit).').prefault('1s'),
+    rulesTopic: text.optional().meta({
+      description:
+        'The deployment\'s rules channel: a compacted topic of rule set versions, keyed by version, that every engine process reads at start and follows (`klaxon rules apply` publishes to it). Default: "<topic>.rules".',
+    }),
   })
-  .transform(({ commitInterval, ...kafka }) => ({ ...kafka, commitIntervalMs: commitInterval }))
+  .transform(({ commitInterval, rulesTopic, ...kafka }) => ({ ...kafka, commitIntervalMs: commitInterval, rulesTopic: rulesTopic ?? `${kafka.topic}.rules` }))
   .meta({ description: 'Consumes readings from a Kafka topic as a consumer group.' });
 
 const source = z.discriminatedUnion('type', [fileSource, stdinSource, generatorSource, kafkaSource]);
@@ -146,59 +123,6 @@ const redisState = z
 
 const state = z.discriminatedUnion('type', [memoryState, redisState]);
 
-// Rules
-
-const id = z.string().min(1).max(256).meta({ description: 'Unique name of the rule; part of every alert_id.' });
-const ruleMode = mode.optional().meta({ description: `Overrides the top-level mode for this rule. ${modeDescription}` });
-
-const thresholdRule = z
-  .strictObject({
-    type: z.literal('threshold'),
-    id,
-    mode: ruleMode,
-    above: z.number().optional().meta({ description: 'Fires when the temperature is above this.' }),
-    below: z.number().optional().meta({ description: 'Fires when the temperature is below this.' }),
-  })
-  .meta({ description: 'Fires outside fixed bounds: above, below, or both.' });
-
-const minSamples = z.int().min(0);
-
-const zscoreRule = z
-  .strictObject({
-    type: z.literal('zscore'),
-    id,
-    mode: ruleMode,
-    k: z.number().positive().default(3).meta({ description: 'How many standard deviations from the mean counts as an outlier.' }),
-    minSamples: minSamples.default(30).meta({ description: 'Values the history needs before the rule can fire.' }),
-  })
-  .meta({ description: "Fires on readings more than k standard deviations from the mean of the zone's history (its last window.size values)." });
-
-const windowAvgRule = z
-  .strictObject({
-    type: z.literal('window_avg'),
-    id,
-    mode: ruleMode,
-    span: duration(1, 'Width of the average; a whole number of window panes.').prefault('5m'),
-    abovePct: z.number().default(0).meta({ description: 'How many percent above the average a reading must be to fire.' }),
-    minSamples: minSamples.default(1).meta({ description: 'Earlier readings the span needs before the rule can fire.' }),
-  })
-  .transform(({ span, ...rule }) => ({ ...rule, spanMs: span }))
-  .meta({ description: 'Fires on readings above the average of the earlier readings in the last span.' });
-
-const rateOfChangeRule = z
-  .strictObject({
-    type: z.literal('rate_of_change'),
-    id,
-    mode: ruleMode,
-    lag: duration(1, 'How far back to compare; a whole number of window panes.').prefault('5m'),
-    pct: z.number().min(0).default(10).meta({ description: 'Change in percent, in the given direction, that fires.' }),
-    direction: z.enum(['up', 'down', 'both']).default('up'),
-  })
-  .transform(({ lag, ...rule }) => ({ ...rule, lagMs: lag }))
-  .meta({ description: 'Fires when a reading differs by more than pct percent from the mean of the pane lag ago.' });
-
-const rule = z.discriminatedUnion('type', [thresholdRule, zscoreRule, windowAvgRule, rateOfChangeRule]);
-
 // The whole file
 
 const engine = z
@@ -225,10 +149,14 @@ const window = z
   .strictObject({
     size: z.int().min(1).max(1_000_000).default(500).meta({ description: 'W: how many accepted values the history of a zone keeps (for mean and σ).' }),
     pane: duration(1, 'g: pane width of the time rules.').prefault('1s'),
+    retain: z.int().min(0).max(1_000_000).optional().meta({
+      description:
+        "R: panes each zone keeps for the time rules, fixed for the state's lifetime (changing it needs `klaxon state reset`). Default: what the first version's rules need (the largest span, or lag + 1, in panes, overrides included).",
+    }),
   })
   .prefault({})
-  .transform(({ size, pane }) => ({ size, paneMs: pane }))
-  .meta({ description: 'The history and the time panes the rules compute over.' });
+  .transform(({ size, pane, retain }) => ({ size, paneMs: pane, retain }))
+  .meta({ description: 'The statistics every zone keeps: its history and its time panes. Rules may change live; the window may not.' });
 
 const http = z
   .strictObject({
@@ -245,67 +173,80 @@ const log = z
   .optional()
   .meta({ description: 'Structured logs (pino, on stderr).' });
 
-const normalised = z
-  .strictObject({
-    $schema: z.string().optional().meta({ description: 'For editors; ignored.' }),
-    engine,
-    source: source.meta({ description: 'Where readings come from.' }),
-    sink: sink.meta({ description: 'Where alerts go.' }),
-    deadLetter: sink.prefault({ type: 'file', path: 'dead-letters.ndjson' }).meta({ description: 'Where readings that fail validation go.' }),
-    state: state.prefault({ type: 'memory' }).meta({ description: 'Where zone state is kept across restarts.' }),
-    window,
-    mode: mode.default('edge').meta({ description: modeDescription }),
-    guarantee: z.enum(['at-least-once', 'exactly-once']).default('at-least-once').meta({
-      description:
-        'at-least-once: alerts written at once, a replay may repeat some (same alert_id). exactly-once: alerts, dead letters and offsets in one Kafka transaction per commit.',
-    }),
-    connectTimeout: duration(
-      1,
-      'How long start-up waits for Kafka and Redis to answer before it stops with an error naming them. Once started, an outage is waited out (retries and backpressure), never an exit.',
-    ).prefault('10s'),
-    http,
-    log,
-    rules: z.array(rule).min(1).meta({ description: 'The alert rules, each with a unique id.' }),
-  })
-  .transform(({ $schema: _forEditors, connectTimeout, ...config }) => ({
-    ...config,
-    connectTimeoutMs: connectTimeout,
-    rules: config.rules.map((rule) => ({ ...rule, mode: rule.mode ?? config.mode })),
-  }));
+const shape = z.strictObject({
+  $schema: z.string().optional().meta({ description: 'For editors; ignored.' }),
+  engine,
+  source: source.meta({ description: 'Where readings come from.' }),
+  sink: sink.meta({ description: 'Where alerts go.' }),
+  deadLetter: sink.prefault({ type: 'file', path: 'dead-letters.ndjson' }).meta({ description: 'Where readings that fail validation go.' }),
+  shadowSink: sink.optional().meta({ description: 'Where the alerts of shadow rules go (same types as sink). Absent: they are counted, not written.' }),
+  state: state.prefault({ type: 'memory' }).meta({ description: 'Where zone state is kept across restarts.' }),
+  window,
+  mode: mode.default('edge').meta({ description: modeDescription }),
+  guarantee: z.enum(['at-least-once', 'exactly-once']).default('at-least-once').meta({
+    description:
+      'at-least-once: alerts written at once, a replay may repeat some (same alert_id). exactly-once: alerts, dead letters and offsets in one Kafka transaction per commit.',
+  }),
+  connectTimeout: duration(
+    1,
+    'How long start-up waits for Kafka and Redis to answer before it stops with an error naming them. Once started, an outage is waited out (retries and backpressure), never an exit.',
+  ).prefault('10s'),
+  http,
+  log,
+  rules: rulesSchema
+    .optional()
+    .meta({ description: 'The alert rules, each with a unique id: version 1 of the rule set, in force from 0. Give rules or versions.' }),
+  versions: z.array(versionSchema).min(1).optional().meta({
+    description:
+      'Versions of the rule set, strictly increasing in version and effectiveFrom, the first at 0; each reading is evaluated under the version in force at its ts. Give rules or versions.',
+  }),
+  rulesFile: filePath.optional().meta({
+    description:
+      'File and stdin jobs: a JSON file holding the rule set ({"versions": [...]} or {"rules": [...]}) instead of this config; `klaxon rules apply` adds versions to it and a running engine picks them up.',
+  }),
+});
+
+type Shape = z.output<typeof shape>;
 
 /**
  * What a well-formed config must also mean. Runs once the shape is right, and
  * reports every problem it finds, as the shape checks do.
  */
-function checkMeaning(config: z.output<typeof normalised>, ctx: z.RefinementCtx): void {
+function checkMeaning(config: Shape, ctx: z.RefinementCtx): void {
   const issue = (path: (string | number)[], input: unknown, message: string) => ctx.addIssue({ code: 'custom', path, input, message });
-  const firstAt = new Map<string, number>();
-  const wholePanes = (ms: number, path: (string | number)[]) => {
-    if (ms % config.window.paneMs !== 0) {
-      issue(path, ms, `${formatDuration(ms)} is not a whole number of panes (window.pane is ${formatDuration(config.window.paneMs)})`);
-    }
-  };
-  config.rules.forEach((rule, i) => {
-    const first = firstAt.get(rule.id);
-    if (first === undefined) firstAt.set(rule.id, i);
-    else issue(['rules', i, 'id'], rule.id, `duplicate rule id "${rule.id}" (first at /rules/${first})`);
-    if (rule.type === 'threshold' && rule.above === undefined && rule.below === undefined)
-      issue(['rules', i], rule, 'a threshold rule needs "above", "below" or both');
-    if (rule.type === 'window_avg') wholePanes(rule.spanMs, ['rules', i, 'span']);
-    if (rule.type === 'rate_of_change') wholePanes(rule.lagMs, ['rules', i, 'lag']);
+  if (config.rules !== undefined && config.versions !== undefined) issue(['versions'], config.versions, 'give either rules or versions, not both');
+  if (config.rules === undefined && config.versions === undefined) issue(['rules'], undefined, 'required (or versions)');
+  const sets: ParsedVersion[] = config.versions ?? (config.rules === undefined ? [] : [{ version: 1, effectiveFrom: 0, rules: config.rules }]);
+  checkRuleSets(sets, (set) => (config.versions === undefined ? [] : ['versions', set]), {
+    paneMs: config.window.paneMs,
+    retain: config.window.retain,
+    defaultMode: config.mode,
+    issue,
   });
   if (config.guarantee === 'exactly-once') {
-    for (const part of ['source', 'sink', 'deadLetter'] as const) {
-      if (config[part].type !== 'kafka')
-        issue([part, 'type'], config[part].type, 'exactly-once needs Kafka in and out (transactions commit alerts with offsets)');
+    for (const part of ['source', 'sink', 'deadLetter', 'shadowSink'] as const) {
+      const type = config[part]?.type;
+      if (type !== undefined && type !== 'kafka') issue([part, 'type'], type, 'exactly-once needs Kafka in and out (transactions commit alerts with offsets)');
     }
   }
   if (config.state.type === 'redis' && config.source.type !== 'kafka') {
     issue(['state', 'type'], 'redis', 'the redis state store needs a kafka source (snapshots resume from Kafka offsets; a file is read from its start)');
   }
+  if (config.rulesFile !== undefined && config.source.type === 'kafka') {
+    issue(['rulesFile'], config.rulesFile, "a kafka job's versions come from its rules topic (source.rulesTopic); its config holds the first ones");
+  }
 }
 
-export const configSchema = normalised.superRefine(checkMeaning).meta({
+/** The config the engine runs with: one list of versions (rules become version 1), modes filled in, the retained panes decided. */
+function normalise({ $schema: _forEditors, rules, versions, connectTimeout, ...config }: Shape) {
+  const sets = versions ?? [{ version: 1, effectiveFrom: 0, rules: rules ?? [] }];
+  const filled = sets.map((set) => ({ ...set, rules: set.rules.map((rule) => withDefaults(rule, config.mode)) }));
+  const { size, paneMs } = config.window;
+  const retain = config.window.retain ?? retainOf(filled[0]?.rules ?? [], paneMs);
+  return { ...config, connectTimeoutMs: connectTimeout, window: { size, paneMs, retain }, versions: filled };
+}
+
+export const configSchema = shape.superRefine(checkMeaning).transform(normalise).meta({
   $id: 'https://klaxon.dev/schema/cluster.config.json',
   title: 'Klaxon cluster config',
   description: 'cluster.config.json: where a Klaxon engine reads sensor readings, which rules it applies and where its alerts go.',

@@ -13,21 +13,26 @@ export interface KlaxonConfig extends Normalised {
   file?: string;
 }
 
-/** Everything a worker needs to compute alerts; also the identity of a snapshot's meaning. */
-export type RulesConfig = Pick<KlaxonConfig, 'window' | 'rules'>;
-/** `size` (W) accepted values of history; `paneMs` (g) the pane width. */
+/** Everything a worker needs to compute alerts: the window (what state is) and the rule set's versions. */
+export type RulesConfig = Pick<KlaxonConfig, 'window' | 'versions'>;
+/** `size` (W) accepted values of history; `paneMs` (g) the pane width; `retain` (R) panes kept. The identity of a snapshot's meaning. */
 export type WindowConfig = KlaxonConfig['window'];
+/** One version of the rule set: in force for readings with ts from `effectiveFrom` until the next version's. */
+export type RuleVersion = KlaxonConfig['versions'][number];
 
 export type Mode = KlaxonConfig['mode'];
 export type Guarantee = KlaxonConfig['guarantee'];
 
-export type Rule = KlaxonConfig['rules'][number];
+export type Rule = RuleVersion['rules'][number];
+export type Severity = Rule['severity'];
 export type RuleType = Rule['type'];
 export type ThresholdRule = Extract<Rule, { type: 'threshold' }>;
 export type ZscoreRule = Extract<Rule, { type: 'zscore' }>;
 export type WindowAvgRule = Extract<Rule, { type: 'window_avg' }>;
 export type RateOfChangeRule = Extract<Rule, { type: 'rate_of_change' }>;
 export type Direction = RateOfChangeRule['direction'];
+/** An override as parsed: `zones` and the parameters it replaces. */
+export type RuleOverride = Rule['overrides'][number];
 
 export type SourceConfig = KlaxonConfig['source'];
 export type FileSourceConfig = Extract<SourceConfig, { type: 'file' }>;

@@ -116,6 +116,14 @@ export class Checkpoints {
       this.stats.recoveries++;
     }
     state.stored = snapshot?.offset ?? null;
+    if (snapshot?.converted) {
+      // The store still holds the old layout: byte ranges of the new one must not be written over it.
+      state.whole = true;
+      log.info(
+        { partition },
+        'a snapshot made before live rules was converted as it loaded; the next snapshot writes the partition whole, in the current format',
+      );
+    }
     // No snapshot but offsets committed (after `klaxon state reset`): rebuild from the oldest retained record.
     // Neither: where the group starts. Always a seek: a partition recovered again is not at its committed offset.
     const from = snapshot?.offset ?? (committed === null ? await control.initial(partition) : await control.earliest(partition));

@@ -1,4 +1,4 @@
-import type { OutRecord, SourceBatch } from '../io/types.js';
+import type { BatchOutputs, SourceBatch } from '../io/types.js';
 import { logger } from '../log.js';
 import type { ProcessResult } from '../protocol/messages.js';
 import { deadLetter } from './dead-letter.js';
@@ -7,12 +7,6 @@ import type { Shards } from './shards.js';
 import type { RunStats } from './stats.js';
 
 const log = logger('dispatcher');
-
-/** What one batch produced for the sinks, replayed records left out. */
-export interface BatchOutputs {
-  alerts: OutRecord[];
-  deadLetters: OutRecord[];
-}
 
 /** A batch handed to the workers: queued once `queued` resolves, done once `outputs` does. */
 export interface Dispatch {
@@ -48,7 +42,7 @@ export class Dispatcher {
         'records whose key is not their zone_id: per-zone order, and so the alerts, are defined only when readings are keyed by zone_id (klaxon produce does that)',
       );
     }
-    const outputs: BatchOutputs = { alerts: [], deadLetters: [] };
+    const outputs: BatchOutputs = { alerts: [], deadLetters: [], shadow: [] };
     for (const index of routed.refused) {
       if (index < replayed) continue;
       this.stats.reject(KEY_REASON);
@@ -74,6 +68,7 @@ export class Dispatcher {
     const { stats } = this;
     stats.setZones(part.shard, result.zones);
     stats.accepted += result.accepted;
+    if (result.maxTs > stats.maxTs) stats.maxTs = result.maxTs;
     for (const { record, reason } of result.rejected) {
       if (record < replayed) continue;
       stats.reject(reason);
@@ -82,6 +77,11 @@ export class Dispatcher {
     for (const alert of result.alerts) {
       if (alert.record < replayed) {
         stats.suppressed++;
+        continue;
+      }
+      if (alert.shadow) {
+        stats.shadowAlerts++;
+        outputs.shadow.push({ key: alert.zoneId, value: alert.text });
         continue;
       }
       if (alert.firing) stats.firing++;

@@ -1,17 +1,23 @@
-import type { KlaxonConfig } from '../config/types.js';
+import type { KlaxonConfig, RuleVersion } from '../config/types.js';
 import { createSink, createSource, waitForConfiguredKafka } from '../io/factory.js';
-import type { OutRecord, Source } from '../io/types.js';
+import type { Sink, Source } from '../io/types.js';
+import { logger } from '../log.js';
+import type { RulesResult } from '../protocol/messages.js';
+import { openRulesChannel } from '../rules/channel.js';
 import { openStateStore } from '../state/factory.js';
 import type { StateStore } from '../state/types.js';
 import { Checkpoints } from './checkpoints.js';
 import { Dispatcher } from './dispatcher.js';
 import { Ledger, type OutputChannel } from './ledger.js';
-import { SinkOutputs, TransactionOutputs } from './outputs.js';
+import { LiveRules } from './live-rules.js';
+import { type OutputWatchers, SinkOutputs, TransactionOutputs } from './outputs.js';
 import { PartitionLifecycle, type PartitionOwnership } from './partition-lifecycle.js';
 import { Pipeline } from './pipeline.js';
 import { Router } from './router.js';
 import { Shards, type ShardsOptions } from './shards.js';
 import { RunStats, type RunSummary } from './stats.js';
+
+const log = logger('engine');
 
 /** What observers (progress line, metrics, dashboard, tests) see of a running engine. */
 export interface RunningEngine {
@@ -20,19 +26,19 @@ export interface RunningEngine {
   readonly shards: Shards;
   readonly checkpoints: Checkpoints;
   readonly source: Source;
-  /** Doing its share: partitions assigned and recovered, and finished batches being committed. */
+  /** The rule set versions in force, as they change while the engine runs. */
+  readonly rules: LiveRules;
+  /** Doing its share: partitions assigned and recovered, finished batches being committed, the broker answering. */
   ready(): boolean;
   /** Graceful stop: the same as aborting the run's signal. */
   stop(): void;
 }
 
-export interface EngineHooks {
+export interface EngineHooks extends OutputWatchers {
   /** Called once the engine is built, before it reads (progress lines, metrics). */
   onStart?(engine: RunningEngine): void;
   /** Aborting it stops the engine gracefully (the CLI wires SIGINT/SIGTERM to it). */
   signal?: AbortSignal;
-  /** Sees every batch of alerts handed to the sink. Must not throw or block. */
-  onAlerts?: (records: readonly OutRecord[]) => void;
   /** Shards on this thread instead of worker threads (tests, tools). */
   inProcess?: boolean;
 }
@@ -41,27 +47,34 @@ interface Closable {
   close(): Promise<void>;
 }
 
-/** Runs one engine from a config: builds source, outputs, store and workers, runs to the end, tears down. */
+/** Runs one engine from a config: builds source, outputs, store, rules channel and workers, runs to the end, tears down. */
 export async function runEngine(config: KlaxonConfig, hooks: EngineHooks = {}): Promise<RunSummary> {
   const opened: Closable[] = [];
   let failed = true;
   try {
     await waitForConfiguredKafka(config);
-    const outputs = config.guarantee === 'exactly-once' ? await openTransactionalOutputs(config, hooks.onAlerts) : await openOutputs(config, hooks.onAlerts);
+    const outputs = config.guarantee === 'exactly-once' ? await openTransactionalOutputs(config, hooks) : await openOutputs(config, hooks);
     opened.push(...outputs.parts);
     const store = await openStateStore(config);
     if (store !== undefined) opened.push(store);
     const source = await createSource(config.source, config.engine);
     opened.push(source);
-    const shards = hooks.inProcess ? Shards.inProcess(shardOptions(config)) : Shards.threads(shardOptions(config));
+    // The rule set is read to its end before any reading is processed; the channel is followed while the engine runs.
+    const channel = await openRulesChannel(config);
+    opened.push(channel);
+    const rules = LiveRules.fromChannel(config, await channel.load(), channel.name);
+    log.info({ channel: channel.name, versions: rules.versions.map((v) => v.version) }, 'rule set versions');
+    const options = shardOptions(config, rules.versions);
+    const shards = hooks.inProcess ? Shards.inProcess(options) : Shards.threads(options);
     opened.push(shards);
-    const engine = assembleEngine({ config, source, shards, store, channel: outputs.channel(source), ownership: outputs.ownership });
+    const engine = assembleEngine({ config, source, shards, store, rules, channel: outputs.channel(source), ownership: outputs.ownership });
     hooks.onStart?.(engine.running);
+    channel.follow((record) => rules.offer(record));
     const summary = await engine.run(hooks.signal);
     failed = false;
     return summary;
   } finally {
-    // Workers first, then the source, then the outputs. After a failure the run's own error is the one to report.
+    // Workers first, then the rules channel and the source, then the outputs. After a failure the run's own error is the one to report.
     for (const part of opened.reverse()) {
       await part.close().catch((error: unknown) => {
         if (!failed) throw error;
@@ -70,10 +83,10 @@ export async function runEngine(config: KlaxonConfig, hooks: EngineHooks = {}): 
   }
 }
 
-/** How the config's engine section and rules become shards. */
-export function shardOptions(config: KlaxonConfig): ShardsOptions {
+/** How the config's engine section, window and rule set versions (the config's, unless the rules channel had more) become shards. */
+export function shardOptions(config: KlaxonConfig, versions: readonly RuleVersion[] = config.versions): ShardsOptions {
   const { workers, virtualNodes, maxQueuePerWorker } = config.engine;
-  return { workers, virtualNodes, maxQueuePerWorker, rules: { window: config.window, rules: config.rules } };
+  return { workers, virtualNodes, maxQueuePerWorker, rules: { window: config.window, versions: [...versions] } };
 }
 
 /** Everything an engine runs with, opened by the caller (runEngine from a config; tests with in-process parts). */
@@ -86,6 +99,8 @@ export interface EngineParts {
   ownership?: PartitionOwnership | undefined;
   store: StateStore | undefined;
   shards: Shards;
+  /** The rule set versions the shards were started with, and the channel's later ones (default: the config's, fixed). */
+  rules?: LiveRules | undefined;
   /** See PartitionLifecycle (tests shorten it). */
   recoverAfterLossMs?: number;
 }
@@ -120,9 +135,20 @@ export function assembleEngine(parts: EngineParts): AssembledEngine {
     maxInFlight: config.engine.workers * config.engine.maxQueuePerWorker + 2,
   });
   pipeline = running;
+  const rules = parts.rules ?? LiveRules.fromConfig(config);
+  // A new version is queued at every worker between two batches; the workers apply it in stream order.
+  rules.connect(async (version) => {
+    const { applied } = await running.between(() => ({ applied: shards.broadcast<RulesResult>(() => ({ kind: 'rules', version })) }));
+    const results = await applied.catch((error: unknown) => {
+      running.fail(error);
+      return [];
+    });
+    return results.some((result) => result.late);
+  });
   const stop = () => running.stop();
+  const ready = () => checkpoints.ready() && running.committing && source.connected?.() !== false;
   return {
-    running: { config, stats, shards, checkpoints, source, stop, ready: () => checkpoints.ready() && running.committing && source.connected?.() !== false },
+    running: { config, stats, shards, checkpoints, source, rules, stop, ready },
     async run(signal) {
       if (signal?.aborted) stop();
       signal?.addEventListener('abort', stop, { once: true });
@@ -144,24 +170,32 @@ interface Outputs {
   parts: Closable[];
 }
 
-type AlertHook = ((records: readonly OutRecord[]) => void) | undefined;
-
-async function openOutputs(config: KlaxonConfig, onAlerts: AlertHook): Promise<Outputs> {
-  const alerts = await createSink(config.sink, 'alerts');
-  const deadLetters = await createSink(config.deadLetter, 'dead-letters').catch(async (error: unknown) => {
-    await alerts.close().catch(() => {});
+async function openOutputs(config: KlaxonConfig, watchers: OutputWatchers): Promise<Outputs> {
+  const parts: Sink[] = [];
+  try {
+    const alerts = await createSink(config.sink, 'alerts');
+    parts.push(alerts);
+    const deadLetters = await createSink(config.deadLetter, 'dead-letters');
+    parts.push(deadLetters);
+    const shadow = config.shadowSink === undefined ? undefined : await createSink(config.shadowSink, 'shadow');
+    if (shadow !== undefined) parts.push(shadow);
+    const { onAlerts, onShadowAlerts } = watchers;
+    return {
+      channel: (source) => new SinkOutputs({ alerts, deadLetters, shadow, commit: (positions) => source.commit(positions), onAlerts, onShadowAlerts }),
+      parts,
+    };
+  } catch (error) {
+    for (const part of parts) await part.close().catch(() => {});
     throw error;
-  });
-  return {
-    channel: (source) => new SinkOutputs({ alerts, deadLetters, commit: (positions) => source.commit(positions), onAlerts }),
-    parts: [alerts, deadLetters],
-  };
+  }
 }
 
 /** Exactly-once: one transactional producer per source partition; each commits its outputs with its offset. */
-async function openTransactionalOutputs(config: KlaxonConfig, onAlerts: AlertHook): Promise<Outputs> {
-  const { sink, deadLetter, source } = config;
-  if (sink.type !== 'kafka' || deadLetter.type !== 'kafka' || source.type !== 'kafka') throw new Error('exactly-once needs Kafka in and out');
+async function openTransactionalOutputs(config: KlaxonConfig, watchers: OutputWatchers): Promise<Outputs> {
+  const { sink, deadLetter, source, shadowSink } = config;
+  if (sink.type !== 'kafka' || deadLetter.type !== 'kafka' || source.type !== 'kafka' || (shadowSink !== undefined && shadowSink.type !== 'kafka')) {
+    throw new Error('exactly-once needs Kafka in and out');
+  }
   const { PartitionTransactions } = await import('../io/kafka/transactions.js');
   const transactions = await PartitionTransactions.connect({
     brokers: sink.brokers,
@@ -169,7 +203,8 @@ async function openTransactionalOutputs(config: KlaxonConfig, onAlerts: AlertHoo
     sourceTopic: source.topic,
     alerts: { topic: sink.topic, partitions: sink.partitions },
     deadLetters: { topic: deadLetter.topic, partitions: deadLetter.partitions },
+    shadow: shadowSink === undefined ? undefined : { topic: shadowSink.topic, partitions: shadowSink.partitions },
     transactionTimeoutMs: sink.transactionTimeoutMs,
   });
-  return { channel: () => new TransactionOutputs(transactions, onAlerts), ownership: transactions, parts: [transactions] };
+  return { channel: () => new TransactionOutputs(transactions, watchers), ownership: transactions, parts: [transactions] };
 }

@@ -1,5 +1,4 @@
-import type { SourceBatch } from '../io/types.js';
-import type { BatchOutputs } from './dispatcher.js';
+import type { BatchOutputs, SourceBatch } from '../io/types.js';
 import type { RunStats } from './stats.js';
 
 /**

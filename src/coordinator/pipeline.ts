@@ -105,6 +105,16 @@ export class Pipeline {
     }
   }
 
+  /**
+   * Runs `queue` between two batch submissions, as a cut is taken: whatever
+   * it queues at the workers lands behind every batch queued before and
+   * ahead of every batch queued after. `queue` must queue and return, not
+   * wait for the workers (return their promise inside an object).
+   */
+  between<T>(queue: () => T): Promise<T> {
+    return this.exclusive(async () => queue());
+  }
+
   /** Graceful stop: no more reading; what is in flight finishes, is written and committed. */
   stop(): void {
     this.stopping = true;

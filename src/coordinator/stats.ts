@@ -8,8 +8,12 @@ export class RunStats {
   /** Alerts written, by status (not counting those suppressed during a replay). */
   firing = 0;
   resolved = 0;
+  /** Alerts of shadow rules, kept out of the alerts sink (written to the shadow output, if there is one). */
+  shadowAlerts = 0;
   /** Alerts of replayed records, not written again. */
   suppressed = 0;
+  /** The largest reading ts the workers have evaluated (-1: none yet): which rule version is in force for the stream. */
+  maxTs = -1;
   /** Records read again after a restart to rebuild state (their output is not written twice). */
   replayed = 0;
   /** Fetched records of partitions taken away by a rebalance before they were processed (their new owner reads them). */
@@ -82,6 +86,7 @@ export class RunStats {
       alerts: this.alerts,
       firing: this.firing,
       resolved: this.resolved,
+      shadowAlerts: this.shadowAlerts,
       suppressed: this.suppressed,
       zones: this.zones,
       keyMismatches: this.keyMismatches,

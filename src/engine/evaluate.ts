@@ -1,14 +1,21 @@
 import type { AlertStatus } from '../model/alert.js';
-import { Direction, type Plan, type PlannedRule, RuleKind } from '../model/plan.js';
+import { type AlertRule, Direction, type PlannedRule, RuleKind, type WindowPlan, type ZonePlan } from '../model/plan.js';
 import type { Reading } from '../model/reading.js';
 import { sigmaFloor } from './numerics.js';
 import { paneOf } from './plan.js';
+import type { RuleBook } from './rule-book.js';
+import { FIRING, PENDING, reconcile, statesOf, t0Of } from './rule-state.js';
 import type { Moments, ZoneState } from './zone-state.js';
 
-/** Receives each alert as it is decided, in reading order and then rule order. */
-export type AlertEmitter = (reading: Reading, seq: number, rule: PlannedRule, status: AlertStatus, details: Record<string, number>) => void;
+/**
+ * Receives each alert as it is decided, in reading order, then (for one
+ * reading) removals in rule id order and then the rules in their order.
+ * `removed`: a FIRING state dropped by a version change (contract §7.2).
+ */
+export type AlertEmitter = (reading: Reading, seq: number, rule: AlertRule, status: AlertStatus, details: Record<string, number>, removed: boolean) => void;
 
 const NO_DETAILS: Record<string, number> = Object.freeze({}) as Record<string, number>;
+const REMOVED_DETAILS: Record<string, number> = Object.freeze({ removed: 1 }) as Record<string, number>;
 const totals = { sum: 0, count: 0 };
 const moments: Moments = { mean: 0, std: 0 };
 // Relative distance from a boundary under which a decision is re-checked with exact moments. The running
@@ -17,13 +24,18 @@ const moments: Moments = { mean: 0, std: 0 };
 const NEAR = 1e-6;
 
 /**
- * Applies one reading to its zone (contract §2–§4): evaluates every rule
- * against the state before the reading, emits alerts, then adds the reading.
+ * Applies one reading to its zone (contract §2–§4, §7): picks the rules of
+ * the version in force at the reading's ts (the zone's latest plan, unless
+ * the ts falls outside its version), evaluates each against the state
+ * before the reading, emits alerts, then adds the reading.
  */
-export function applyReading(zone: ZoneState, reading: Reading, plan: Plan, emit: AlertEmitter): void {
+export function applyReading(zone: ZoneState, reading: Reading, window: WindowPlan, book: RuleBook, emit: AlertEmitter): void {
   const x = reading.temperature;
+  const ts = reading.ts;
   const seq = zone.seq + 1;
-  const p = plan.ringPanes > 0 ? paneOf(reading.ts, plan.paneMs) : 0;
+  let plan = zone.plan;
+  if (plan === null || ts < plan.span.from || ts >= plan.span.until) plan = enterPlan(zone, reading, seq, book, emit);
+  const p = window.ringPanes > 0 ? paneOf(ts, window.paneMs) : 0;
   const rules = plan.rules;
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i] as PlannedRule;
@@ -70,19 +82,65 @@ export function applyReading(zone: ZoneState, reading: Reading, plan: Plan, emit
       }
     }
     if (rule.every) {
-      if (fires) emit(reading, seq, rule, 'firing', details);
-    } else if (fires && zone.firing[i] === 0) {
-      zone.firing[i] = 1;
-      emit(reading, seq, rule, 'firing', details);
-    } else if (evaluated && !fires && zone.firing[i] === 1) {
-      zone.firing[i] = 0;
-      emit(reading, seq, rule, 'resolved', details);
+      if (fires) emit(reading, seq, rule, 'firing', details, false);
+      continue;
+    }
+    // Edge mode. A rule that is not evaluated changes nothing (contract §4, §7.4).
+    if (!evaluated) continue;
+    const flags = zone.ruleFlags;
+    const state = flags === null ? 0 : (flags[rule.slot] as number);
+    if (fires) {
+      if ((state & FIRING) === 0 && holdsLongEnough(zone, rule, state, ts, plan)) {
+        statesOf(zone, plan.slots)[rule.slot] = FIRING | rule.stateBits;
+        zone.rulesChanged = true;
+        emit(reading, seq, rule, 'firing', details, false);
+      }
+    } else if (state !== 0) {
+      // The condition stopped: t0 is cleared; a FIRING rule resolves unless x is still past a clear level (hysteresis).
+      zone.rulesChanged = true;
+      if ((state & FIRING) === 0) (flags as Uint8Array)[rule.slot] = 0;
+      else if (x <= rule.clearAbove && x >= rule.clearBelow) {
+        (flags as Uint8Array)[rule.slot] = 0;
+        emit(reading, seq, rule, 'resolved', details, false);
+      }
     }
   }
   zone.seq = seq;
   zone.addToHistory(x);
-  if (plan.ringPanes > 0) zone.addToPane(p, x);
+  if (window.ringPanes > 0) zone.addToPane(p, x);
   zone.dirty = true;
+}
+
+/**
+ * The zone's first reading under another plan (another version, or the
+ * first since start or restore): drops the rule states the new plan has no
+ * place for, resolving FIRING ones as removed (contract §7.2), then takes it.
+ */
+function enterPlan(zone: ZoneState, reading: Reading, seq: number, book: RuleBook, emit: AlertEmitter): ZonePlan {
+  const plan = book.planFor(book.versionAt(reading.ts), reading.zoneId);
+  if (plan !== zone.plan) {
+    for (const removal of reconcile(zone, plan, book)) emit(reading, seq, removal, 'resolved', REMOVED_DETAILS, true);
+    // States the zone already has must cover the plan's slots (a newer version may have added rule ids).
+    if (zone.ruleFlags !== null) statesOf(zone, plan.slots);
+    zone.plan = plan;
+  }
+  return plan;
+}
+
+/**
+ * An OK rule whose condition holds: does it fire now? With `for`, only once
+ * the condition has held on every evaluation since t0 and ts − t0 ≥ for; the
+ * first such evaluation sets t0 (contract §7.4).
+ */
+function holdsLongEnough(zone: ZoneState, rule: PlannedRule, state: number, ts: number, plan: ZonePlan): boolean {
+  if ((state & PENDING) === 0) {
+    if (rule.forMs === 0) return true;
+    statesOf(zone, plan.slots)[rule.slot] = PENDING | rule.stateBits;
+    t0Of(zone)[rule.slot] = ts;
+    zone.rulesChanged = true;
+    return false;
+  }
+  return ts - (zone.ruleT0?.[rule.slot] ?? ts) >= rule.forMs;
 }
 
 /** Is either zscore comparison (the σ guard, or │x − μ│ against k·σ) within rounding of flipping? */

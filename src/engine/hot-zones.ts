@@ -1,8 +1,9 @@
-import type { Plan } from '../model/plan.js';
 import type { HotZone, HotZonesResult } from '../protocol/messages.js';
+import type { RuleIds } from './rule-book.js';
+import { firingRuleIds, isFiring } from './rule-state.js';
 import { TopN } from './top-n.js';
 import type { ZoneState } from './zone-state.js';
-import { firingRules, isFiring, latestValue } from './zone-summary.js';
+import { latestValue } from './zone-summary.js';
 
 interface Rank {
   firing: boolean;
@@ -25,7 +26,7 @@ export function ranksBefore(a: Rank, b: Rank): boolean {
  * firing ones first, then the hottest. One pass over the zones, no sort of
  * all of them; rule ids are only looked up for the zones kept.
  */
-export function hotZones(zones: ReadonlyMap<string, ZoneState>, plan: Plan, limit: number): HotZonesResult {
+export function hotZones(zones: ReadonlyMap<string, ZoneState>, ids: RuleIds, limit: number): HotZonesResult {
   const top = new TopN<Candidate, Rank>(limit, ranksBefore);
   let firingZones = 0;
   // One probe reused for the comparison: most zones are not kept, and allocating for each would dominate.
@@ -37,6 +38,6 @@ export function hotZones(zones: ReadonlyMap<string, ZoneState>, plan: Plan, limi
     if (probe.firing) firingZones++;
     if (top.wouldKeep(probe)) top.offer({ zoneId, zone, firing: probe.firing, latest: probe.latest });
   }
-  const kept: HotZone[] = top.sorted().map(({ zoneId, zone, latest }) => ({ zoneId, latest, seq: zone.seq, firing: firingRules(zone, plan) }));
+  const kept: HotZone[] = top.sorted().map(({ zoneId, zone, latest }) => ({ zoneId, latest, seq: zone.seq, firing: firingRuleIds(zone, ids, false) }));
   return { kind: 'hotZones', zones: kept, total: zones.size, firingZones };
 }

@@ -33,6 +33,8 @@ export function shardTaskHandler(setup: ShardSetup): (task: ShardTask) => ShardR
         return { kind: 'zoneHistory', zone: shard.zoneHistory(task.zoneId, task.limit) };
       case 'hotZones':
         return shard.hotZones(task.limit);
+      case 'rules':
+        return shard.addVersion(task.version);
       default:
         return assertNever(task);
     }

@@ -1,15 +1,17 @@
 import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
+import type { RuleVersion } from '../config/types.js';
 import type { AlertStatus } from '../model/alert.js';
-import type { Plan, PlannedRule } from '../model/plan.js';
+import type { AlertRule, WindowPlan } from '../model/plan.js';
 import { type Reading, RejectReason } from '../model/reading.js';
-import type { HotZonesResult, ProcessResult, ProcessTask, ShardSetup, SnapshotResult, ZoneHistory } from '../protocol/messages.js';
+import type { HotZonesResult, ProcessResult, ProcessTask, RulesResult, ShardSetup, SnapshotResult, ZoneHistory } from '../protocol/messages.js';
 import { HashRing } from '../sharding/ring.js';
 import { formatAlert } from './alert.js';
 import { applyReading } from './evaluate.js';
 import { hotZones } from './hot-zones.js';
-import { planRules } from './plan.js';
+import { planWindow } from './plan.js';
 import { isRejection, parseReading } from './reading.js';
+import { RuleBook } from './rule-book.js';
 import { UpdatePacker, zoneFromImage } from './zone-image.js';
 import { ZoneState } from './zone-state.js';
 import { summarizeZone } from './zone-summary.js';
@@ -19,26 +21,37 @@ import { summarizeZone } from './zone-summary.js';
  * worker thread wraps it, and tests drive it in-process.
  */
 export class Shard {
-  readonly plan: Plan;
+  readonly window: WindowPlan;
+  readonly book: RuleBook;
   readonly zones = new Map<string, ZoneState>();
   readonly incarnation = randomUUID();
   private readonly ring: HashRing;
   private readonly shard: number;
   private accepted = 0;
+  /** The largest ts evaluated so far: a version arriving at or before it is late (contract §7.5). */
+  private maxTs = -1;
 
   constructor(setup: ShardSetup) {
-    this.plan = planRules(setup.rules as Parameters<typeof planRules>[0]);
+    this.window = planWindow(setup.rules.window);
+    this.book = new RuleBook(setup.rules.versions, setup.rules.window.paneMs);
     this.ring = new HashRing(setup.shards, setup.virtualNodes);
     this.shard = setup.shard;
   }
 
   process(task: ProcessTask): ProcessResult {
     const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
-    const result: ProcessResult = { kind: 'processed', alerts: [], rejected: [], accepted: 0, zones: 0, incarnation: this.incarnation };
+    const result: ProcessResult = { kind: 'processed', alerts: [], rejected: [], accepted: 0, zones: 0, maxTs: -1, incarnation: this.incarnation };
     let current = 0;
-    const emit = (reading: Reading, seq: number, rule: PlannedRule, status: AlertStatus, details: Record<string, number>) => {
-      result.alerts.push({ record: current, zoneId: reading.zoneId, firing: status === 'firing', text: formatAlert(reading, seq, rule, status, details) });
+    const emit = (reading: Reading, seq: number, rule: AlertRule, status: AlertStatus, details: Record<string, number>, removed: boolean) => {
+      result.alerts.push({
+        record: current,
+        zoneId: reading.zoneId,
+        firing: status === 'firing',
+        shadow: rule.shadow,
+        text: formatAlert(reading, seq, rule, status, details, removed),
+      });
     };
+    let maxTs = this.maxTs;
     let start = 0;
     for (let i = 0; i < task.ends.length; i++) {
       const end = task.ends[i] as number;
@@ -56,7 +69,7 @@ export class Shard {
         if (this.ring.ownerOf(parsed.zoneId) !== this.shard) {
           throw new Error(`worker ${this.shard} got a reading of zone ${JSON.stringify(parsed.zoneId)}, which worker ${this.ring.ownerOf(parsed.zoneId)} owns`);
         }
-        zone = new ZoneState(this.plan);
+        zone = new ZoneState(this.window);
         this.zones.set(parsed.zoneId, zone);
       }
       current = task.records[i] as number;
@@ -65,12 +78,25 @@ export class Shard {
         zone.partition = task.partition;
         zone.stored = false;
       }
-      applyReading(zone, parsed, this.plan, emit);
+      applyReading(zone, parsed, this.window, this.book, emit);
+      if (parsed.ts > maxTs) maxTs = parsed.ts;
       result.accepted++;
     }
     this.accepted += result.accepted;
+    this.maxTs = maxTs;
+    result.maxTs = maxTs;
     result.zones = this.zones.size;
     return result;
+  }
+
+  /**
+   * A new version of the rule set: readings from now on with ts at or past
+   * its effectiveFrom are evaluated under it. Late when this worker already
+   * evaluated such a reading (that one stays judged by the older version).
+   */
+  addVersion(version: RuleVersion): RulesResult {
+    const added = this.book.add(version);
+    return { kind: 'rules', added, late: added && this.maxTs >= version.effectiveFrom };
   }
 
   /**
@@ -89,7 +115,7 @@ export class Shard {
         packer = new UpdatePacker();
         packers.set(zone.partition, packer);
       }
-      packer.add(zoneId, zone, whole);
+      packer.add(zoneId, zone, whole, this.book);
       zone.markSnapshotted();
     }
     const partitions = [...packers].map(([partition, packer]) => ({ partition, zones: packer.zones, bytes: packer.bytes, chunks: packer.finish() }));
@@ -98,7 +124,7 @@ export class Shard {
 
   restore(zoneIds: readonly string[], images: readonly Uint8Array[]): void {
     zoneIds.forEach((zoneId, i) => {
-      this.zones.set(zoneId, zoneFromImage(zoneId, images[i] as Uint8Array, this.plan));
+      this.zones.set(zoneId, zoneFromImage(zoneId, images[i] as Uint8Array, this.window, this.book));
     });
   }
 
@@ -114,12 +140,12 @@ export class Shard {
   /** A zone's latest `limit` values (oldest first) with its mean, σ and firing rules; null for an unknown zone. */
   zoneHistory(zoneId: string, limit: number): ZoneHistory | null {
     const zone = this.zones.get(zoneId);
-    return zone === undefined ? null : summarizeZone(zoneId, zone, this.plan, limit);
+    return zone === undefined ? null : summarizeZone(zoneId, zone, this.book, limit);
   }
 
   /** At most `limit` zones for an overview: firing ones first, then the hottest by latest temperature. */
   hotZones(limit: number): HotZonesResult {
-    return hotZones(this.zones, this.plan, limit);
+    return hotZones(this.zones, this.book, limit);
   }
 
   /** Bytes of typed-array state per zone (what the ArrayBuffer holds, not the Map overhead). */

@@ -1,23 +1,27 @@
 import { createHash } from 'node:crypto';
 import { Packr } from 'msgpackr';
-import type { RulesConfig } from '../config/types.js';
+import type { WindowConfig } from '../config/types.js';
 import { StateError } from '../errors.js';
-import type { Plan } from '../model/plan.js';
+import type { WindowPlan } from '../model/plan.js';
 import type { SnapshotIdentity } from '../model/snapshot.js';
+import type { RuleIds } from './rule-book.js';
+import { decodeRuleStates, encodeRuleStates } from './rule-state.js';
 import { ZoneState } from './zone-state.js';
 
-/** Bumped whenever the stored layout changes; older snapshots are refused, never misread. */
-export const SNAPSHOT_FORMAT = 2;
+/** Bumped whenever the stored layout changes; older snapshots are refused (or converted: legacy-image.ts), never misread. */
+export const SNAPSHOT_FORMAT = 3;
 
 /**
- * A zone's image: a header, then the zone's buffer (history, pane sums, pane
- * errors, pane counts, firing flags) as it is in memory. The header is the
+ * A zone's image: a header, the zone's buffer (history, pane sums, pane
+ * errors, pane counts) as it is in memory, then its rule states by rule id
+ * (rule-state.ts), padded to a capacity that only grows. The header is the
  * zone's scalars as a msgpack array (format first, so any reader can tell
  * what it holds) behind a length byte, padded to a fixed size: the layout is
  * fixed, so a snapshot updates a stored image in place with the few byte
- * ranges a reading changes instead of rewriting 10 KB.
+ * ranges a reading changes (and the rule states whole, when they changed)
+ * instead of rewriting 10 KB.
  */
-const HEADER = ['format', 'partition', 'seq', 'maxPane', 'count', 'head', 'shift', 'sum', 'sumSq', 'sinceRecompute'] as const;
+const HEADER = ['format', 'partition', 'seq', 'maxPane', 'count', 'head', 'shift', 'sum', 'sumSq', 'sinceRecompute', 'ruleBytes'] as const;
 type HeaderField = Exclude<(typeof HEADER)[number], 'format'>;
 /** 1 length byte + at most 1 + 9 bytes per field; a multiple of 8, so the buffer stays aligned. */
 export const IMAGE_HEADER_BYTES = 96;
@@ -29,56 +33,91 @@ const CHUNK_ZONES = 500;
 const CHUNK_BYTES = 4 << 20;
 
 /**
- * Identity of what a snapshot means: the image format, and the window and
- * rules it was made under. A snapshot made under other rules or another
- * window would give other alerts if resumed.
+ * Identity of what a snapshot means: the image format and the window
+ * (W, g, R). Rules are not part of it: they change live, and rule states are
+ * stored by rule id (contract §7.1).
  */
-export function snapshotIdentity(config: RulesConfig): SnapshotIdentity {
-  const fingerprint = createHash('sha256')
-    .update(JSON.stringify({ window: config.window, rules: config.rules }))
-    .digest('hex')
-    .slice(0, 16);
-  return { format: SNAPSHOT_FORMAT, fingerprint };
+export function snapshotIdentity(window: WindowConfig): SnapshotIdentity {
+  const { size, paneMs, retain } = window;
+  const fingerprint = createHash('sha256').update(JSON.stringify({ size, paneMs, retain })).digest('hex').slice(0, 16);
+  return { format: SNAPSHOT_FORMAT, fingerprint, window: { size, paneMs, retain } };
 }
 
 /** Writes the zone's header into `target` at `at` (IMAGE_HEADER_BYTES bytes). */
 function writeHeader(zone: ZoneState, target: Uint8Array, at: number): void {
-  const fields = HEADER.map((field) => (field === 'format' ? SNAPSHOT_FORMAT : zone[field]));
+  writeHeaderFields(
+    HEADER.map((field) => (field === 'format' ? SNAPSHOT_FORMAT : zone[field])),
+    target,
+    at,
+  );
+}
+
+/** Writes a header of these fields (in HEADER's order, format first) into `target` at `at`. */
+export function writeHeaderFields(fields: readonly number[], target: Uint8Array, at: number): void {
   const packed = packr.pack(fields);
   target[at] = packed.byteLength;
   target.set(packed, at + 1);
   target.fill(0, at + 1 + packed.byteLength, at + IMAGE_HEADER_BYTES);
 }
 
+/** The capacity an image reserves for rule states of this many bytes (or more, when it had more). */
+export function ruleCapacityFor(bytes: number, capacity: number): number {
+  return bytes <= capacity ? capacity : Math.ceil(Math.max(bytes, 2 * capacity) / 16) * 16;
+}
+
+/** Encodes the zone's rule states and makes room for them: the capacity grows by doubling, in steps of 16 bytes. */
+function ruleSection(zone: ZoneState, ids: RuleIds): Uint8Array {
+  const section = encodeRuleStates(zone, ids);
+  zone.ruleBytes = section.byteLength;
+  zone.ruleCapacity = ruleCapacityFor(section.byteLength, zone.ruleCapacity);
+  return section;
+}
+
+/** The image offset of the rule states. */
+function ruleOffset(zone: ZoneState): number {
+  return IMAGE_HEADER_BYTES + zone.buffer.byteLength;
+}
+
 /** The zone's whole image. */
-export function zoneImage(zone: ZoneState): Uint8Array {
-  const image = new Uint8Array(IMAGE_HEADER_BYTES + zone.buffer.byteLength);
+export function zoneImage(zone: ZoneState, ids: RuleIds): Uint8Array {
+  const section = ruleSection(zone, ids);
+  const image = new Uint8Array(ruleOffset(zone) + zone.ruleCapacity);
   writeHeader(zone, image, 0);
   image.set(new Uint8Array(zone.buffer), IMAGE_HEADER_BYTES);
+  image.set(section, ruleOffset(zone));
   return image;
 }
 
-/** Rebuilds a zone from its image; throws StateError for another format or another plan's layout. */
-export function zoneFromImage(zoneId: string, image: Uint8Array, plan: Plan): ZoneState {
+/** The fields of an image's header; throws StateError when they do not decode. */
+export function imageHeader(zoneId: string, image: Uint8Array): unknown[] {
   let fields: unknown;
   try {
     fields = packr.unpack(image.subarray(1, 1 + (image[0] ?? 0)));
   } catch (error) {
     throw new StateError(`the snapshot of zone ${zoneId} does not decode`, { cause: error });
   }
-  if (!Array.isArray(fields) || fields[0] !== SNAPSHOT_FORMAT) {
-    throw new StateError(
-      `the snapshot of zone ${zoneId} has format ${Array.isArray(fields) ? String(fields[0]) : '?'}, this engine reads format ${SNAPSHOT_FORMAT}`,
-    );
+  if (!Array.isArray(fields)) throw new StateError(`the snapshot of zone ${zoneId} has no header`);
+  return fields;
+}
+
+/** Rebuilds a zone from its image; throws StateError for another format or another window's layout. */
+export function zoneFromImage(zoneId: string, image: Uint8Array, window: WindowPlan, ids: RuleIds): ZoneState {
+  const fields = imageHeader(zoneId, image);
+  if (fields[0] !== SNAPSHOT_FORMAT) {
+    throw new StateError(`the snapshot of zone ${zoneId} has format ${String(fields[0])}, this engine reads format ${SNAPSHOT_FORMAT}`);
   }
-  const zone = new ZoneState(plan);
-  if (image.byteLength !== IMAGE_HEADER_BYTES + zone.buffer.byteLength) {
-    throw new StateError(`the snapshot of zone ${zoneId} has another layout (window or rules changed)`);
+  const zone = new ZoneState(window);
+  const statsEnd = ruleOffset(zone);
+  const ruleBytes = Number(fields[HEADER.indexOf('ruleBytes')]);
+  if (image.byteLength < statsEnd || !(ruleBytes >= 0 && ruleBytes <= image.byteLength - statsEnd)) {
+    throw new StateError(`the snapshot of zone ${zoneId} has another layout (another window)`);
   }
   HEADER.forEach((field, i) => {
     if (field !== 'format') zone[field as HeaderField] = fields[i] as number;
   });
-  new Uint8Array(zone.buffer).set(image.subarray(IMAGE_HEADER_BYTES));
+  new Uint8Array(zone.buffer).set(image.subarray(IMAGE_HEADER_BYTES, statsEnd));
+  decodeRuleStates(zone, image.subarray(statsEnd, statsEnd + ruleBytes), ids, zoneId);
+  zone.ruleCapacity = image.byteLength - statsEnd;
   zone.markSnapshotted();
   return zone;
 }
@@ -86,7 +125,8 @@ export function zoneFromImage(zoneId: string, image: Uint8Array, plan: Plan): Zo
 /**
  * Byte ranges of the image that changed since the zone's last snapshot, as
  * [offset, length] pairs: the header, the history slots written, the panes
- * written or recycled (in each of the three pane arrays) and the firing flags.
+ * written or recycled (in each of the three pane arrays) and, when they
+ * changed, the rule states (their whole capacity). Call after ruleSection.
  */
 export function changedRanges(zone: ZoneState): number[] {
   const ranges = [0, IMAGE_HEADER_BYTES];
@@ -111,7 +151,7 @@ export function changedRanges(zone: ZoneState): number[] {
       slots(low % r, n, 4, zone.paneCount);
     }
   }
-  if (zone.firing.length > 0) ranges.push(at(zone.firing), zone.firing.length);
+  if (zone.rulesChanged && zone.ruleCapacity > 0) ranges.push(ruleOffset(zone), zone.ruleCapacity);
   return ranges;
 }
 
@@ -141,10 +181,12 @@ export class UpdatePacker {
   private chunkBytes = 0;
 
   /** Adds the zone whole, or only what changed since its last snapshot. */
-  add(zoneId: string, zone: ZoneState, whole: boolean): void {
+  add(zoneId: string, zone: ZoneState, whole: boolean, ids: RuleIds): void {
     const state = Buffer.from(zone.buffer);
+    const section = whole || zone.rulesChanged ? ruleSection(zone, ids) : undefined;
+    const rulesAt = ruleOffset(zone);
     // A whole image is one range, so that the store can SET it in one step.
-    const ranges = whole ? [0, IMAGE_HEADER_BYTES + state.length] : changedRanges(zone);
+    const ranges = whole ? [0, rulesAt + zone.ruleCapacity] : changedRanges(zone);
     const idLength = Buffer.byteLength(zoneId, 'utf8');
     let size = 5 + idLength;
     for (let i = 1; i < ranges.length; i += 2) size += 8 + (ranges[i] as number);
@@ -164,10 +206,13 @@ export class UpdatePacker {
       out.writeUInt32LE(offset, at);
       out.writeUInt32LE(length, at + 4);
       at += 8;
-      // A range starts with the header (offset 0; all of the image when whole) or lies within the buffer.
+      // A range is the header (offset 0; all of the image when whole), lies within the buffer, or is the rule states.
       if (offset === 0) {
         writeHeader(zone, out, at);
         if (length > IMAGE_HEADER_BYTES) state.copy(out, at + IMAGE_HEADER_BYTES);
+        if (length > rulesAt) writeSection(section, out, at + rulesAt, zone.ruleCapacity);
+      } else if (offset === rulesAt) {
+        writeSection(section, out, at, length);
       } else {
         state.copy(out, at, offset - IMAGE_HEADER_BYTES, offset - IMAGE_HEADER_BYTES + length);
       }
@@ -227,13 +272,24 @@ export function unpackUpdates(chunk: Uint8Array): ZoneUpdate[] {
   return updates;
 }
 
-/** Applies an update to a stored image the way the Redis store does (SET, or SETRANGE per write). */
+/** The rule states, zero-padded to `length` (the capacity reserved for them). */
+function writeSection(section: Uint8Array | undefined, out: Buffer, at: number, length: number): void {
+  const bytes = section?.byteLength ?? 0;
+  if (section !== undefined) out.set(section, at);
+  out.fill(0, at + bytes, at + length);
+}
+
+/** Applies an update to a stored image the way the Redis store does (SET, or SETRANGE per write: a write past the end extends it). */
 export function applyUpdate(stored: Uint8Array | undefined, update: ZoneUpdate): Uint8Array {
+  const end = update.writes.reduce((last, [offset, bytes]) => Math.max(last, offset + bytes.byteLength), 0);
   if (update.whole) {
-    const length = update.writes.reduce((end, [offset, bytes]) => Math.max(end, offset + bytes.byteLength), 0);
-    stored = new Uint8Array(length);
+    stored = new Uint8Array(end);
   } else if (stored === undefined) {
     throw new StateError(`zone ${update.zoneId} has an update but no stored image`);
+  } else if (end > stored.byteLength) {
+    const grown = new Uint8Array(end);
+    grown.set(stored);
+    stored = grown;
   }
   for (const [offset, bytes] of update.writes) stored.set(bytes, offset);
   return stored;

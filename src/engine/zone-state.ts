@@ -1,4 +1,4 @@
-import type { Plan } from '../model/plan.js';
+import type { WindowPlan, ZonePlan } from '../model/plan.js';
 import { roundingError } from './numerics.js';
 
 export interface Moments {
@@ -8,8 +8,10 @@ export interface Moments {
 
 /**
  * One zone's rolling state (contract §2), packed into a single ArrayBuffer:
- * the last W values, the pane ring (sum and count per pane) and the
- * FIRING/OK flag of each rule. No per-reading objects are kept.
+ * the last W values and the pane ring (sum and count per pane). They depend
+ * only on the window, never on the rules (contract §7.1). The rule states
+ * (FIRING, t0) are kept apart, by rule slot (rule-state.ts), and only once
+ * the zone has one. No per-reading objects are kept.
  *
  * Mean and variance come from sums of values shifted by a per-zone constant
  * near the mean, recomputed exactly from the ring every W additions, so
@@ -41,23 +43,33 @@ export class ZoneState {
   historyAdded = 0;
   /** Lowest pane index written or recycled since the last snapshot (Infinity: none): panes from here to M changed. */
   paneLow = Number.POSITIVE_INFINITY;
+  /** The rules of the zone's latest reading (null: none yet, or restored): a reading outside its version's span looks again. */
+  plan: ZonePlan | null = null;
+  /** Rule states by slot (rule-state.ts); null until the zone has one. */
+  ruleFlags: Uint8Array | null = null;
+  /** t0 by slot, for PENDING states; null until a rule with `for` needs one. */
+  ruleT0: Float64Array | null = null;
+  /** The rule states changed since the last snapshot. */
+  rulesChanged = false;
+  /** Bytes of the rule states as last encoded into an image (zone-image.ts). */
+  ruleBytes = 0;
+  /** Bytes the image reserves for the rule states: grows, never shrinks, so a stored image is only ever written over. */
+  ruleCapacity = 0;
 
   readonly history: Float64Array;
   readonly paneSum: Float64Array;
   /** Rounding error of each pane sum (Neumaier), added back when totals are read. */
   readonly paneError: Float64Array;
   readonly paneCount: Uint32Array;
-  readonly firing: Uint8Array;
 
-  constructor(plan: Plan) {
-    const w = plan.historySize;
-    const r = plan.ringPanes;
-    const buffer = new ArrayBuffer(8 * (w + 2 * r) + 4 * r + plan.rules.length);
+  constructor(window: WindowPlan) {
+    const w = window.historySize;
+    const r = window.ringPanes;
+    const buffer = new ArrayBuffer(8 * (w + 2 * r) + 4 * r);
     this.history = new Float64Array(buffer, 0, w);
     this.paneSum = new Float64Array(buffer, 8 * w, r);
     this.paneError = new Float64Array(buffer, 8 * (w + r), r);
     this.paneCount = new Uint32Array(buffer, 8 * (w + 2 * r), r);
-    this.firing = new Uint8Array(buffer, 8 * (w + 2 * r) + 4 * r, plan.rules.length);
   }
 
   /** The whole state as one buffer (for snapshots). */
@@ -68,6 +80,7 @@ export class ZoneState {
   /** Forgets what changed: called once a snapshot has taken the zone's changes. */
   markSnapshotted(): void {
     this.dirty = false;
+    this.rulesChanged = false;
     this.stored = true;
     this.historyAdded = 0;
     this.paneLow = Number.POSITIVE_INFINITY;

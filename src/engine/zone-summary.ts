@@ -1,5 +1,6 @@
-import type { Plan } from '../model/plan.js';
 import type { ZoneHistory } from '../protocol/messages.js';
+import type { RuleIds } from './rule-book.js';
+import { firingRuleIds } from './rule-state.js';
 import type { ZoneState } from './zone-state.js';
 
 /**
@@ -22,20 +23,8 @@ export function recentValues(zone: ZoneState, limit: number): Float64Array {
   return out;
 }
 
-export function firingRules(zone: ZoneState, plan: Plan): string[] {
-  const ids: string[] = [];
-  for (let i = 0; i < plan.rules.length; i++) if (zone.firing[i] === 1) ids.push((plan.rules[i] as Plan['rules'][number]).id);
-  return ids;
-}
-
-export function isFiring(zone: ZoneState): boolean {
-  const flags = zone.firing;
-  for (let i = 0; i < flags.length; i++) if (flags[i] === 1) return true;
-  return false;
-}
-
 /** Statistics and the latest values of a zone; mean and σ the exact two-pass way (it is not the hot path). */
-export function summarizeZone(zoneId: string, zone: ZoneState, plan: Plan, limit: number): ZoneHistory {
+export function summarizeZone(zoneId: string, zone: ZoneState, ids: RuleIds, limit: number): ZoneHistory {
   const moments = { mean: Number.NaN, std: Number.NaN };
   if (zone.count > 0) zone.exactMoments(moments);
   return {
@@ -45,6 +34,7 @@ export function summarizeZone(zoneId: string, zone: ZoneState, plan: Plan, limit
     values: recentValues(zone, limit),
     mean: zone.count > 0 ? moments.mean : null,
     std: zone.count > 0 ? moments.std : null,
-    firing: firingRules(zone, plan),
+    firing: firingRuleIds(zone, ids, false),
+    shadowFiring: firingRuleIds(zone, ids, true),
   };
 }

@@ -22,13 +22,16 @@ export async function createSource(config: SourceConfig, engine: EngineOptions):
   }
 }
 
+/** What a sink carries: alerts, dead letters, or the alerts of shadow rules. */
+export type SinkRole = 'alerts' | 'dead-letters' | 'shadow';
+
 /** Builds a configured sink; `role` names it in messages and picks the Kafka producer's id. */
-export async function createSink(config: SinkConfig, role: 'alerts' | 'dead-letters'): Promise<Sink> {
+export async function createSink(config: SinkConfig, role: SinkRole): Promise<Sink> {
   switch (config.type) {
     case 'file':
       return FileSink.open(config.path);
     case 'stdout':
-      return new StdoutSink(config.format === 'pretty' && role === 'alerts');
+      return new StdoutSink(config.format === 'pretty' && role !== 'dead-letters');
     case 'kafka': {
       const { KafkaSink } = await import('./kafka/kafka-sink.js');
       return KafkaSink.connect(config, role);

@@ -100,6 +100,14 @@ export interface OutRecord {
   value: string;
 }
 
+/** What one batch of readings produced for the outputs, replayed records left out. */
+export interface BatchOutputs {
+  alerts: OutRecord[];
+  deadLetters: OutRecord[];
+  /** Alerts of shadow rules: never in the alerts sink (contract §7.4). */
+  shadow: OutRecord[];
+}
+
 export interface Sink {
   /** Appends records in order. Never blocks; callers await ready() for backpressure. */
   write(records: readonly OutRecord[]): void;

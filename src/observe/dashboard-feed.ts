@@ -142,6 +142,7 @@ export class DashboardFeed {
       zones: stats.zones,
       ready: view.ready(),
       queues: view.queueDepths(),
+      rules: view.rules(),
     };
   }
 

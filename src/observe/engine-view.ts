@@ -3,6 +3,15 @@ import type { RunningEngine } from '../coordinator/engine.js';
 import type { RunStats } from '../coordinator/stats.js';
 import type { ShardResult, ShardTask } from '../protocol/messages.js';
 
+/** The rule set as operators see it: the version in force for the stream, the latest known, late and refused versions. */
+export interface RulesView {
+  /** The version in force at the newest reading ts evaluated (undefined before the first reading). */
+  inForce: number | undefined;
+  latest: number;
+  late: number;
+  refused: number;
+}
+
 /**
  * Everything observability reads from a running engine, in one place, so
  * metrics, health and the dashboard depend on this narrow surface rather than
@@ -25,6 +34,7 @@ export interface EngineView {
   ownerOf(zoneId: string): number;
   /** Source partitions assigned and their state restored (always true for unpartitioned sources). */
   ready(): boolean;
+  rules(): RulesView;
 }
 
 export function engineView(engine: RunningEngine): EngineView {
@@ -40,6 +50,12 @@ export function engineView(engine: RunningEngine): EngineView {
     ask: (shard, task) => shards.run(shard, task),
     ownerOf: (zoneId) => shards.ring.ownerOf(zoneId),
     ready: () => engine.ready(),
+    rules: () => ({
+      inForce: stats.maxTs < 0 ? undefined : engine.rules.at(stats.maxTs)?.version,
+      latest: engine.rules.versions.at(-1)?.version ?? 0,
+      late: engine.rules.late,
+      refused: engine.rules.refused,
+    }),
   };
 }
 

@@ -1,6 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { StatsResult } from '../protocol/messages.js';
-import type { SeenAlert } from './alert-feed.js';
+import { parseAlert, type SeenAlert } from './alert-feed.js';
 import { type EngineView, within } from './engine-view.js';
 
 /** How long a scrape waits for a worker busy with batches before leaving its gauges as they were. */
@@ -18,6 +18,7 @@ export class EngineMetrics {
   readonly registry = new Registry();
   private view: EngineView | undefined;
   private readonly alerts: Counter<'rule' | 'status'>;
+  private readonly shadowAlerts: Counter<'rule' | 'status'>;
   private readonly batchRecords: Histogram;
   private readonly latency: Histogram;
 
@@ -67,11 +68,33 @@ export class EngineMetrics {
       stat((v) => v.stats.zones),
     );
     this.gaugeFrom('klaxon_ready', '1 once the engine runs with its partitions assigned and state restored.', () => (this.view?.ready() ? 1 : 0));
+    this.gaugeFrom(
+      'klaxon_rules_version',
+      'The rule set version in force at the newest reading evaluated (absent before the first).',
+      () => this.view?.rules().inForce,
+    );
+    this.gaugeFrom('klaxon_rules_latest_version', 'The latest rule set version this engine knows (it may take effect later).', () => this.view?.rules().latest);
+    this.totalFrom(
+      'klaxon_rules_late_total',
+      'Rule set versions that arrived after readings at or past their effectiveFrom were evaluated (applied from the next reading; a replay could differ).',
+      stat((v) => v.rules().late),
+    );
+    this.totalFrom(
+      'klaxon_rules_refused_total',
+      'Records of the rules channel refused: invalid, not after the latest version, or a known version changed.',
+      stat((v) => v.rules().refused),
+    );
     this.partitionLag();
     this.workerGauges();
     this.alerts = new Counter({
       name: 'klaxon_alerts_total',
       help: 'Alerts written to the sink, by rule and status (firing or resolved).',
+      labelNames: ['rule', 'status'],
+      registers,
+    });
+    this.shadowAlerts = new Counter({
+      name: 'klaxon_shadow_alerts_total',
+      help: 'Alerts of shadow rules (kept out of the alerts sink), by rule and status.',
       labelNames: ['rule', 'status'],
       registers,
     });
@@ -132,6 +155,14 @@ export class EngineMetrics {
   /** Alerts as they reach the sink (AlertFeed listener). */
   readonly countAlerts = (alerts: readonly SeenAlert[]): void => {
     for (const alert of alerts) this.alerts.inc({ rule: alert.rule, status: alert.status });
+  };
+
+  /** Shadow rules' alerts (EngineHooks.onShadowAlerts). */
+  readonly countShadowAlerts = (records: readonly { value: string }[]): void => {
+    for (const record of records) {
+      const alert = parseAlert(record.value, 0);
+      if (alert !== undefined) this.shadowAlerts.inc({ rule: alert.rule, status: alert.status });
+    }
   };
 
   text(): Promise<string> {

@@ -14,6 +14,7 @@ export interface Observability {
   /** Pass to runEngine's hooks (EngineHooks.onStart / onAlerts). */
   onStart(engine: RunningEngine): void;
   onAlerts(records: readonly OutRecord[]): void;
+  onShadowAlerts(records: readonly OutRecord[]): void;
   /** The run is over: not ready any more; the server closes. */
   stop(): Promise<void>;
 }
@@ -25,12 +26,14 @@ export interface Observability {
  */
 export async function startObservability(config: KlaxonConfig): Promise<Observability> {
   const { http } = config;
-  if (http === undefined) return { url: undefined, onStart: () => {}, onAlerts: () => {}, stop: async () => {} };
+  if (http === undefined) return { url: undefined, onStart: () => {}, onAlerts: () => {}, onShadowAlerts: () => {}, stop: async () => {} };
   const alerts = new AlertFeed();
   const metrics = new EngineMetrics();
   alerts.onAlerts(metrics.countAlerts);
   const health = new Health();
-  const zscore = config.rules.find((rule) => rule.type === 'zscore');
+  // The dashboard's scales come from the latest version's rules.
+  const latest = config.versions.at(-1)?.rules ?? [];
+  const zscore = latest.find((rule) => rule.type === 'zscore');
   const dashboard = http.dashboard
     ? new DashboardFeed(alerts, {
         gridZones: 400,
@@ -38,7 +41,7 @@ export async function startObservability(config: KlaxonConfig): Promise<Observab
         tickMs: 1_000,
         k: zscore?.type === 'zscore' ? zscore.k : 3,
         // The threshold sets the top of the grid's colour scale.
-        rules: config.rules.map((rule) => ({
+        rules: latest.map((rule) => ({
           id: rule.id,
           type: rule.type,
           ...(rule.type === 'threshold' && rule.above !== undefined ? { above: rule.above } : {}),
@@ -55,6 +58,7 @@ export async function startObservability(config: KlaxonConfig): Promise<Observab
       dashboard?.attach(view);
     },
     onAlerts: alerts.add,
+    onShadowAlerts: metrics.countShadowAlerts,
     async stop() {
       health.stop();
       await server.close();

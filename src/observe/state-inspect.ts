@@ -1,5 +1,6 @@
 import type { KlaxonConfig, RulesConfig } from '../config/types.js';
-import { planRules } from '../engine/plan.js';
+import { planWindow } from '../engine/plan.js';
+import { RuleBook } from '../engine/rule-book.js';
 import { zoneFromImage } from '../engine/zone-image.js';
 import { summarizeZone } from '../engine/zone-summary.js';
 import { UsageError } from '../errors.js';
@@ -41,13 +42,14 @@ export async function inspectStoredZone(config: KlaxonConfig, zoneId: string): P
  * highest seq is the current one. Snapshots are decoded only for that zone.
  */
 export async function findStoredZone(store: SnapshotReader, rules: RulesConfig, zoneId: string): Promise<StoredZone | undefined> {
-  const plan = planRules(rules);
+  const window = planWindow(rules.window);
+  const book = new RuleBook(rules.versions, rules.window.paneMs);
   let found: StoredZone | undefined;
   for (const partition of await store.partitions()) {
     const snapshot = await store.load(partition);
     const image = snapshot?.zones.get(zoneId);
     if (snapshot === null || image === undefined) continue;
-    const zone = summarizeZone(zoneId, zoneFromImage(zoneId, image, plan), plan, rules.window.size);
+    const zone = summarizeZone(zoneId, zoneFromImage(zoneId, image, window, book), book, rules.window.size);
     if (found === undefined || zone.seq > found.zone.seq) found = { partition, offset: snapshot.offset, zone };
   }
   return found;
@@ -64,6 +66,7 @@ export function formatStoredZone({ partition, offset, zone }: StoredZone, values
     `  mean     ${number(zone.mean)}`,
     `  std      ${number(zone.std)}`,
     `  firing   ${zone.firing.length > 0 ? zone.firing.join(', ') : 'none'}`,
+    ...(zone.shadowFiring.length > 0 ? [`  shadow   ${zone.shadowFiring.join(', ')} (firing, shadow rules)`] : []),
     `  latest   ${latest.join(' ')}${latest.length > 0 ? ' (oldest first)' : ''}`,
     '',
   ].join('\n');

@@ -3,14 +3,15 @@
  * `kind`; the worker switches on it exhaustively. Typed arrays and buffers
  * travel by structured clone (moved where the sender gives them up).
  */
-import type { KlaxonConfig } from '../config/types.js';
+import type { RulesConfig, RuleVersion } from '../config/types.js';
 
 /** What a worker is started with (piscina `workerData`). */
 export interface ShardSetup {
   shard: number;
   shards: number;
   virtualNodes: number;
-  rules: Pick<KlaxonConfig, 'window' | 'rules'>;
+  /** The window, and the rule set versions known at start (later ones come as RulesTasks). */
+  rules: RulesConfig;
 }
 
 /** A batch of raw records for one shard: record i is bytes[ends[i-1] .. ends[i]). */
@@ -67,7 +68,16 @@ export interface HotZonesTask {
   limit: number;
 }
 
-export type ShardTask = ProcessTask | StatsTask | SnapshotTask | RestoreTask | DropTask | ZoneHistoryTask | HotZonesTask;
+/**
+ * A new version of the rule set, after the latest (contract §7.5): queued at
+ * every worker behind the batches already queued there.
+ */
+export interface RulesTask {
+  kind: 'rules';
+  version: RuleVersion;
+}
+
+export type ShardTask = ProcessTask | StatsTask | SnapshotTask | RestoreTask | DropTask | ZoneHistoryTask | HotZonesTask | RulesTask;
 
 /** One alert as a worker emits it. */
 export interface EmittedAlert {
@@ -76,6 +86,8 @@ export interface EmittedAlert {
   /** Its zone: the Kafka key it is written with. */
   zoneId: string;
   firing: boolean;
+  /** A shadow rule's alert: it goes to the shadow output, never to the alerts sink. */
+  shadow: boolean;
   /** The alert object of contract §4 as JSON text. */
   text: string;
 }
@@ -94,6 +106,8 @@ export interface ProcessResult {
   rejected: Rejection[];
   accepted: number;
   zones: number;
+  /** The largest ts this worker has evaluated so far (-1: none): which version is in force for the stream. */
+  maxTs: number;
   /** Random per thread start: a change means the worker was replaced and lost its state. */
   incarnation: string;
 }
@@ -135,7 +149,9 @@ export interface ZoneHistory {
   /** Over the whole history; null before the first reading. */
   mean: number | null;
   std: number | null;
+  /** Rules FIRING in the zone (rule id order), shadow rules apart. */
   firing: string[];
+  shadowFiring: string[];
 }
 
 export interface ZoneHistoryResult {
@@ -160,7 +176,15 @@ export interface HotZonesResult {
   firingZones: number;
 }
 
-export type ShardResult = ProcessResult | StatsResult | SnapshotResult | DoneResult | ZoneHistoryResult | HotZonesResult;
+export interface RulesResult {
+  kind: 'rules';
+  /** false: the worker knew the version already, or it does not come after the latest (nothing changed). */
+  added: boolean;
+  /** The worker had already evaluated a reading at or past the version's effectiveFrom: it applies from the next one. */
+  late: boolean;
+}
+
+export type ShardResult = ProcessResult | StatsResult | SnapshotResult | DoneResult | ZoneHistoryResult | HotZonesResult | RulesResult;
 
 export function assertNever(value: never): never {
   throw new Error(`unexpected message ${JSON.stringify(value)}`);

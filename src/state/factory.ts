@@ -1,4 +1,5 @@
 import type { KlaxonConfig } from '../config/types.js';
+import { legacyLayout } from '../engine/legacy-image.js';
 import { snapshotIdentity } from '../engine/zone-image.js';
 import type { StateStore } from './types.js';
 
@@ -11,5 +12,5 @@ export async function openStateStore(config: KlaxonConfig): Promise<StateStore |
   const { state, source } = config;
   if (state.type !== 'redis' || source.type !== 'kafka') return undefined;
   const { RedisStateStore } = await import('./redis-store.js');
-  return RedisStateStore.connect(state.url, state.prefix, source.topic, snapshotIdentity(config), config.connectTimeoutMs);
+  return RedisStateStore.connect(state.url, state.prefix, source.topic, snapshotIdentity(config.window), legacyLayout(config), config.connectTimeoutMs);
 }

@@ -1,5 +1,5 @@
 import { applyUpdate, unpackUpdates } from '../engine/zone-image.js';
-import type { PartitionSnapshot, SaveOutcome, StateStore } from './types.js';
+import type { PartitionSnapshot, SaveOutcome, StateStore, StoredWindow } from './types.js';
 
 interface Stored {
   offset: number;
@@ -47,6 +47,14 @@ export class MemoryStateStore implements StateStore {
 
   async partitions(): Promise<number[]> {
     return [...this.partitionsStored.keys()].sort((a, b) => a - b);
+  }
+
+  async storedWindow(): Promise<StoredWindow | null> {
+    return null;
+  }
+
+  async zoneIds(): Promise<string[]> {
+    return [...new Set([...this.partitionsStored.values()].flatMap((stored) => [...stored.zones.keys()]))];
   }
 
   async reset(): Promise<number> {

@@ -1,8 +1,9 @@
 import { Redis } from 'ioredis';
+import { convertLegacyImage, LEGACY_FORMAT, type LegacyLayout } from '../engine/legacy-image.js';
 import { StateError, UnreachableError } from '../errors.js';
 import type { SnapshotIdentity } from '../model/snapshot.js';
 import { redactUrl } from '../redact.js';
-import type { PartitionSnapshot, SaveOutcome, StateStore } from './types.js';
+import type { PartitionSnapshot, SaveOutcome, StateStore, StoredWindow } from './types.js';
 
 const ZONES_PER_READ = 500;
 
@@ -54,7 +55,7 @@ interface ScriptCommands {
 
 /**
  * Snapshots in Redis, per source partition `{prefix}:{topic}:{partition}`:
- * `:meta` (hash: offset, format, rules fingerprint), `:ids` (set of zone ids)
+ * `:meta` (hash: offset, format, the window's fingerprint and the window itself), `:ids` (set of zone ids)
  * and `:zone:{zoneId}` (a string: the zone's image, engine/zone-image.ts). Images are
  * strings so that a snapshot updates them in place with SETRANGE: a
  * reading changes tens of bytes of a 10 KB image. A save is WATCH meta →
@@ -66,15 +67,25 @@ export class RedisStateStore implements StateStore {
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly identity: SnapshotIdentity,
+    private readonly legacy: LegacyLayout | undefined,
   ) {}
 
   /**
    * Connects and checks that Redis answers, waiting at most `timeoutMs` (the
    * config's connectTimeout) for a Redis that is down or starting; then throws
    * UnreachableError naming `state.url`. Once connected, the client retries
-   * through a Redis restart for as long as it takes.
+   * through a Redis restart for as long as it takes. `legacy`: what a snapshot
+   * made before live rules (format 2) must be to be converted as it loads
+   * (absent: refused).
    */
-  static async connect(url: string, prefix: string, topic: string, identity: SnapshotIdentity, timeoutMs = 10_000): Promise<RedisStateStore> {
+  static async connect(
+    url: string,
+    prefix: string,
+    topic: string,
+    identity: SnapshotIdentity,
+    legacy?: LegacyLayout,
+    timeoutMs = 10_000,
+  ): Promise<RedisStateStore> {
     const redis = new Redis(url, {
       lazyConnect: true,
       connectTimeout: timeoutMs,
@@ -118,7 +129,7 @@ export class RedisStateStore implements StateStore {
       redis.disconnect();
       throw new StateError(`Redis at ${redactUrl(url)} does not answer PING`, { cause: error, retriable: true });
     }
-    return new RedisStateStore(redis, `${prefix}:${topic}`, identity);
+    return new RedisStateStore(redis, `${prefix}:${topic}`, identity, legacy);
   }
 
   async load(partition: number): Promise<PartitionSnapshot | null> {
@@ -126,7 +137,7 @@ export class RedisStateStore implements StateStore {
     for (;;) {
       const meta = await this.redis.hgetall(this.key(partition, 'meta'));
       if (meta.offset === undefined) return null;
-      this.checkMeta(partition, meta);
+      const convert = this.checkMeta(partition, meta);
       const zoneIds = await this.redis.smembers(this.key(partition, 'ids'));
       const zones = new Map<string, Uint8Array>();
       for (let i = 0; i < zoneIds.length; i += ZONES_PER_READ) {
@@ -135,12 +146,12 @@ export class RedisStateStore implements StateStore {
         ids.forEach((zoneId, k) => {
           const image = images[k];
           if (image === null || image === undefined) throw new StateError(`the snapshot of partition ${partition} lists zone ${zoneId} but does not hold it`);
-          zones.set(zoneId, image);
+          zones.set(zoneId, convert === undefined ? image : convertLegacyImage(zoneId, image, convert));
         });
       }
       const offset = Number(meta.offset);
       if ((await this.offsetOf(partition)) !== offset) continue;
-      return { offset, zones };
+      return convert === undefined ? { offset, zones } : { offset, zones, converted: true };
     }
   }
 
@@ -168,13 +179,26 @@ export class RedisStateStore implements StateStore {
       const transaction = connection.multi() as unknown as ReturnType<Redis['multi']> & ScriptCommands;
       if (full) transaction.clearZones(idsKey, zonePrefix);
       for (const chunk of chunks) transaction.applyUpdates(idsKey, zonePrefix, Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-      const { format, fingerprint } = this.identity;
-      transaction.hset(metaKey, 'offset', String(offset), 'format', String(format), 'rules', fingerprint, 'savedAt', new Date().toISOString());
+      const { format, fingerprint, window } = this.identity;
+      transaction.hdel(metaKey, 'rules');
+      transaction.hset(
+        metaKey,
+        'offset',
+        String(offset),
+        'format',
+        String(format),
+        'window',
+        fingerprint,
+        'windowSpec',
+        JSON.stringify(window),
+        'savedAt',
+        new Date().toISOString(),
+      );
       const results = await transaction.exec();
       // null: someone wrote meta between WATCH and EXEC.
       if (results === null) return 'resync';
       for (const [error] of results) if (error) throw error;
-      const missing = results.slice(full ? 1 : 0, -1).reduce((sum, [, found]) => sum + Number(found), 0);
+      const missing = results.slice(full ? 1 : 0, -2).reduce((sum, [, found]) => sum + Number(found), 0);
       return missing > 0 ? 'resync' : 'saved';
     } finally {
       connection.disconnect();
@@ -209,6 +233,20 @@ export class RedisStateStore implements StateStore {
     return found.sort((a, b) => a - b);
   }
 
+  async storedWindow(): Promise<StoredWindow | null> {
+    for (const partition of await this.partitions()) {
+      const spec = await this.redis.hget(this.key(partition, 'meta'), 'windowSpec');
+      if (spec !== null) return JSON.parse(spec) as StoredWindow;
+    }
+    return null;
+  }
+
+  async zoneIds(): Promise<string[]> {
+    const ids = new Set<string>();
+    for (const partition of await this.partitions()) for (const id of await this.redis.smembers(this.key(partition, 'ids'))) ids.add(id);
+    return [...ids];
+  }
+
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
@@ -219,19 +257,35 @@ export class RedisStateStore implements StateStore {
     return key.endsWith(':meta') && /^\d+$/.test(partition) ? Number(partition) : undefined;
   }
 
-  private checkMeta(partition: number, meta: Record<string, string>): void {
+  /** Refuses a snapshot this engine cannot read; returns the layout to convert it with when it was made before live rules. */
+  private checkMeta(partition: number, meta: Record<string, string>): LegacyLayout | undefined {
     const where = `the snapshot of partition ${partition} (${this.key(partition, 'meta')})`;
-    const { format, fingerprint } = this.identity;
+    const { format, fingerprint, window } = this.identity;
+    const reset = '`klaxon state reset --config FILE` deletes the snapshots; the next start rebuilds state by replaying the topic';
+    if (Number(meta.format) === LEGACY_FORMAT) {
+      const before = `${where} was made by a Klaxon before live rules (snapshot format ${LEGACY_FORMAT}; this engine reads format ${format})`;
+      if (this.legacy === undefined || meta.rules === undefined || !this.legacy.fingerprints.has(meta.rules)) {
+        throw new StateError(
+          `${before} under a window or rules other than this config's window and version 1: to convert it, start once with the window and the rules it was made under as version 1; or ${reset}`,
+        );
+      }
+      if (this.legacy.ringPanes !== window.retain) {
+        throw new StateError(
+          `${before} with a pane ring of ${this.legacy.ringPanes} panes, and this config's window.retain is ${window.retain}: set window.retain to ${this.legacy.ringPanes} to convert it; or ${reset}`,
+        );
+      }
+      return this.legacy;
+    }
     if (Number(meta.format) !== format) {
+      throw new StateError(`${where} has format ${meta.format}, this engine reads format ${format}: ${reset}`);
+    }
+    if (meta.window !== fingerprint) {
+      const stored = meta.windowSpec === undefined ? 'another window' : `window ${describeWindow(JSON.parse(meta.windowSpec) as StoredWindow)}`;
       throw new StateError(
-        `${where} has format ${meta.format}, this engine reads format ${format}: run \`klaxon state reset\` to rebuild state from the topic`,
+        `${where} was made with ${stored}, this config has window ${describeWindow(window)}: the window is fixed for the state's life (rules are not). Restore the window, or: ${reset}`,
       );
     }
-    if (meta.rules !== fingerprint) {
-      throw new StateError(
-        `${where} was made under other rules or another window: run \`klaxon state reset\` to rebuild state from the topic, or restore the old rules`,
-      );
-    }
+    return undefined;
   }
 
   private key(partition: number, part: 'meta' | 'ids'): string {
@@ -243,9 +297,12 @@ export class RedisStateStore implements StateStore {
   }
 }
 
-/** A Redis URL fit for a log line: its password masked. */
-
 /** Redis's answers to a wrong or missing password (AUTH, or a command sent without one). */
 function isAuthFailure(error: unknown): boolean {
   return error instanceof Error && /^(WRONGPASS|NOAUTH)|invalid password|AUTH failed/i.test(error.message);
+}
+
+/** "size 500, pane 1000 ms, retain 301 panes" */
+function describeWindow(window: StoredWindow): string {
+  return `size ${window.size}, pane ${window.paneMs} ms, retain ${window.retain} panes`;
 }

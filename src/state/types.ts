@@ -4,6 +4,18 @@ export interface PartitionSnapshot {
   offset: number;
   /** Each zone's image by zone id (engine/zone-image.ts reads an image). */
   zones: ReadonlyMap<string, Uint8Array>;
+  /**
+   * Made before live rules and converted as it was loaded (engine/legacy-image.ts):
+   * the store still holds the old layout, so the next save must write the partition whole.
+   */
+  converted?: boolean;
+}
+
+/** The window a deployment's state was made with (contract §7.1): W, g, R. */
+export interface StoredWindow {
+  size: number;
+  paneMs: number;
+  retain: number;
 }
 
 export type SaveOutcome =
@@ -35,6 +47,10 @@ export interface StateStore {
   offsetOf(partition: number): Promise<number | null>;
   /** Partitions that have a snapshot, for operators. */
   partitions(): Promise<number[]>;
+  /** The window the stored snapshots were made with (null: no snapshot), for `klaxon rules apply`. */
+  storedWindow(): Promise<StoredWindow | null>;
+  /** Every zone id some partition's snapshot holds, for `klaxon rules apply` (which zones a change reaches). */
+  zoneIds(): Promise<string[]>;
   /** Deletes every snapshot under this store's prefix and topic; returns how many partitions were removed. */
   reset(): Promise<number>;
   close(): Promise<void>;

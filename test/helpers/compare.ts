@@ -3,11 +3,15 @@ import assert from 'node:assert/strict';
 type Alert = Record<string, unknown>;
 
 const FIELDS = ['alert_id', 'zone_id', 'device_id', 'rule', 'type', 'status', 'value', 'ts', 'seq'] as const;
+/** Contract v2's fields (§7.4), compared wherever the expected alerts have them (the v1 samples' alerts do not). */
+const V2_FIELDS = ['severity', 'version'] as const;
 
 /**
  * Asserts two alert collections are the same set keyed by alert_id + status:
- * identical fields, details within a relative 1e-6 (the samples' tolerance).
- * Failure messages show the first few differences, not thousands of lines.
+ * identical fields, details within a relative 1e-6 (the samples' tolerance);
+ * `severity` and `version` where the expected alerts carry them, and
+ * `shadow` always (absent means not a shadow alert). Failure messages show
+ * the first few differences, not thousands of lines.
  */
 export function assertSameAlerts(actualAlerts: readonly object[], expectedAlerts: readonly object[], label = ''): void {
   // Engine output is parsed JSON, the reference builds typed objects: both are compared field by field.
@@ -27,6 +31,8 @@ export function assertSameAlerts(actualAlerts: readonly object[], expectedAlerts
   for (const [k, w] of want) {
     const g = got.get(k) as Alert;
     for (const field of FIELDS) assert.equal(g[field], w[field], `${label}: ${k}: field ${field}`);
+    for (const field of V2_FIELDS) if (field in w) assert.equal(g[field], w[field], `${label}: ${k}: field ${field}`);
+    assert.equal(g.shadow ?? false, w.shadow ?? false, `${label}: ${k}: field shadow`);
     const wd = w.details as Record<string, number>;
     const gd = g.details as Record<string, number>;
     assert.deepEqual(Object.keys(gd).sort(), Object.keys(wd).sort(), `${label}: ${k}: detail keys`);

@@ -23,6 +23,8 @@ export const RULES = {
     { id: 'outlier', type: 'zscore', k: 3, minSamples: 30 },
     { id: 'above-avg', type: 'window_avg', span: '1m', abovePct: 5 },
     { id: 'rising', type: 'rate_of_change', lag: '1m', pct: 10, direction: 'up' },
+    // A shadow rule: its alerts go to the shadow topic (in exactly-once mode, inside the same transactions).
+    { id: 'outlier-preview', type: 'zscore', k: 2.5, minSamples: 30, shadow: true },
   ],
 };
 
@@ -36,6 +38,7 @@ export interface Job {
   redisUrl?: string;
   readings: string;
   alerts: string;
+  shadow: string;
   deadLetters: string;
   groupId: string;
   prefix: string;
@@ -50,6 +53,7 @@ export async function writeJobConfig(dir: string, job: Job, workers: number, gua
       engine: { workers, batchSize: 500, instanceId: 'only' },
       source: { type: 'kafka', brokers: BROKERS, topic: job.readings, groupId: job.groupId, commitInterval: '100ms' },
       sink: { type: 'kafka', brokers: BROKERS, topic: job.alerts },
+      shadowSink: { type: 'kafka', brokers: BROKERS, topic: job.shadow },
       deadLetter: { type: 'kafka', brokers: BROKERS, topic: job.deadLetters },
       state: { type: 'redis', url: job.redisUrl ?? REDIS_URL, prefix: job.prefix, snapshotInterval: '300ms' },
       ...RULES,
@@ -96,6 +100,7 @@ export async function freshJob(t: TestContext): Promise<Job> {
   return {
     readings: await freshTopic(t, 'readings', 6),
     alerts: await freshTopic(t, 'alerts', 6),
+    shadow: await freshTopic(t, 'shadow', 6),
     deadLetters: await freshTopic(t, 'dead', 1),
     groupId: freshGroup(),
     prefix: `test-${randomUUID().slice(0, 8)}`,

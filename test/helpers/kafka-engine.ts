@@ -15,6 +15,10 @@ export interface KafkaJob {
   state?: Record<string, unknown>;
   /** More source settings (e.g. requireZoneKey). */
   source?: Record<string, unknown>;
+  /** A topic for the alerts of shadow rules. */
+  shadow?: string;
+  /** The rules topic (default: `<readings>.rules`). */
+  rulesTopic?: string;
 }
 
 /** The config of a Kafka → engine → Kafka job on the test broker. */
@@ -22,10 +26,20 @@ export function kafkaConfig(job: KafkaJob) {
   return parseConfig(
     {
       engine: { workers: job.workers, batchSize: 500 },
-      source: { type: 'kafka', brokers: BROKERS, topic: job.readings, groupId: job.groupId, partitions: 6, commitInterval: '200ms', ...job.source },
+      source: {
+        type: 'kafka',
+        brokers: BROKERS,
+        topic: job.readings,
+        groupId: job.groupId,
+        partitions: 6,
+        commitInterval: '200ms',
+        ...(job.rulesTopic === undefined ? {} : { rulesTopic: job.rulesTopic }),
+        ...job.source,
+      },
       sink: { type: 'kafka', brokers: BROKERS, topic: job.alerts, partitions: 6, linger: '5ms' },
       deadLetter: { type: 'kafka', brokers: BROKERS, topic: job.deadLetters, partitions: 1 },
       ...(job.state ? { state: job.state } : {}),
+      ...(job.shadow ? { shadowSink: { type: 'kafka', brokers: BROKERS, topic: job.shadow, partitions: 6 } } : {}),
       ...job.rules,
     },
     { baseDir: '/' },

@@ -16,17 +16,27 @@ export function kafka(): Kafka {
   return createKafka(BROKERS, 'klaxon-test');
 }
 
-/** A fresh topic name (and creates it), deleted after the test. */
+/**
+ * A fresh topic name (and creates it), deleted after the test, together with
+ * the rules topic an engine reading it makes (`<topic>.rules`), if any.
+ */
 export async function freshTopic(t: TestContext, prefix: string, partitions: number): Promise<string> {
   const topic = `${prefix}-${randomUUID().slice(0, 8)}`;
   await ensureTopic(kafka(), topic, partitions);
+  await deleteTopicAfter(t, topic);
+  await deleteTopicAfter(t, `${topic}.rules`);
+  return topic;
+}
+
+/** Deletes a topic the test made (or made the engine make, such as its rules topic) when the test ends. */
+export async function deleteTopicAfter(t: TestContext, topic: string): Promise<void> {
   t.after(async () => {
     const admin = kafka().admin();
     await admin.connect();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    // Only if it exists: kafkajs retries the delete of a missing topic for minutes (an engine may never have made its rules topic).
+    if ((await admin.listTopics()).includes(topic)) await admin.deleteTopics({ topics: [topic] }).catch(() => {});
     await admin.disconnect();
   });
-  return topic;
 }
 
 export function freshGroup(): string {

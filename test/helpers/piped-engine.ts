@@ -50,6 +50,7 @@ export async function pipedEngine(t: TestContext, settings: Record<string, unkno
           observe.onStart(p);
         },
         onAlerts: observe.onAlerts,
+        onShadowAlerts: observe.onShadowAlerts,
       });
       // Read-write, so opening never blocks on the engine's end of the pipe (a failed start must not hang the test).
       const readings = createWriteStream(fifo, { flags: 'r+' });

@@ -1,10 +1,13 @@
 /**
  * The alert contract (docs/alert-semantics.md describes it for users) written the slow, obvious way:
  * every zone keeps every accepted reading; statistics are recomputed from
- * scratch with compensated sums for each reading. Used only by tests, as the
- * oracle the engine is compared with on generated streams.
+ * scratch with compensated sums for each reading; the version, the scopes and
+ * the overrides are looked up afresh for each reading, and every reading
+ * reconciles the zone's rule states with its version, as contract §7.2 says
+ * it word for word. Nothing here is shared with the engine but the config's
+ * parsing. Used only by tests, as the oracle the engine is compared with.
  */
-import type { KlaxonConfig, Rule } from '../../src/config/types.js';
+import type { Rule, RuleVersion } from '../../src/config/types.js';
 
 export interface RefReading {
   zone_id: string;
@@ -24,12 +27,31 @@ export interface RefAlert {
   ts: number;
   seq: number;
   details: Record<string, number>;
+  severity: string;
+  version: number;
+  shadow?: true;
+}
+
+/** What the reference needs of a config: the window and the versions, as the config parses them. */
+export interface RefRules {
+  window: { size: number; paneMs: number; retain: number };
+  versions: readonly RuleVersion[];
 }
 
 interface Past {
   value: number;
   pane: number;
   inPanes: boolean;
+}
+
+/** A (zone, rule id) state: FIRING or not, t0, and what the rule was when the state began (and its severity when it fired). */
+interface RuleState {
+  firing: boolean;
+  t0: number | null;
+  type: string;
+  mode: string;
+  shadow: boolean;
+  severity: string;
 }
 
 /** Neumaier's compensated sum: accurate enough to stand in for exact rounding here. */
@@ -66,21 +88,42 @@ export function referenceParse(line: string): RefReading | null {
   return r as unknown as RefReading;
 }
 
-export function referenceAlerts(
-  lines: readonly string[],
-  config: Pick<KlaxonConfig, 'window' | 'rules'>,
-): {
-  alerts: RefAlert[];
-  deadLines: number[];
-} {
+/** Contract §7.3's globs, matched character by character (code points) by backtracking. */
+export function globMatches(pattern: string, zoneId: string): boolean {
+  const p = [...pattern];
+  const z = [...zoneId];
+  const match = (i: number, j: number): boolean => {
+    if (i === p.length) return j === z.length;
+    if (p[i] === '*') {
+      for (let k = j; k <= z.length; k++) if (match(i + 1, k)) return true;
+      return false;
+    }
+    if (j === z.length) return false;
+    return (p[i] === '?' || p[i] === z[j]) && match(i + 1, j + 1);
+  };
+  return match(0, 0);
+}
+
+/** The rule as it applies to the zone (the first matching override merged on), or null when it does not apply. */
+function ruleForZone(rule: Rule, zoneId: string): Rule | null {
+  if (rule.zones !== undefined && !rule.zones.some((g) => globMatches(g, zoneId))) return null;
+  if (rule.exceptZones?.some((g) => globMatches(g, zoneId))) return null;
+  const override = rule.overrides.find((o) => o.zones.some((g) => globMatches(g, zoneId)));
+  return override === undefined ? rule : ({ ...rule, ...override } as Rule);
+}
+
+function byCodePoints(a: string, b: string): number {
+  const x = [...a].map((c) => c.codePointAt(0) as number);
+  const y = [...b].map((c) => c.codePointAt(0) as number);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return (x[i] as number) - (y[i] as number);
+  return x.length - y.length;
+}
+
+export function referenceAlerts(lines: readonly string[], config: RefRules): { alerts: RefAlert[]; deadLines: number[] } {
   const g = config.window.paneMs;
   const W = config.window.size;
-  let R = 0;
-  for (const rule of config.rules) {
-    if (rule.type === 'window_avg') R = Math.max(R, rule.spanMs / g);
-    if (rule.type === 'rate_of_change') R = Math.max(R, rule.lagMs / g + 1);
-  }
-  const zones = new Map<string, { past: Past[]; firing: Map<string, boolean> }>();
+  const R = config.window.retain;
+  const zones = new Map<string, { past: Past[]; states: Map<string, RuleState> }>();
   const alerts: RefAlert[] = [];
   const deadLines: number[] = [];
   lines.forEach((line, index) => {
@@ -91,47 +134,93 @@ export function referenceAlerts(
     }
     let zone = zones.get(reading.zone_id);
     if (!zone) {
-      zone = { past: [], firing: new Map() };
+      zone = { past: [], states: new Map() };
       zones.set(reading.zone_id, zone);
     }
     const x = reading.temperature;
-    const p = pane(reading.ts, g);
+    const t = reading.ts;
+    const p = pane(t, g);
     const seq = zone.past.length + 1;
+    const version = config.versions.filter((v) => v.effectiveFrom <= t).at(-1) as RuleVersion;
+    const rules = version.rules.map((rule) => ruleForZone(rule, reading.zone_id)).filter((rule): rule is Rule => rule !== null);
+    const alert = (
+      rule: string,
+      type: string,
+      status: 'firing' | 'resolved',
+      details: Record<string, number>,
+      severity: string,
+      shadow: boolean,
+      suffix = '',
+    ) => {
+      alerts.push({
+        alert_id: `${reading.zone_id}:${rule}:${seq}${suffix}`,
+        zone_id: reading.zone_id,
+        device_id: reading.device_id,
+        rule,
+        type,
+        status,
+        value: x,
+        ts: t,
+        seq,
+        details,
+        severity,
+        version: version.version,
+        ...(shadow ? { shadow: true as const } : {}),
+      });
+    };
+    // §7.2: states whose rule is gone, out of scope, or of another type, mode or shadow are dropped; FIRING ones resolve as removed.
+    for (const id of [...zone.states.keys()].sort(byCodePoints)) {
+      const state = zone.states.get(id) as RuleState;
+      const rule = rules.find((r) => r.id === id);
+      if (rule !== undefined && rule.type === state.type && rule.mode === state.mode && rule.shadow === state.shadow) continue;
+      zone.states.delete(id);
+      if (state.firing) alert(id, state.type, 'resolved', { removed: 1 }, state.severity, state.shadow, ':removed');
+    }
     const history = zone.past.slice(-W).map((r) => r.value);
     const M = zone.past.length === 0 ? Number.NEGATIVE_INFINITY : Math.max(...zone.past.map((r) => r.pane));
     const available = (q: number) => q > M - R;
     const counted = zone.past.filter((r) => r.inPanes);
-    for (const rule of config.rules) {
+    for (const rule of rules) {
       const outcome = evaluate(rule, x, p, g, history, counted, available);
-      const mode = rule.mode;
-      const firing = zone.firing.get(rule.id) ?? false;
-      const emit = (status: 'firing' | 'resolved') =>
-        alerts.push({
-          alert_id: `${reading.zone_id}:${rule.id}:${seq}`,
-          zone_id: reading.zone_id,
-          device_id: reading.device_id,
-          rule: rule.id,
-          type: rule.type,
-          status,
-          value: x,
-          ts: reading.ts,
-          seq,
-          details: outcome.details,
-        });
-      if (mode === 'every') {
+      const emit = (status: 'firing' | 'resolved') => alert(rule.id, rule.type, status, outcome.details, rule.severity, rule.shadow);
+      if (rule.mode === 'every') {
         if (outcome.fires) emit('firing');
-      } else if (outcome.fires && !firing) {
-        zone.firing.set(rule.id, true);
-        emit('firing');
-      } else if (outcome.evaluated && !outcome.fires && firing) {
-        zone.firing.set(rule.id, false);
-        emit('resolved');
+        continue;
+      }
+      if (!outcome.evaluated) continue;
+      let state = zone.states.get(rule.id);
+      if (state === undefined) {
+        state = { firing: false, t0: null, type: rule.type, mode: rule.mode, shadow: rule.shadow, severity: rule.severity };
+        zone.states.set(rule.id, state);
+      }
+      if (outcome.fires) {
+        // §7.4: t0 is set by the first evaluation with the condition true; an OK rule fires once t − t0 ≥ for.
+        if (state.t0 === null) state.t0 = t;
+        if (!state.firing && t - state.t0 >= rule.forMs) {
+          state.firing = true;
+          state.severity = rule.severity;
+          emit('firing');
+        }
+      } else {
+        state.t0 = null;
+        if (state.firing && cleared(rule, x)) {
+          state.firing = false;
+          emit('resolved');
+        }
       }
     }
     const inPanes = zone.past.length === 0 || available(p) || p > M;
     zone.past.push({ value: x, pane: p, inPanes });
   });
   return { alerts, deadLines };
+}
+
+/** Hysteresis (§7.4): a FIRING threshold rule resolves only at or inside its clear levels (by default its bounds). */
+function cleared(rule: Rule, x: number): boolean {
+  if (rule.type !== 'threshold') return true;
+  const aboveOk = rule.above === undefined || x <= (rule.clearAbove ?? rule.above);
+  const belowOk = rule.below === undefined || x >= (rule.clearBelow ?? rule.below);
+  return aboveOk && belowOk;
 }
 
 function evaluate(

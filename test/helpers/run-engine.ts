@@ -15,13 +15,16 @@ export async function tempDir(t: TestContext): Promise<string> {
 
 export interface EngineOutput {
   alerts: Array<Record<string, unknown>>;
+  /** What the shadow sink got: the alerts of shadow rules. */
+  shadow: Array<Record<string, unknown>>;
   deadLetters: Array<{ reason: string; raw: string; source: { file: string; line: number } }>;
   summary: RunSummary;
 }
 
 /**
  * Runs the real engine (worker threads and all) over an NDJSON file with the
- * given rules part of a config (`window`, `mode`, `rules`), file in and out.
+ * given rules part of a config (`window`, `mode`, `rules` or `versions`),
+ * file in and out (shadow alerts to a file of their own).
  */
 export async function runOnFile(t: TestContext, input: string, rules: Record<string, unknown>, engine: Record<string, unknown> = {}): Promise<EngineOutput> {
   const dir = await tempDir(t);
@@ -31,6 +34,7 @@ export async function runOnFile(t: TestContext, input: string, rules: Record<str
       source: { type: 'file', path: input },
       sink: { type: 'file', path: 'alerts.ndjson' },
       deadLetter: { type: 'file', path: 'dead-letters.ndjson' },
+      shadowSink: { type: 'file', path: 'shadow.ndjson' },
       ...rules,
     },
     { baseDir: dir },
@@ -38,6 +42,7 @@ export async function runOnFile(t: TestContext, input: string, rules: Record<str
   const summary = await runEngine(config);
   return {
     alerts: await readNdjson(join(dir, 'alerts.ndjson')),
+    shadow: await readNdjson(join(dir, 'shadow.ndjson')),
     deadLetters: (await readNdjson(join(dir, 'dead-letters.ndjson'))) as EngineOutput['deadLetters'],
     summary,
   };

@@ -9,10 +9,10 @@
  */
 
 import { zoneKey } from '../../src/io/kafka/readings-producer.js';
-import type { OutRecord, PartitionControl, PartitionListener, Sink, Source, SourceBatch } from '../../src/io/types.js';
+import type { BatchOutputs, OutRecord, PartitionControl, PartitionListener, Sink, Source, SourceBatch } from '../../src/io/types.js';
 import { hashBytes } from '../../src/sharding/hash.js';
 import type { MemoryStateStore } from '../../src/state/memory-store.js';
-import type { PartitionSnapshot, SaveOutcome, StateStore } from '../../src/state/types.js';
+import type { PartitionSnapshot, SaveOutcome, StateStore, StoredWindow } from '../../src/state/types.js';
 
 /** A crash: once blown, commits, saves and writes of that process are lost. */
 export class Fuse {
@@ -261,6 +261,14 @@ export class FusedStore implements StateStore {
     return this.shared.partitions();
   }
 
+  storedWindow(): Promise<StoredWindow | null> {
+    return this.shared.storedWindow();
+  }
+
+  zoneIds(): Promise<string[]> {
+    return this.shared.zoneIds();
+  }
+
   reset(): Promise<number> {
     return this.shared.reset();
   }
@@ -295,7 +303,7 @@ export class ScriptedTransactions {
     this.held.delete(partition);
   }
 
-  write(partition: number, alerts: readonly OutRecord[], deadLetters: readonly OutRecord[]): void {
+  write(partition: number, { alerts, deadLetters }: BatchOutputs): void {
     const open = this.held.get(partition);
     if (open === undefined) throw new Error(`partition ${partition} written without its transactional id`);
     open.alerts.push(...alerts);

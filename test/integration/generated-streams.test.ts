@@ -6,11 +6,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { parseConfig } from '../../src/config/load.js';
 import { Shard } from '../../src/engine/shard.js';
 import { linesTask } from '../../src/protocol/messages.js';
 import { assertSameAlerts, assertZoneOrder } from '../helpers/compare.js';
 import { referenceAlerts } from '../helpers/reference.js';
+import { randomRuleSets } from '../helpers/rule-sets.js';
+import { rulesConfig } from '../helpers/rules.js';
 import { runOnLines } from '../helpers/run-engine.js';
 import { randomStream } from '../helpers/streams.js';
 
@@ -38,11 +39,6 @@ function rulesFor(seed: number): Record<string, unknown> {
   };
 }
 
-function plannedRules(rules: Record<string, unknown>) {
-  const config = parseConfig({ source: { type: 'stdin' }, sink: { type: 'stdout' }, ...rules }, { baseDir: '/' });
-  return { window: config.window, rules: config.rules };
-}
-
 describe('generated streams through the whole engine match the reference', () => {
   for (const [seed, workers] of [
     [1, 1],
@@ -54,7 +50,7 @@ describe('generated streams through the whole engine match the reference', () =>
     test(`seed ${seed}, ${workers} workers`, async (t) => {
       const rules = rulesFor(seed);
       const lines = randomStream({ seed, lines: 6_000, zones: 9, paneMs: (rules.window as { pane: number }).pane });
-      const expected = referenceAlerts(lines, plannedRules(rules));
+      const expected = referenceAlerts(lines, rulesConfig(rules));
       assert.ok(expected.alerts.length > 50, `the stream should raise alerts (got ${expected.alerts.length})`);
       const out = await runOnLines(t, lines, rules, { workers, batchSize: 256 });
       assertSameAlerts(out.alerts, expected.alerts, `seed ${seed}`);
@@ -68,10 +64,39 @@ describe('generated streams through the whole engine match the reference', () =>
   }
 });
 
+describe('generated v2 rule sets (versions, scopes, overrides, for, hysteresis, shadow) through the whole engine match the reference', () => {
+  for (const [seed, workers, versions] of [
+    [21, 1, 3],
+    [22, 3, 4],
+    [23, 2, 2],
+    [24, 4, 5],
+  ] as const) {
+    test(`seed ${seed}, ${versions} versions, ${workers} workers`, async (t) => {
+      const paneMs = [100, 250, 1_000][seed % 3] as number;
+      const lines = randomStream({ seed, lines: 6_000, zones: 9, paneMs });
+      const rules = randomRuleSets({ seed, paneMs, lines, versions });
+      const expected = referenceAlerts(lines, rulesConfig(rules)).alerts;
+      assert.ok(expected.length > 50, `the stream should raise alerts (got ${expected.length})`);
+      const out = await runOnLines(t, lines, rules, { workers, batchSize: 256 });
+      assertSameAlerts(
+        out.alerts,
+        expected.filter((alert) => alert.shadow !== true),
+        `seed ${seed}`,
+      );
+      assertSameAlerts(
+        out.shadow,
+        expected.filter((alert) => alert.shadow === true),
+        `seed ${seed} shadow`,
+      );
+      assertZoneOrder(out.alerts);
+    });
+  }
+});
+
 /** One shard in-process against the reference, on a small random stream and random rules from `seed`. */
 function shardMatchesReference(seed: number, count: number): void {
   const rules = rulesFor(seed);
-  const planned = plannedRules(rules);
+  const planned = rulesConfig(rules);
   const lines = randomStream({ seed, lines: count, zones: 3, paneMs: planned.window.paneMs });
   const expected = referenceAlerts(lines, planned);
   const shard = new Shard({ shard: 0, shards: 1, virtualNodes: 8, rules: planned });

@@ -27,6 +27,29 @@ function deadLetterLines(dead: TopicRecord[], readings: TopicRecord[]): number[]
 }
 
 describe('samples through a 6-partition topic give exactly the contract alerts', () => {
+  test('sample-v2 (versions from the config), 3 workers: alerts and shadow alerts in their own topics', async (t) => {
+    const data = await readSample('sample-v2');
+    const readings = await freshTopic(t, 'readings', 6);
+    const alerts = await freshTopic(t, 'alerts', 6);
+    const shadow = await freshTopic(t, 'shadow', 6);
+    const deadLetters = await freshTopic(t, 'dead', 1);
+    await produceLines(readings, data.lines);
+    const job = { readings, alerts, shadow, deadLetters, groupId: freshGroup(), workers: 3, rules: data.rules };
+    await runKafkaJob(t, job, (p) => p.stats.records >= data.lines.length);
+    const main = data.alerts.filter((alert) => alert.shadow !== true);
+    const shadowed = data.alerts.filter((alert) => alert.shadow === true);
+    assertSameAlerts(
+      (await readTopic(alerts, { count: main.length })).map((r) => JSON.parse(r.value) as Record<string, unknown>),
+      main,
+      'sample-v2 via kafka',
+    );
+    assertSameAlerts(
+      (await readTopic(shadow, { count: shadowed.length })).map((r) => JSON.parse(r.value) as Record<string, unknown>),
+      shadowed,
+      'sample-v2 shadow via kafka',
+    );
+  });
+
   for (const [name, workers] of [
     ['sample-a', 1],
     ['sample-a', 3],

@@ -18,8 +18,10 @@ import { runOnLines, tempDir } from '../helpers/run-engine.js';
 
 test('exactly-once: kill -9 at several points, workers 3 → 1 → 2: a read_committed reader sees every contract alert exactly once', async (t) => {
   const lines = generated(100_000, 12);
-  const expected = (await runOnLines(t, lines, RULES, { workers: 1 })).alerts;
-  const expectedDead = (await runOnLines(t, lines, RULES, { workers: 1 })).deadLetters.length;
+  const reference = await runOnLines(t, lines, RULES, { workers: 1 });
+  const expected = reference.alerts;
+  const expectedDead = reference.deadLetters.length;
+  assert.ok(reference.shadow.length > 100, 'the shadow rule fires');
   const job = await freshJob(t);
   await produceLines(job.readings, lines);
   const dir = await tempDir(t);
@@ -35,6 +37,9 @@ test('exactly-once: kill -9 at several points, workers 3 → 1 → 2: a read_com
   assertSameAlerts(written, expected, 'exactly-once');
   assert.equal(written.length, expected.length, 'no alert twice');
   assert.equal((await readCommitted(job.deadLetters)).length, expectedDead, 'each dead letter once');
+  const shadow = (await readCommitted(job.shadow)).map((r) => JSON.parse(r.value) as Record<string, unknown>);
+  assertSameAlerts(shadow, reference.shadow, 'exactly-once, shadow');
+  assert.equal(shadow.length, reference.shadow.length, 'no shadow alert twice');
 });
 
 test('kill -9 at several points, workers 2 → 4 → 1 → 3: the alerts topic holds every contract alert, duplicates only identical', async (t) => {
@@ -112,28 +117,37 @@ function klaxonExit(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code
   });
 }
 
-test('a snapshot made under other rules stops the start with a clear error; `klaxon state reset` clears the way', async (t) => {
+test('other rules resume from the snapshots; another window stops the start with a clear error, and `klaxon state reset` clears the way', async (t) => {
   const lines = generated(5_000, 13);
   const job = await freshJob(t);
   await produceLines(job.readings, lines);
   const dir = await tempDir(t);
   const committed = await groupProgress(t, job.groupId, job.readings);
   await runChild(await writeJobConfig(dir, job, 2), committed, undefined, lines.length);
+  const original = JSON.parse(await readFile(await writeJobConfig(dir, job, 2), 'utf8')) as {
+    rules: Array<Record<string, unknown>>;
+    window: Record<string, unknown>;
+  };
 
-  // Same job, one rule changed: the snapshots no longer mean what they say.
-  const changedPath = join(dir, 'changed.json');
-  const original = JSON.parse(await readFile(await writeJobConfig(dir, job, 2), 'utf8')) as { rules: Array<Record<string, unknown>> };
-  original.rules[0] = { id: 'too-hot', type: 'threshold', above: 80 };
-  await writeFile(changedPath, JSON.stringify(original));
+  // One rule changed: zone statistics do not depend on rules, so the snapshots still hold.
+  const otherRules = join(dir, 'other-rules.json');
+  await writeFile(otherRules, JSON.stringify({ ...original, rules: [{ id: 'too-hot', type: 'threshold', above: 80 }, ...original.rules.slice(1)] }));
   await produceLines(job.readings, generated(100, 14));
-  const refused = await klaxonExit(['run', '--config', changedPath]);
-  assert.equal(refused.code, 1);
-  assert.match(refused.stderr, /made under other rules or another window: run `klaxon state reset`/);
+  await runChild(otherRules, committed, undefined, lines.length + 100);
 
-  const reset = await klaxonExit(['state', 'reset', '--config', changedPath]);
+  // Another window: the snapshots no longer mean what they say.
+  const otherWindow = join(dir, 'other-window.json');
+  await writeFile(otherWindow, JSON.stringify({ ...original, window: { ...original.window, size: 200 } }));
+  await produceLines(job.readings, generated(100, 15));
+  const refused = await klaxonExit(['run', '--config', otherWindow]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /was made with window size 100, pane 1000 ms, retain 61 panes, this config has window size 200, pane 1000 ms, retain 61 panes/);
+  assert.match(refused.stderr, /klaxon state reset --config FILE/);
+
+  const reset = await klaxonExit(['state', 'reset', '--config', otherWindow]);
   assert.equal(reset.code, 0, reset.stderr);
-  await runChild(changedPath, committed, undefined, lines.length + 100);
-  assert.equal(await committed(), lines.length + 100);
+  await runChild(otherWindow, committed, undefined, lines.length + 200);
+  assert.equal(await committed(), lines.length + 200);
 });
 
 test('two engine processes in one group, one killed: the other takes its partitions with their state, alerts exact', async (t) => {

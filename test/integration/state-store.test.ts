@@ -2,28 +2,30 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import type { RulesConfig } from '../../src/config/types.js';
+import { legacyLayout } from '../../src/engine/legacy-image.js';
 import { Shard } from '../../src/engine/shard.js';
-import { SNAPSHOT_FORMAT, zoneImage } from '../../src/engine/zone-image.js';
+import { imageHeader, snapshotIdentity, zoneImage } from '../../src/engine/zone-image.js';
 import { linesTask } from '../../src/protocol/messages.js';
 import { RedisStateStore } from '../../src/state/redis-store.js';
 import type { PartitionSnapshot } from '../../src/state/types.js';
+import { readLegacySnapshot } from '../helpers/legacy.js';
+import { rulesConfig } from '../helpers/rules.js';
 
 const REDIS_URL = process.env.KLAXON_REDIS_URL ?? 'redis://127.0.0.1:16379';
-const RULES: RulesConfig = {
-  window: { size: 50, paneMs: 1_000 },
+const RULES = rulesConfig({
+  window: { size: 50, pane: 1_000 },
   rules: [
-    { id: 'avg', type: 'window_avg', mode: 'edge', spanMs: 20_000, abovePct: 5, minSamples: 1 },
-    { id: 'z', type: 'zscore', mode: 'edge', k: 3, minSamples: 5 },
+    { id: 'avg', type: 'window_avg', span: 20_000, abovePct: 5 },
+    { id: 'z', type: 'zscore', k: 3, minSamples: 5 },
   ],
-};
+});
 const prefix = `test-store-${randomUUID()}`;
 let redis: Redis;
 let store: RedisStateStore;
 
 before(async () => {
   redis = new Redis(REDIS_URL);
-  store = await RedisStateStore.connect(REDIS_URL, prefix, 'readings', { format: SNAPSHOT_FORMAT, fingerprint: 'rules-1' });
+  store = await RedisStateStore.connect(REDIS_URL, prefix, 'readings', snapshotIdentity(RULES.window));
 });
 after(async () => {
   await store.reset();
@@ -45,7 +47,7 @@ function storedImages(snapshot: PartitionSnapshot | null): Map<string, Uint8Arra
 }
 
 function liveImages(shard: Shard): Map<string, Uint8Array> {
-  return new Map([...shard.zones].map(([zoneId, zone]) => [zoneId, zoneImage(zone)]));
+  return new Map([...shard.zones].map(([zoneId, zone]) => [zoneId, zoneImage(zone, shard.book)]));
 }
 
 test('whole images, then changed ranges applied in Redis, load back as exactly the live zones', async () => {
@@ -84,11 +86,59 @@ test('a save on top of a snapshot it did not expect, or ranges for an image Redi
   assert.deepEqual(storedImages(loaded), liveImages(shard));
 });
 
-test('a snapshot made under other rules is refused with the way out named', async () => {
-  const other = await RedisStateStore.connect(REDIS_URL, prefix, 'readings', { format: SNAPSHOT_FORMAT, fingerprint: 'rules-2' });
+test('a snapshot made with another window is refused with the way out named; other rules are no reason', async () => {
+  const otherWindow = rulesConfig({ window: { size: 50, pane: 1_000, retain: 40 }, rules: [{ id: 'hot', type: 'threshold', above: 1 }] });
+  const other = await RedisStateStore.connect(REDIS_URL, prefix, 'readings', snapshotIdentity(otherWindow.window));
   try {
-    await assert.rejects(other.load(2), /other rules.*klaxon state reset/);
+    await assert.rejects(
+      other.load(2),
+      /made with window size 50, pane 1000 ms, retain 20 panes, this config has window size 50, pane 1000 ms, retain 40 panes.*klaxon state reset/,
+    );
   } finally {
     await other.close();
+  }
+  const otherRules = rulesConfig({ window: { size: 50, pane: 1_000, retain: 20 }, rules: [{ id: 'hot', type: 'threshold', above: 1 }] });
+  const same = await RedisStateStore.connect(REDIS_URL, prefix, 'readings', snapshotIdentity(otherRules.window));
+  try {
+    assert.equal((await same.load(2))?.offset, 5);
+    assert.deepEqual(await same.storedWindow(), { size: 50, paneMs: 1_000, retain: 20 });
+    assert.deepEqual((await same.zoneIds()).sort(), [...ZONES].sort());
+  } finally {
+    await same.close();
+  }
+});
+
+test('a snapshot made before live rules (format 2) converts as it loads under its own rules; other rules or another ring are refused, saying why', async () => {
+  const legacy = readLegacySnapshot();
+  const legacyPrefix = `${prefix}-legacy`;
+  const key = (part: string) => `${legacyPrefix}:readings:7:${part}`;
+  await redis.hset(key('meta'), 'offset', String(legacy.cut), 'format', '2', 'rules', legacy.fingerprint);
+  await redis.sadd(key('ids'), ...Object.keys(legacy.zones));
+  for (const [zoneId, image] of Object.entries(legacy.zones)) await redis.set(key(`zone:${zoneId}`), Buffer.from(image, 'base64'));
+  const open = (rules: Record<string, unknown>) => {
+    const config = rulesConfig(rules);
+    return RedisStateStore.connect(REDIS_URL, legacyPrefix, 'readings', snapshotIdentity(config.window), legacyLayout(config));
+  };
+  const same = await open(legacy.rules);
+  try {
+    const loaded = await same.load(7);
+    assert.equal(loaded?.converted, true);
+    assert.equal(loaded?.offset, legacy.cut);
+    for (const [zoneId, image] of loaded?.zones ?? []) assert.equal(imageHeader(zoneId, image)[0], 3, `zone ${zoneId} converted`);
+  } finally {
+    await same.close();
+  }
+  const rules = legacy.rules as { rules: Array<Record<string, unknown>>; window: Record<string, unknown> };
+  const other = await open({ ...rules, rules: rules.rules.slice(1) });
+  const wider = await open({ ...rules, window: { ...rules.window, retain: 40 } });
+  try {
+    await assert.rejects(
+      other.load(7),
+      /made by a Klaxon before live rules .* under a window or rules other than this config's window and version 1.*klaxon state reset/,
+    );
+    await assert.rejects(wider.load(7), /with a pane ring of 20 panes, and this config's window\.retain is 40: set window\.retain to 20 to convert it/);
+  } finally {
+    await Promise.all([other.close(), wider.close()]);
+    await redis.del(key('meta'), key('ids'), ...Object.keys(legacy.zones).map((zoneId) => key(`zone:${zoneId}`)));
   }
 });

@@ -28,17 +28,25 @@ export function createKafka(brokers: string[], clientId: string): Kafka {
 }
 
 /**
- * Creates the topic with `partitions` partitions if it does not exist; an
- * existing topic is left as it is. Says whether it created it, and the
- * partition count the broker reports (an existing topic keeps its own).
+ * Creates the topic with `partitions` partitions (and the given topic
+ * configs, such as `cleanup.policy`) if it does not exist; an existing topic
+ * is left as it is. Says whether it created it, and the partition count the
+ * broker reports (an existing topic keeps its own).
  */
-export async function ensureTopic(kafka: Kafka, topic: string, partitions: number): Promise<{ created: boolean; partitions: number }> {
+export async function ensureTopic(
+  kafka: Kafka,
+  topic: string,
+  partitions: number,
+  configs: Record<string, string> = {},
+): Promise<{ created: boolean; partitions: number }> {
   const admin = kafka.admin();
   try {
     await admin.connect();
     const existing = await admin.listTopics();
+    const configEntries = Object.entries(configs).map(([name, value]) => ({ name, value }));
     const created =
-      !existing.includes(topic) && (await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: -1 }], waitForLeaders: true }));
+      !existing.includes(topic) &&
+      (await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: -1, configEntries }], waitForLeaders: true }));
     const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
     return { created, partitions: metadata?.partitions.length ?? 0 };
   } catch (error) {

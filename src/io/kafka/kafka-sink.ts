@@ -3,6 +3,7 @@ import pRetry from 'p-retry';
 import type { KafkaSinkConfig } from '../../config/types.js';
 import { SinkError } from '../../errors.js';
 import { BufferedSink } from '../buffered-sink.js';
+import type { SinkRole } from '../factory.js';
 import type { OutRecord } from '../types.js';
 import { createKafka, ensureTopic } from './client.js';
 import { producerSettings } from './options.js';
@@ -27,7 +28,7 @@ export class KafkaSink extends BufferedSink {
     this.name = `Kafka topic ${topic}`;
   }
 
-  static async connect(config: KafkaSinkConfig, role: 'alerts' | 'dead-letters'): Promise<KafkaSink> {
+  static async connect(config: KafkaSinkConfig, role: SinkRole): Promise<KafkaSink> {
     const kafka = createKafka(config.brokers, `${config.clientId}-${role}`);
     await ensureTopic(kafka, config.topic, config.partitions);
     const producer = kafka.producer(producerSettings());

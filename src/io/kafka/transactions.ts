@@ -2,7 +2,7 @@ import type { Kafka, Message, Producer, Transaction } from 'kafkajs';
 import pRetry from 'p-retry';
 import { SinkError } from '../../errors.js';
 import { logger } from '../../log.js';
-import type { OutRecord } from '../types.js';
+import type { BatchOutputs, OutRecord } from '../types.js';
 import { createKafka, ensureTopic } from './client.js';
 import { transactionalSettings } from './options.js';
 
@@ -21,6 +21,8 @@ export interface TransactionsConfig {
   sourceTopic: string;
   alerts: { topic: string; partitions: number };
   deadLetters: { topic: string; partitions: number };
+  /** Where shadow rules' alerts go, if anywhere. */
+  shadow?: { topic: string; partitions: number } | undefined;
   transactionTimeoutMs: number;
 }
 
@@ -56,7 +58,9 @@ export class PartitionTransactions {
 
   static async connect(config: TransactionsConfig): Promise<PartitionTransactions> {
     const kafka = createKafka(config.brokers, `${config.groupId}-transactions`);
-    for (const { topic, partitions } of [config.alerts, config.deadLetters]) await ensureTopic(kafka, topic, partitions);
+    for (const { topic, partitions } of [config.alerts, config.deadLetters, ...(config.shadow === undefined ? [] : [config.shadow])]) {
+      await ensureTopic(kafka, topic, partitions);
+    }
     return new PartitionTransactions(kafka, config);
   }
 
@@ -92,10 +96,10 @@ export class PartitionTransactions {
   }
 
   /** Outputs of the partition's next records, in order; they go into its open transaction. */
-  write(partition: number, alerts: readonly OutRecord[], deadLetters: readonly OutRecord[]): void {
+  write(partition: number, outputs: BatchOutputs): void {
     const owned = this.open.get(partition);
     if (owned === undefined) throw new SinkError(`partition ${partition} has no transaction: it was never acquired, or it was released`);
-    this.buffered += owned.write(alerts, deadLetters);
+    this.buffered += owned.write(outputs);
   }
 
   async ready(): Promise<void> {
@@ -172,12 +176,16 @@ class PartitionTransaction {
   }
 
   /** Buffers the records; returns the bytes added. */
-  write(alerts: readonly OutRecord[], deadLetters: readonly OutRecord[]): number {
+  write({ alerts, deadLetters, shadow }: BatchOutputs): number {
     let bytes = 0;
-    for (const [topic, records] of [
-      [this.config.alerts.topic, alerts],
-      [this.config.deadLetters.topic, deadLetters],
-    ] as const) {
+    const { config } = this;
+    const byTopic: Array<readonly [string, readonly OutRecord[]]> = [
+      [config.alerts.topic, alerts],
+      [config.deadLetters.topic, deadLetters],
+    ];
+    // Without a shadow sink, shadow alerts are only counted (they never go to the alerts topic).
+    if (config.shadow !== undefined) byTopic.push([config.shadow.topic, shadow]);
+    for (const [topic, records] of byTopic) {
       for (const record of records) {
         const size = record.key.length + record.value.length;
         this.records.push({ topic, message: { key: record.key === '' ? null : record.key, value: record.value }, bytes: size });

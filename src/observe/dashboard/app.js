@@ -72,6 +72,12 @@ function summary(s) {
   $('zones').textContent = number.format(s.zones);
   $('alerts-total').textContent = number.format(s.firing + s.resolved);
   $('rejected').textContent = number.format(s.rejected);
+  const rules = s.rules;
+  if (rules !== undefined) {
+    const inForce = rules.inForce === undefined ? '–' : `v${rules.inForce}`;
+    const pending = rules.latest !== rules.inForce ? ` (v${rules.latest} next)` : '';
+    $('rules-version').textContent = `${inForce}${pending}${rules.late > 0 ? ` · ${rules.late} late` : ''}`;
+  }
   if (s.sampleAt > state.lastSample) {
     pushSample(s.sampleAt, s.rate, s.lag);
     throughputPlot.setData(state.throughput);

@@ -10,6 +10,7 @@ const quiet: RunSummary = {
   alerts: 1,
   firing: 1,
   resolved: 0,
+  shadowAlerts: 0,
   suppressed: 0,
   zones: 1,
   keyMismatches: 0,

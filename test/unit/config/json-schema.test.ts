@@ -18,8 +18,12 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** The node of the published schema at `path`: object keys by name, `[]` for array items, union members by their `type`. */
 function at(...path: string[]): Record<string, unknown> {
-  let node: unknown = configJsonSchema();
+  const schema = configJsonSchema();
+  const definitions = isObject(schema.definitions) ? schema.definitions : {};
+  let node: unknown = schema;
   for (const step of path) {
+    // Shared parts (the rule) are referenced: #/definitions/NAME.
+    if (isObject(node) && typeof node.$ref === 'string') node = definitions[node.$ref.replace('#/definitions/', '')];
     if (!isObject(node)) break;
     if (step === '[]') node = node.items;
     else if (Array.isArray(node.oneOf))
@@ -28,6 +32,7 @@ function at(...path: string[]): Record<string, unknown> {
       );
     else node = isObject(node.properties) ? node.properties[step] : undefined;
   }
+  if (isObject(node) && typeof node.$ref === 'string') node = definitions[node.$ref.replace('#/definitions/', '')];
   if (!isObject(node)) assert.fail(`no schema at ${path.join('.')}`);
   return node;
 }
@@ -42,7 +47,7 @@ describe('published JSON Schema', () => {
     assert.equal(schema.$schema, 'http://json-schema.org/draft-07/schema#');
     assert.equal(schema.$id, 'https://klaxon.dev/schema/cluster.config.json');
     assert.equal(schema.title, 'Klaxon cluster config');
-    assert.deepEqual(schema.required, ['source', 'sink', 'rules']);
+    assert.deepEqual(schema.required, ['source', 'sink']);
     assert.equal(schema.additionalProperties, false);
   });
 
@@ -62,6 +67,8 @@ describe('published JSON Schema', () => {
     assert.equal(at('rules', '[]', 'zscore', 'k').default, 3);
     assert.equal(at('rules', '[]', 'window_avg', 'span').default, '5m');
     assert.equal(at('rules', '[]', 'rate_of_change', 'direction').default, 'up');
+    assert.equal(at('rules', '[]', 'threshold', 'severity').default, 'warning');
+    assert.equal(at('versions', '[]', 'rules', '[]', 'zscore', 'shadow').default, false);
     assert.equal(at('http', 'port').default, 9464);
     assert.equal(at('log', 'level').default, 'info');
   });
@@ -77,7 +84,7 @@ describe('published JSON Schema', () => {
     assert.ok(validatePublished(clusterConfig), JSON.stringify(validatePublished.errors));
     const config = parseConfig(clusterConfig, { baseDir: ROOT, env: {} });
     assert.equal(config.source.type, 'kafka');
-    assert.equal(config.rules.length, 4);
+    assert.equal(config.versions[0]?.rules.length, 4);
   });
 
   test('rejects what the loader rejects for its shape', () => {

@@ -50,37 +50,18 @@ describe('parseConfig defaults', () => {
       { id: 'roc', type: 'rate_of_change' },
     ];
     const config = parseConfig(raw, { baseDir: BASE, env: {} });
-    assert.deepEqual(config.window, { size: 500, paneMs: 1_000 });
+    // R: the 5-minute lag of the first version needs 301 one-second panes.
+    assert.deepEqual(config.window, { size: 500, paneMs: 1_000, retain: 301 });
     assert.equal(config.mode, 'edge');
-    assert.deepEqual(config.rules[0], {
-      id: 'hot',
-      type: 'threshold',
-      mode: 'edge',
-      above: 90,
-    });
-    assert.deepEqual(config.rules[1], {
-      id: 'z',
-      type: 'zscore',
-      mode: 'edge',
-      k: 3,
-      minSamples: 30,
-    });
-    assert.deepEqual(config.rules[2], {
-      id: 'avg',
-      type: 'window_avg',
-      mode: 'edge',
-      spanMs: 300_000,
-      abovePct: 0,
-      minSamples: 1,
-    });
-    assert.deepEqual(config.rules[3], {
-      id: 'roc',
-      type: 'rate_of_change',
-      mode: 'edge',
-      lagMs: 300_000,
-      pct: 10,
-      direction: 'up',
-    });
+    assert.equal(config.versions.length, 1, 'rules are version 1');
+    const [version] = config.versions;
+    assert.equal(version?.version, 1);
+    assert.equal(version?.effectiveFrom, 0);
+    const v2Defaults = { severity: 'warning', forMs: 0, shadow: false, overrides: [] };
+    assert.deepEqual(version?.rules[0], { id: 'hot', type: 'threshold', mode: 'edge', above: 90, ...v2Defaults });
+    assert.deepEqual(version?.rules[1], { id: 'z', type: 'zscore', mode: 'edge', k: 3, minSamples: 30, ...v2Defaults });
+    assert.deepEqual(version?.rules[2], { id: 'avg', type: 'window_avg', mode: 'edge', spanMs: 300_000, abovePct: 0, minSamples: 1, ...v2Defaults });
+    assert.deepEqual(version?.rules[3], { id: 'roc', type: 'rate_of_change', mode: 'edge', lagMs: 300_000, pct: 10, direction: 'up', ...v2Defaults });
     assert.deepEqual(config.state, { type: 'memory' });
     assert.deepEqual(config.source, { type: 'stdin' });
     assert.deepEqual(config.sink, { type: 'stdout', format: 'json' });
@@ -108,15 +89,11 @@ describe('parseConfig defaults', () => {
     const config = parseConfig(raw, { baseDir: BASE, env: {} });
     assert.equal(config.engine.workers, 3);
     assert.equal(config.engine.batchSize, 1_000);
-    assert.deepEqual(config.window, { size: 50, paneMs: 10_000 });
-    assert.deepEqual(config.rules[0], {
-      id: 'a',
-      type: 'threshold',
-      mode: 'every',
-      below: -5,
-    });
-    assert.equal(config.rules[1]?.mode, 'edge');
-    assert.equal((config.rules[1] as { spanMs: number }).spanMs, 60_000);
+    assert.deepEqual(config.window, { size: 50, paneMs: 10_000, retain: 6 });
+    const rules = config.versions[0]?.rules ?? [];
+    assert.deepEqual(rules[0], { id: 'a', type: 'threshold', mode: 'every', below: -5, severity: 'warning', forMs: 0, shadow: false, overrides: [] });
+    assert.equal(rules[1]?.mode, 'edge');
+    assert.equal((rules[1] as { spanMs: number }).spanMs, 60_000);
   });
 
   test('relative file paths resolve against baseDir; absolute paths stay', () => {

@@ -38,7 +38,7 @@ describe('durations', () => {
     assert.deepEqual(parse(withDurations(1)), fromNumbers);
     assert.equal(fromNumbers.window.paneMs, 1_500);
     assert.deepEqual(
-      fromNumbers.rules.map((rule) => (rule.type === 'window_avg' ? rule.spanMs : rule.type === 'rate_of_change' ? rule.lagMs : undefined)),
+      fromNumbers.versions[0]?.rules.map((rule) => (rule.type === 'window_avg' ? rule.spanMs : rule.type === 'rate_of_change' ? rule.lagMs : undefined)),
       [300_000, 3_600_000],
     );
     assert.equal(fromNumbers.source.type === 'kafka' && fromNumbers.source.commitIntervalMs, 2_000);
@@ -84,11 +84,18 @@ describe('configSchema', () => {
       lingerMs: 5,
       transactionTimeoutMs: 30_000,
     });
-    assert.deepEqual(config.rules, [
-      { id: 'z', type: 'zscore', mode: 'every', k: 3, minSamples: 30 },
-      { id: 'r', type: 'rate_of_change', mode: 'edge', lagMs: 10_000, pct: 10, direction: 'up' },
+    const v2Defaults = { severity: 'warning', forMs: 0, shadow: false, overrides: [] };
+    assert.deepEqual(config.versions, [
+      {
+        version: 1,
+        effectiveFrom: 0,
+        rules: [
+          { id: 'z', type: 'zscore', mode: 'every', k: 3, minSamples: 30, ...v2Defaults },
+          { id: 'r', type: 'rate_of_change', mode: 'edge', lagMs: 10_000, pct: 10, direction: 'up', ...v2Defaults },
+        ],
+      },
     ]);
-    assert.deepEqual(config.window, { size: 500, paneMs: 1_000 });
+    assert.deepEqual(config.window, { size: 500, paneMs: 1_000, retain: 11 });
     assert.equal('$schema' in config, false);
   });
 });

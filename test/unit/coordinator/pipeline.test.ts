@@ -6,35 +6,43 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseConfig } from '../../../src/config/load.js';
-import type { KlaxonConfig } from '../../../src/config/types.js';
+import type { KlaxonConfig, RuleVersion } from '../../../src/config/types.js';
 import { assembleEngine, type RunningEngine, shardOptions } from '../../../src/coordinator/engine.js';
 import { SinkOutputs, TransactionOutputs } from '../../../src/coordinator/outputs.js';
 import { Shards } from '../../../src/coordinator/shards.js';
 import type { RunSummary } from '../../../src/coordinator/stats.js';
 import { seededRandom } from '../../../src/io/generator/readings.js';
+import { publishedForm } from '../../../src/rules/versions.js';
 import { MemoryStateStore } from '../../../src/state/memory-store.js';
 import { assertSameAlerts } from '../../helpers/compare.js';
 import { waitFor } from '../../helpers/kafka.js';
 import { referenceAlerts } from '../../helpers/reference.js';
+import { randomRuleSets } from '../../helpers/rule-sets.js';
+import { rulesConfig } from '../../helpers/rules.js';
 import { Fuse, FusedStore, MemorySink, ScriptedLog, ScriptedSource, ScriptedTransactions } from '../../helpers/scripted-source.js';
 import { randomStream } from '../../helpers/streams.js';
+import { splitByVersion } from '../../helpers/versions.js';
 
 const PARTITIONS = 3;
 
-function config(workers: number, snapshots = true): KlaxonConfig {
+const RULES = {
+  window: { size: 40, pane: '1s' },
+  rules: [
+    { id: 'hot', type: 'threshold', above: 80 },
+    { id: 'z', type: 'zscore', k: 2.5, minSamples: 10 },
+    { id: 'avg', type: 'window_avg', span: '20s', abovePct: 3 },
+    { id: 'roc', type: 'rate_of_change', lag: '10s', pct: 8, direction: 'both' },
+  ],
+};
+
+function config(workers: number, snapshots = true, rules: Record<string, unknown> = RULES): KlaxonConfig {
   return parseConfig(
     {
       engine: { workers, batchSize: 40, maxQueuePerWorker: 2 },
       source: { type: 'kafka', topic: 'scripted', groupId: 'scripted', commitInterval: 3 },
       sink: { type: 'stdout' },
       state: snapshots ? { type: 'redis', snapshotInterval: 5 } : { type: 'memory' },
-      window: { size: 40, pane: '1s' },
-      rules: [
-        { id: 'hot', type: 'threshold', above: 80 },
-        { id: 'z', type: 'zscore', k: 2.5, minSamples: 10 },
-        { id: 'avg', type: 'window_avg', span: '20s', abovePct: 3 },
-        { id: 'roc', type: 'rate_of_change', lag: '10s', pct: 8, direction: 'both' },
-      ],
+      ...rules,
     },
     { baseDir: '/', env: {} },
   );
@@ -63,10 +71,12 @@ interface ProcessOptions {
   keepQueuedOnRevoke?: boolean;
   beforeSave?: (save: number, fuse: Fuse) => void;
   snapshots?: boolean;
+  /** The rules part of the config (default RULES): its versions are what the process starts with. */
+  rules?: Record<string, unknown>;
 }
 
 function start(log: ScriptedLog, shared: MemoryStateStore, options: ProcessOptions = {}): Process {
-  const engineConfig = config(options.workers ?? 2, options.snapshots ?? true);
+  const engineConfig = config(options.workers ?? 2, options.snapshots ?? true, options.rules);
   const fuse = new Fuse();
   const source = new ScriptedSource(log, { batchSize: 40, fuse, keepQueuedOnRevoke: options.keepQueuedOnRevoke ?? false });
   const alerts = new MemorySink(fuse);
@@ -451,6 +461,71 @@ describe('coordinator core, in process', () => {
       assertExactlyOnce(input, log, `seed ${seed}`);
     }
     assert.ok(fenced > 0, 'some zombie was fenced');
+  });
+
+  test('rule versions applied while it runs, then kill -9 and a restart that reads every version: exact, shadow alerts apart', async () => {
+    for (const seed of [31, 32, 33]) {
+      const input = lines(seed, 2_400);
+      const rules = randomRuleSets({ seed, paneMs: 1_000, lines: input, versions: 3 });
+      const all = rulesConfig(rules);
+      const [first] = all.versions;
+      const log = new ScriptedLog(PARTITIONS);
+      const store = new MemoryStateStore();
+      // The first process starts with version 1; each later version is applied before the readings of its time arrive.
+      const a = start(log, store, { workers: 2, rules: { ...rules, versions: [publishedForm(first as RuleVersion)] } });
+      a.source.assign([0, 1, 2]);
+      const parts = splitByVersion(input, all.versions);
+      for (const [i, part] of parts.entries()) {
+        const version = all.versions[i];
+        if (i > 0 && version !== undefined) {
+          a.running.rules.offer(publishedForm(version));
+          await a.running.rules.settled();
+        }
+        log.append(part);
+        await a.source.drain(i === parts.length - 1 ? Math.floor(part.length / 2) : Number.POSITIVE_INFINITY);
+      }
+      assert.equal(a.running.rules.late, 0, `seed ${seed}: no version late`);
+      await waitFor(async () => (await store.partitions()).length === PARTITIONS && log.committedTotal() > 1_000, 'snapshots and commits', 5_000);
+      await a.crash();
+      // The restart reads the channel: every version is known from the start.
+      const b = start(log, store, { workers: 3, rules });
+      b.source.assign([0, 1, 2]);
+      await b.source.drain();
+      await b.finish();
+      const want = referenceAlerts(input, all);
+      assertSameAlerts(
+        union([a, b]),
+        want.alerts.filter((alert) => alert.shadow !== true),
+        `seed ${seed}`,
+      );
+      assert.ok(
+        [a, b].every((p) => p.alerts.records.every((r) => !r.value.includes('"shadow":true'))),
+        'shadow alerts never reach the alerts sink',
+      );
+    }
+  });
+
+  test('a version that arrives after readings of its time were processed is applied from the next reading and counted late', async () => {
+    const input = lines(41, 1_200);
+    const rules = randomRuleSets({ seed: 41, paneMs: 1_000, lines: input, versions: 2 });
+    const [first, second] = rulesConfig(rules).versions as [RuleVersion, RuleVersion];
+    const log = new ScriptedLog(PARTITIONS);
+    log.append(input);
+    const a = start(log, new MemoryStateStore(), { workers: 2, rules: { ...rules, versions: [publishedForm(first)] } });
+    a.source.assign([0, 1, 2]);
+    await a.source.drain();
+    await waitFor(() => a.running.stats.records === input.length && a.running.stats.maxTs >= second.effectiveFrom, 'the stream past the version', 5_000);
+    a.running.rules.offer(publishedForm(second));
+    await a.running.rules.settled();
+    assert.equal(a.running.rules.late, 1);
+    a.running.rules.offer(publishedForm(second));
+    a.running.rules.offer({ ...publishedForm(second), rules: [{ id: 'x', type: 'threshold', above: 1 }] });
+    a.running.rules.offer({ version: 9, effectiveFrom: second.effectiveFrom, rules: [{ id: 'x', type: 'threshold', above: 1 }] });
+    a.running.rules.offer({ version: 10, effectiveFrom: second.effectiveFrom + 1, rules: [{ id: 'x', type: 'window_avg', span: '10h' }] });
+    await a.running.rules.settled();
+    assert.equal(a.running.rules.versions.length, 2, 'a known version again changes nothing; a changed, an earlier or an invalid one is refused');
+    assert.equal(a.running.rules.refused, 3);
+    await a.finish();
   });
 });
 

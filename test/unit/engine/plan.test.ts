@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import type { Rule } from '../../../src/config/types.js';
-import { paneOf, planRules } from '../../../src/engine/plan.js';
+import type { Rule, RuleVersion } from '../../../src/config/types.js';
+import { paneOf, planRule, planWindow } from '../../../src/engine/plan.js';
+import { stateBitsOf } from '../../../src/engine/rule-state.js';
 import { Direction, RuleKind } from '../../../src/model/plan.js';
+import { rulesConfig } from '../../helpers/rules.js';
 
 function exactPane(t: number, g: number): number {
   return Number(BigInt(t) / BigInt(g));
@@ -51,101 +53,84 @@ describe('paneOf', () => {
   });
 });
 
-describe('planRules', () => {
-  const rules: Rule[] = [
-    { id: 'hot', type: 'threshold', mode: 'edge', above: 90 },
-    { id: 'cold', type: 'threshold', mode: 'every', below: -10 },
-    { id: 'z', type: 'zscore', mode: 'edge', k: 3, minSamples: 0 },
-    {
-      id: 'avg',
-      type: 'window_avg',
-      mode: 'edge',
-      spanMs: 300_000,
-      abovePct: 5,
-      minSamples: 0,
-    },
-    {
-      id: 'roc',
-      type: 'rate_of_change',
-      mode: 'every',
-      lagMs: 60_000,
-      pct: 10,
-      direction: 'both',
-    },
-  ];
+describe('planRule', () => {
+  const [version] = rulesConfig({
+    window: { size: 500, pane: 10_000 },
+    rules: [
+      { id: 'hot', type: 'threshold', above: 90, clearAbove: 85, for: '30s', severity: 'critical' },
+      { id: 'cold', type: 'threshold', mode: 'every', below: -10, shadow: true },
+      { id: 'z', type: 'zscore', k: 3, minSamples: 0 },
+      { id: 'avg', type: 'window_avg', span: '5m', abovePct: 5, minSamples: 0, overrides: [{ zones: ['oven-*'], span: '1m', severity: 'info' }] },
+      { id: 'roc', type: 'rate_of_change', mode: 'every', lag: '1m', pct: 10, direction: 'both' },
+    ],
+  }).versions;
+  const rules = (version as RuleVersion).rules;
+  const plan = (i: number, override?: number) => {
+    const rule = rules[i] as Rule;
+    return planRule(rule, override === undefined ? undefined : rule.overrides[override], 10_000, i, 7);
+  };
 
-  test('turns durations into pane counts and fills open threshold bounds', () => {
-    const plan = planRules({ window: { size: 500, paneMs: 10_000 }, rules });
-    assert.equal(plan.historySize, 500);
-    assert.equal(plan.paneMs, 10_000);
-    assert.deepEqual(plan.rules[0], {
-      kind: RuleKind.threshold,
+  test('turns durations into pane counts, fills open bounds and hysteresis levels, keeps severity, shadow and version', () => {
+    assert.deepEqual(plan(0), {
       id: 'hot',
-      type: 'threshold',
+      slot: 0,
+      version: 7,
       every: false,
+      severity: 'critical',
+      shadow: false,
+      forMs: 30_000,
+      clearAbove: 85,
+      clearBelow: Number.NEGATIVE_INFINITY,
+      kind: RuleKind.threshold,
+      type: 'threshold',
+      stateBits: stateBitsOf(RuleKind.threshold, false, 2),
       above: 90,
       below: Number.NEGATIVE_INFINITY,
     });
-    assert.deepEqual(plan.rules[1], {
-      kind: RuleKind.threshold,
-      id: 'cold',
-      type: 'threshold',
-      every: true,
-      above: Number.POSITIVE_INFINITY,
-      below: -10,
-    });
-    assert.deepEqual(plan.rules[2], {
-      kind: RuleKind.zscore,
-      id: 'z',
-      type: 'zscore',
-      every: false,
-      k: 3,
-      minSamples: 1,
-    });
-    assert.deepEqual(plan.rules[3], {
-      kind: RuleKind.windowAvg,
-      id: 'avg',
-      type: 'window_avg',
-      every: false,
-      panes: 30,
-      abovePct: 5,
-      minSamples: 1,
-    });
-    assert.deepEqual(plan.rules[4], {
-      kind: RuleKind.rateOfChange,
-      id: 'roc',
-      type: 'rate_of_change',
-      every: true,
-      lagPanes: 6,
-      pct: 10,
-      direction: Direction.both,
-    });
-    // R = max(P, L + 1) = max(30, 7).
-    assert.equal(plan.ringPanes, 30);
+    assert.deepEqual(
+      { ...plan(1), stateBits: 0 },
+      {
+        id: 'cold',
+        slot: 1,
+        version: 7,
+        every: true,
+        severity: 'warning',
+        shadow: true,
+        forMs: 0,
+        clearAbove: Number.POSITIVE_INFINITY,
+        clearBelow: Number.NEGATIVE_INFINITY,
+        kind: RuleKind.threshold,
+        type: 'threshold',
+        stateBits: 0,
+        above: Number.POSITIVE_INFINITY,
+        below: -10,
+      },
+    );
+    assert.equal(plan(1).stateBits, stateBitsOf(RuleKind.threshold, true, 1));
+    const z = plan(2);
+    assert.equal(z.kind === RuleKind.zscore && z.minSamples, 1, 'minSamples 0 behaves as 1');
+    const avg = plan(3);
+    assert.equal(avg.kind === RuleKind.windowAvg && avg.panes, 30);
+    const roc = plan(4);
+    assert.equal(roc.kind === RuleKind.rateOfChange && roc.lagPanes, 6);
+    assert.equal(roc.kind === RuleKind.rateOfChange && roc.direction, Direction.both);
   });
 
-  test('ring size is L + 1 when the lag dominates, and 0 without time rules', () => {
-    const roc: Rule = {
-      id: 'roc',
-      type: 'rate_of_change',
-      mode: 'edge',
-      lagMs: 300_000,
-      pct: 10,
-      direction: 'up',
-    };
-    assert.equal(
-      planRules({
-        window: { size: 5, paneMs: 1_000 },
-        rules: [rules[3] as Rule, roc],
-      }).ringPanes,
-      301,
-    );
-    assert.equal(
-      planRules({
-        window: { size: 5, paneMs: 1_000 },
-        rules: rules.slice(0, 3),
-      }).ringPanes,
-      0,
-    );
+  test('an override replaces only the parameters it sets', () => {
+    const avg = plan(3, 0);
+    assert.equal(avg.kind === RuleKind.windowAvg && avg.panes, 6);
+    assert.equal(avg.kind === RuleKind.windowAvg && avg.abovePct, 5);
+    assert.equal(avg.severity, 'info');
+    assert.equal(avg.id, 'avg');
+  });
+
+  test('the window: W, g and R = window.retain, by default what the first version needs (overrides included)', () => {
+    const window = (raw: Record<string, unknown>) => planWindow(rulesConfig(raw).window);
+    const roc = { id: 'roc', type: 'rate_of_change', lag: '5m' };
+    assert.deepEqual(window({ window: { size: 5 }, rules: [roc] }), { historySize: 5, paneMs: 1_000, ringPanes: 301 });
+    assert.equal(window({ rules: [{ id: 'avg', type: 'window_avg', span: '10m' }, roc] }).ringPanes, 600);
+    assert.equal(window({ rules: [{ id: 'hot', type: 'threshold', above: 1 }] }).ringPanes, 0);
+    assert.equal(window({ rules: [{ ...roc, overrides: [{ zones: ['a'], lag: '6m' }] }] }).ringPanes, 361);
+    assert.equal(window({ window: { retain: 900 }, rules: [roc] }).ringPanes, 900);
   });
 });

@@ -1,23 +1,23 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type { RulesConfig } from '../../../src/config/types.js';
 import { Shard } from '../../../src/engine/shard.js';
 import { applyUpdate, IMAGE_HEADER_BYTES, unpackUpdates, zoneImage } from '../../../src/engine/zone-image.js';
 import { linesTask, type ProcessResult } from '../../../src/protocol/messages.js';
+import { rulesConfig, shardSetup } from '../../helpers/rules.js';
 
 // Small rings, so short streams wrap both the history and the panes many times over.
-const RULES: RulesConfig = {
-  window: { size: 7, paneMs: 1_000 },
+const RULES = rulesConfig({
+  window: { size: 7, pane: 1_000 },
   rules: [
-    { id: 'too-hot', type: 'threshold', mode: 'edge', above: 89 },
-    { id: 'outlier', type: 'zscore', mode: 'edge', k: 2, minSamples: 3 },
-    { id: 'above-avg', type: 'window_avg', mode: 'edge', spanMs: 5_000, abovePct: 1, minSamples: 1 },
-    { id: 'rising', type: 'rate_of_change', mode: 'edge', lagMs: 3_000, pct: 5, direction: 'up' },
+    { id: 'too-hot', type: 'threshold', above: 89 },
+    { id: 'outlier', type: 'zscore', k: 2, minSamples: 3 },
+    { id: 'above-avg', type: 'window_avg', span: 5_000, abovePct: 1 },
+    { id: 'rising', type: 'rate_of_change', lag: 3_000, pct: 5 },
   ],
-};
+});
 
-const setup = (shards = 1, shard = 0) => ({ shard, shards, virtualNodes: 8, rules: RULES });
+const setup = (shards = 1, shard = 0) => shardSetup(RULES, shards, shard);
 const line = (zone: string, temperature: number, ts: number) => JSON.stringify({ zone_id: zone, device_id: 'd', temperature, ts });
 
 type Store = Map<string, Uint8Array>;
@@ -54,7 +54,7 @@ test('changed ranges applied over stored images give exactly the live zones', ()
       }
       applySnapshot(shard, store);
       for (const [zoneId, zone] of shard.zones) {
-        assert.deepEqual(store.get(`${zone.partition}/${zoneId}`), zoneImage(zone), `zone ${zoneId}`);
+        assert.deepEqual(store.get(`${zone.partition}/${zoneId}`), zoneImage(zone, shard.book), `zone ${zoneId}`);
       }
     }),
     { numRuns: 300 },
@@ -95,18 +95,14 @@ test('a zone restored from its stored image goes on giving the same alerts', () 
 });
 
 test('a snapshot of a busy zone writes its changed ranges, not its whole image', () => {
-  const rules: RulesConfig = {
-    ...RULES,
-    window: { size: 500, paneMs: 1_000 },
-    rules: [{ id: 'avg', type: 'window_avg', mode: 'edge', spanMs: 300_000, abovePct: 5, minSamples: 1 }],
-  };
-  const shard = new Shard({ ...setup(), rules });
+  const rules = rulesConfig({ window: { size: 500 }, rules: [{ id: 'avg', type: 'window_avg', span: 300_000, abovePct: 5 }] });
+  const shard = new Shard(shardSetup(rules));
   const store: Store = new Map();
   const readings = (from: number, n: number) => Array.from({ length: n }, (_, i) => line('z', 50 + (i % 3), 1_000_000 + (from + i) * 200));
   shard.process(linesTask(readings(0, 1_000)));
   const first = shard.snapshot([]).partitions[0];
   assert.ok(first !== undefined);
-  const image = zoneImage(shard.zones.get('z') as NonNullable<ReturnType<typeof shard.zones.get>>);
+  const image = zoneImage(shard.zones.get('z') as NonNullable<ReturnType<typeof shard.zones.get>>, shard.book);
   assert.equal(first.bytes, image.byteLength, 'a zone the store does not hold yet goes whole');
   for (const update of first.chunks.flatMap(unpackUpdates)) store.set(update.zoneId, applyUpdate(undefined, update));
   // Five readings, one second: five history slots and two panes change.

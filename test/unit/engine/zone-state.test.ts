@@ -1,31 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Rule } from '../../../src/config/types.js';
-import { planRules } from '../../../src/engine/plan.js';
 import { type Moments, ZoneState } from '../../../src/engine/zone-state.js';
 import { seededRandom } from '../../../src/io/generator/readings.js';
-import type { Plan } from '../../../src/model/plan.js';
+import type { WindowPlan } from '../../../src/model/plan.js';
 
-function historyPlan(size: number): Plan {
-  return planRules({
-    window: { size, paneMs: 1_000 },
-    rules: [{ id: 'z', type: 'zscore', mode: 'edge', k: 3, minSamples: 1 }],
-  });
+function historyPlan(size: number): WindowPlan {
+  return { historySize: size, paneMs: 1_000, ringPanes: 0 };
 }
 
-/** Plan with a pane ring of `panes` panes (one window_avg rule spanning them). */
-function panePlan(panes: number, paneMs = 1_000): Plan {
-  const rule: Rule = {
-    id: 'avg',
-    type: 'window_avg',
-    mode: 'edge',
-    spanMs: panes * paneMs,
-    abovePct: 0,
-    minSamples: 1,
-  };
-  const plan = planRules({ window: { size: 10, paneMs }, rules: [rule] });
-  assert.equal(plan.ringPanes, panes);
-  return plan;
+/** A window with a pane ring of `panes` panes. */
+function panePlan(panes: number, paneMs = 1_000): WindowPlan {
+  return { historySize: 10, paneMs, ringPanes: panes };
 }
 
 /** Two-pass mean and population std, on values offset by `origin` (exact for values near it). */

@@ -2,22 +2,22 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Shard } from '../../../src/engine/shard.js';
 import { linesTask } from '../../../src/protocol/messages.js';
+import { rulesConfig, shardSetup } from '../../helpers/rules.js';
 
 const W = 5;
 
 function shard(): Shard {
-  return new Shard({
-    shard: 0,
-    shards: 1,
-    virtualNodes: 8,
-    rules: {
-      window: { size: W, paneMs: 1_000 },
-      rules: [
-        { id: 'too-hot', type: 'threshold', mode: 'edge', above: 89 },
-        { id: 'outlier', type: 'zscore', mode: 'edge', k: 3, minSamples: 30 },
-      ],
-    },
-  });
+  return new Shard(
+    shardSetup(
+      rulesConfig({
+        window: { size: W },
+        rules: [
+          { id: 'too-hot', type: 'threshold', above: 89 },
+          { id: 'outlier', type: 'zscore', k: 3, minSamples: 30 },
+        ],
+      }),
+    ),
+  );
 }
 
 function reading(zone: string, temperature: number, ts: number): string {

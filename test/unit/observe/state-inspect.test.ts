@@ -1,16 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { RulesConfig } from '../../../src/config/types.js';
 import { Shard } from '../../../src/engine/shard.js';
 import { applyUpdate, unpackUpdates } from '../../../src/engine/zone-image.js';
 import { findStoredZone, formatStoredZone, type SnapshotReader } from '../../../src/observe/state-inspect.js';
 import { linesTask } from '../../../src/protocol/messages.js';
 import type { PartitionSnapshot } from '../../../src/state/types.js';
+import { rulesConfig } from '../../helpers/rules.js';
 
-const RULES: RulesConfig = {
-  window: { size: 4, paneMs: 1_000 },
-  rules: [{ id: 'too-hot', type: 'threshold', mode: 'edge', above: 89 }],
-};
+const RULES = rulesConfig({
+  window: { size: 4, pane: 1_000 },
+  rules: [
+    { id: 'too-hot', type: 'threshold', above: 89 },
+    { id: 'too-hot-preview', type: 'threshold', above: 80, shadow: true },
+  ],
+});
 
 /** Real encoded zones (as a worker exports them for a snapshot), per partition, behind the store's read interface. */
 function storeOf(partitions: Record<number, string[]>): SnapshotReader {
@@ -43,10 +46,12 @@ test('state inspect finds a zone in the partition snapshots and shows its statis
   assert.deepEqual(Array.from(stored.zone.values), [72, 74, 76, 95]);
   assert.equal(stored.zone.mean, 79.25);
   assert.deepEqual(stored.zone.firing, ['too-hot']);
+  assert.deepEqual(stored.zone.shadowFiring, ['too-hot-preview']);
   const text = formatStoredZone(stored, 2);
   assert.match(text, /zone boiler \(partition 2, snapshot resumes at offset 5\)/);
   assert.match(text, /mean +79\.25\n/);
   assert.match(text, /firing +too-hot\n/);
+  assert.match(text, /shadow +too-hot-preview \(firing, shadow rules\)\n/);
   assert.match(text, /latest +76 95 \(oldest first\)/);
   assert.equal(await findStoredZone(store, RULES, 'nowhere'), undefined);
 });
