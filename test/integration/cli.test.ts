@@ -176,7 +176,7 @@ test('topics create: says of each topic whether it created it, and the partition
   t.after(async () => {
     const admin = kafka().admin();
     await admin.connect();
-    await admin.deleteTopics({ topics: [readings, alerts] }).catch(() => {});
+    await admin.deleteTopics({ topics: [readings, alerts, `${readings}.rules`] }).catch(() => {});
     await admin.disconnect();
   });
   // The alerts topic is there already, with fewer partitions than the config asks for.
@@ -193,7 +193,8 @@ test('topics create: says of each topic whether it created it, and the partition
   assert.equal(first.code, 0, first.stderr);
   assert.equal(
     first.stdout,
-    `${readings}: created, 3 partitions\n${alerts}: exists, 2 partitions (the config says 6; Klaxon does not change an existing topic)\n`,
+    `${readings}: created, 3 partitions\n${alerts}: exists, 2 partitions (the config says 6; Klaxon does not change an existing topic)\n` +
+      `${readings}.rules: the rules topic (compacted): created, 1 partition\n`,
   );
   const again = await klaxon(['topics', 'create', '--config', path]);
   assert.equal(again.code, 0, again.stderr);

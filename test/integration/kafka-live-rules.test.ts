@@ -120,8 +120,8 @@ async function assertSample(job: Job, expected: ReadonlyArray<Record<string, unk
   );
 }
 
-/** Records an engine read, from its summary line. */
-const recordsRead = (stderr: string) => Number(/klaxon: (\d+) records \(/.exec(stderr)?.[1] ?? 0);
+/** Records an engine read, from its summary line ("klaxon: 19,175 records (…"). */
+const recordsRead = (stderr: string) => Number((/klaxon: ([\d,]+) records \(/.exec(stderr)?.[1] ?? '0').replaceAll(',', ''));
 
 const appliedIn = (stderr: string, version: number) => new RegExp(`rule set version ${version} in force from`).test(stderr);
 
@@ -183,7 +183,7 @@ test('kill -9 after a version change, the next version applied while the engine 
   second.child.kill('SIGTERM');
   assert.equal(await second.exited, 0, second.stderr());
   assert.match(second.stderr(), /"versions":\[1,2,3\]/, 'the restart read every version before any reading');
-  const replayed = Number(/(\d+) records replayed/.exec(second.stderr())?.[1] ?? 0);
+  const replayed = Number((/([\d,]+) records replayed/.exec(second.stderr())?.[1] ?? '0').replaceAll(',', ''));
   t.diagnostic(
     `the first run read ${recordsRead(first.stderr())} records before the kill (none: killed before its summary); the restart read ${recordsRead(second.stderr())}, replaying ${replayed}`,
   );

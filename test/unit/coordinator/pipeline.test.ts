@@ -334,49 +334,9 @@ describe('coordinator core, in process', () => {
     assert.ok(b.alerts.records.every((r) => !first.has(r.value)));
   });
 
-  test('random schedules of fetches, rebalances between two processes and crashes: always exact', async () => {
+  test('random schedules of fetches, joins, late rebalances (zombies) and kill -9: always exact', async () => {
     for (let seed = 100; seed < 112; seed++) {
-      const random = seededRandom(seed);
-      const input = lines(seed, 2_000);
-      const log = new ScriptedLog(PARTITIONS);
-      log.append(input);
-      const store = new MemoryStateStore();
-      const all: Process[] = [];
-      const live: Process[] = [];
-      const spawn = () => {
-        const p = start(log, store, { workers: 1 + Math.floor(random() * 3), delayMs: () => (random() < 0.2 ? 1 : 0) });
-        all.push(p);
-        live.push(p);
-        return p;
-      };
-      const rebalance = () => {
-        // Round-robin the partitions over the live processes, starting somewhere random.
-        const offset = Math.floor(random() * PARTITIONS);
-        live.forEach((p, i) => {
-          p.source.assign([0, 1, 2].filter((partition) => (partition + offset) % live.length === i));
-        });
-      };
-      spawn();
-      rebalance();
-      for (let step = 0; step < 14; step++) {
-        const roll = random();
-        if (roll < 0.15 && live.length < 3) {
-          spawn();
-          rebalance();
-        } else if (roll < 0.25 && live.length > 1) {
-          const victim = live.splice(Math.floor(random() * live.length), 1)[0] as Process;
-          await victim.crash();
-          rebalance();
-        } else if (roll < 0.3) {
-          rebalance();
-        } else {
-          for (const p of live) await p.source.drain(100 + Math.floor(random() * 200));
-        }
-        await new Promise((resolve) => setTimeout(resolve, random() * 8));
-      }
-      rebalance();
-      await Promise.all(live.map((p) => p.source.drain()));
-      await Promise.all(live.map((p) => p.finish()));
+      const { input, log, all } = await randomSchedule(seed, false);
       assertExact(input, all, `seed ${seed}`);
       assert.equal(log.committedTotal(), log.size, `seed ${seed}: everything committed`);
     }
@@ -407,56 +367,7 @@ describe('coordinator core, in process', () => {
   test('exactly-once: random schedules of joins, leaves, late rebalances (zombies) and kill -9: the log holds exactly the reference', async () => {
     let fenced = 0;
     for (let seed = 200; seed < 212; seed++) {
-      const random = seededRandom(seed);
-      const input = lines(seed, 2_000);
-      const log = new ScriptedLog(PARTITIONS);
-      log.append(input);
-      const store = new MemoryStateStore();
-      const live: Process[] = [];
-      const all: Process[] = [];
-      const spawn = () => {
-        const p = start(log, store, { exactlyOnce: true, workers: 1 + Math.floor(random() * 3), delayMs: () => (random() < 0.2 ? 1 : 0) });
-        live.push(p);
-        all.push(p);
-      };
-      // Members hear of a rebalance at different times: a late one keeps its old partitions (a zombie) until the next step.
-      let late: Array<() => void> = [];
-      const rebalance = () => {
-        for (const apply of late) apply();
-        late = [];
-        const offset = Math.floor(random() * PARTITIONS);
-        live.forEach((p, i) => {
-          const apply = () => p.source.assign([0, 1, 2].filter((partition) => (partition + offset) % live.length === i));
-          if (random() < 0.3) late.push(apply);
-          else apply();
-        });
-      };
-      spawn();
-      rebalance();
-      for (let step = 0; step < 14; step++) {
-        const roll = random();
-        if (roll < 0.15 && live.length < 3) {
-          spawn();
-          rebalance();
-        } else if (roll < 0.25 && live.length > 1) {
-          const victim = live.splice(Math.floor(random() * live.length), 1)[0] as Process;
-          await victim.crash();
-          rebalance();
-        } else if (roll < 0.3) {
-          rebalance();
-        } else {
-          for (const p of live) await p.source.drain(100 + Math.floor(random() * 200));
-          if (random() < 0.5) {
-            for (const apply of late) apply();
-            late = [];
-          }
-        }
-        await new Promise((resolve) => setTimeout(resolve, random() * 8));
-      }
-      rebalance();
-      for (const apply of late) apply();
-      await drainUntilCommitted(log, live, `seed ${seed}`);
-      await Promise.all(live.map((p) => p.finish()));
+      const { input, log, all } = await randomSchedule(seed, true);
       fenced += all.reduce((sum, p) => sum + p.transactions.fenced, 0);
       assertExactlyOnce(input, log, `seed ${seed}`);
     }
@@ -528,6 +439,65 @@ describe('coordinator core, in process', () => {
     await a.finish();
   });
 });
+
+/**
+ * One random schedule over two or three processes sharing a log and a store:
+ * fetches, joins, kill -9, and rebalances that members hear of at different
+ * times (a late one keeps its old partitions, a zombie, until the next step).
+ */
+async function randomSchedule(seed: number, exactlyOnce: boolean): Promise<{ input: string[]; log: ScriptedLog; all: Process[] }> {
+  const random = seededRandom(seed);
+  const input = lines(seed, 2_000);
+  const log = new ScriptedLog(PARTITIONS);
+  log.append(input);
+  const store = new MemoryStateStore();
+  const all: Process[] = [];
+  const live: Process[] = [];
+  const spawn = () => {
+    const p = start(log, store, { exactlyOnce, workers: 1 + Math.floor(random() * 3), delayMs: () => (random() < 0.2 ? 1 : 0) });
+    all.push(p);
+    live.push(p);
+  };
+  let late: Array<() => void> = [];
+  const catchUp = () => {
+    for (const apply of late) apply();
+    late = [];
+  };
+  const rebalance = () => {
+    catchUp();
+    // Round-robin the partitions over the live processes, starting somewhere random.
+    const offset = Math.floor(random() * PARTITIONS);
+    live.forEach((p, i) => {
+      const apply = () => p.source.assign([0, 1, 2].filter((partition) => (partition + offset) % live.length === i));
+      if (random() < 0.3) late.push(apply);
+      else apply();
+    });
+  };
+  spawn();
+  rebalance();
+  for (let step = 0; step < 14; step++) {
+    const roll = random();
+    if (roll < 0.15 && live.length < 3) {
+      spawn();
+      rebalance();
+    } else if (roll < 0.25 && live.length > 1) {
+      const victim = live.splice(Math.floor(random() * live.length), 1)[0] as Process;
+      await victim.crash();
+      rebalance();
+    } else if (roll < 0.3) {
+      rebalance();
+    } else {
+      for (const p of live) await p.source.drain(100 + Math.floor(random() * 200));
+      if (random() < 0.5) catchUp();
+    }
+    await new Promise((resolve) => setTimeout(resolve, random() * 8));
+  }
+  rebalance();
+  catchUp();
+  await drainUntilCommitted(log, live, `seed ${seed}`);
+  await Promise.all(live.map((p) => p.finish()));
+  return { input, log, all };
+}
 
 /** Fetches until every record is committed: a partition lost by a fenced commit is recovered a moment later and read again. */
 async function drainUntilCommitted(log: ScriptedLog, processes: readonly Process[], label: string): Promise<void> {
