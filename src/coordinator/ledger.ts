@@ -7,11 +7,10 @@ import type { RunStats } from './stats.js';
  */
 export interface OutputChannel {
   /**
-   * Transactions: outputs must reach the channel in each partition's source
-   * order and never while a commit runs, so that a commit holds exactly the
-   * outputs of the positions it commits.
+   * Transactions: outputs must never reach the channel while a commit runs,
+   * so that a commit holds exactly the outputs of the positions it commits.
    */
-  readonly ordered: boolean;
+  readonly transactional: boolean;
   write(partition: number, outputs: BatchOutputs): void;
   /** Resolves when the channel has room for more (backpressure on the read loop). */
   ready(): Promise<void>;
@@ -46,11 +45,14 @@ interface Lane {
 
 /**
  * The ordered commit: owns every batch between the workers and the source
- * commit. Batches finish in any order across shards; a partition's position
- * is committed only up to the oldest batch not yet written, so a commit never
- * runs ahead of an unwritten output. With an ordered channel (exactly-once)
- * it also holds each batch's outputs until every earlier batch of its
- * partition has written its own, and while a commit runs.
+ * commit. Batches finish in any order across shards, but each batch's outputs
+ * are written only once every earlier batch of its partition has written its
+ * own: a zone's alerts keep reading order (contract §4) even when a later
+ * batch, all on a fast worker, finishes before an earlier one waiting for a
+ * slow worker. A partition's position is committed only up to the oldest
+ * batch not yet written, so a commit never runs ahead of an unwritten output.
+ * With a transactional channel (exactly-once) outputs are also held while a
+ * commit runs.
  */
 export class Ledger {
   private readonly lanes = new Map<number, Lane>();
@@ -85,7 +87,7 @@ export class Ledger {
     return entry;
   }
 
-  /** The batch's outputs are back: written now, or (ordered) as soon as order allows. */
+  /** The batch's outputs are back: written as soon as every earlier batch of its partition has written its own. */
   finish(ledgerEntry: LedgerEntry, outputs: BatchOutputs): void {
     const entry = ledgerEntry as Entry;
     if (entry.stage !== 'running') return;
@@ -93,11 +95,8 @@ export class Ledger {
     entry.outputs = outputs;
     this.running--;
     entry.settle();
-    if (!this.channel.ordered) this.write(entry);
-    else {
-      const lane = this.lanes.get(entry.batch.partition);
-      if (lane?.entries.includes(entry)) this.writeInOrder(lane);
-    }
+    const lane = this.lanes.get(entry.batch.partition);
+    if (lane?.entries.includes(entry)) this.writeInOrder(lane);
   }
 
   /** The batch failed (the run is failing): it settles but never commits. */
@@ -135,7 +134,7 @@ export class Ledger {
     return this.channel.ready();
   }
 
-  /** Partitions revoked: their batches are neither written (ordered) nor committed here; their new owner decides. */
+  /** Partitions revoked: their batches are neither written nor committed here; their new owner decides. */
   forget(partitions: readonly number[]): void {
     for (const partition of partitions) {
       const lane = this.lanes.get(partition);
@@ -172,7 +171,7 @@ export class Ledger {
   }
 
   private async commitWritten(): Promise<void> {
-    this.committing = this.channel.ordered;
+    this.committing = this.channel.transactional;
     this.commitStartedAt = performance.now();
     try {
       const positions = new Map<number, number>();
@@ -202,7 +201,7 @@ export class Ledger {
     } finally {
       this.committing = false;
       this.commitStartedAt = undefined;
-      if (this.channel.ordered) for (const lane of this.lanes.values()) this.writeInOrder(lane);
+      for (const lane of this.lanes.values()) this.writeInOrder(lane);
     }
   }
 

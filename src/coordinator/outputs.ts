@@ -16,9 +16,9 @@ export interface SinkOutputsOptions extends OutputWatchers {
   commit: (positions: ReadonlyMap<number, number>) => Promise<void>;
 }
 
-/** The at-least-once channel: alerts, dead letters and shadow alerts to their sinks as they come; a commit flushes them first. */
+/** The at-least-once channel: alerts, dead letters and shadow alerts to their sinks as batches finish; a commit flushes them first. */
 export class SinkOutputs implements OutputChannel {
-  readonly ordered = false;
+  readonly transactional = false;
 
   constructor(private readonly options: SinkOutputsOptions) {}
 
@@ -59,7 +59,7 @@ export interface PartitionedTransactions {
  * order, and commit with its offset.
  */
 export class TransactionOutputs implements OutputChannel {
-  readonly ordered = true;
+  readonly transactional = true;
 
   constructor(
     private readonly transactions: PartitionedTransactions,

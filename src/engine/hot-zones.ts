@@ -1,5 +1,5 @@
+import type { RuleIds } from '../model/plan.js';
 import type { HotZone, HotZonesResult } from '../protocol/messages.js';
-import type { RuleIds } from './rule-book.js';
 import { firingRuleIds, isFiring } from './rule-state.js';
 import { TopN } from './top-n.js';
 import type { ZoneState } from './zone-state.js';

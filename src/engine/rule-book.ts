@@ -1,14 +1,7 @@
 import type { Rule, RuleVersion } from '../config/types.js';
-import type { PlannedRule, VersionSpan, ZonePlan } from '../model/plan.js';
+import type { PlannedRule, RuleIds, VersionSpan, ZonePlan } from '../model/plan.js';
 import { compileGlobs, type ZoneMatcher } from './globs.js';
 import { planRule } from './plan.js';
-
-/** Rule ids and the slots their per-zone states live in; a slot, once given, is the id's for the worker's life. */
-export interface RuleIds {
-  readonly size: number;
-  slotOf(id: string): number;
-  idOf(slot: number): string;
-}
 
 /** One rule of a version, compiled: its scope and each override's zones as matchers, planned once per override. */
 interface CompiledRule {

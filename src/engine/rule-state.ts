@@ -1,7 +1,6 @@
 import { Packr } from 'msgpackr';
 import { StateError } from '../errors.js';
-import { type AlertRule, RULE_TYPES, SEVERITIES, type ZonePlan } from '../model/plan.js';
-import type { RuleIds } from './rule-book.js';
+import { type AlertRule, RULE_TYPES, type RuleIds, SEVERITIES, type ZonePlan } from '../model/plan.js';
 import type { ZoneState } from './zone-state.js';
 
 /**

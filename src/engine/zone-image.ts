@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import type { WindowConfig } from '../config/types.js';
 import { StateError } from '../errors.js';
-import type { WindowPlan } from '../model/plan.js';
+import type { RuleIds, WindowPlan } from '../model/plan.js';
 import type { SnapshotIdentity } from '../model/snapshot.js';
-import type { RuleIds } from './rule-book.js';
 import { decodeRuleStates, encodeRuleStates } from './rule-state.js';
 import { ZoneState } from './zone-state.js';
 

@@ -1,5 +1,5 @@
+import type { RuleIds } from '../model/plan.js';
 import type { ZoneHistory } from '../protocol/messages.js';
-import type { RuleIds } from './rule-book.js';
 import { firingRuleIds } from './rule-state.js';
 import type { ZoneState } from './zone-state.js';
 

@@ -4,7 +4,7 @@ import { openFileSource } from './file/file-source.js';
 import { GeneratorSource } from './generator/generator-source.js';
 import { stdinSource } from './stdio/stdin-source.js';
 import { StdoutSink } from './stdio/stdout-sink.js';
-import type { Sink, Source } from './types.js';
+import type { Sink, SinkRole, Source } from './types.js';
 
 /** Builds the configured source; Kafka is loaded only when asked for. */
 export async function createSource(config: SourceConfig, engine: EngineOptions): Promise<Source> {
@@ -23,7 +23,6 @@ export async function createSource(config: SourceConfig, engine: EngineOptions):
 }
 
 /** What a sink carries: alerts, dead letters, or the alerts of shadow rules. */
-export type SinkRole = 'alerts' | 'dead-letters' | 'shadow';
 
 /** Builds a configured sink; `role` names it in messages and picks the Kafka producer's id. */
 export async function createSink(config: SinkConfig, role: SinkRole): Promise<Sink> {

@@ -108,6 +108,9 @@ export interface BatchOutputs {
   shadow: OutRecord[];
 }
 
+/** What a sink carries (names it in messages and picks a Kafka producer's client id). */
+export type SinkRole = 'alerts' | 'dead-letters' | 'shadow';
+
 export interface Sink {
   /** Appends records in order. Never blocks; callers await ready() for backpressure. */
   write(records: readonly OutRecord[]): void;

@@ -101,3 +101,10 @@ export interface ZonePlan {
   /** Slots known when the plan was made: every rule of the plan has a slot below this. */
   readonly slots: number;
 }
+
+/** Rule ids and the slots their per-zone states live in; a slot, once given, is the id's for the worker's life. */
+export interface RuleIds {
+  readonly size: number;
+  slotOf(id: string): number;
+  idOf(slot: number): string;
+}

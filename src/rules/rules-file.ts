@@ -2,8 +2,7 @@ import { renameSync, statSync, writeFileSync } from 'node:fs';
 import { readRulesFile } from '../config/load.js';
 import { describeError } from '../errors.js';
 import { logger } from '../log.js';
-import type { RulesChannel } from './channel.js';
-import type { PublishedVersion } from './versions.js';
+import type { PublishedVersion, RulesChannel } from '../model/rules-channel.js';
 
 const log = logger('rules-file');
 const POLL_MS = 250;

@@ -3,6 +3,9 @@ import type { z } from 'zod';
 import { checkRuleSets, type ParsedVersion, versionSchema, withDefaults } from '../config/rules-schema.js';
 import type { Mode, Rule, RuleVersion, WindowConfig } from '../config/types.js';
 import { validate } from '../config/validate.js';
+import type { PublishedVersion } from '../model/rules-channel.js';
+
+export type { PublishedVersion };
 
 /**
  * Rule set versions as they travel (contract §7.5): published in the form a
@@ -10,14 +13,6 @@ import { validate } from '../config/validate.js';
  * that no engine's own top-level mode changes what a version means), read
  * back with the config's own schema and checks, against the window.
  */
-
-/** A published version: the version itself, and when it was applied (information only). */
-export interface PublishedVersion {
-  version: number;
-  effectiveFrom: number;
-  rules: Array<Record<string, unknown>>;
-  appliedAt?: string;
-}
 
 export type Checked = { ok: true; version: RuleVersion } | { ok: false; issues: string[] };
 

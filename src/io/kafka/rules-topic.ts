@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { SourceError } from '../../errors.js';
 import { logger } from '../../log.js';
-import type { RulesChannel } from '../../rules/channel.js';
-import type { PublishedVersion } from '../../rules/versions.js';
+import type { PublishedVersion, RulesChannel } from '../../model/rules-channel.js';
 import { createKafka, ensureTopic } from './client.js';
 import { producerSettings } from './options.js';
 
