@@ -65,7 +65,9 @@ export async function stateInspectCommand(zoneId: string, options: StateInspectO
 export function validateCommand(options: { config: string }): void {
   const config = loadConfigFile(options.config);
   const rules = config.rules.map((r) => `${r.id} (${r.type})`).join(', ');
-  process.stdout.write(`${options.config}: ok — ${config.source.type} → ${config.engine.workers} workers → ${config.sink.type}; rules: ${rules}\n`);
+  const deliveries = config.deliveries.map((d) => (d.name === d.type ? d.type : `${d.type} "${d.name}"`));
+  const sinks = [config.sink.type, ...deliveries].join(' + ');
+  process.stdout.write(`${options.config}: ok — ${config.source.type} → ${config.engine.workers} workers → ${sinks}; rules: ${rules}\n`);
 }
 
 /** `klaxon topics create`: the config's Kafka topics, with their configured partition counts. */
@@ -136,11 +138,22 @@ async function runWithProgress(config: KlaxonConfig, announce: (url: string) => 
   let stopProgress = () => {};
   let summary: RunSummary;
   try {
+    const dashboardUrl = config.http?.dashboard ? (config.http.externalUrl ?? observe.url) : undefined;
     summary = await runEngine(config, {
       signal: stopRequested,
+      dashboardUrl,
       onStart: (engine) => {
         observe.onStart(engine);
-        log.info({ source: config.source.type, workers: config.engine.workers, sink: config.sink.type, guarantee: config.guarantee }, 'engine started');
+        log.info(
+          {
+            source: config.source.type,
+            workers: config.engine.workers,
+            sink: config.sink.type,
+            deliveries: config.deliveries.map((d) => d.name),
+            guarantee: config.guarantee,
+          },
+          'engine started',
+        );
         stopProgress = showProgress(engine);
       },
       onAlerts: observe.onAlerts,

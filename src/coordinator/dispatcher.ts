@@ -12,6 +12,8 @@ const log = logger('dispatcher');
 export interface BatchOutputs {
   alerts: OutRecord[];
   deadLetters: OutRecord[];
+  /** Alerts of replayed records: written before a restart, so not written again; deliveries remember them. */
+  replayedAlerts: OutRecord[];
 }
 
 /** A batch handed to the workers: queued once `queued` resolves, done once `outputs` does. */
@@ -48,7 +50,7 @@ export class Dispatcher {
         'records whose key is not their zone_id: per-zone order, and so the alerts, are defined only when readings are keyed by zone_id (klaxon produce does that)',
       );
     }
-    const outputs: BatchOutputs = { alerts: [], deadLetters: [] };
+    const outputs: BatchOutputs = { alerts: [], deadLetters: [], replayedAlerts: [] };
     for (const index of routed.refused) {
       if (index < replayed) continue;
       this.stats.reject(KEY_REASON);
@@ -82,6 +84,7 @@ export class Dispatcher {
     for (const alert of result.alerts) {
       if (alert.record < replayed) {
         stats.suppressed++;
+        outputs.replayedAlerts.push({ key: alert.zoneId, value: alert.text });
         continue;
       }
       if (alert.firing) stats.firing++;

@@ -1,6 +1,8 @@
 import type { KlaxonConfig } from '../config/types.js';
+import { Deliveries } from '../delivery/deliveries.js';
 import { createSink, createSource } from '../io/factory.js';
 import type { OutRecord, Sink, Source } from '../io/types.js';
+import type { FiringResult } from '../protocol/messages.js';
 import { openStateStore } from '../state/factory.js';
 import type { StateStore } from '../state/types.js';
 import { Checkpoints } from './checkpoints.js';
@@ -19,6 +21,8 @@ export interface RunningEngine {
   readonly shards: Shards;
   readonly checkpoints: Checkpoints;
   readonly source: Source;
+  /** The delivery sinks (Alertmanager, webhooks), if the config has any. */
+  readonly deliveries: Deliveries | undefined;
   /** Graceful stop: the same as aborting the run's signal. */
   stop(): void;
 }
@@ -32,6 +36,8 @@ export interface EngineHooks {
   onAlerts?: (records: readonly OutRecord[]) => void;
   /** Shards on this thread instead of worker threads (tests, tools). */
   inProcess?: boolean;
+  /** The dashboard's base URL, when it is served: Alertmanager alerts link to their zone there. */
+  dashboardUrl?: string | undefined;
 }
 
 interface Closable {
@@ -43,6 +49,9 @@ export async function runEngine(config: KlaxonConfig, hooks: EngineHooks = {}): 
   const opened: Closable[] = [];
   let failed = true;
   try {
+    // Opened first, so closed last: they get the alerts of the final commit, then drain.
+    const deliveries = Deliveries.open(config, { dashboardUrl: hooks.dashboardUrl });
+    if (deliveries !== undefined) opened.push(deliveries);
     const outputs = config.guarantee === 'exactly-once' ? await openTransactionalOutputs(config) : await openOutputs(config);
     opened.push(...outputs.parts);
     const store = await openStateStore(config);
@@ -51,7 +60,7 @@ export async function runEngine(config: KlaxonConfig, hooks: EngineHooks = {}): 
     opened.push(source);
     const shards = hooks.inProcess ? Shards.inProcess(shardOptions(config)) : Shards.threads(shardOptions(config));
     opened.push(shards);
-    const engine = assembleEngine({ config, source, shards, store, ...outputs, onAlerts: hooks.onAlerts });
+    const engine = assembleEngine({ config, source, shards, store, ...outputs, onAlerts: hooks.onAlerts, deliveries });
     hooks.onStart?.(engine.running);
     const summary = await engine.run(hooks.signal);
     failed = false;
@@ -83,6 +92,7 @@ export interface EngineParts {
   /** Exactly-once: positions are committed by the transaction (and outputs held in order), not by the source. */
   commit?: ((positions: ReadonlyMap<number, number>) => Promise<void>) | undefined;
   onAlerts?: ((records: readonly OutRecord[]) => void) | undefined;
+  deliveries?: Deliveries | undefined;
 }
 
 export interface AssembledEngine {
@@ -93,7 +103,7 @@ export interface AssembledEngine {
 
 /** Wires the coordinator's parts around a source, sinks, a store and shards. Closes nothing: the caller owns the parts. */
 export function assembleEngine(parts: EngineParts): AssembledEngine {
-  const { config, source, shards, store } = parts;
+  const { config, source, shards, store, deliveries } = parts;
   const stats = new RunStats(shards.count);
   const ledger = new Ledger(
     new SinkOutputs({
@@ -102,6 +112,7 @@ export function assembleEngine(parts: EngineParts): AssembledEngine {
       ordered: parts.commit !== undefined,
       commit: parts.commit ?? ((positions) => source.commit(positions)),
       onAlerts: parts.onAlerts,
+      deliveries,
     }),
     stats,
   );
@@ -110,13 +121,29 @@ export function assembleEngine(parts: EngineParts): AssembledEngine {
   source.partitions?.listen({
     assigned: async (partition) => {
       const committed = await checkpoints.assigned(partition);
-      if (committed !== undefined) ledger.resume(partition, committed);
+      if (committed === undefined) return;
+      ledger.resume(partition, committed);
+      if (deliveries?.followsFiring) await recoverFiring(partition);
     },
     revoked: (partitions) => {
       ledger.forget(partitions);
       checkpoints.revoked(partitions);
+      deliveries?.revoked(partitions);
     },
   });
+  /**
+   * What the restored zones of a partition say is FIRING, for the deliveries
+   * that keep it active (Alertmanager). Asked before any of the partition's
+   * records is handed on, so the replayed alerts that follow apply on top.
+   */
+  const recoverFiring = async (partition: number) => {
+    const answers = await shards.broadcast<FiringResult>(() => ({ kind: 'firing', partitions: [partition] }));
+    if (source.partitions?.owns(partition) === false) return;
+    deliveries?.recovered(
+      partition,
+      answers.flatMap((answer) => answer.firing),
+    );
+  };
   const router = new Router(shards.ring, config.source.type === 'kafka' && config.source.requireZoneKey);
   const running = new Pipeline({
     source,
@@ -131,7 +158,7 @@ export function assembleEngine(parts: EngineParts): AssembledEngine {
   pipeline = running;
   const stop = () => running.stop();
   return {
-    running: { config, stats, shards, checkpoints, source, stop },
+    running: { config, stats, shards, checkpoints, source, deliveries, stop },
     async run(signal) {
       if (signal?.aborted) stop();
       signal?.addEventListener('abort', stop, { once: true });

@@ -33,6 +33,8 @@ export function shardTaskHandler(setup: ShardSetup): (task: ShardTask) => ShardR
         return { kind: 'zoneHistory', zone: shard.zoneHistory(task.zoneId, task.limit) };
       case 'hotZones':
         return shard.hotZones(task.limit);
+      case 'firing':
+        return { kind: 'firing', firing: shard.firing(task.partitions) };
       default:
         return assertNever(task);
     }

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { AlertStatus } from '../model/alert.js';
 import type { Plan, PlannedRule } from '../model/plan.js';
 import { type Reading, RejectReason } from '../model/reading.js';
-import type { HotZonesResult, ProcessResult, ProcessTask, ShardSetup, SnapshotResult, ZoneHistory } from '../protocol/messages.js';
+import type { FiringRule, HotZonesResult, ProcessResult, ProcessTask, ShardSetup, SnapshotResult, ZoneHistory } from '../protocol/messages.js';
 import { HashRing } from '../sharding/ring.js';
 import { formatAlert } from './alert.js';
 import { applyReading } from './evaluate.js';
@@ -12,7 +12,7 @@ import { planRules } from './plan.js';
 import { isRejection, parseReading } from './reading.js';
 import { UpdatePacker, zoneFromImage } from './zone-image.js';
 import { ZoneState } from './zone-state.js';
-import { summarizeZone } from './zone-summary.js';
+import { firingRules, summarizeZone } from './zone-summary.js';
 
 /**
  * The zones one worker owns and the work done on them. Transport-free: the
@@ -120,6 +120,17 @@ export class Shard {
   /** At most `limit` zones for an overview: firing ones first, then the hottest by latest temperature. */
   hotZones(limit: number): HotZonesResult {
     return hotZones(this.zones, this.plan, limit);
+  }
+
+  /** Every rule FIRING in the zones of `partitions` (read from the zones' flags; changes nothing). */
+  firing(partitions: readonly number[]): FiringRule[] {
+    const wanted = new Set(partitions);
+    const out: FiringRule[] = [];
+    for (const [zoneId, zone] of this.zones) {
+      if (!wanted.has(zone.partition)) continue;
+      for (const rule of firingRules(zone, this.plan)) out.push({ zoneId, rule, seq: zone.seq });
+    }
+    return out;
   }
 
   /** Bytes of typed-array state per zone (what the ArrayBuffer holds, not the Map overhead). */

@@ -1,6 +1,7 @@
 import type { SnapshotStats } from '../coordinator/checkpoints.js';
 import type { RunningEngine } from '../coordinator/engine.js';
 import type { RunStats } from '../coordinator/stats.js';
+import type { DeliveryStats } from '../delivery/stats.js';
 import type { ShardResult, ShardTask } from '../protocol/messages.js';
 
 /**
@@ -25,6 +26,8 @@ export interface EngineView {
   ownerOf(zoneId: string): number;
   /** Source partitions assigned and their state restored (always true for unpartitioned sources). */
   ready(): boolean;
+  /** Each delivery destination's counters (none without delivery sinks). */
+  deliveries(): readonly DeliveryStats[];
 }
 
 export function engineView(engine: RunningEngine): EngineView {
@@ -40,6 +43,7 @@ export function engineView(engine: RunningEngine): EngineView {
     ask: (shard, task) => shards.run(shard, task),
     ownerOf: (zoneId) => shards.ring.ownerOf(zoneId),
     ready: () => checkpoints.ready(),
+    deliveries: () => engine.deliveries?.stats() ?? [],
   };
 }
 

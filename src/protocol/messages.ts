@@ -67,7 +67,17 @@ export interface HotZonesTask {
   limit: number;
 }
 
-export type ShardTask = ProcessTask | StatsTask | SnapshotTask | RestoreTask | DropTask | ZoneHistoryTask | HotZonesTask;
+/**
+ * Every rule FIRING in the zones of some partitions, as their flags say now
+ * (queued behind the batches already sent, so it sees their readings): what an
+ * Alertmanager re-sends after a restart.
+ */
+export interface FiringTask {
+  kind: 'firing';
+  partitions: number[];
+}
+
+export type ShardTask = ProcessTask | StatsTask | SnapshotTask | RestoreTask | DropTask | ZoneHistoryTask | HotZonesTask | FiringTask;
 
 /** One alert as a worker emits it. */
 export interface EmittedAlert {
@@ -160,7 +170,20 @@ export interface HotZonesResult {
   firingZones: number;
 }
 
-export type ShardResult = ProcessResult | StatsResult | SnapshotResult | DoneResult | ZoneHistoryResult | HotZonesResult;
+/** One rule FIRING in one zone. */
+export interface FiringRule {
+  zoneId: string;
+  rule: string;
+  /** The zone's seq when asked: alerts of this zone with a seq up to it are already reflected. */
+  seq: number;
+}
+
+export interface FiringResult {
+  kind: 'firing';
+  firing: FiringRule[];
+}
+
+export type ShardResult = ProcessResult | StatsResult | SnapshotResult | DoneResult | ZoneHistoryResult | HotZonesResult | FiringResult;
 
 export function assertNever(value: never): never {
   throw new Error(`unexpected message ${JSON.stringify(value)}`);
