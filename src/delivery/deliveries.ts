@@ -19,7 +19,7 @@ export interface DeliveriesOptions {
  * on the alert path.
  */
 export class Deliveries {
-  private constructor(private readonly sinks: readonly AlertSink[]) {}
+  constructor(private readonly sinks: readonly AlertSink[]) {}
 
   /** The config's deliveries; undefined when it has none (the engine then does nothing more per alert). */
   static open(config: KlaxonConfig, options: DeliveriesOptions = {}): Deliveries | undefined {
