@@ -74,7 +74,7 @@ export async function startEngine(t: TestContext, config: KlaxonConfig, hooks: E
   await waitFor(
     () => {
       if (failure !== undefined) throw failure;
-      return engine !== undefined && engine.checkpoints.ready();
+      return engine?.checkpoints.ready() === true;
     },
     'the engine to be assigned its partitions',
     60_000,
