@@ -74,7 +74,11 @@ test('a receiver that never answers (block): the engine is held back with nothin
   const data = await readSample('sample-a');
   const receiver = await httpReceiver(t, () => 'hang');
   const job = await deliveryJob(t);
-  const config = deliveryConfig(job, [{ type: 'webhook', url: receiver.url, queueSize: 100, timeout: '300ms', drainTimeout: '200ms', overflow: 'block' }], data.rules);
+  const config = deliveryConfig(
+    job,
+    [{ type: 'webhook', url: receiver.url, queueSize: 100, timeout: '300ms', drainTimeout: '200ms', overflow: 'block' }],
+    data.rules,
+  );
   const { engine, stop } = await startEngine(t, config);
   await produceLines(job.readings, data.lines, 3);
   const [target] = engine.deliveries?.stats() ?? [];
