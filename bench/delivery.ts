@@ -4,10 +4,13 @@
  * receiver never answers, and with one that answers at once. Runs alternate
  * (A B C, B C A, …) so the shared machine's drift falls on every variant
  * alike; each is timed on the group's committed offsets, as the throughput
- * bench does. The receivers are HTTP servers in this process.
+ * bench does, and the engine process's own CPU time is read from /proc: on a
+ * machine others share, what the engine spent is steadier than how fast it
+ * went. The receivers are HTTP servers in this process.
  *
  *   npm run bench:delivery -- [--readings 2000000] [--zones 10000] [--rounds 3] [--workers 2]
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -38,6 +41,8 @@ interface Run {
   round: number;
   readingsPerSecond: number;
   seconds: number;
+  /** CPU seconds the engine process (all its threads) spent from its start to the backlog committed. */
+  engineCpuSeconds: number;
   alerts: number;
   /** The delivery's counters at the end of the backlog (from the engine's /metrics), if it has one. */
   delivery?: DeliveryCounters;
@@ -88,6 +93,14 @@ function deliveryCounters(metrics: string): DeliveryCounters {
     failed: sum('klaxon_delivery_failed_total'),
     queued: sum('klaxon_delivery_queue_depth'),
   };
+}
+
+/** A process's CPU time (user + system, all threads) in seconds; /proc counts it in ticks of 1/100 s (USER_HZ on Linux). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** The engine's metrics URL, from its `http listening` log line. */
@@ -196,6 +209,7 @@ async function engineRun(readingsTopic: string, variant: Variant, round: number,
       count: async () => (await committed(admin, groupId, readingsTopic)).committed,
       failed: () => (engine.exited ? new Error(`${label}: the engine exited; see ${engine.logPath}`) : undefined),
     });
+    const engineCpuSeconds = cpuSeconds(engine.pid);
     const url = await metricsUrl(engine.logPath);
     const metrics = url === undefined ? undefined : await (await fetch(url)).text();
     const summary = await engine.stop();
@@ -205,10 +219,13 @@ async function engineRun(readingsTopic: string, variant: Variant, round: number,
       round,
       readingsPerSecond: t.readingsPerSecond,
       seconds: t.seconds,
+      engineCpuSeconds,
       alerts: summaryCounts(summary)?.alerts ?? Number.NaN,
       ...(deliveries === undefined || metrics === undefined ? {} : { delivery: deliveryCounters(metrics) }),
     };
-    log(`${label}: ${n(run.readingsPerSecond)} readings/s, ${n(run.alerts)} alerts${run.delivery ? `, delivery ${JSON.stringify(run.delivery)}` : ''}`);
+    log(
+      `${label}: ${n(run.readingsPerSecond)} readings/s, engine CPU ${engineCpuSeconds.toFixed(1)} s, ${n(run.alerts)} alerts${run.delivery ? `, delivery ${JSON.stringify(run.delivery)}` : ''}`,
+    );
     return run;
   } finally {
     engine.kill();
@@ -225,15 +242,17 @@ function median(xs: number[]): number {
 }
 
 function report(runs: Run[], totalSeconds: number): string {
-  const base = median(runs.filter((r) => r.variant === 'no delivery sink').map((r) => r.readingsPerSecond));
+  const of = (variant: Variant, read: (r: Run) => number) => median(runs.filter((r) => r.variant === variant).map(read));
+  const [rate, cpu] = [of('no delivery sink', (r) => r.readingsPerSecond), of('no delivery sink', (r) => r.engineCpuSeconds)];
   const summary = VARIANTS.map((variant) => {
-    const mine = runs.filter((r) => r.variant === variant).map((r) => r.readingsPerSecond);
-    const m = median(mine);
+    const mine = runs.filter((r) => r.variant === variant);
     return {
       variant,
-      'median readings/s': n(Math.round(m)),
-      'vs no delivery sink': `${((100 * m) / base).toFixed(1)}%`,
-      'each run': mine.map(n).join(', '),
+      'median readings/s': n(Math.round(of(variant, (r) => r.readingsPerSecond))),
+      'vs no delivery sink': `${((100 * of(variant, (r) => r.readingsPerSecond)) / rate).toFixed(1)}%`,
+      'median engine CPU s': of(variant, (r) => r.engineCpuSeconds).toFixed(1),
+      'CPU vs no delivery sink': `${((100 * of(variant, (r) => r.engineCpuSeconds)) / cpu).toFixed(1)}%`,
+      'each run (readings/s)': mine.map((r) => n(r.readingsPerSecond)).join(', '),
     };
   });
   const rows = runs.map((r) => ({
@@ -241,13 +260,14 @@ function report(runs: Run[], totalSeconds: number): string {
     variant: r.variant,
     'readings/s': n(r.readingsPerSecond),
     seconds: r.seconds.toFixed(2),
+    'engine CPU s': r.engineCpuSeconds.toFixed(1),
     alerts: n(r.alerts),
     'sent / dropped / failed / queued':
       r.delivery === undefined ? '' : `${n(r.delivery.sent)} / ${n(r.delivery.dropped)} / ${n(r.delivery.failed)} / ${n(r.delivery.queued)}`,
   }));
   return `# A webhook delivery and the Kafka path
 
-${n(o.readings)} readings over ${n(o.zones)} zones in a ${o.partitions}-partition topic (local Kafka ${kafkaVersion()}), consumed by one engine process (\`klaxon run\`, cluster.config.json, ${o.workers} workers, Redis snapshots every 5 s, at-least-once) writing alerts to Kafka; with no delivery sink, or with a webhook sink (defaults: batches of 100, 10 s timeout, a queue of 10,000 that drops its oldest) whose receiver, an HTTP server in the bench process, never answers or answers 200 at once. Each run is timed on the group's committed offsets, from the first commit to the one covering the backlog; ${o.rounds} rounds, the variants' order rotating each round. The delivery counters are the engine's own /metrics at the end of the backlog (in-flight requests are neither sent nor dropped yet).
+${n(o.readings)} readings over ${n(o.zones)} zones in a ${o.partitions}-partition topic (local Kafka ${kafkaVersion()}), consumed by one engine process (\`klaxon run\`, cluster.config.json, ${o.workers} workers, Redis snapshots every 5 s, at-least-once) writing alerts to Kafka; with no delivery sink, or with a webhook sink (defaults: batches of 100, 10 s timeout, a queue of 10,000 that drops its oldest) whose receiver, an HTTP server in the bench process, never answers or answers 200 at once. Each run is timed on the group's committed offsets, from the first commit to the one covering the backlog; "engine CPU" is the engine process's CPU time (all threads, /proc) from its start to that commit, which other load on the shared machine disturbs less than the rate. ${o.rounds} rounds, the variants' order rotating each round. The delivery counters are the engine's own /metrics at the end of the backlog (in-flight requests are neither sent nor dropped yet).
 
 ${table(summary)}
 
