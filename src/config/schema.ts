@@ -174,6 +174,7 @@ const deliveryBase = {
       '"drop-oldest": a full queue drops its oldest alerts (counted and logged); intake never waits. "block": a full queue holds the engine back until there is room.',
   }),
   batchSize: z.int().min(1).max(10_000).default(100).meta({ description: 'Alerts per request, at most.' }),
+  linger: duration(0, 'How long a batch may wait to fill before it is sent (0: at once).').prefault('50ms'),
   timeout: duration(1, 'How long one request may take.').prefault('10s'),
   retry,
   drainTimeout: duration(0, 'At shutdown, how long to keep sending what is queued before giving it up.').prefault('5s'),
@@ -194,8 +195,9 @@ const alertmanagerSink = z
     labels: z.record(labelName, z.string()).default({}).meta({ description: 'Static labels added to every alert.' }),
     resendInterval: duration(1, 'How often FIRING alerts are sent again; each stays valid for 4 such intervals.').prefault('1m'),
   })
-  .transform(({ timeout, drainTimeout, resendInterval, ...sink }) => ({
+  .transform(({ timeout, drainTimeout, resendInterval, linger, ...sink }) => ({
     ...sink,
+    lingerMs: linger,
     timeoutMs: timeout,
     drainTimeoutMs: drainTimeout,
     resendIntervalMs: resendInterval,
@@ -209,7 +211,7 @@ const webhookSink = z
     url: httpUrl,
     secret: text.optional().meta({ description: 'Signs each body: header X-Klaxon-Signature: sha256=<hex HMAC-SHA256 of the body> (never logged).' }),
   })
-  .transform(({ timeout, drainTimeout, ...sink }) => ({ ...sink, timeoutMs: timeout, drainTimeoutMs: drainTimeout }))
+  .transform(({ timeout, drainTimeout, linger, ...sink }) => ({ ...sink, lingerMs: linger, timeoutMs: timeout, drainTimeoutMs: drainTimeout }))
   .meta({ description: 'POSTs batches {"alerts": [...]} as JSON; each alert carries its alert_id, for deduplication.' });
 
 const anySink = z.discriminatedUnion('type', [fileSink, stdoutSink, kafkaSink, alertmanagerSink, webhookSink]);

@@ -20,7 +20,7 @@ export interface Transport<Item> {
   send(batch: readonly Item[], signal: AbortSignal): Promise<void>;
 }
 
-export type DeliveryOptions = Pick<DeliveryConfig, 'queueSize' | 'overflow' | 'batchSize' | 'retry' | 'drainTimeoutMs'> & {
+export type DeliveryOptions = Pick<DeliveryConfig, 'queueSize' | 'overflow' | 'batchSize' | 'lingerMs' | 'retry' | 'drainTimeoutMs'> & {
   /** The sink's name, for metrics and logs. */
   sink: string;
   /** The destination, redacted. */
@@ -120,10 +120,12 @@ export class Delivery<Item> {
     while (!this.abort.signal.aborted) {
       if (this.queue.length === 0 && this.resends.length === 0) {
         if (this.closing) return;
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-        });
-        this.wake = undefined;
+        await this.idle();
+        continue;
+      }
+      const linger = this.lingerLeft();
+      if (linger > 0) {
+        await this.idle(linger);
         continue;
       }
       // When both wait, the queue and the re-sends take turns.
@@ -145,6 +147,28 @@ export class Delivery<Item> {
         }
       }
     }
+  }
+
+  /**
+   * How much longer to wait for a batch to fill: a request per alert would cost
+   * the engine more than the alerts (measured: 46,000 alerts in ~1,800 requests
+   * took 18% more engine CPU than none). Not while closing or re-sending.
+   */
+  private lingerLeft(): number {
+    const oldest = this.queue.peek();
+    if (oldest === undefined || this.queue.length >= this.options.batchSize || this.closing || this.resends.length > 0) return 0;
+    return oldest.at + this.options.lingerMs - performance.now();
+  }
+
+  /** Until something is queued (or re-sent, or closing), or `ms` passed. */
+  private async idle(ms?: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.wake = resolve;
+      if (ms !== undefined) timer = setTimeout(resolve, ms);
+    });
+    clearTimeout(timer);
+    this.wake = undefined;
   }
 
   /** One batch, with retries; false when it was given up (failed, or aborted at shutdown). */

@@ -1,3 +1,5 @@
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { SinkError } from '../errors.js';
 
 /** A destination as logs, errors and metrics may name it: scheme, host and port; never credentials, path or query. */
@@ -9,7 +11,7 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** A URL's user and password (fetch refuses them in the URL) become a Basic Authorization header. */
+/** A URL's user and password become a Basic Authorization header (and leave the URL, which is logged redacted anyway). */
 export function splitCredentials(url: string): { url: string; headers: Record<string, string> } {
   const parsed = new URL(url);
   if (parsed.username === '' && parsed.password === '') return { url, headers: {} };
@@ -25,42 +27,77 @@ function retriableStatus(status: number): boolean {
 }
 
 const MAX_ERROR_TEXT = 200;
+/** An answer's body is read (the connection is reused only once it is), but kept only this far. */
+const MAX_BODY_BYTES = 64 << 10;
+
+/**
+ * Keep-alive connections, one pool per scheme for the process. node:http, not
+ * fetch: measured on this machine, a POST cost ~0.4 ms of CPU through fetch
+ * and ~0.05 ms through http.request (a receiver taking 2,000 batches a second
+ * would otherwise cost the engine most of a core). Idle sockets do not keep
+ * the process alive.
+ */
+const agents = { 'http:': new HttpAgent({ keepAlive: true }), 'https:': new HttpsAgent({ keepAlive: true }) };
 
 /**
  * POSTs a JSON body; resolves on a 2xx answer. Anything else rejects with a
  * SinkError that names only the redacted destination and is `retriable` for
- * network errors, timeouts, 408, 429 and 5xx. An abort of `signal` (the
- * delivery closing) rejects with the signal's reason.
+ * network errors, timeouts, 408, 429 and 5xx; a redirect is refused (it
+ * would turn the POST into a GET elsewhere: the configured URL is wrong). An
+ * abort of `signal` (the delivery closing) rejects with the signal's reason.
  */
-export async function postJson(url: string, body: string, headers: Readonly<Record<string, string>>, timeoutMs: number, signal: AbortSignal): Promise<void> {
+export function postJson(url: string, body: string, headers: Readonly<Record<string, string>>, timeoutMs: number, signal: AbortSignal): Promise<void> {
   const where = redactUrl(url);
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: 'POST',
-      body,
-      headers: { 'content-type': 'application/json', 'user-agent': 'klaxon', ...headers },
-      // A redirect would turn the POST into a GET elsewhere: the configured URL is wrong, say so.
-      redirect: 'manual',
-      signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
-    });
-  } catch (error) {
-    if (signal.aborted) throw signal.reason;
-    const timedOut = error instanceof Error && error.name === 'TimeoutError';
-    // The cause is left out: only its code or message travels, so nothing of the request can leak into logs.
-    throw new SinkError(timedOut ? `${where}: no answer within ${timeoutMs} ms` : `${where}: ${networkReason(error)}`, { retriable: true });
-  }
-  // Read the body either way: an unread body holds the connection.
-  const text = await response.text().catch(() => '');
-  if (response.ok) return;
-  const said = text.trim().slice(0, MAX_ERROR_TEXT);
-  const status = response.status >= 300 && response.status < 400 ? `${response.status} (a redirect: configure the final URL)` : String(response.status);
-  throw new SinkError(`${where} answered ${status}${said === '' ? '' : `: ${said}`}`, { retriable: retriableStatus(response.status) });
-}
-
-function networkReason(error: unknown): string {
-  const cause = error instanceof Error ? (error.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
-  if (typeof cause?.code === 'string') return cause.code;
-  if (typeof cause?.message === 'string') return cause.message;
-  return error instanceof Error ? error.message : String(error);
+  if (signal.aborted) return Promise.reject(signal.reason);
+  const target = new URL(url);
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  const payload = Buffer.from(body, 'utf8');
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (error?: unknown) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const request = send(
+      target,
+      {
+        method: 'POST',
+        agent: target.protocol === 'https:' ? agents['https:'] : agents['http:'],
+        headers: { 'content-type': 'application/json', 'user-agent': 'klaxon', ...headers, 'content-length': payload.length },
+      },
+      (response) => {
+        const status = response.statusCode ?? 0;
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          if (text.length < MAX_BODY_BYTES) text += chunk;
+        });
+        response.on('error', () => finish(new SinkError(`${where}: the answer broke off`, { retriable: true })));
+        response.on('end', () => {
+          if (status >= 200 && status < 300) return finish();
+          const said = text.trim().slice(0, MAX_ERROR_TEXT);
+          const shown = status >= 300 && status < 400 ? `${status} (a redirect: configure the final URL)` : String(status);
+          finish(new SinkError(`${where} answered ${shown}${said === '' ? '' : `: ${said}`}`, { retriable: retriableStatus(status) }));
+        });
+      },
+    );
+    // The whole exchange, not only silences between packets: a receiver that drips its answer is still too slow.
+    timer = setTimeout(() => {
+      finish(new SinkError(`${where}: no answer within ${timeoutMs} ms`, { retriable: true }));
+      request.destroy();
+    }, timeoutMs);
+    const onAbort = () => {
+      finish(signal.reason);
+      request.destroy();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    // Only the error's code or message travels, never the request: nothing of it can leak into logs.
+    request.on('error', (error: NodeJS.ErrnoException) => finish(new SinkError(`${where}: ${error.code ?? error.message}`, { retriable: true })));
+    request.end(payload);
+  });
 }

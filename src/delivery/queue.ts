@@ -31,6 +31,11 @@ export class BoundedQueue<T> {
     return dropped;
   }
 
+  /** The oldest item, left in place. */
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+
   /** Removes and returns up to `max` of the oldest items. */
   take(max: number): T[] {
     const taken = this.items.slice(this.head, this.head + max);

@@ -16,6 +16,7 @@ function options(over: Partial<DeliveryOptions> = {}): DeliveryOptions {
     queueSize: 100,
     overflow: 'drop-oldest',
     batchSize: 10,
+    lingerMs: 0,
     retry: { minDelayMs: 1, maxDelayMs: 5, maxAttempts: undefined },
     drainTimeoutMs: 1_000,
     ...over,
@@ -175,6 +176,30 @@ describe('retries', () => {
       most.map((ms) => Math.round(ms / 10) * 10),
       [200, 400, 800, 1_000, 1_000, 1_000],
     );
+  });
+});
+
+describe('batching', () => {
+  test('linger: alerts that trickle in wait up to lingerMs to share a request; a full batch goes at once', async (t) => {
+    const receiver = new Receiver();
+    const delivery = started(t, new Delivery(options({ batchSize: 4, lingerMs: 200 }), receiver));
+    const sentAt: number[] = [];
+    receiver.answer = async () => {
+      sentAt.push(performance.now());
+    };
+    const start = performance.now();
+    delivery.enqueue([1]);
+    delivery.enqueue([2]);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    delivery.enqueue([3]);
+    await waitFor(() => receiver.accepted.length === 3, 'the lingering batch');
+    assert.deepEqual(receiver.attempts, [[1, 2, 3]]);
+    assert.ok((sentAt[0] as number) - start >= 190, 'it waited for more');
+    const full = performance.now();
+    delivery.enqueue([4, 5, 6, 7]);
+    await waitFor(() => receiver.accepted.length === 7, 'the full batch');
+    assert.deepEqual(receiver.attempts[1], [4, 5, 6, 7]);
+    assert.ok((sentAt[1] as number) - full < 150, 'a full batch does not wait');
   });
 });
 
