@@ -34,12 +34,17 @@ export interface EngineConfigSpec {
   commitIntervalMs?: number;
   /** Redis state under a prefix (snapshot interval in ms, the config's when absent), or state in memory. */
   state: { type: 'redis'; url: string; prefix: string; snapshotIntervalMs?: number } | { type: 'memory' };
+  /** Delivery sinks (alertmanager, webhook) beside the alerts topic: the config then says `sinks`. */
+  deliveries?: Array<Record<string, unknown>>;
+  /** The config's `http` section (metrics), if any. */
+  http?: Record<string, unknown>;
 }
 
 /** cluster.config.json pointed at the spec's topics, group, instance and Redis prefix; returns its path. */
 export function writeEngineConfig(spec: EngineConfigSpec): string {
-  const { $schema: _, ...base } = baseConfig();
+  const { $schema: _, sink, ...base } = baseConfig();
   const brokers = spec.brokers.join(',');
+  const alerts = { ...sink, brokers, topic: spec.topics.alerts };
   const state =
     spec.state.type === 'memory'
       ? { type: 'memory' }
@@ -63,7 +68,8 @@ export function writeEngineConfig(spec: EngineConfigSpec): string {
       fromBeginning: true,
       ...(spec.commitIntervalMs === undefined ? {} : { commitInterval: spec.commitIntervalMs }),
     },
-    sink: { ...base.sink, brokers, topic: spec.topics.alerts },
+    ...(spec.deliveries === undefined ? { sink: alerts } : { sinks: [alerts, ...spec.deliveries] }),
+    ...(spec.http === undefined ? {} : { http: spec.http }),
     deadLetter: { ...base.deadLetter, brokers, topic: spec.topics.dead },
     state,
   };

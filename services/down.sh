@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # Stop the local test services started by services/up.sh. Idempotent.
-#   --clean        also delete Kafka's data (topics, offsets, cluster id) and Redis' dir
-#   --kafka-only   stop only Kafka (used by up.sh when the Kafka jars change)
-#   --redis-only   stop only Redis
+#   --clean               also delete Kafka's data (topics, offsets, cluster id), Redis' dir and Alertmanager's data
+#   --kafka-only          stop only Kafka (used by up.sh when the Kafka jars change)
+#   --redis-only          stop only Redis
+#   --alertmanager-only   stop only Alertmanager
 # Downloaded jars (.services/kafka/libs) are kept; `rm -rf .services` removes everything.
 set -euo pipefail
 # shellcheck source=services/lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
-clean=0 do_kafka=1 do_redis=1
+clean=0 do_kafka=1 do_redis=1 do_alertmanager=1
 for arg in "$@"; do
   case "$arg" in
     --clean) clean=1 ;;
-    --kafka-only) do_redis=0 ;;
-    --redis-only) do_kafka=0 ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    --kafka-only) do_redis=0 do_alertmanager=0 ;;
+    --redis-only) do_kafka=0 do_alertmanager=0 ;;
+    --alertmanager-only) do_kafka=0 do_redis=0 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) die "unknown argument: $arg (see --help)" ;;
   esac
 done
@@ -54,6 +56,7 @@ stop() {
 
 ((do_kafka)) && stop kafka "$KAFKA_PID" "$KAFKA_PATTERN"
 ((do_redis)) && stop redis "$REDIS_PID" "$REDIS_PATTERN"
+((do_alertmanager)) && stop alertmanager "$ALERTMANAGER_PID" "$ALERTMANAGER_PATTERN"
 
 if ((clean)); then
   if ((do_kafka)); then
@@ -64,11 +67,18 @@ if ((clean)); then
     rm -rf "$REDIS_DIR"
     log "redis: data deleted ($REDIS_DIR)"
   fi
+  if ((do_alertmanager)); then
+    rm -rf "$ALERTMANAGER_DATA" "$ALERTMANAGER_LOG"
+    log "alertmanager: data deleted ($ALERTMANAGER_DATA)"
+  fi
 fi
 if ((do_kafka)) && kafka_answers; then
   log "note: something still answers Kafka on $HOST:$KAFKA_PORT (not started by up.sh from this checkout)"
 fi
 if ((do_redis)) && redis_answers; then
   log "note: something still answers Redis on $HOST:$REDIS_PORT (not started by up.sh from this checkout)"
+fi
+if ((do_alertmanager)) && alertmanager_answers; then
+  log "note: something still answers as Alertmanager on $HOST:$ALERTMANAGER_PORT (not started by up.sh from this checkout)"
 fi
 exit 0

@@ -8,6 +8,7 @@ STATE_DIR="${KLAXON_SERVICES_STATE_DIR:-$REPO_ROOT/.services}"
 REDIS_PORT="${KLAXON_REDIS_PORT:-16379}"
 KAFKA_PORT="${KLAXON_KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${KLAXON_KAFKA_CONTROLLER_PORT:-19093}"
+ALERTMANAGER_PORT="${KLAXON_ALERTMANAGER_PORT:-19094}"
 STARTUP_TIMEOUT="${KLAXON_SERVICES_TIMEOUT:-120}"
 HOST=127.0.0.1
 
@@ -29,6 +30,14 @@ KAFKA_TOOLS_LOG4J="$KAFKA_DIR/tools-log4j.properties"
 KAFKA_PID="$KAFKA_DIR/kafka.pid"
 KAFKA_LOG="$KAFKA_DIR/server.log"   # log4j output
 KAFKA_OUT="$KAFKA_DIR/kafka.out"    # JVM stdout/stderr (crashes before log4j is up)
+
+ALERTMANAGER_DIR="$STATE_DIR/alertmanager"
+ALERTMANAGER_CONF="$ALERTMANAGER_DIR/alertmanager.yml"
+ALERTMANAGER_DATA="$ALERTMANAGER_DIR/data"
+ALERTMANAGER_PID="$ALERTMANAGER_DIR/alertmanager.pid"
+ALERTMANAGER_LOG="$ALERTMANAGER_DIR/alertmanager.log"
+# Debian's package installs the binary under this name (upstream calls it `alertmanager`).
+ALERTMANAGER_BIN="${KLAXON_ALERTMANAGER_BIN:-prometheus-alertmanager}"
 
 log() { printf '[services] %s\n' "$*" >&2; }
 die() { printf '[services] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -76,6 +85,7 @@ find_pids() {
 # title to "redis-server 127.0.0.1:PORT"; the broker's argv names our config path).
 REDIS_PATTERN="redis-server $HOST:$REDIS_PORT"
 KAFKA_PATTERN="kafka.Kafka $KAFKA_CONF"
+ALERTMANAGER_PATTERN="--config.file=$ALERTMANAGER_CONF"
 
 # redis_answers: redis-cli ping returns PONG.
 redis_answers() {
@@ -95,6 +105,17 @@ kafka_answers() {
     head -c 10 <&3 | od -An -v -tx1
   ' "$HOST" "$KAFKA_PORT" 2>/dev/null | tr -d ' \n')" || return 1
   [[ "${hex:8:12}" == "0000002a0000" ]]
+}
+
+# alertmanager_answers: its readiness endpoint says 200 (it answers the API from then on).
+alertmanager_answers() {
+  local status
+  status="$(timeout 3 bash -c '
+    exec 3<>"/dev/tcp/$0/$1" || exit 1
+    printf "GET /-/ready HTTP/1.0\r\nHost: %s\r\n\r\n" "$0" >&3
+    head -n 1 <&3
+  ' "$HOST" "$ALERTMANAGER_PORT" 2>/dev/null)" || return 1
+  [[ "$status" == "HTTP/1."?" 200"* ]]
 }
 
 port_open() {

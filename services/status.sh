@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Print whether the local test services answer. Exit 0 only if both do.
+# Print whether the local test services answer. Exit 0 only if all three do.
 set -euo pipefail
 # shellcheck source=services/lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
@@ -18,5 +18,10 @@ else
   state=down
   [[ -n "$(pid_note "$KAFKA_PID" "$KAFKA_PATTERN")" ]] && state=starting
   echo "kafka  $state  $HOST:$KAFKA_PORT$(pid_note "$KAFKA_PID" "$KAFKA_PATTERN")"; rc=1
+fi
+if alertmanager_answers; then
+  echo "alertmanager  up    http://$HOST:$ALERTMANAGER_PORT$(pid_note "$ALERTMANAGER_PID" "$ALERTMANAGER_PATTERN")"
+else
+  echo "alertmanager  down  http://$HOST:$ALERTMANAGER_PORT"; rc=1
 fi
 exit "$rc"

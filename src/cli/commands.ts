@@ -82,7 +82,9 @@ export function validateCommand(options: { config: string }): void {
     config.versions.length === 1 && only !== undefined
       ? `rules: ${only.rules.map((r) => `${r.id} (${r.type})`).join(', ')}`
       : `${config.versions.length} rule versions: ${config.versions.map((v) => `${v.version} from ${v.effectiveFrom === 0 ? '0' : new Date(v.effectiveFrom).toISOString()} (${v.rules.length} rules)`).join(', ')}`;
-  process.stdout.write(`${options.config}: ok — ${config.source.type} → ${config.engine.workers} workers → ${config.sink.type}; ${rules}\n`);
+  const deliveries = config.deliveries.map((d) => (d.name === d.type ? d.type : `${d.type} "${d.name}"`));
+  const sinks = [config.sink.type, ...deliveries].join(' + ');
+  process.stdout.write(`${options.config}: ok — ${config.source.type} → ${config.engine.workers} workers → ${sinks}; ${rules}\n`);
 }
 
 /**
@@ -186,11 +188,22 @@ async function runWithProgress(config: KlaxonConfig, header: (url: string) => st
   let stopProgress = () => {};
   let summary: RunSummary;
   try {
+    const dashboardUrl = config.http?.dashboard ? (config.http.externalUrl ?? observe.url) : undefined;
     summary = await runEngine(config, {
       signal: stopRequested,
+      dashboardUrl,
       onStart: (engine) => {
         observe.onStart(engine);
-        log.info({ source: config.source.type, workers: config.engine.workers, sink: config.sink.type, guarantee: config.guarantee }, 'engine started');
+        log.info(
+          {
+            source: config.source.type,
+            workers: config.engine.workers,
+            sink: config.sink.type,
+            deliveries: config.deliveries.map((d) => d.name),
+            guarantee: config.guarantee,
+          },
+          'engine started',
+        );
         stopProgress = showProgress(engine, observe.url === undefined ? [] : header(observe.url));
       },
       onAlerts: observe.onAlerts,

@@ -107,6 +107,96 @@ const kafkaSink = z
 
 const sink = z.discriminatedUnion('type', [fileSink, stdoutSink, kafkaSink]);
 
+// Deliveries: alerts fed, once they are durable in the record sink, to where people are paged
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+
+const filter = z
+  .strictObject({
+    severity: z.array(text).min(1).optional().meta({ description: 'Severities to deliver; an alert without one counts as "warning".' }),
+    rules: z.array(text).min(1).optional().meta({ description: 'Rule ids to deliver.' }),
+    zones: z
+      .array(text)
+      .min(1)
+      .optional()
+      .meta({ description: 'Globs matched against the whole zone_id: * any run of characters, ? one character (no escapes).' }),
+    status: z
+      .array(z.enum(['firing', 'resolved']))
+      .min(1)
+      .optional(),
+  })
+  .meta({ description: 'Which alerts this sink gets: every criterion given must match (within one, any of its values). Absent: every alert.' });
+
+const deliveryName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1 to 64 letters, digits, "_", "." or "-"')
+  .optional()
+  .meta({ description: 'Names the sink in metrics (label `sink`) and logs. Default: its type; two sinks of one type need names.' });
+
+const headers = z.record(text, z.string()).default({}).meta({ description: 'Extra HTTP headers, e.g. Authorization (never logged).' });
+
+const retry = z
+  .strictObject({
+    minDelay: duration(1, 'Wait before the first retry; each later one waits twice as long, with jitter.').prefault('200ms'),
+    maxDelay: duration(1, 'Longest wait between two tries.').prefault('30s'),
+    maxAttempts: z.int().min(1).optional().meta({ description: 'Tries per batch before it is given up (counted as failed). Absent: until delivered.' }),
+  })
+  .prefault({})
+  .transform(({ minDelay, maxDelay, maxAttempts }) => ({ minDelayMs: minDelay, maxDelayMs: Math.max(minDelay, maxDelay), maxAttempts }))
+  .meta({ description: 'Failed requests (network errors, timeouts, 408, 429, 5xx) are retried with exponential backoff and jitter.' });
+
+/** What every delivery sink has: a name, a filter, a bounded queue, retries and timeouts. */
+const deliveryBase = {
+  name: deliveryName,
+  filter: filter.optional(),
+  queueSize: z.int().min(1).max(10_000_000).default(10_000).meta({ description: 'Alerts waiting to be sent, at most.' }),
+  overflow: z.enum(['drop-oldest', 'block']).default('drop-oldest').meta({
+    description:
+      '"drop-oldest": a full queue drops its oldest alerts (counted and logged); intake never waits. "block": a full queue holds the engine back until there is room.',
+  }),
+  batchSize: z.int().min(1).max(10_000).default(100).meta({ description: 'Alerts per request, at most.' }),
+  linger: duration(0, 'How long a batch may wait to fill before it is sent (0: at once).').prefault('50ms'),
+  timeout: duration(1, 'How long one request may take.').prefault('10s'),
+  retry,
+  drainTimeout: duration(0, 'At shutdown, how long to keep sending what is queued before giving it up.').prefault('5s'),
+  headers,
+};
+
+/** An Alertmanager label name (Prometheus' classic rule, which every Alertmanager accepts). */
+const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a label name: a letter or "_", then letters, digits or "_"');
+
+const alertmanagerSink = z
+  .strictObject({
+    type: z.literal('alertmanager'),
+    ...deliveryBase,
+    urls: z
+      .union([z.array(httpUrl).min(1), httpUrl], 'must be a list of Alertmanager URLs, or one')
+      .transform((value) => (Array.isArray(value) ? value : [value]))
+      .meta({ description: 'Each Alertmanager of the cluster (its base URL); every alert goes to all of them.' }),
+    labels: z.record(labelName, z.string()).default({}).meta({ description: 'Static labels added to every alert.' }),
+    resendInterval: duration(1, 'How often FIRING alerts are sent again; each stays valid for 4 such intervals.').prefault('1m'),
+  })
+  .transform(({ timeout, drainTimeout, resendInterval, linger, ...sink }) => ({
+    ...sink,
+    lingerMs: linger,
+    timeoutMs: timeout,
+    drainTimeoutMs: drainTimeout,
+    resendIntervalMs: resendInterval,
+  }))
+  .meta({ description: 'Prometheus Alertmanager (API v2): labels alertname, zone_id, severity, rule_type; FIRING alerts re-sent until resolved.' });
+
+const webhookSink = z
+  .strictObject({
+    type: z.literal('webhook'),
+    ...deliveryBase,
+    url: httpUrl,
+    secret: text.optional().meta({ description: 'Signs each body: header X-Klaxon-Signature: sha256=<hex HMAC-SHA256 of the body> (never logged).' }),
+  })
+  .transform(({ timeout, drainTimeout, linger, ...sink }) => ({ ...sink, lingerMs: linger, timeoutMs: timeout, drainTimeoutMs: drainTimeout }))
+  .meta({ description: 'POSTs batches {"alerts": [...]} as JSON; each alert carries its alert_id, for deduplication.' });
+
+const anySink = z.discriminatedUnion('type', [fileSink, stdoutSink, kafkaSink, alertmanagerSink, webhookSink]);
+
 // State
 
 const memoryState = z.strictObject({ type: z.literal('memory') }).meta({ description: 'Zone state lives in the workers; a restart starts empty.' });
@@ -163,6 +253,9 @@ const http = z
     port: z.int().min(0).max(65_535).default(9464).meta({ description: '0: any free port.' }),
     host: text.default('127.0.0.1'),
     dashboard: z.boolean().default(false).meta({ description: 'Serve the live web dashboard at /.' }),
+    externalUrl: httpUrl.optional().meta({
+      description: "The dashboard's address as people reach it (Alertmanager alerts link to their zone there). Default: the address it listens on.",
+    }),
   })
   .optional()
   .meta({ description: 'Prometheus metrics, health checks and (optionally) the live dashboard. Absent: no HTTP server.' });
@@ -177,7 +270,11 @@ const shape = z.strictObject({
   $schema: z.string().optional().meta({ description: 'For editors; ignored.' }),
   engine,
   source: source.meta({ description: 'Where readings come from.' }),
-  sink: sink.meta({ description: 'Where alerts go.' }),
+  sink: sink.optional().meta({ description: 'Where alerts go (the system of record). Shorthand for "sinks" with one entry.' }),
+  sinks: z.array(anySink).min(1).optional().meta({
+    description:
+      'Where alerts go: exactly one record sink (file, stdout or kafka: the system of record) and any number of deliveries (alertmanager, webhook), which get alerts once the record sink holds them.',
+  }),
   deadLetter: sink.prefault({ type: 'file', path: 'dead-letters.ndjson' }).meta({ description: 'Where readings that fail validation go.' }),
   shadowSink: sink.optional().meta({ description: 'Where the alerts of shadow rules go (same types as sink). Absent: they are counted, not written.' }),
   state: state.prefault({ type: 'memory' }).meta({ description: 'Where zone state is kept across restarts.' }),
@@ -208,6 +305,62 @@ const shape = z.strictObject({
 
 type Shape = z.output<typeof shape>;
 
+type RecordSink = z.output<typeof sink>;
+type AnySink = z.output<typeof anySink>;
+type Delivery = Extract<AnySink, { type: 'alertmanager' | 'webhook' }>;
+
+/** `sink` or `sinks` → the one record sink and the deliveries, each delivery named. */
+function splitSinks(
+  single: RecordSink | undefined,
+  list: AnySink[] | undefined,
+  ctx: z.RefinementCtx,
+): { sink: RecordSink; deliveries: Array<Delivery & { name: string }> } | undefined {
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, input: list, message });
+  if (single !== undefined && list !== undefined) {
+    issue(['sinks'], 'give "sink" or "sinks", not both');
+    return undefined;
+  }
+  if (list === undefined) {
+    if (single === undefined) ctx.addIssue({ code: 'custom', path: ['sink'], input: undefined, message: 'required (or "sinks", a list)' });
+    return single === undefined ? undefined : { sink: single, deliveries: [] };
+  }
+  let record: RecordSink | undefined;
+  const deliveries: Array<Delivery & { name: string }> = [];
+  const named = new Set<string>();
+  list.forEach((entry, i) => {
+    if (entry.type !== 'alertmanager' && entry.type !== 'webhook') {
+      if (record === undefined) record = entry;
+      else issue(['sinks', i, 'type'], 'a second record sink: "sinks" holds exactly one file, stdout or kafka sink (the system of record)');
+      return;
+    }
+    const name = entry.name ?? entry.type;
+    if (named.has(name)) issue(['sinks', i, 'name'], `two sinks are named "${name}": give each delivery its own "name"`);
+    named.add(name);
+    if (entry.type === 'alertmanager') checkAlertmanager(entry, (path, message) => issue(['sinks', i, ...path], message));
+    deliveries.push({ ...entry, name });
+  });
+  if (record === undefined) issue(['sinks'], 'needs one record sink (file, stdout or kafka): the system of record that deliveries are fed from');
+  return record === undefined ? undefined : { sink: record, deliveries };
+}
+
+const RESERVED_LABELS = new Set(['alertname', 'zone_id', 'severity', 'rule_type']);
+
+/** Follows firing and resolved alike, with labels of its own and each Alertmanager once. */
+function checkAlertmanager(sink: Extract<Delivery, { type: 'alertmanager' }>, issue: (path: string[], message: string) => void): void {
+  if (sink.filter?.status !== undefined) {
+    issue(['filter', 'status'], 'an alertmanager sink takes firing and resolved alerts alike (an alert whose resolve it never got would stay active)');
+  }
+  for (const label of Object.keys(sink.labels)) {
+    if (RESERVED_LABELS.has(label)) issue(['labels', label], `"${label}" is set from each alert`);
+  }
+  const origins = new Set<string>();
+  for (const url of sink.urls) {
+    const origin = new URL(url).origin;
+    if (origins.has(origin)) issue(['urls'], `two URLs at ${origin}: list each Alertmanager of the cluster once`);
+    origins.add(origin);
+  }
+}
+
 /**
  * What a well-formed config must also mean. Runs once the shape is right, and
  * reports every problem it finds, as the shape checks do.
@@ -228,6 +381,11 @@ function checkMeaning(config: Shape, ctx: z.RefinementCtx): void {
       const type = config[part]?.type;
       if (type !== undefined && type !== 'kafka') issue([part, 'type'], type, 'exactly-once needs Kafka in and out (transactions commit alerts with offsets)');
     }
+    config.sinks?.forEach((entry, i) => {
+      if (entry.type === 'file' || entry.type === 'stdout') {
+        issue(['sinks', i, 'type'], entry.type, 'exactly-once needs Kafka in and out (transactions commit alerts with offsets)');
+      }
+    });
   }
   if (config.state.type === 'redis' && config.source.type !== 'kafka') {
     issue(['state', 'type'], 'redis', 'the redis state store needs a kafka source (snapshots resume from Kafka offsets; a file is read from its start)');
@@ -238,12 +396,14 @@ function checkMeaning(config: Shape, ctx: z.RefinementCtx): void {
 }
 
 /** The config the engine runs with: one list of versions (rules become version 1), modes filled in, the retained panes decided. */
-function normalise({ $schema: _forEditors, rules, versions, connectTimeout, ...config }: Shape) {
+function normalise({ $schema: _forEditors, rules, versions, connectTimeout, sink, sinks, ...config }: Shape, ctx: z.RefinementCtx) {
+  const outputs = splitSinks(sink, sinks, ctx);
+  if (outputs === undefined) return z.NEVER;
   const sets = versions ?? [{ version: 1, effectiveFrom: 0, rules: rules ?? [] }];
   const filled = sets.map((set) => ({ ...set, rules: set.rules.map((rule) => withDefaults(rule, config.mode)) }));
   const { size, paneMs } = config.window;
   const retain = config.window.retain ?? retainOf(filled[0]?.rules ?? [], paneMs);
-  return { ...config, connectTimeoutMs: connectTimeout, window: { size, paneMs, retain }, versions: filled };
+  return { ...config, ...outputs, connectTimeoutMs: connectTimeout, window: { size, paneMs, retain }, versions: filled };
 }
 
 export const configSchema = shape.superRefine(checkMeaning).transform(normalise).meta({

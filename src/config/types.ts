@@ -55,3 +55,9 @@ export type EngineOptions = KlaxonConfig['engine'];
 export type HttpConfig = NonNullable<KlaxonConfig['http']>;
 export type LogConfig = NonNullable<KlaxonConfig['log']>;
 export type LogLevel = LogConfig['level'];
+
+/** A sink fed from the record sink's alerts: where people are paged. */
+export type DeliveryConfig = KlaxonConfig['deliveries'][number];
+export type AlertmanagerConfig = Extract<DeliveryConfig, { type: 'alertmanager' }>;
+export type WebhookConfig = Extract<DeliveryConfig, { type: 'webhook' }>;
+export type DeliveryFilter = NonNullable<DeliveryConfig['filter']>;

@@ -54,6 +54,9 @@ const explain: z.core.$ZodErrorMap = (issue) => {
       if (tag === undefined) return `required ${expected}`;
       return typeof tag === 'string' ? `unknown type ${expected}` : `must be a string naming the type ${expected}`;
     }
+    case 'invalid_key':
+      // A record's key (an Alertmanager label name): its own check says what is wrong.
+      return issue.issues[0]?.message ?? 'not a valid key';
     default:
       return undefined;
   }

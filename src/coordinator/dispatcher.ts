@@ -42,7 +42,7 @@ export class Dispatcher {
         'records whose key is not their zone_id: per-zone order, and so the alerts, are defined only when readings are keyed by zone_id (klaxon produce does that)',
       );
     }
-    const outputs: BatchOutputs = { alerts: [], deadLetters: [], shadow: [] };
+    const outputs: BatchOutputs = { alerts: [], deadLetters: [], shadow: [], replayedAlerts: [] };
     for (const index of routed.refused) {
       if (index < replayed) continue;
       this.stats.reject(KEY_REASON);
@@ -77,6 +77,7 @@ export class Dispatcher {
     for (const alert of result.alerts) {
       if (alert.record < replayed) {
         stats.suppressed++;
+        outputs.replayedAlerts.push({ key: alert.zoneId, value: alert.text });
         continue;
       }
       if (alert.shadow) {

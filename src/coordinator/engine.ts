@@ -1,8 +1,9 @@
 import type { KlaxonConfig, RuleVersion } from '../config/types.js';
+import { Deliveries } from '../delivery/deliveries.js';
 import { createSink, createSource, waitForConfiguredKafka } from '../io/factory.js';
 import type { Sink, Source } from '../io/types.js';
 import { logger } from '../log.js';
-import type { RulesResult } from '../protocol/messages.js';
+import type { FiringResult, RulesResult } from '../protocol/messages.js';
 import { openRulesChannel } from '../rules/channel.js';
 import { openStateStore } from '../state/factory.js';
 import type { StateStore } from '../state/types.js';
@@ -10,8 +11,8 @@ import { Checkpoints } from './checkpoints.js';
 import { Dispatcher } from './dispatcher.js';
 import { Ledger, type OutputChannel } from './ledger.js';
 import { LiveRules } from './live-rules.js';
-import { type OutputWatchers, SinkOutputs, TransactionOutputs } from './outputs.js';
-import { PartitionLifecycle, type PartitionOwnership } from './partition-lifecycle.js';
+import { type DurableAlerts, type OutputWatchers, SinkOutputs, TransactionOutputs } from './outputs.js';
+import { type PartitionFollower, PartitionLifecycle, type PartitionOwnership } from './partition-lifecycle.js';
 import { Pipeline } from './pipeline.js';
 import { Router } from './router.js';
 import { Shards, type ShardsOptions } from './shards.js';
@@ -28,6 +29,8 @@ export interface RunningEngine {
   readonly source: Source;
   /** The rule set versions in force, as they change while the engine runs. */
   readonly rules: LiveRules;
+  /** The delivery sinks (Alertmanager, webhooks), if the config has any. */
+  readonly deliveries: Deliveries | undefined;
   /** Doing its share: partitions assigned and recovered, finished batches being committed, the broker answering. */
   ready(): boolean;
   /** Graceful stop: the same as aborting the run's signal. */
@@ -41,6 +44,8 @@ export interface EngineHooks extends OutputWatchers {
   signal?: AbortSignal;
   /** Shards on this thread instead of worker threads (tests, tools). */
   inProcess?: boolean;
+  /** The dashboard's base URL, when it is served: Alertmanager alerts link to their zone there. */
+  dashboardUrl?: string | undefined;
 }
 
 interface Closable {
@@ -53,7 +58,12 @@ export async function runEngine(config: KlaxonConfig, hooks: EngineHooks = {}): 
   let failed = true;
   try {
     await waitForConfiguredKafka(config);
-    const outputs = config.guarantee === 'exactly-once' ? await openTransactionalOutputs(config, hooks) : await openOutputs(config, hooks);
+    // Opened first, so closed last: they get the alerts of the final commit, then drain. They see the versions as the rules channel adds them.
+    let rules: LiveRules | undefined;
+    const deliveries = Deliveries.open(config, { dashboardUrl: hooks.dashboardUrl, versions: () => rules?.versions ?? config.versions });
+    if (deliveries !== undefined) opened.push(deliveries);
+    const outputs =
+      config.guarantee === 'exactly-once' ? await openTransactionalOutputs(config, hooks, deliveries) : await openOutputs(config, hooks, deliveries);
     opened.push(...outputs.parts);
     const store = await openStateStore(config);
     if (store !== undefined) opened.push(store);
@@ -62,12 +72,12 @@ export async function runEngine(config: KlaxonConfig, hooks: EngineHooks = {}): 
     // The rule set is read to its end before any reading is processed; the channel is followed while the engine runs.
     const channel = await openRulesChannel(config);
     opened.push(channel);
-    const rules = LiveRules.fromChannel(config, await channel.load(), channel.name);
+    rules = LiveRules.fromChannel(config, await channel.load(), channel.name);
     log.info({ channel: channel.name, versions: rules.versions.map((v) => v.version) }, 'rule set versions');
     const options = shardOptions(config, rules.versions);
     const shards = hooks.inProcess ? Shards.inProcess(options) : Shards.threads(options);
     opened.push(shards);
-    const engine = assembleEngine({ config, source, shards, store, rules, channel: outputs.channel(source), ownership: outputs.ownership });
+    const engine = assembleEngine({ config, source, shards, store, rules, deliveries, channel: outputs.channel(source), ownership: outputs.ownership });
     hooks.onStart?.(engine.running);
     channel.follow((record) => rules.offer(record));
     const summary = await engine.run(hooks.signal);
@@ -101,6 +111,8 @@ export interface EngineParts {
   shards: Shards;
   /** The rule set versions the shards were started with, and the channel's later ones (default: the config's, fixed). */
   rules?: LiveRules | undefined;
+  /** Alertmanager and webhooks: told what restored zones say is FIRING, and which partitions left. */
+  deliveries?: Deliveries | undefined;
   /** See PartitionLifecycle (tests shorten it). */
   recoverAfterLossMs?: number;
 }
@@ -120,7 +132,12 @@ export function assembleEngine(parts: EngineParts): AssembledEngine {
   const ledger = new Ledger(parts.channel, stats, (lost) => lifecycle?.lost(lost));
   const checkpoints = new Checkpoints(shards, store, source.partitions, (error) => pipeline?.fail(error));
   if (source.partitions !== undefined) {
-    lifecycle = new PartitionLifecycle(source.partitions, checkpoints, ledger, parts.ownership, parts.recoverAfterLossMs);
+    const follower = parts.deliveries === undefined ? undefined : firingFollower(parts.deliveries, shards);
+    lifecycle = new PartitionLifecycle(source.partitions, checkpoints, ledger, {
+      ownership: parts.ownership,
+      follower,
+      recoverAfterLossMs: parts.recoverAfterLossMs,
+    });
     lifecycle.listen();
   }
   const router = new Router(shards.ring, config.source.type === 'kafka' && config.source.requireZoneKey);
@@ -148,7 +165,7 @@ export function assembleEngine(parts: EngineParts): AssembledEngine {
   const stop = () => running.stop();
   const ready = () => checkpoints.ready() && running.committing && source.connected?.() !== false;
   return {
-    running: { config, stats, shards, checkpoints, source, rules, stop, ready },
+    running: { config, stats, shards, checkpoints, source, rules, deliveries: parts.deliveries, stop, ready },
     async run(signal) {
       if (signal?.aborted) stop();
       signal?.addEventListener('abort', stop, { once: true });
@@ -162,6 +179,27 @@ export function assembleEngine(parts: EngineParts): AssembledEngine {
   };
 }
 
+/**
+ * What the restored zones of a partition say is FIRING, for the deliveries
+ * that keep it active (Alertmanager). Asked once the partition is recovered
+ * and before any of its records is handed on, so the replayed alerts that
+ * follow apply on top.
+ */
+function firingFollower(deliveries: Deliveries, shards: Shards): PartitionFollower {
+  return {
+    recovered: async (partition, stillOwned) => {
+      if (!deliveries.followsFiring) return;
+      const answers = await shards.broadcast<FiringResult>(() => ({ kind: 'firing', partitions: [partition] }));
+      if (stillOwned())
+        deliveries.recovered(
+          partition,
+          answers.flatMap((answer) => answer.firing),
+        );
+    },
+    revoked: (partitions) => deliveries.revoked(partitions),
+  };
+}
+
 interface Outputs {
   /** The channel, once the source exists (at-least-once commits through the source). */
   channel(source: Source): OutputChannel;
@@ -170,7 +208,7 @@ interface Outputs {
   parts: Closable[];
 }
 
-async function openOutputs(config: KlaxonConfig, watchers: OutputWatchers): Promise<Outputs> {
+async function openOutputs(config: KlaxonConfig, watchers: OutputWatchers, deliveries: DurableAlerts | undefined): Promise<Outputs> {
   const parts: Sink[] = [];
   try {
     const alerts = await createSink(config.sink, 'alerts');
@@ -181,7 +219,8 @@ async function openOutputs(config: KlaxonConfig, watchers: OutputWatchers): Prom
     if (shadow !== undefined) parts.push(shadow);
     const { onAlerts, onShadowAlerts } = watchers;
     return {
-      channel: (source) => new SinkOutputs({ alerts, deadLetters, shadow, commit: (positions) => source.commit(positions), onAlerts, onShadowAlerts }),
+      channel: (source) =>
+        new SinkOutputs({ alerts, deadLetters, shadow, commit: (positions) => source.commit(positions), onAlerts, onShadowAlerts, deliveries }),
       parts,
     };
   } catch (error) {
@@ -191,7 +230,7 @@ async function openOutputs(config: KlaxonConfig, watchers: OutputWatchers): Prom
 }
 
 /** Exactly-once: one transactional producer per source partition; each commits its outputs with its offset. */
-async function openTransactionalOutputs(config: KlaxonConfig, watchers: OutputWatchers): Promise<Outputs> {
+async function openTransactionalOutputs(config: KlaxonConfig, watchers: OutputWatchers, deliveries: DurableAlerts | undefined): Promise<Outputs> {
   const { sink, deadLetter, source, shadowSink } = config;
   if (sink.type !== 'kafka' || deadLetter.type !== 'kafka' || source.type !== 'kafka' || (shadowSink !== undefined && shadowSink.type !== 'kafka')) {
     throw new Error('exactly-once needs Kafka in and out');
@@ -206,5 +245,5 @@ async function openTransactionalOutputs(config: KlaxonConfig, watchers: OutputWa
     shadow: shadowSink === undefined ? undefined : { topic: shadowSink.topic, partitions: shadowSink.partitions },
     transactionTimeoutMs: sink.transactionTimeoutMs,
   });
-  return { channel: () => new TransactionOutputs(transactions, watchers), ownership: transactions, parts: [transactions] };
+  return { channel: () => new TransactionOutputs(transactions, watchers, deliveries), ownership: transactions, parts: [transactions] };
 }

@@ -7,6 +7,16 @@ export interface OutputWatchers {
   onShadowAlerts?: ((records: readonly OutRecord[]) => void) | undefined;
 }
 
+/** Where alerts go once the record sink holds them (the deliveries: Alertmanager, webhooks). Never blocks or throws. */
+export interface DurableAlerts {
+  /** Alerts of one source partition, durable in the record sink (exactly-once: committed). */
+  written(partition: number, records: readonly OutRecord[]): void;
+  /** Alerts of replayed records, written before a restart: to remember, not to send. */
+  replayed(partition: number, records: readonly OutRecord[]): void;
+  /** Resolves when there is room (only deliveries configured to block ever wait). */
+  ready(): Promise<void>;
+}
+
 export interface SinkOutputsOptions extends OutputWatchers {
   alerts: Sink;
   deadLetters: Sink;
@@ -14,6 +24,8 @@ export interface SinkOutputsOptions extends OutputWatchers {
   shadow?: Sink | undefined;
   /** Commits positions once the sinks have flushed (the source's commit). */
   commit: (positions: ReadonlyMap<number, number>) => Promise<void>;
+  /** Gets alerts as they are written. */
+  deliveries?: DurableAlerts | undefined;
 }
 
 /** The at-least-once channel: alerts, dead letters and shadow alerts to their sinks as batches finish; a commit flushes them first. */
@@ -22,16 +34,18 @@ export class SinkOutputs implements OutputChannel {
 
   constructor(private readonly options: SinkOutputsOptions) {}
 
-  write(_partition: number, outputs: BatchOutputs): void {
-    const { alerts, deadLetters, shadow } = outputs;
+  write(partition: number, outputs: BatchOutputs): void {
+    const { alerts, deadLetters, shadow, replayedAlerts } = outputs;
     if (alerts.length > 0) this.options.alerts.write(alerts);
     if (deadLetters.length > 0) this.options.deadLetters.write(deadLetters);
     if (shadow.length > 0) this.options.shadow?.write(shadow);
     watch(this.options, outputs);
+    if (alerts.length > 0) this.options.deliveries?.written(partition, alerts);
+    if (replayedAlerts.length > 0) this.options.deliveries?.replayed(partition, replayedAlerts);
   }
 
   async ready(): Promise<void> {
-    await Promise.all(this.sinks().map((sink) => sink.ready()));
+    await Promise.all([...this.sinks().map((sink) => sink.ready()), this.options.deliveries?.ready()]);
   }
 
   async commit(positions: ReadonlyMap<number, number>): Promise<readonly number[]> {
@@ -56,28 +70,41 @@ export interface PartitionedTransactions {
 /**
  * The exactly-once channel: each partition's outputs (alerts, dead letters
  * and shadow alerts) go into that partition's open transaction, in source
- * order, and commit with its offset.
+ * order, and commit with its offset. Deliveries get a partition's alerts only
+ * once its transaction has committed; a lost partition's are dropped (its
+ * next owner writes them again).
  */
 export class TransactionOutputs implements OutputChannel {
   readonly transactional = true;
+  /** Alerts written into the open transactions, by partition: delivered when they commit. */
+  private uncommitted = new Map<number, OutRecord[]>();
 
   constructor(
     private readonly transactions: PartitionedTransactions,
     private readonly watchers: OutputWatchers = {},
+    private readonly deliveries?: DurableAlerts | undefined,
   ) {}
 
   write(partition: number, outputs: BatchOutputs): void {
-    if (outputs.alerts.length + outputs.deadLetters.length + outputs.shadow.length === 0) return;
+    const { alerts, replayedAlerts } = outputs;
+    if (replayedAlerts.length > 0) this.deliveries?.replayed(partition, replayedAlerts);
+    if (alerts.length + outputs.deadLetters.length + outputs.shadow.length === 0) return;
     this.transactions.write(partition, outputs);
     watch(this.watchers, outputs);
+    if (this.deliveries !== undefined && alerts.length > 0) this.uncommitted.set(partition, [...(this.uncommitted.get(partition) ?? []), ...alerts]);
   }
 
-  ready(): Promise<void> {
-    return this.transactions.ready();
+  async ready(): Promise<void> {
+    await Promise.all([this.transactions.ready(), this.deliveries?.ready()]);
   }
 
-  commit(positions: ReadonlyMap<number, number>): Promise<readonly number[]> {
-    return this.transactions.commit(positions);
+  async commit(positions: ReadonlyMap<number, number>): Promise<readonly number[]> {
+    // Nothing is written while a commit runs (the ledger holds it), so these are exactly the alerts this commit holds.
+    const committing = this.uncommitted;
+    this.uncommitted = new Map();
+    const lost = await this.transactions.commit(positions);
+    for (const [partition, alerts] of committing) if (!lost.includes(partition)) this.deliveries?.written(partition, alerts);
+    return lost;
   }
 }
 

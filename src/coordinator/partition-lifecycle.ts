@@ -13,6 +13,19 @@ export interface PartitionOwnership {
   release(partition: number): Promise<void>;
 }
 
+/** Who else follows partitions (the deliveries): told once one is recovered, before its records go on, and when they leave. */
+export interface PartitionFollower {
+  recovered(partition: number, stillOwned: () => boolean): Promise<void>;
+  revoked(partitions: readonly number[]): void;
+}
+
+export interface LifecycleOptions {
+  ownership?: PartitionOwnership | undefined;
+  follower?: PartitionFollower | undefined;
+  /** After a lost commit, how long to wait before taking the partition back: long enough for a rebalance to reach this member. */
+  recoverAfterLossMs?: number | undefined;
+}
+
 /**
  * What happens when a partition arrives, leaves, or is lost by a commit:
  * the one place that orders the transactional id, the checkpoints' recovery
@@ -28,14 +41,20 @@ export class PartitionLifecycle {
   /** Per partition, the latest recovery: an older one still retrying stops (the partition was given up and taken again). */
   private readonly recoveries = new Map<number, object>();
 
+  private readonly ownership: PartitionOwnership | undefined;
+  private readonly follower: PartitionFollower | undefined;
+  private readonly recoverAfterLossMs: number;
+
   constructor(
     private readonly control: PartitionControl,
     private readonly checkpoints: Checkpoints,
     private readonly ledger: Ledger,
-    private readonly ownership: PartitionOwnership | undefined,
-    /** After a lost commit, how long to wait before taking the partition back: long enough for a rebalance to reach this member. */
-    private readonly recoverAfterLossMs = 2_000,
-  ) {}
+    options: LifecycleOptions = {},
+  ) {
+    this.ownership = options.ownership;
+    this.follower = options.follower;
+    this.recoverAfterLossMs = options.recoverAfterLossMs ?? 2_000;
+  }
 
   listen(): void {
     this.control.listen({
@@ -71,7 +90,9 @@ export class PartitionLifecycle {
         await this.ownership?.acquire(partition);
         if (!current()) return;
         const committed = await this.checkpoints.assigned(partition);
-        if (committed !== undefined && current()) this.ledger.resume(partition, committed);
+        if (committed === undefined || !current()) return;
+        this.ledger.resume(partition, committed);
+        await this.follower?.recovered(partition, current);
       },
       {
         retries: Number.POSITIVE_INFINITY,
@@ -92,6 +113,7 @@ export class PartitionLifecycle {
     for (const partition of partitions) this.recoveries.delete(partition);
     this.ledger.forget(partitions);
     this.checkpoints.revoked(partitions);
+    this.follower?.revoked(partitions);
     for (const partition of partitions) {
       this.ownership?.release(partition).catch((error: unknown) => log.warn({ partition, err: error }, 'releasing the transactional id failed'));
     }

@@ -34,6 +34,9 @@ export interface PipelineParts {
  */
 export class Pipeline {
   private stopping = false;
+  /** Settles on stop() or fail(): a read loop waiting for room in the outputs stops waiting (it will read no more). */
+  private readonly stopped: Promise<void>;
+  private settleStopped = () => {};
   private failure: unknown;
   /** Held while a batch is queued at the workers, and while a cut is taken: a cut sees all or none of a batch. */
   private gate: Promise<void> = Promise.resolve();
@@ -48,7 +51,11 @@ export class Pipeline {
     'snapshots are saved again',
   );
 
-  constructor(private readonly parts: PipelineParts) {}
+  constructor(private readonly parts: PipelineParts) {
+    this.stopped = new Promise((resolve) => {
+      this.settleStopped = resolve;
+    });
+  }
 
   /** Runs until the source is drained or stop() is called; resolves with the totals. */
   async run(): Promise<RunSummary> {
@@ -62,7 +69,9 @@ export class Pipeline {
     if (this.parts.snapshotIntervalMs !== undefined) timers.push(setInterval(() => void this.snapshot(), this.parts.snapshotIntervalMs));
     try {
       while (!this.stopping && this.failure === undefined) {
-        await ledger.ready();
+        // A delivery configured to block may wait for a receiver that never comes back: a stop must not wait with it.
+        await Promise.race([ledger.ready(), this.stopped]);
+        if (this.stopping) break;
         const batch = await source.next();
         if (batch === null) break;
         const readAt = performance.now();
@@ -118,6 +127,7 @@ export class Pipeline {
   /** Graceful stop: no more reading; what is in flight finishes, is written and committed. */
   stop(): void {
     this.stopping = true;
+    this.settleStopped();
     this.parts.source.stop();
   }
 
@@ -202,6 +212,7 @@ export class Pipeline {
   fail(error: unknown): void {
     if (this.failure === undefined) this.failure = error;
     this.stopping = true;
+    this.settleStopped();
     this.parts.source.stop();
   }
 

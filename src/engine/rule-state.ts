@@ -105,6 +105,23 @@ export function isFiring(zone: ZoneState): boolean {
   return false;
 }
 
+/** The zone's FIRING live rules with the type and severity they fired under (from the state bits: exact whatever versions came since). */
+export function firingStates(zone: ZoneState, ids: RuleIds): Array<Pick<AlertRule, 'id' | 'type' | 'severity'>> {
+  const out: Array<Pick<AlertRule, 'id' | 'type' | 'severity'>> = [];
+  const flags = zone.ruleFlags;
+  if (flags === null) return out;
+  for (let slot = 0; slot < flags.length; slot++) {
+    const state = flags[slot] as number;
+    if ((state & (FIRING | SHADOW)) !== FIRING) continue;
+    out.push({
+      id: ids.idOf(slot),
+      type: RULE_TYPES[(state >> KIND_SHIFT) & 3] ?? 'threshold',
+      severity: SEVERITIES[(state >> SEVERITY_SHIFT) & 3] ?? 'warning',
+    });
+  }
+  return out;
+}
+
 /** Ids of the zone's FIRING rules (in the order the worker first saw them: the rule order of the first version), shadow ones apart. */
 export function firingRuleIds(zone: ZoneState, ids: RuleIds, shadow: boolean): string[] {
   const out: string[] = [];

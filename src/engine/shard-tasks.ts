@@ -35,6 +35,8 @@ export function shardTaskHandler(setup: ShardSetup): (task: ShardTask) => ShardR
         return shard.hotZones(task.limit);
       case 'rules':
         return shard.addVersion(task.version);
+      case 'firing':
+        return { kind: 'firing', firing: shard.firing(task.partitions) };
       default:
         return assertNever(task);
     }

@@ -4,7 +4,7 @@ import type { RuleVersion } from '../config/types.js';
 import type { AlertStatus } from '../model/alert.js';
 import type { AlertRule, WindowPlan } from '../model/plan.js';
 import { type Reading, RejectReason } from '../model/reading.js';
-import type { HotZonesResult, ProcessResult, ProcessTask, RulesResult, ShardSetup, SnapshotResult, ZoneHistory } from '../protocol/messages.js';
+import type { FiringRule, HotZonesResult, ProcessResult, ProcessTask, RulesResult, ShardSetup, SnapshotResult, ZoneHistory } from '../protocol/messages.js';
 import { HashRing } from '../sharding/ring.js';
 import { formatAlert } from './alert.js';
 import { applyReading } from './evaluate.js';
@@ -12,6 +12,7 @@ import { hotZones } from './hot-zones.js';
 import { planWindow } from './plan.js';
 import { isRejection, parseReading } from './reading.js';
 import { RuleBook } from './rule-book.js';
+import { firingStates } from './rule-state.js';
 import { UpdatePacker, zoneFromImage } from './zone-image.js';
 import { ZoneState } from './zone-state.js';
 import { summarizeZone } from './zone-summary.js';
@@ -146,6 +147,18 @@ export class Shard {
   /** At most `limit` zones for an overview: firing ones first, then the hottest by latest temperature. */
   hotZones(limit: number): HotZonesResult {
     return hotZones(this.zones, this.book, limit);
+  }
+
+  /** Every rule FIRING in the zones of `partitions` (read from the zones' flags; changes nothing). */
+  firing(partitions: readonly number[]): FiringRule[] {
+    const wanted = new Set(partitions);
+    const out: FiringRule[] = [];
+    for (const [zoneId, zone] of this.zones) {
+      if (!wanted.has(zone.partition)) continue;
+      // Shadow rules page nobody: only the live ones are kept active in Alertmanager.
+      for (const { id, type, severity } of firingStates(zone, this.book)) out.push({ zoneId, rule: id, type, severity, seq: zone.seq });
+    }
+    return out;
   }
 
   /** Bytes of typed-array state per zone (what the ArrayBuffer holds, not the Map overhead). */

@@ -106,6 +106,8 @@ export interface BatchOutputs {
   deadLetters: OutRecord[];
   /** Alerts of shadow rules: never in the alerts sink (contract §7.4). */
   shadow: OutRecord[];
+  /** Alerts of replayed records: written before a restart, so not written again; deliveries remember them. */
+  replayedAlerts: OutRecord[];
 }
 
 /** What a sink carries (names it in messages and picks a Kafka producer's client id). */

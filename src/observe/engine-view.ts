@@ -1,6 +1,7 @@
 import type { SnapshotStats } from '../coordinator/checkpoints.js';
 import type { RunningEngine } from '../coordinator/engine.js';
 import type { RunStats } from '../coordinator/stats.js';
+import type { DeliveryStats } from '../delivery/stats.js';
 import type { ShardResult, ShardTask } from '../protocol/messages.js';
 
 /** The rule set as operators see it: the version in force for the stream, the latest known, late and refused versions. */
@@ -35,6 +36,8 @@ export interface EngineView {
   /** Source partitions assigned and their state restored (always true for unpartitioned sources). */
   ready(): boolean;
   rules(): RulesView;
+  /** Each delivery destination's counters (none without delivery sinks). */
+  deliveries(): readonly DeliveryStats[];
 }
 
 export function engineView(engine: RunningEngine): EngineView {
@@ -56,6 +59,7 @@ export function engineView(engine: RunningEngine): EngineView {
       late: engine.rules.late,
       refused: engine.rules.refused,
     }),
+    deliveries: () => engine.deliveries?.stats() ?? [],
   };
 }
 

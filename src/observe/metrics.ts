@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { DeliveryStats } from '../delivery/stats.js';
 import type { StatsResult } from '../protocol/messages.js';
 import { parseAlert, type SeenAlert } from './alert-feed.js';
 import { type EngineView, within } from './engine-view.js';
@@ -146,6 +147,7 @@ export class EngineMetrics {
         last(() => snapshots.lastZones),
       );
     }
+    this.deliveryMetrics(view.deliveries());
     view.stats.onBatchFinished((records, latencyMs) => {
       this.batchRecords.observe(records);
       this.latency.observe(latencyMs / 1000);
@@ -195,6 +197,57 @@ export class EngineMetrics {
         else this.set(value);
       },
     });
+  }
+
+  /** Per delivery destination (label `sink`: the sink's name; `target`: scheme, host and port, never credentials). */
+  private deliveryMetrics(targets: readonly DeliveryStats[]): void {
+    if (targets.length === 0) return;
+    const labelNames = ['sink', 'target'] as const;
+    const registers = [this.registry];
+    const labels = (stats: DeliveryStats) => ({ sink: stats.sink, target: stats.target });
+    const total = (name: string, help: string, read: (stats: DeliveryStats) => number) => {
+      const last = new Map<DeliveryStats, number>();
+      new Counter({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          for (const stats of targets) {
+            const value = read(stats);
+            const before = last.get(stats) ?? 0;
+            // Every series is exported from the start, at 0: a rate() over it works before the first event.
+            this.inc(labels(stats), Math.max(0, value - before));
+            last.set(stats, value);
+          }
+        },
+      });
+    };
+    total('klaxon_delivery_sent_total', 'Alerts a delivery sink had accepted by its receiver.', (stats) => stats.sent);
+    total('klaxon_delivery_failed_total', 'Alerts given up: refused by the receiver, or still failing after retry.maxAttempts.', (stats) => stats.failed);
+    total('klaxon_delivery_retries_total', 'Requests tried again after a network error, a timeout or a retriable answer.', (stats) => stats.retried);
+    total('klaxon_delivery_dropped_total', 'Alerts dropped unsent: the oldest of a full queue, or what was left at shutdown.', (stats) => stats.dropped);
+    total('klaxon_delivery_resent_total', 'FIRING alerts sent to Alertmanager again to keep them active.', (stats) => stats.resent);
+    new Gauge({
+      name: 'klaxon_delivery_queue_depth',
+      help: "Alerts waiting to be sent (at most the sink's queueSize, unless it blocks).",
+      labelNames,
+      registers,
+      collect() {
+        for (const stats of targets) this.set(labels(stats), stats.queued);
+      },
+    });
+    const latency = new Histogram({
+      name: 'klaxon_delivery_latency_seconds',
+      help: 'Time from an alert entering a delivery queue to its receiver accepting it (retries included).',
+      labelNames,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    });
+    for (const stats of targets) {
+      const child = latency.labels(labels(stats));
+      stats.onLatency((seconds) => child.observe(seconds));
+    }
   }
 
   private rejectedByReason(): void {

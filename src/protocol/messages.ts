@@ -4,6 +4,7 @@
  * travel by structured clone (moved where the sender gives them up).
  */
 import type { RulesConfig, RuleVersion } from '../config/types.js';
+import type { AlertRule } from '../model/plan.js';
 
 /** What a worker is started with (piscina `workerData`). */
 export interface ShardSetup {
@@ -77,7 +78,17 @@ export interface RulesTask {
   version: RuleVersion;
 }
 
-export type ShardTask = ProcessTask | StatsTask | SnapshotTask | RestoreTask | DropTask | ZoneHistoryTask | HotZonesTask | RulesTask;
+/**
+ * Every rule FIRING in the zones of some partitions, as their flags say now
+ * (queued behind the batches already sent, so it sees their readings): what an
+ * Alertmanager re-sends after a restart.
+ */
+export interface FiringTask {
+  kind: 'firing';
+  partitions: number[];
+}
+
+export type ShardTask = ProcessTask | StatsTask | SnapshotTask | RestoreTask | DropTask | ZoneHistoryTask | HotZonesTask | RulesTask | FiringTask;
 
 /** One alert as a worker emits it. */
 export interface EmittedAlert {
@@ -184,7 +195,23 @@ export interface RulesResult {
   late: boolean;
 }
 
-export type ShardResult = ProcessResult | StatsResult | SnapshotResult | DoneResult | ZoneHistoryResult | HotZonesResult | RulesResult;
+/** One rule FIRING in one zone. */
+export interface FiringRule {
+  zoneId: string;
+  rule: string;
+  /** The rule's type and severity when it fired (kept in the zone's rule state). */
+  type: AlertRule['type'];
+  severity: AlertRule['severity'];
+  /** The zone's seq when asked: alerts of this zone with a seq up to it are already reflected. */
+  seq: number;
+}
+
+export interface FiringResult {
+  kind: 'firing';
+  firing: FiringRule[];
+}
+
+export type ShardResult = ProcessResult | StatsResult | SnapshotResult | DoneResult | ZoneHistoryResult | HotZonesResult | RulesResult | FiringResult;
 
 export function assertNever(value: never): never {
   throw new Error(`unexpected message ${JSON.stringify(value)}`);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setLogLevel } from '../../src/log.js';
 import { MAX_STREAMS } from '../../src/observe/dashboard-feed.js';
+import { httpReceiver } from '../helpers/http-receiver.js';
 import { waitFor } from '../helpers/kafka.js';
 import { pipedEngine } from '../helpers/piped-engine.js';
 
@@ -97,6 +98,41 @@ test('dashboard HTTP: a malformed %-escape in a zone id is a 400, and event stre
   assert.equal(await open(), 503, 'one stream too many');
   for (const stream of streams.splice(0)) stream.abort();
   await waitFor(async () => (await open()) === 200, 'room again once streams close', 5_000);
+  readings.end();
+  await finished;
+});
+
+test('metrics of a delivery sink: sent, retried, failed, dropped, queue depth and latency, by sink and destination', { timeout: 60_000 }, async (t) => {
+  const receiver = await httpReceiver(t, (_, n) => (n === 1 ? 503 : 200));
+  const engine = await pipedEngine(t, {
+    window: { size: 50, pane: '1s' },
+    rules: [{ id: 'too-hot', type: 'threshold', above: 89 }],
+    http: { port: 0 },
+    sink: undefined,
+    sinks: [
+      { type: 'file', path: 'alerts.ndjson' },
+      { type: 'webhook', name: 'ops', url: `${receiver.url}/hook?token=QUERY-SECRET`, retry: { minDelay: '10ms' } },
+    ],
+  });
+  const { readings, finished } = engine.start();
+  const lines = [70, 95, 70, 96].map((temperature, i) => JSON.stringify({ zone_id: 'z', device_id: 'd', temperature, ts: i * 1000 }));
+  readings.write(`${lines.join('\n')}\n`);
+  const labels = `{sink="ops",target="${receiver.url}"}`;
+  let text = '';
+  await waitFor(
+    async () => {
+      text = await (await fetch(`${engine.observe.url}/metrics`)).text();
+      return sample(text, `klaxon_delivery_sent_total${labels}`) === 3;
+    },
+    'the three alerts to be delivered',
+    10_000,
+  );
+  assert.equal(sample(text, `klaxon_delivery_retries_total${labels}`), 1, 'the 503 was retried');
+  assert.equal(sample(text, `klaxon_delivery_failed_total${labels}`), 0);
+  assert.equal(sample(text, `klaxon_delivery_dropped_total${labels}`), 0);
+  assert.equal(sample(text, `klaxon_delivery_queue_depth${labels}`), 0);
+  assert.equal(sample(text, `klaxon_delivery_latency_seconds_count${labels}`), 3, 'each delivered alert is timed');
+  assert.doesNotMatch(text, /QUERY-SECRET|\/hook/, 'the destination is named by scheme, host and port only');
   readings.end();
   await finished;
 });

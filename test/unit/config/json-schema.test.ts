@@ -10,7 +10,8 @@ import { parseConfig } from '../../../src/config/load.js';
 const ROOT = join(import.meta.dirname, '../../../..');
 const published = JSON.parse(readFileSync(join(ROOT, 'schema/cluster.config.schema.json'), 'utf8'));
 const clusterConfig = JSON.parse(readFileSync(join(ROOT, 'cluster.config.json'), 'utf8'));
-const validatePublished = new Ajv({ allErrors: true }).compile(published);
+// URLs (`format: "uri"`) are checked by the engine's own validation; editors know the format, ajv needs it named.
+const validatePublished = new Ajv({ allErrors: true, formats: { uri: true } }).compile(published);
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -47,7 +48,8 @@ describe('published JSON Schema', () => {
     assert.equal(schema.$schema, 'http://json-schema.org/draft-07/schema#');
     assert.equal(schema.$id, 'https://klaxon.dev/schema/cluster.config.json');
     assert.equal(schema.title, 'Klaxon cluster config');
-    assert.deepEqual(schema.required, ['source', 'sink']);
+    // `sink` or `sinks`, `rules` or `versions`: one of each, which the engine checks (the schema lists them as optional).
+    assert.deepEqual(schema.required, ['source']);
     assert.equal(schema.additionalProperties, false);
   });
 

@@ -365,7 +365,7 @@ describe('parseConfig messages', () => {
     assert.deepEqual(messages({ ...minimal(), engine: { workers: 1.5 } }), ['/engine/workers: must be integer']);
     assert.deepEqual(messages({ ...minimal(), engine: { workers: 0 } }), ['/engine/workers: must be >= 1']);
     assert.deepEqual(messages({ ...minimal(), mode: 'often' }), ['/mode: must be one of "edge", "every"']);
-    assert.deepEqual(messages({ source: { type: 'stdin' }, rules: minimal().rules }), ['/sink: required']);
+    assert.deepEqual(messages({ source: { type: 'stdin' }, rules: minimal().rules }), ['/sink: required (or "sinks", a list)']);
     assert.deepEqual(
       messages({
         ...minimal(),

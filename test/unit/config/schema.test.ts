@@ -99,3 +99,119 @@ describe('configSchema', () => {
     assert.equal('$schema' in config, false);
   });
 });
+
+describe('sinks', () => {
+  const rules = [{ id: 't', type: 'threshold', above: 1 }];
+  const withSinks = (sinks: unknown[], extra: Record<string, unknown> = {}) => parse({ source: { type: 'stdin' }, sinks, rules, ...extra });
+  const problems = (raw: Record<string, unknown>) => {
+    try {
+      parse({ source: { type: 'stdin' }, rules, ...raw });
+    } catch (error) {
+      return (error as { issues: string[] }).issues;
+    }
+    return assert.fail('the config was accepted');
+  };
+
+  test('a lone `sink` is a list of one: the record sink, no deliveries', () => {
+    const config = parse({ source: { type: 'stdin' }, sink: { type: 'stdout' }, rules });
+    assert.deepEqual(config.sink, { type: 'stdout', format: 'json' });
+    assert.deepEqual(config.deliveries, []);
+  });
+
+  test('`sinks`: the one record sink (paths resolved) and the deliveries, named and with their defaults', () => {
+    const config = parseConfig(
+      {
+        source: { type: 'stdin' },
+        sinks: [
+          { type: 'alertmanager', urls: 'http://am:9093' },
+          { type: 'file', path: 'alerts.ndjson' },
+          { type: 'webhook', name: 'ops', url: 'https://hooks.example/k', secret: 's', retry: { minDelay: '1s', maxDelay: '100ms', maxAttempts: 5 } },
+        ],
+        rules,
+      },
+      { baseDir: '/jobs', env: {} },
+    );
+    assert.deepEqual(config.sink, { type: 'file', path: '/jobs/alerts.ndjson' });
+    const defaults = { queueSize: 10_000, overflow: 'drop-oldest', batchSize: 100, lingerMs: 50, timeoutMs: 10_000, drainTimeoutMs: 5_000, headers: {} };
+    assert.deepEqual(config.deliveries, [
+      {
+        type: 'alertmanager',
+        name: 'alertmanager',
+        urls: ['http://am:9093'],
+        labels: {},
+        resendIntervalMs: 60_000,
+        retry: { minDelayMs: 200, maxDelayMs: 30_000, maxAttempts: undefined },
+        ...defaults,
+      },
+      {
+        type: 'webhook',
+        name: 'ops',
+        url: 'https://hooks.example/k',
+        secret: 's',
+        // A longest wait below the first is raised to it.
+        retry: { minDelayMs: 1_000, maxDelayMs: 1_000, maxAttempts: 5 },
+        ...defaults,
+      },
+    ]);
+  });
+
+  test('exactly one record sink, and either `sink` or `sinks`', () => {
+    assert.deepEqual(problems({}), ['/sink: required (or "sinks", a list)']);
+    assert.deepEqual(problems({ sink: { type: 'stdout' }, sinks: [{ type: 'stdout' }] }), ['/sinks: give "sink" or "sinks", not both']);
+    assert.deepEqual(problems({ sinks: [{ type: 'webhook', url: 'http://h' }] }), [
+      '/sinks: needs one record sink (file, stdout or kafka): the system of record that deliveries are fed from',
+    ]);
+    assert.deepEqual(problems({ sinks: [{ type: 'stdout' }, { type: 'file', path: 'a' }] }), [
+      '/sinks/1/type: a second record sink: "sinks" holds exactly one file, stdout or kafka sink (the system of record)',
+    ]);
+    assert.deepEqual(problems({ sinks: [] }), ['/sinks: must have at least 1 item']);
+  });
+
+  test('deliveries: distinct names, well-formed URLs and labels, and an Alertmanager takes every status', () => {
+    assert.deepEqual(
+      problems({
+        sinks: [
+          { type: 'stdout' },
+          { type: 'webhook', url: 'http://a' },
+          { type: 'webhook', url: 'http://b' },
+          { type: 'alertmanager', name: 'am', urls: ['http://am:1', 'http://am:1/prefix'], labels: { zone_id: 'x' }, filter: { status: ['firing'] } },
+        ],
+      }),
+      [
+        '/sinks/2/name: two sinks are named "webhook": give each delivery its own "name"',
+        '/sinks/3/filter/status: an alertmanager sink takes firing and resolved alerts alike (an alert whose resolve it never got would stay active)',
+        '/sinks/3/labels/zone_id: "zone_id" is set from each alert',
+        '/sinks/3/urls: two URLs at http://am:1: list each Alertmanager of the cluster once',
+      ],
+    );
+    assert.deepEqual(
+      problems({
+        sinks: [
+          { type: 'stdout' },
+          { type: 'webhook', url: 'ftp://files', filter: { status: ['open'] } },
+          { type: 'alertmanager', urls: 'am:9093', labels: { 'bad-name': 'x' }, overflow: 'wait' },
+        ],
+      }),
+      [
+        '/sinks/1/filter/status/0: must be one of "firing", "resolved"',
+        '/sinks/1/url: must be an http:// or https:// URL',
+        '/sinks/2/overflow: must be one of "drop-oldest", "block"',
+        '/sinks/2/urls: must be an http:// or https:// URL',
+        '/sinks/2/labels/bad-name: must be a label name: a letter or "_", then letters, digits or "_"',
+      ],
+    );
+  });
+
+  test('exactly-once with deliveries: the record sink is Kafka', () => {
+    const kafka = { source: { type: 'kafka', topic: 'r', groupId: 'g' }, deadLetter: { type: 'kafka', topic: 'd' }, guarantee: 'exactly-once' };
+    const config = withSinks(
+      [
+        { type: 'kafka', topic: 'alerts' },
+        { type: 'alertmanager', urls: 'http://am:9093' },
+      ],
+      kafka,
+    );
+    assert.equal(config.sink.type, 'kafka');
+    assert.equal(config.deliveries.length, 1);
+  });
+});

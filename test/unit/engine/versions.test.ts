@@ -43,6 +43,29 @@ describe('random v2 rule sets', () => {
     );
   });
 
+  test('what a worker reports FIRING (for Alertmanager after a restart) is each live rule whose latest alert fired, with its type and severity', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1_000_000 }), (seed) => {
+        const { lines, rules } = randomCase(seed, 600, 4);
+        const shard = new Shard(shardSetup(rules));
+        const latest = new Map<string, Alert>();
+        for (const alert of parsed(shard, lines)) if (alert.shadow !== true) latest.set(`${alert.zone_id}|${alert.rule}`, alert);
+        // Rules in mode `every` keep no state: their alerts are never followed.
+        const every = (alert: Alert) => rules.versions.find((v) => v.version === alert.version)?.rules.find((rule) => rule.id === alert.rule)?.mode === 'every';
+        const expected = [...latest]
+          .filter(([, alert]) => alert.status === 'firing' && !every(alert))
+          .map(([key, alert]) => `${key}|${alert.type}|${alert.severity}`)
+          .sort();
+        const reported = shard
+          .firing([0])
+          .map(({ zoneId, rule, type, severity }) => `${zoneId}|${rule}|${type}|${severity}`)
+          .sort();
+        assert.deepEqual(reported, expected, `seed ${seed}`);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   test('a worker restored from snapshots mid-stream goes on exactly as one that never stopped', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.double({ min: 0.1, max: 0.9, noNaN: true }), (seed, at) => {
