@@ -1,0 +1,77 @@
+/**
+ * The ledger's commits: one at a time, and callers arriving while one runs
+ * share the next, which starts after them and so covers what they wrote.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Ledger, type OutputChannel } from '../../../src/coordinator/ledger.js';
+import { RunStats } from '../../../src/coordinator/stats.js';
+import type { BatchOutputs, SourceBatch } from '../../../src/io/types.js';
+
+const NO_OUTPUTS: BatchOutputs = { alerts: [], deadLetters: [], shadow: [], replayedAlerts: [] };
+
+function batch(partition: number, offsets: number[]): SourceBatch {
+  return {
+    partition,
+    values: offsets.map(() => Buffer.from('{}')),
+    keys: null,
+    timestamps: new Float64Array(offsets.length),
+    position: (i) => ({ topic: 'readings', partition, offset: String(offsets[i]) }),
+    offsets,
+  };
+}
+
+/** A channel whose commits finish only when the test lets them. */
+class SlowChannel implements OutputChannel {
+  readonly transactional = false;
+  readonly commits: Array<ReadonlyMap<number, number>> = [];
+  private release: Array<() => void> = [];
+
+  write(): void {}
+  async ready(): Promise<void> {}
+
+  commit(positions: ReadonlyMap<number, number>): Promise<readonly number[]> {
+    this.commits.push(new Map(positions));
+    return new Promise((resolve) => this.release.push(() => resolve([])));
+  }
+
+  /** Lets the oldest commit finish. */
+  finishOne(): void {
+    this.release.shift()?.();
+  }
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('ledger commits', () => {
+  test('commits asked for while one runs share one next commit, which covers every batch written before it starts', async () => {
+    const channel = new SlowChannel();
+    const ledger = new Ledger(channel, new RunStats(1));
+    ledger.finish(ledger.open(batch(0, [0, 1]), 0), NO_OUTPUTS);
+    const first = ledger.commit();
+    await tick();
+    assert.equal(channel.commits.length, 1, 'the first commit runs');
+
+    // A commit timer and a snapshot keep asking while the first is stuck on a slow flush.
+    const waiting = Array.from({ length: 20 }, () => ledger.commit());
+    ledger.finish(ledger.open(batch(0, [2, 3]), 0), NO_OUTPUTS);
+    assert.equal(new Set(waiting).size, 1, 'every caller shares the one waiting commit');
+
+    channel.finishOne();
+    await first;
+    await tick();
+    assert.equal(channel.commits.length, 2, 'one commit followed, not twenty');
+    assert.equal(channel.commits[1]?.get(0), 4, 'it covers the batch written while the first ran');
+    channel.finishOne();
+    await Promise.all(waiting);
+    assert.equal(ledger.committedUntil(0), 4);
+
+    // Once that one has started, a new caller gets a commit of its own (it may have written since).
+    const later = ledger.commit();
+    assert.notEqual(later, waiting[0]);
+    await tick();
+    channel.finishOne();
+    await later;
+    assert.equal(channel.commits.length, 3);
+  });
+});
