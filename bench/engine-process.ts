@@ -34,6 +34,10 @@ export interface EngineConfigSpec {
   commitIntervalMs?: number;
   /** Redis state under a prefix (snapshot interval in ms, the config's when absent), or state in memory. */
   state: { type: 'redis'; url: string; prefix: string; snapshotIntervalMs?: number } | { type: 'memory' };
+  /** More keys of the state section (e.g. maxZonesInMemory, cluster). */
+  stateOptions?: Record<string, unknown>;
+  /** Serve metrics on any free port (EngineProcess.metricsUrl says where). */
+  metrics?: boolean;
 }
 
 /** cluster.config.json pointed at the spec's topics, group, instance and Redis prefix; returns its path. */
@@ -48,6 +52,7 @@ export function writeEngineConfig(spec: EngineConfigSpec): string {
           url: spec.state.url,
           prefix: spec.state.prefix,
           ...(spec.state.snapshotIntervalMs === undefined ? {} : { snapshotInterval: spec.state.snapshotIntervalMs }),
+          ...spec.stateOptions,
         };
   const config = {
     ...base,
@@ -66,6 +71,7 @@ export function writeEngineConfig(spec: EngineConfigSpec): string {
     sink: { ...base.sink, brokers, topic: spec.topics.alerts },
     deadLetter: { ...base.deadLetter, brokers, topic: spec.topics.dead },
     state,
+    ...(spec.metrics ? { http: { port: 0 } } : {}),
   };
   mkdirSync(spec.dir, { recursive: true });
   const path = join(spec.dir, `${spec.name}.config.json`);
@@ -78,6 +84,8 @@ export interface EngineProcess {
   logPath: string;
   /** Resolves when it logs "engine started" (group joined, pipeline up); rejects if it exits first. */
   started: Promise<void>;
+  /** With metrics on: its /metrics address, once it logs "http listening". */
+  metricsUrl: Promise<string>;
   exited: boolean;
   /** SIGTERM (graceful: drain, final checkpoint); resolves with its closing summary line, or what went wrong. */
   stop(): Promise<string>;
@@ -93,7 +101,16 @@ export function startEngine(configPath: string, children: Set<ChildProcess>): En
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   children.add(child);
-  const engine: EngineProcess = { pid: child.pid as number, logPath, started: Promise.resolve(), exited: false, stop: async () => '', kill: () => {} };
+  let listening: (url: string) => void = () => {};
+  const engine: EngineProcess = {
+    pid: child.pid as number,
+    logPath,
+    started: Promise.resolve(),
+    metricsUrl: new Promise((resolveUrl) => (listening = resolveUrl)),
+    exited: false,
+    stop: async () => '',
+    kill: () => {},
+  };
   let summary = '';
   let partial = '';
   const exit = new Promise<number | null>((resolveExit) =>
@@ -112,6 +129,7 @@ export function startEngine(configPath: string, children: Set<ChildProcess>): En
       for (const line of lines) {
         if (line.startsWith('klaxon: ') && / records? \(/.test(line)) summary = line;
         if (line.includes('"engine started"')) resolveStart();
+        if (line.includes('"http listening"')) listening(`${(JSON.parse(line) as { url: string }).url.replace(/\/$/, '')}/metrics`);
       }
     });
     void exit.then((code) => reject(new Error(`the engine exited (${code}) before it started; see ${logPath}`)));
