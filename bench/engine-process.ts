@@ -38,6 +38,10 @@ export interface EngineConfigSpec {
   deliveries?: Array<Record<string, unknown>>;
   /** The config's `http` section (metrics), if any. */
   http?: Record<string, unknown>;
+  /** More keys of the state section (e.g. maxZonesInMemory, cluster). */
+  stateOptions?: Record<string, unknown>;
+  /** Serve metrics on any free port (EngineProcess.metricsUrl says where). */
+  metrics?: boolean;
 }
 
 /** cluster.config.json pointed at the spec's topics, group, instance and Redis prefix; returns its path. */
@@ -53,6 +57,7 @@ export function writeEngineConfig(spec: EngineConfigSpec): string {
           url: spec.state.url,
           prefix: spec.state.prefix,
           ...(spec.state.snapshotIntervalMs === undefined ? {} : { snapshotInterval: spec.state.snapshotIntervalMs }),
+          ...spec.stateOptions,
         };
   const config = {
     ...base,
@@ -69,7 +74,7 @@ export function writeEngineConfig(spec: EngineConfigSpec): string {
       ...(spec.commitIntervalMs === undefined ? {} : { commitInterval: spec.commitIntervalMs }),
     },
     ...(spec.deliveries === undefined ? { sink: alerts } : { sinks: [alerts, ...spec.deliveries] }),
-    ...(spec.http === undefined ? {} : { http: spec.http }),
+    ...(spec.http === undefined && !spec.metrics ? {} : { http: { ...(spec.metrics ? { port: 0 } : {}), ...spec.http } }),
     deadLetter: { ...base.deadLetter, brokers, topic: spec.topics.dead },
     state,
   };
@@ -84,6 +89,8 @@ export interface EngineProcess {
   logPath: string;
   /** Resolves when it logs "engine started" (group joined, pipeline up); rejects if it exits first. */
   started: Promise<void>;
+  /** With metrics on: its /metrics address, once it logs "http listening". */
+  metricsUrl: Promise<string>;
   exited: boolean;
   /** SIGTERM (graceful: drain, final checkpoint); resolves with its closing summary line, or what went wrong. */
   stop(): Promise<string>;
@@ -99,7 +106,16 @@ export function startEngine(configPath: string, children: Set<ChildProcess>): En
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   children.add(child);
-  const engine: EngineProcess = { pid: child.pid as number, logPath, started: Promise.resolve(), exited: false, stop: async () => '', kill: () => {} };
+  let listening: (url: string) => void = () => {};
+  const engine: EngineProcess = {
+    pid: child.pid as number,
+    logPath,
+    started: Promise.resolve(),
+    metricsUrl: new Promise((resolveUrl) => (listening = resolveUrl)),
+    exited: false,
+    stop: async () => '',
+    kill: () => {},
+  };
   let summary = '';
   let partial = '';
   const exit = new Promise<number | null>((resolveExit) =>
@@ -118,6 +134,7 @@ export function startEngine(configPath: string, children: Set<ChildProcess>): En
       for (const line of lines) {
         if (line.startsWith('klaxon: ') && / records? \(/.test(line)) summary = line;
         if (line.includes('"engine started"')) resolveStart();
+        if (line.includes('"http listening"')) listening(`${(JSON.parse(line) as { url: string }).url.replace(/\/$/, '')}/metrics`);
       }
     });
     void exit.then((code) => reject(new Error(`the engine exited (${code}) before it started; see ${logPath}`)));

@@ -31,6 +31,7 @@ import { RuleBook } from '../src/engine/rule-book.js';
 import { snapshotIdentity, UpdatePacker, zoneFromImage } from '../src/engine/zone-image.js';
 import { createKafka } from '../src/io/kafka/client.js';
 import { ReadingsProducer } from '../src/io/kafka/readings-producer.js';
+import { readPartition } from '../src/state/read-partition.js';
 import { RedisStateStore } from '../src/state/redis-store.js';
 import { environment, OUT_DIR, runBench, startServices, table, writeResult } from './environment.js';
 import { produceBacklog, settle } from './kafka-backlog.js';
@@ -184,7 +185,7 @@ async function takeApart(prefix: string, topic: string) {
   let bytes = 0;
   try {
     for (let partition = 0; partition < PARTITIONS; partition++) {
-      const snapshot = await timed('readMs', () => store.load(partition));
+      const snapshot = await timed('readMs', () => readPartition(store, partition));
       if (snapshot === null) continue;
       const decoded = await timed('decodeMs', () =>
         [...snapshot.zones].map(([zoneId, image]) => [zoneId, zoneFromImage(zoneId, image, window, book)] as const),

@@ -1,8 +1,9 @@
 import { StateError } from '../errors.js';
 import type { PartitionControl, SourceBatch } from '../io/types.js';
 import { logger } from '../log.js';
-import type { DoneResult, PartitionUpdates, RestoreTask, SnapshotResult } from '../protocol/messages.js';
-import type { SaveOutcome, StateStore } from '../state/types.js';
+import { type DoneResult, type PartitionUpdates, restoreTasks, type SnapshotResult } from '../protocol/messages.js';
+import { ZONES_PER_READ } from '../state/read-partition.js';
+import type { SaveOutcome, StateStore, StoredSnapshot } from '../state/types.js';
 import type { Shards } from './shards.js';
 
 const log = logger('checkpoints');
@@ -100,21 +101,9 @@ export class Checkpoints {
       return undefined;
     }
     const committed = await control.committed(partition);
-    await this.shards.broadcast<DoneResult>(() => ({ kind: 'drop', partitions: [partition] }));
-    const snapshot = await store.load(partition);
-    if (!current()) return undefined;
-    if (snapshot !== null) {
-      const restores = Array.from({ length: this.shards.count }, (): RestoreTask => ({ kind: 'restore', zoneIds: [], images: [] }));
-      for (const [zoneId, image] of snapshot.zones) {
-        // Zones go to their owner under the current ring: this is how a worker-count change moves state.
-        const restore = restores[this.shards.ring.ownerOf(zoneId)];
-        restore?.zoneIds.push(zoneId);
-        restore?.images.push(image);
-      }
-      await this.shards.broadcast<DoneResult>((shard) => restores[shard] ?? { kind: 'restore', zoneIds: [], images: [] });
-      if (!current()) return undefined;
-      this.stats.recoveries++;
-    }
+    const snapshot = await this.restore(store, partition, current);
+    if (snapshot === undefined) return undefined;
+    if (snapshot !== null) this.stats.recoveries++;
     state.stored = snapshot?.offset ?? null;
     if (snapshot?.converted) {
       // The store still holds the old layout: byte ranges of the new one must not be written over it.
@@ -136,6 +125,46 @@ export class Checkpoints {
     state.recovered = true;
     log.debug({ partition, snapshot: snapshot?.offset ?? null, committed, replayUntil: state.replayUntil }, 'partition recovered');
     return committed;
+  }
+
+  /**
+   * Loads a partition's snapshot into whichever workers own its zones under
+   * the current ring (this is how a worker-count change moves state), a
+   * batch of zones at a time: no process holds a whole partition's images at
+   * once. Whatever the workers held of the partition is dropped first. A
+   * snapshot saved while it was read (its old owner's last save) would mix
+   * two cuts: then it is read again. Undefined when superseded.
+   */
+  private async restore(store: StateStore, partition: number, current: () => boolean): Promise<StoredSnapshot | null | undefined> {
+    for (;;) {
+      await this.shards.broadcast<DoneResult>(() => ({ kind: 'drop', partitions: [partition] }));
+      const snapshot = await store.snapshotOf(partition);
+      if (!current()) return undefined;
+      if (snapshot === null) return null;
+      const zoneIds = await store.zoneIdsOf(partition);
+      const read = (from: number) => {
+        const ids = zoneIds.slice(from, from + ZONES_PER_READ);
+        return store.fetch(partition, ids, snapshot).then((images) => ({ ids, images }));
+      };
+      let next = zoneIds.length > 0 ? read(0) : undefined;
+      for (let from = 0; next !== undefined; from += ZONES_PER_READ) {
+        const { ids, images } = await next;
+        const absent = ids.find((_, k) => images[k] === null);
+        if (absent !== undefined) throw new StateError(`the snapshot of partition ${partition} lists zone ${absent} but does not hold it`);
+        // The next batch is read from the store while this one is restored.
+        next = from + ZONES_PER_READ < zoneIds.length ? read(from + ZONES_PER_READ) : undefined;
+        next?.catch(() => {});
+        if (!current()) return undefined;
+        await Promise.all(
+          restoreTasks(this.shards.count, (zoneId) => this.shards.ring.ownerOf(zoneId), ids, images as Uint8Array[]).map(({ shard, task }) =>
+            this.shards.run<DoneResult>(shard, task, [task.images.buffer as ArrayBuffer]),
+          ),
+        );
+      }
+      if (!current()) return undefined;
+      if ((await store.offsetOf(partition)) === snapshot.offset) return snapshot;
+      log.info({ partition }, 'the snapshot was saved while it was read: reading it again');
+    }
   }
 
   /** Partitions left: forget them, and drop their zones at the workers (their new owner loads them from the store). */

@@ -1,4 +1,4 @@
-import { assertNever, type ShardResult, type ShardSetup, type ShardTask } from '../protocol/messages.js';
+import { assertNever, type ShardResult, type ShardSetup, type ShardTask, unpackImages } from '../protocol/messages.js';
 import { Shard } from './shard.js';
 
 /**
@@ -12,19 +12,22 @@ export function shardTaskHandler(setup: ShardSetup): (task: ShardTask) => ShardR
     switch (task.kind) {
       case 'process':
         return shard.process(task);
-      case 'stats':
+      case 'stats': {
+        const memory = process.memoryUsage();
         return {
           kind: 'stats',
           zones: shard.zones.size,
           accepted: shard.acceptedTotal,
           bytesPerZone: shard.bytesPerZone,
-          heapUsed: process.memoryUsage().heapUsed,
+          heapUsed: memory.heapUsed,
+          arrayBuffers: memory.arrayBuffers,
           incarnation: shard.incarnation,
         };
+      }
       case 'snapshot':
         return shard.snapshot(task.fullPartitions);
       case 'restore':
-        shard.restore(task.zoneIds, task.images);
+        shard.restore(task.zoneIds, unpackImages(task.images, task.ends));
         return { kind: 'done', zones: shard.zones.size };
       case 'drop':
         shard.drop(task.partitions);

@@ -123,6 +123,7 @@ export class Shard {
     return { kind: 'snapshot', partitions };
   }
 
+  /** Zones from a snapshot: they replace whatever this worker holds under the same ids. */
   restore(zoneIds: readonly string[], images: readonly Uint8Array[]): void {
     zoneIds.forEach((zoneId, i) => {
       this.zones.set(zoneId, zoneFromImage(zoneId, images[i] as Uint8Array, this.window, this.book));

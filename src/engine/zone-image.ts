@@ -154,18 +154,34 @@ export function changedRanges(zone: ZoneState): number[] {
   return ranges;
 }
 
-/** One zone's update as a store applies it: a whole image, or byte ranges to write over the stored image. */
+/** A never-snapshotted zone's image as ranges over zeros: everything written since it was made, and its rule states when it has some. */
+function sparseRanges(zone: ZoneState): number[] {
+  const ranges = changedRanges(zone);
+  const rules = ranges.length >= 2 && ranges[ranges.length - 2] === ruleOffset(zone);
+  if (!rules && zone.ruleBytes > 0) ranges.push(ruleOffset(zone), zone.ruleCapacity);
+  return ranges;
+}
+
+/**
+ * One zone's update as a store applies it: byte ranges written over the
+ * stored image, or (whole) over a zero-filled image of `length` bytes that
+ * replaces it. A zone's first image is written whole but sparse: only the
+ * ranges its readings wrote, the rest is zeros, as in memory (a new zone's
+ * 10 KB image is a few hundred bytes on the wire and in the snapshot).
+ */
 export interface ZoneUpdate {
   zoneId: string;
   whole: boolean;
-  /** [offset, bytes] pairs; a whole image is one pair at offset 0 and replaces what was stored. */
+  /** The image's length, when whole. */
+  length: number;
+  /** [offset, bytes] pairs. */
   writes: Array<[number, Uint8Array]>;
 }
 
 /**
  * Collects the updates of one partition's zones into chunks, little-endian:
- * per zone `u16 idLength, id (UTF-8), u8 whole, u16 n`, then n times
- * `u32 offset, u32 length, bytes`. A Lua script in Redis reads this
+ * per zone `u16 idLength, id (UTF-8), u8 whole, u16 n, u32 length`, then n
+ * times `u32 offset, u32 length, bytes`. A Lua script in Redis reads this
  * (redis-store.ts; struct.unpack), so it is kept that plain.
  */
 export class UpdatePacker {
@@ -184,10 +200,11 @@ export class UpdatePacker {
     const state = Buffer.from(zone.buffer);
     const section = whole || zone.rulesChanged ? ruleSection(zone, ids) : undefined;
     const rulesAt = ruleOffset(zone);
-    // A whole image is one range, so that the store can SET it in one step.
-    const ranges = whole ? [0, rulesAt + zone.ruleCapacity] : changedRanges(zone);
+    const imageLength = rulesAt + zone.ruleCapacity;
+    // A zone never snapshotted is its writes since it was made, over zeros: only they go. Otherwise whole is all of it.
+    const ranges = !whole ? changedRanges(zone) : zone.pristine ? sparseRanges(zone) : [0, imageLength];
     const idLength = Buffer.byteLength(zoneId, 'utf8');
-    let size = 5 + idLength;
+    let size = 9 + idLength;
     for (let i = 1; i < ranges.length; i += 2) size += 8 + (ranges[i] as number);
     this.reserve(size);
     const out = this.out;
@@ -197,7 +214,8 @@ export class UpdatePacker {
     at += 2 + idLength;
     out[at] = whole ? 1 : 0;
     out.writeUInt16LE(ranges.length / 2, at + 1);
-    at += 3;
+    out.writeUInt32LE(whole ? imageLength : 0, at + 3);
+    at += 7;
     let bytes = 0;
     for (let i = 0; i < ranges.length; i += 2) {
       const offset = ranges[i] as number;
@@ -258,7 +276,8 @@ export function unpackUpdates(chunk: Uint8Array): ZoneUpdate[] {
     at += 2 + idLength;
     const whole = bytes.readUInt8(at) === 1;
     const n = bytes.readUInt16LE(at + 1);
-    at += 3;
+    const length = bytes.readUInt32LE(at + 3);
+    at += 7;
     const writes: Array<[number, Uint8Array]> = [];
     for (let k = 0; k < n; k++) {
       const offset = bytes.readUInt32LE(at);
@@ -266,7 +285,7 @@ export function unpackUpdates(chunk: Uint8Array): ZoneUpdate[] {
       writes.push([offset, bytes.subarray(at + 8, at + 8 + length)]);
       at += 8 + length;
     }
-    updates.push({ zoneId, whole, writes });
+    updates.push({ zoneId, whole, length, writes });
   }
   return updates;
 }
@@ -278,11 +297,11 @@ function writeSection(section: Uint8Array | undefined, out: Buffer, at: number, 
   out.fill(0, at + bytes, at + length);
 }
 
-/** Applies an update to a stored image the way the Redis store does (SET, or SETRANGE per write: a write past the end extends it). */
+/** Applies an update to a stored image the way the Redis store does (a whole one over zeros; SETRANGE per write: a write past the end extends it). */
 export function applyUpdate(stored: Uint8Array | undefined, update: ZoneUpdate): Uint8Array {
   const end = update.writes.reduce((last, [offset, bytes]) => Math.max(last, offset + bytes.byteLength), 0);
   if (update.whole) {
-    stored = new Uint8Array(end);
+    stored = new Uint8Array(Math.max(end, update.length));
   } else if (stored === undefined) {
     throw new StateError(`zone ${update.zoneId} has an update but no stored image`);
   } else if (end > stored.byteLength) {

@@ -39,6 +39,8 @@ export class ZoneState {
   partition = -1;
   /** Whether the store holds a whole image of this zone under `partition` (else a snapshot must write it whole). */
   stored = false;
+  /** Never snapshotted nor restored: everything written since it was made is what changed (zone-image.ts writes its first image sparse). */
+  pristine = true;
   /** Values added to the history since the last snapshot: the slots before `head` that changed. */
   historyAdded = 0;
   /** Lowest pane index written or recycled since the last snapshot (Infinity: none): panes from here to M changed. */
@@ -82,6 +84,7 @@ export class ZoneState {
     this.dirty = false;
     this.rulesChanged = false;
     this.stored = true;
+    this.pristine = false;
     this.historyAdded = 0;
     this.paneLow = Number.POSITIVE_INFINITY;
   }

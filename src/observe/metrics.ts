@@ -336,6 +336,11 @@ export class EngineMetrics {
       });
     perWorker('klaxon_worker_zones', 'Zones held by each worker.', (stats) => stats.zones);
     perWorker('klaxon_worker_heap_bytes', 'V8 heap used by each worker thread.', (stats) => stats.heapUsed);
+    perWorker(
+      'klaxon_worker_array_buffer_bytes',
+      'ArrayBuffers held by each worker thread (zone state lives there, outside the heap).',
+      (stats) => stats.arrayBuffers,
+    );
   }
 }
 

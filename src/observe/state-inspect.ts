@@ -16,7 +16,7 @@ export interface StoredZone {
 }
 
 /** The part of a state store that inspecting needs. */
-export type SnapshotReader = Pick<StateStore, 'partitions' | 'load'>;
+export type SnapshotReader = Pick<StateStore, 'partitions' | 'snapshotOf' | 'fetch'>;
 
 /**
  * A zone's state as the last snapshot in Redis holds it (what a restarted
@@ -39,16 +39,16 @@ export async function inspectStoredZone(config: KlaxonConfig, zoneId: string): P
 /**
  * Looks for the zone in every partition's snapshot. If it was snapshotted
  * under several partitions (its records changed partition), the one with the
- * highest seq is the current one. Snapshots are decoded only for that zone.
+ * highest seq is the current one. Only that zone's image is read.
  */
 export async function findStoredZone(store: SnapshotReader, rules: RulesConfig, zoneId: string): Promise<StoredZone | undefined> {
   const window = planWindow(rules.window);
   const book = new RuleBook(rules.versions, rules.window.paneMs);
   let found: StoredZone | undefined;
   for (const partition of await store.partitions()) {
-    const snapshot = await store.load(partition);
-    const image = snapshot?.zones.get(zoneId);
-    if (snapshot === null || image === undefined) continue;
+    const snapshot = await store.snapshotOf(partition);
+    const image = snapshot === null ? null : ((await store.fetch(partition, [zoneId], snapshot))[0] ?? null);
+    if (snapshot === null || image === null) continue;
     const zone = summarizeZone(zoneId, zoneFromImage(zoneId, image, window, book), book, rules.window.size);
     if (found === undefined || zone.seq > found.zone.seq) found = { partition, offset: snapshot.offset, zone };
   }

@@ -42,11 +42,17 @@ export interface SnapshotTask {
   fullPartitions: number[];
 }
 
-/** Zones from a snapshot (zone ids and their images); they replace whatever the worker holds under the same ids. */
+/**
+ * Zones from a snapshot: their ids, and their images packed one after
+ * another in one buffer (moved, not copied, to the worker): image i is
+ * images[ends[i-1] .. ends[i]). They replace whatever the worker holds under
+ * the same ids.
+ */
 export interface RestoreTask {
   kind: 'restore';
   zoneIds: string[];
-  images: Uint8Array[];
+  images: Uint8Array;
+  ends: Uint32Array;
 }
 
 /** Forget the zones of partitions this process no longer owns. */
@@ -129,6 +135,8 @@ export interface StatsResult {
   accepted: number;
   bytesPerZone: number;
   heapUsed: number;
+  /** Bytes of ArrayBuffers this thread holds (zone state lives there, outside the V8 heap). */
+  arrayBuffers: number;
   incarnation: string;
 }
 
@@ -213,8 +221,57 @@ export interface FiringResult {
 
 export type ShardResult = ProcessResult | StatsResult | SnapshotResult | DoneResult | ZoneHistoryResult | HotZonesResult | RulesResult | FiringResult;
 
+/**
+ * Buffers of a result that the worker gives up rather than copies: a
+ * snapshot's chunks (hundreds of MB when zones are new) would otherwise be
+ * cloned, and the worker's copies would linger until its next collection.
+ */
+export function transferablesOf(result: ShardResult): ArrayBuffer[] {
+  if (result.kind !== 'snapshot') return [];
+  // Only a chunk that is its buffer's only view: moving a shared buffer would take the others with it.
+  const chunks = result.partitions.flatMap((part) => part.chunks);
+  return chunks.every((chunk) => chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength)
+    ? chunks.map((chunk) => chunk.buffer as ArrayBuffer)
+    : [];
+}
+
 export function assertNever(value: never): never {
   throw new Error(`unexpected message ${JSON.stringify(value)}`);
+}
+
+/** Restore tasks for the shards that own these zones (`ownerOf`), each with its zones' images packed into a buffer of its own. */
+export function restoreTasks(
+  shards: number,
+  ownerOf: (zoneId: string) => number,
+  zoneIds: readonly string[],
+  images: readonly Uint8Array[],
+): Array<{ shard: number; task: RestoreTask }> {
+  const parts = Array.from({ length: shards }, () => ({ indices: [] as number[], bytes: 0 }));
+  zoneIds.forEach((zoneId, i) => {
+    const part = parts[ownerOf(zoneId)];
+    part?.indices.push(i);
+    if (part !== undefined) part.bytes += images[i]?.byteLength ?? 0;
+  });
+  const tasks: Array<{ shard: number; task: RestoreTask }> = [];
+  parts.forEach(({ indices, bytes }, shard) => {
+    if (indices.length === 0) return;
+    const packed = new Uint8Array(bytes);
+    const ends = new Uint32Array(indices.length);
+    let at = 0;
+    indices.forEach((index, k) => {
+      const image = images[index] ?? new Uint8Array(0);
+      packed.set(image, at);
+      at += image.byteLength;
+      ends[k] = at;
+    });
+    tasks.push({ shard, task: { kind: 'restore', zoneIds: indices.map((index) => zoneIds[index] ?? ''), images: packed, ends } });
+  });
+  return tasks;
+}
+
+/** The images of a RestoreTask, as views into its buffer. */
+export function unpackImages(images: Uint8Array, ends: Uint32Array): Uint8Array[] {
+  return Array.from(ends, (end, i) => images.subarray(i === 0 ? 0 : (ends[i - 1] as number), end));
 }
 
 /** A process task from text lines (tests, benchmarks, tools); the coordinator packs raw bytes itself. */

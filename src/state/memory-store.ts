@@ -1,5 +1,5 @@
 import { applyUpdate, unpackUpdates } from '../engine/zone-image.js';
-import type { PartitionSnapshot, SaveOutcome, StateStore, StoredWindow } from './types.js';
+import type { SaveOutcome, StateStore, StoredSnapshot, StoredWindow } from './types.js';
 
 interface Stored {
   offset: number;
@@ -16,10 +16,19 @@ interface Stored {
 export class MemoryStateStore implements StateStore {
   private readonly partitionsStored = new Map<number, Stored>();
 
-  async load(partition: number): Promise<PartitionSnapshot | null> {
+  async snapshotOf(partition: number): Promise<StoredSnapshot | null> {
     const stored = this.partitionsStored.get(partition);
-    if (stored === undefined) return null;
-    return { offset: stored.offset, zones: new Map([...stored.zones].map(([zoneId, image]) => [zoneId, image.slice()])) };
+    return stored === undefined ? null : { offset: stored.offset, converted: false };
+  }
+
+  async zoneIdsOf(partition: number): Promise<string[]> {
+    return [...(this.partitionsStored.get(partition)?.zones.keys() ?? [])];
+  }
+
+  async fetch(partition: number, zoneIds: readonly string[]): Promise<Array<Uint8Array | null>> {
+    const zones = this.partitionsStored.get(partition)?.zones;
+    // Copies, as Redis gives: the caller may hand them to a worker.
+    return zoneIds.map((zoneId) => zones?.get(zoneId)?.slice() ?? null);
   }
 
   async save(partition: number, chunks: readonly Uint8Array[], offset: number, previous: number | null, full: boolean): Promise<SaveOutcome> {

@@ -3,37 +3,38 @@ import { convertLegacyImage, LEGACY_FORMAT, type LegacyLayout } from '../engine/
 import { StateError, UnreachableError } from '../errors.js';
 import type { SnapshotIdentity } from '../model/snapshot.js';
 import { redactUrl } from '../redact.js';
-import type { PartitionSnapshot, SaveOutcome, StateStore, StoredWindow } from './types.js';
-
-const ZONES_PER_READ = 500;
+import type { SaveOutcome, StateStore, StoredSnapshot, StoredWindow } from './types.js';
 
 /**
- * Applies one chunk of zone updates (codec.ts UpdatePacker): a whole image
- * (one range) is SET and its id joins the partition's set; changed ranges
- * are SETRANGEd over the stored image. Returns how many updates found no image to apply to.
+ * Applies one chunk of zone updates (zone-image.ts UpdatePacker): a whole
+ * update replaces the image with a zero-filled one of its length (and its id
+ * joins the partition's set) before its ranges are written; other updates
+ * SETRANGE their ranges over the stored image. Returns how many updates found
+ * no image to apply to.
  * KEYS[1]: the partition's zone id set; ARGV[1]: the zone key prefix; ARGV[2]: the chunk.
  */
 const APPLY_UPDATES = `
 local chunk = ARGV[2]
 local at, size, missing = 1, #chunk, 0
 while at <= size do
-  local idLength, whole, n
+  local idLength, whole, n, length
   idLength, at = struct.unpack('<I2', chunk, at)
   local zone = string.sub(chunk, at, at + idLength - 1)
-  whole, n, at = struct.unpack('<BI2', chunk, at + idLength)
+  whole, n, length, at = struct.unpack('<BI2I4', chunk, at + idLength)
   local key = ARGV[1] .. zone
-  local found = whole == 1 or redis.call('EXISTS', key) == 1
-  if whole == 1 then redis.call('SADD', KEYS[1], zone) end
-  if not found then missing = missing + 1 end
+  local found = true
+  if whole == 1 then
+    redis.call('SADD', KEYS[1], zone)
+    redis.call('DEL', key)
+    redis.call('SETRANGE', key, length - 1, '\\0')
+  else
+    found = redis.call('EXISTS', key) == 1
+    if not found then missing = missing + 1 end
+  end
   for _ = 1, n do
-    local offset, length
+    local offset, bytes
     offset, length, at = struct.unpack('<I4I4', chunk, at)
-    local bytes = string.sub(chunk, at, at + length - 1)
-    if whole == 1 then
-      redis.call('SET', key, bytes)
-    elseif found then
-      redis.call('SETRANGE', key, offset, bytes)
-    end
+    if found then redis.call('SETRANGE', key, offset, string.sub(chunk, at, at + length - 1)) end
     at = at + length
   end
 end
@@ -132,27 +133,24 @@ export class RedisStateStore implements StateStore {
     return new RedisStateStore(redis, `${prefix}:${topic}`, identity, legacy);
   }
 
-  async load(partition: number): Promise<PartitionSnapshot | null> {
-    // A snapshot written meanwhile (its old owner's last save) would mix two cuts: read again until the offset holds still.
-    for (;;) {
-      const meta = await this.redis.hgetall(this.key(partition, 'meta'));
-      if (meta.offset === undefined) return null;
-      const convert = this.checkMeta(partition, meta);
-      const zoneIds = await this.redis.smembers(this.key(partition, 'ids'));
-      const zones = new Map<string, Uint8Array>();
-      for (let i = 0; i < zoneIds.length; i += ZONES_PER_READ) {
-        const ids = zoneIds.slice(i, i + ZONES_PER_READ);
-        const images = await this.redis.mgetBuffer(...ids.map((zoneId) => this.zoneKey(partition, zoneId)));
-        ids.forEach((zoneId, k) => {
-          const image = images[k];
-          if (image === null || image === undefined) throw new StateError(`the snapshot of partition ${partition} lists zone ${zoneId} but does not hold it`);
-          zones.set(zoneId, convert === undefined ? image : convertLegacyImage(zoneId, image, convert));
-        });
-      }
-      const offset = Number(meta.offset);
-      if ((await this.offsetOf(partition)) !== offset) continue;
-      return convert === undefined ? { offset, zones } : { offset, zones, converted: true };
-    }
+  async snapshotOf(partition: number): Promise<StoredSnapshot | null> {
+    const meta = await this.redis.hgetall(this.key(partition, 'meta'));
+    if (meta.offset === undefined) return null;
+    return { offset: Number(meta.offset), converted: this.checkMeta(partition, meta) !== undefined };
+  }
+
+  zoneIdsOf(partition: number): Promise<string[]> {
+    return this.redis.smembers(this.key(partition, 'ids'));
+  }
+
+  async fetch(partition: number, zoneIds: readonly string[], snapshot: StoredSnapshot): Promise<Array<Uint8Array | null>> {
+    if (zoneIds.length === 0) return [];
+    const images = await this.redis.mgetBuffer(...zoneIds.map((zoneId) => this.zoneKey(partition, zoneId)));
+    const legacy = snapshot.converted ? this.legacy : undefined;
+    return zoneIds.map((zoneId, k) => {
+      const image = images[k] ?? null;
+      return image === null || legacy === undefined ? image : convertLegacyImage(zoneId, image, legacy);
+    });
   }
 
   async offsetOf(partition: number): Promise<number | null> {

@@ -1,13 +1,19 @@
-/** What one source partition's snapshot holds: every zone last seen there, and where to resume. */
-export interface PartitionSnapshot {
+/** Where one source partition's snapshot stands: its zones are read apart (zoneIdsOf, fetch). */
+export interface StoredSnapshot {
   /** Source position to resume from: every record before it is in the zones, none after. */
+  offset: number;
+  /**
+   * Made before live rules: fetch converts its images (engine/legacy-image.ts) as it reads them, but
+   * the store still holds the old layout, so the next save must write the partition whole.
+   */
+  converted: boolean;
+}
+
+/** A partition's snapshot read whole (state/read-partition.ts): for tools and tests, not the engine. */
+export interface PartitionSnapshot {
   offset: number;
   /** Each zone's image by zone id (engine/zone-image.ts reads an image). */
   zones: ReadonlyMap<string, Uint8Array>;
-  /**
-   * Made before live rules and converted as it was loaded (engine/legacy-image.ts):
-   * the store still holds the old layout, so the next save must write the partition whole.
-   */
   converted?: boolean;
 }
 
@@ -30,10 +36,20 @@ export type SaveOutcome =
  */
 export interface StateStore {
   /**
-   * The snapshot of one partition, or null if there is none. Throws StateError
-   * for a snapshot of another format or identity.
+   * Where the partition's snapshot stands, or null if there is none. Throws
+   * StateError for a snapshot of another format or identity.
    */
-  load(partition: number): Promise<PartitionSnapshot | null>;
+  snapshotOf(partition: number): Promise<StoredSnapshot | null>;
+  /** The ids of every zone the partition's snapshot holds. */
+  zoneIdsOf(partition: number): Promise<string[]>;
+  /**
+   * These zones' images in the partition's snapshot, in the same order (null
+   * for a zone it does not hold), converted when `snapshot` says so. Read in
+   * batches: the engine never holds a whole partition's images at once. A
+   * snapshot saved meanwhile (its old owner's last save) would mix two cuts:
+   * callers compare offsetOf() before and after.
+   */
+  fetch(partition: number, zoneIds: readonly string[], snapshot: StoredSnapshot): Promise<Array<Uint8Array | null>>;
   /**
    * Atomically applies a partition's zone updates (chunks packed by the
    * codec's UpdatePacker: whole images or changed byte ranges) together with

@@ -12,7 +12,7 @@ import { zoneKey } from '../../src/io/kafka/readings-producer.js';
 import type { BatchOutputs, OutRecord, PartitionControl, PartitionListener, Sink, Source, SourceBatch } from '../../src/io/types.js';
 import { hashBytes } from '../../src/sharding/hash.js';
 import type { MemoryStateStore } from '../../src/state/memory-store.js';
-import type { PartitionSnapshot, SaveOutcome, StateStore, StoredWindow } from '../../src/state/types.js';
+import type { SaveOutcome, StateStore, StoredSnapshot, StoredWindow } from '../../src/state/types.js';
 
 /** A crash: once blown, commits, saves and writes of that process are lost. */
 export class Fuse {
@@ -243,8 +243,16 @@ export class FusedStore implements StateStore {
     private readonly beforeSave: (save: number) => void = () => {},
   ) {}
 
-  load(partition: number): Promise<PartitionSnapshot | null> {
-    return this.shared.load(partition);
+  snapshotOf(partition: number): Promise<StoredSnapshot | null> {
+    return this.shared.snapshotOf(partition);
+  }
+
+  zoneIdsOf(partition: number): Promise<string[]> {
+    return this.shared.zoneIdsOf(partition);
+  }
+
+  fetch(partition: number, zoneIds: readonly string[]): Promise<Array<Uint8Array | null>> {
+    return this.shared.fetch(partition, zoneIds);
   }
 
   async save(partition: number, chunks: readonly Uint8Array[], offset: number, previous: number | null, full: boolean): Promise<SaveOutcome> {

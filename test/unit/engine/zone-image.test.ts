@@ -103,8 +103,11 @@ test('a snapshot of a busy zone writes its changed ranges, not its whole image',
   const first = shard.snapshot([]).partitions[0];
   assert.ok(first !== undefined);
   const image = zoneImage(shard.zones.get('z') as NonNullable<ReturnType<typeof shard.zones.get>>, shard.book);
-  assert.equal(first.bytes, image.byteLength, 'a zone the store does not hold yet goes whole');
+  // A zone the store does not hold yet goes whole, as what its readings wrote over zeros: 1,000 readings every 200 ms
+  // filled the history and 200 of the 300 panes.
+  assert.equal(first.bytes, IMAGE_HEADER_BYTES + 500 * 8 + 200 * (8 + 8 + 4));
   for (const update of first.chunks.flatMap(unpackUpdates)) store.set(update.zoneId, applyUpdate(undefined, update));
+  assert.deepEqual(store.get('z'), image);
   // Five readings, one second: five history slots and two panes change.
   shard.process(linesTask(readings(1_000, 5)));
   const second = shard.snapshot([]).partitions[0];
@@ -116,6 +119,28 @@ test('a snapshot of a busy zone writes its changed ranges, not its whole image',
   assert.equal(shard.snapshot([0]).partitions[0]?.bytes, image.byteLength);
   // Nothing changed: nothing to write.
   assert.deepEqual(shard.snapshot([]).partitions, []);
+});
+
+test("a new zone's first image is what its readings wrote: a few hundred bytes, stored as exactly the live image", () => {
+  const rules = rulesConfig({
+    window: { size: 500 },
+    rules: [
+      { id: 'avg', type: 'window_avg', span: 300_000, abovePct: 5 },
+      { id: 'hot', type: 'threshold', above: 60 },
+    ],
+  });
+  const shard = new Shard(shardSetup(rules));
+  shard.process(linesTask([line('n', 50, 1_000_000), line('n', 70, 1_001_000), line('n', 55, 1_001_500)]));
+  const zone = shard.zones.get('n');
+  assert.ok(zone !== undefined);
+  const [part] = shard.snapshot([]).partitions;
+  const [update] = part?.chunks.flatMap(unpackUpdates) ?? [];
+  assert.ok(update?.whole);
+  const image = zoneImage(zone, shard.book);
+  assert.ok(image.byteLength > 10_000);
+  assert.ok((part?.bytes ?? 0) < 300, `${part?.bytes} bytes`);
+  // Over whatever was stored before (a stale image of another length), it replaces it.
+  assert.deepEqual(applyUpdate(new Uint8Array(20_000).fill(7), update), image);
 });
 
 test('a zone whose records move to another partition is written whole there', () => {

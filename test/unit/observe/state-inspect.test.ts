@@ -25,7 +25,11 @@ function storeOf(partitions: Record<number, string[]>): SnapshotReader {
     const images = updates.map((update) => applyUpdate(undefined, update));
     snapshots.set(Number(partition), { offset: lines.length, zones: new Map(updates.map((update, i) => [update.zoneId, images[i] ?? new Uint8Array()])) });
   }
-  return { partitions: async () => [...snapshots.keys()], load: async (p) => snapshots.get(p) ?? null };
+  return {
+    partitions: async () => [...snapshots.keys()],
+    snapshotOf: async (p) => (snapshots.has(p) ? { offset: snapshots.get(p)?.offset ?? 0, converted: false } : null),
+    fetch: async (p, ids) => ids.map((id) => snapshots.get(p)?.zones.get(id) ?? null),
+  };
 }
 
 const reading = (zone: string, temperature: number, ts: number) => JSON.stringify({ zone_id: zone, device_id: 'd', temperature, ts });
