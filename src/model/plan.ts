@@ -100,4 +100,6 @@ export interface ZonePlan {
   readonly indexOfSlot: Int32Array;
   /** Slots known when the plan was made: every rule of the plan has a slot below this. */
   readonly slots: number;
+  /** The distinct spans (P, in panes) of the plan's window_avg rules: each zone keeps a running total of each. */
+  readonly spans: readonly number[];
 }
