@@ -117,9 +117,12 @@ export function spanWindow(total: SpanTotal, ring: PaneRing, p: number, out: Tot
 /** Adds (sign 1) or takes out (sign -1) pane q's sum, rounding error and count. */
 function takePane(total: SpanTotal, ring: PaneRing, q: number, sign: 1 | -1): void {
   const slot = q % ring.paneSum.length;
-  const x = sign * (ring.paneSum[slot] as number);
+  const paneSum = ring.paneSum[slot] as number;
+  const x = sign === 1 ? paneSum : -paneSum;
   const next = total.sum + x;
-  total.error += roundingError(total.sum, x, next) + sign * (ring.paneError[slot] as number);
+  const paneError = ring.paneError[slot] as number;
+  total.error += roundingError(total.sum, x, next) + (sign === 1 ? paneError : -paneError);
   total.sum = next;
-  total.count += sign * (ring.paneCount[slot] as number);
+  const count = ring.paneCount[slot] as number;
+  total.count += sign === 1 ? count : -count;
 }
