@@ -55,9 +55,9 @@ export class Shard {
       });
     };
     let maxTs = this.maxTs;
-    let start = 0;
     const reading = this.reading;
     for (let i = 0; i < task.ends.length; i++) {
+      const start = task.starts[i] as number;
       const end = task.ends[i] as number;
       const defaultTs = task.defaultTs[i] as number;
       let parsed: Reading;
@@ -67,13 +67,11 @@ export class Shard {
         const record = bytes.subarray(start, end);
         const full = isUtf8(record) ? parseReading(record.toString('utf8'), defaultTs) : RejectReason.notUtf8;
         if (isRejection(full)) {
-          start = end;
           result.rejected.push({ record: task.records[i] as number, reason: full });
           continue;
         }
         parsed = reading.copy(full);
       }
-      start = end;
       let zone = this.zones.get(parsed.zoneId);
       if (zone === undefined) {
         // Checked once, when a zone is first seen: state is only ever created by its owner. The coordinator
