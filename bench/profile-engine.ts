@@ -42,6 +42,8 @@ const zones = Number(values.zones);
 const workers = Number(values.workers);
 const builds = values.builds.split(',').map((b) => (b === '.' ? REPO : resolve(b)));
 const LOG_DIR = join(OUT_DIR, 'profile');
+/** Waiting, not running: the profiler samples wall time, and a worker blocked in Atomics.wait is sampled in piscina's loop. */
+const WAITING = new Set(['(idle)', 'atomicsWaitLoop']);
 
 const { brokers, redisUrl } = startServices();
 const kafka = createKafka(brokers, 'klaxon-bench');
@@ -177,9 +179,6 @@ function commitOf(build: string): string {
     return build === REPO ? (environment().commit as string) : basename(build);
   }
 }
-
-/** Waiting, not running: the profiler samples wall time, and a worker blocked in Atomics.wait is sampled in piscina's loop. */
-const WAITING = new Set(['(idle)', 'atomicsWaitLoop']);
 
 /** Self time by part and by function while the thread ran; its CPU time measured apart. */
 function summarise(profile: CpuProfile, thread: string, cpuMs: number): ThreadProfile {

@@ -265,6 +265,7 @@ export class KafkaSource implements Source {
 
   private async onBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
     if (this.stopped) return;
+    const fetchedAt = performance.now();
     const { partition } = batch;
     const recovering = this.recovering.get(partition);
     if (recovering !== undefined) {
@@ -314,7 +315,7 @@ export class KafkaSource implements Source {
       }
       const topic = batch.topic;
       const last = offsets[count - 1] as number;
-      this.push({ partition, values, keys, timestamps, offsets, position: (i) => ({ topic, partition, offset: String(offsets[i]) }) });
+      this.push({ partition, values, keys, timestamps, offsets, fetchedAt, position: (i) => ({ topic, partition, offset: String(offsets[i]) }) });
       // Resolved means "fetch past it", not committed: commits come only from commit().
       resolveOffset(String(last));
       this.nextOffset.set(partition, last + 1);
