@@ -34,6 +34,8 @@ export interface EngineConfigSpec {
   commitIntervalMs?: number;
   /** Redis state under a prefix (snapshot interval in ms, the config's when absent), or state in memory. */
   state: { type: 'redis'; url: string; prefix: string; snapshotIntervalMs?: number } | { type: 'memory' };
+  /** Serve /metrics on a free port (EngineProcess.metricsUrl says which). */
+  metrics?: boolean;
 }
 
 /** cluster.config.json pointed at the spec's topics, group, instance and Redis prefix; returns its path. */
@@ -66,6 +68,7 @@ export function writeEngineConfig(spec: EngineConfigSpec): string {
     sink: { ...base.sink, brokers, topic: spec.topics.alerts },
     deadLetter: { ...base.deadLetter, brokers, topic: spec.topics.dead },
     state,
+    ...(spec.metrics === true ? { http: { port: 0 } } : {}),
   };
   mkdirSync(spec.dir, { recursive: true });
   const path = join(spec.dir, `${spec.name}.config.json`);
@@ -79,6 +82,8 @@ export interface EngineProcess {
   /** Resolves when it logs "engine started" (group joined, pipeline up); rejects if it exits first. */
   started: Promise<void>;
   exited: boolean;
+  /** Where its metrics are (http://host:port/metrics), once it logged it; with EngineConfigSpec.metrics. */
+  metricsUrl: string | undefined;
   /** SIGTERM (graceful: drain, final checkpoint); resolves with its closing summary line, or what went wrong. */
   stop(): Promise<string>;
   kill(): void;
@@ -102,7 +107,15 @@ export function startEngine(configPath: string, children: Set<ChildProcess>, lau
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   children.add(child);
-  const engine: EngineProcess = { pid: child.pid as number, logPath, started: Promise.resolve(), exited: false, stop: async () => '', kill: () => {} };
+  const engine: EngineProcess = {
+    pid: child.pid as number,
+    logPath,
+    started: Promise.resolve(),
+    exited: false,
+    metricsUrl: undefined,
+    stop: async () => '',
+    kill: () => {},
+  };
   let summary = '';
   let partial = '';
   const exit = new Promise<number | null>((resolveExit) =>
@@ -121,6 +134,7 @@ export function startEngine(configPath: string, children: Set<ChildProcess>, lau
       for (const line of lines) {
         if (line.startsWith('klaxon: ') && / records? \(/.test(line)) summary = line;
         if (line.includes('"engine started"')) resolveStart();
+        if (line.includes('"http listening"')) engine.metricsUrl = `${(JSON.parse(line) as { url: string }).url}/metrics`;
       }
     });
     void exit.then((code) => reject(new Error(`the engine exited (${code}) before it started; see ${logPath}`)));

@@ -16,11 +16,12 @@
  *
  *   npm run bench -- --only throughput [--readings N] [--zones N] [--workers 1,2,4] [--processes 1,2] [--process-workers 1] [--builds /path/to/base,.]
  */
+
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { ensureTopic } from '../src/io/kafka/client.js';
 import { CONSUMER_SETTINGS } from '../src/io/kafka/options.js';
-import { readFileSync } from 'node:fs';
 import { baseConfig, REPO, residentBytes, startEngine, summaryCounts, writeEngineConfig } from './engine-process.js';
 import { environment, OUT_DIR, table, writeResult } from './environment.js';
 import {
@@ -132,7 +133,17 @@ export async function kafkaThroughput(o: ThroughputOptions, s: Services): Promis
     commitInterval: baseConfig().source.commitInterval,
   };
   const broker = { version: kafkaVersion(), brokers: s.brokers, mode: 'KRaft, single node' };
-  const result: ThroughputResult = { environment: environment(), broker, settings, produce, plainBefore, plainAfter, plainPlatformatic, engineRuns, totalSeconds };
+  const result: ThroughputResult = {
+    environment: environment(),
+    broker,
+    settings,
+    produce,
+    plainBefore,
+    plainAfter,
+    plainPlatformatic,
+    engineRuns,
+    totalSeconds,
+  };
   const markdown = report(o, result);
   writeResult('kafka-throughput', result, markdown);
   process.stdout.write(`${markdown}\n`);
