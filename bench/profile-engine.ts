@@ -12,7 +12,8 @@
  * shares are of the time the thread ran.
  *
  * `--builds` profiles several builds (checkouts of other commits, built) in
- * turns on the same backlog, so a before/after compares like with like:
+ * turns on the same backlog, so a before/after compares like with like; a
+ * build may carry Node flags after a `+` (`.+--max-semi-space-size=64`):
  *
  *   node dist/bench/profile-engine.js [--readings 1000000] [--zones 10000] [--workers 2] [--builds /path/to/base,.] [--top 12]
  */
@@ -40,7 +41,10 @@ const { values } = parseArgs({
 const readings = Number(values.readings);
 const zones = Number(values.zones);
 const workers = Number(values.workers);
-const builds = values.builds.split(',').map((b) => (b === '.' ? REPO : resolve(b)));
+const builds = values.builds.split(',').map((spec) => {
+  const [root = '.', ...flags] = spec.split('+');
+  return { root: root === '.' ? REPO : resolve(root), flags };
+});
 const LOG_DIR = join(OUT_DIR, 'profile');
 /** Waiting, not running: the profiler samples wall time, and a worker blocked in Atomics.wait is sampled in piscina's loop. */
 const WAITING = new Set(['(idle)', 'atomicsWaitLoop']);
@@ -93,7 +97,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${markdown}\n`);
 }
 
-async function profileBuild(build: string, topic: string, partitions: number, index: number): Promise<BuildProfile> {
+async function profileBuild({ root: build, flags }: { root: string; flags: string[] }, topic: string, partitions: number, index: number): Promise<BuildProfile> {
   const name = `${resources.tag}-p${index}`;
   const dir = join(LOG_DIR, `cpu-${index}`);
   rmSync(dir, { recursive: true, force: true });
@@ -112,7 +116,7 @@ async function profileBuild(build: string, topic: string, partitions: number, in
     workers,
     state: { type: 'memory' },
   });
-  const engine = startEngine(config, resources.children, { root: build, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  const engine = startEngine(config, resources.children, { root: build, nodeArgs: [...flags, '--cpu-prof', `--cpu-prof-dir=${dir}`] });
   const admin = kafka.admin();
   let cpu = new Map<number, number>();
   try {
@@ -151,7 +155,7 @@ async function profileBuild(build: string, topic: string, partitions: number, in
   );
   threads.push({ thread: 'other threads (GC, compiler, libuv)', cpuMs: restMs, nsPerReading: Math.round((restMs * 1e6) / readings), parts: {}, top: [] });
   const nsPerReading = threads.reduce((sum, t) => sum + t.nsPerReading, 0);
-  return { build, commit: commitOf(build), threads, nsPerReading };
+  return { build, commit: [commitOf(build), ...flags].join(' '), threads, nsPerReading };
 }
 
 /** CPU time (user + system) of each live thread of a process, ms, from /proc. */
