@@ -25,6 +25,7 @@ interface LatencyResult {
 interface KafkaThroughputResult {
   plainBefore: { readingsPerSecond: number };
   plainAfter: { readingsPerSecond: number };
+  ceiling?: number;
   engineRuns: Array<{ build?: string; workers: number; processes?: number; workersPerProcess?: number; readingsPerSecond: number }>;
 }
 interface FileThroughputResult {
@@ -86,7 +87,7 @@ export function writeCharts(): string[] {
   const single = kafka?.engineRuns.filter((r) => (r.processes ?? 1) === 1) ?? [];
   const ceilingSeries = (workers: number[]): Series[] => {
     if (kafka === undefined) return [];
-    const ceiling = (kafka.plainBefore.readingsPerSecond + kafka.plainAfter.readingsPerSecond) / 2;
+    const ceiling = kafka.ceiling ?? (kafka.plainBefore.readingsPerSecond + kafka.plainAfter.readingsPerSecond) / 2;
     const flat = (y: number): Array<[number, number]> => workers.map((w) => [w, y]);
     return [
       { name: 'plain kafkajs consumer (ceiling)', points: flat(ceiling), color: '#555', dash: '6 4', markers: false },

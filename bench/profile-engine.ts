@@ -97,7 +97,12 @@ async function main(): Promise<void> {
   process.stdout.write(`${markdown}\n`);
 }
 
-async function profileBuild({ root: build, flags }: { root: string; flags: string[] }, topic: string, partitions: number, index: number): Promise<BuildProfile> {
+async function profileBuild(
+  { root: build, flags }: { root: string; flags: string[] },
+  topic: string,
+  partitions: number,
+  index: number,
+): Promise<BuildProfile> {
   const name = `${resources.tag}-p${index}`;
   const dir = join(LOG_DIR, `cpu-${index}`);
   rmSync(dir, { recursive: true, force: true });
