@@ -11,14 +11,22 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RESULTS_DIR } from './environment.js';
 import { lineChart, type Series } from './svg-chart.js';
+import { latestBuild } from './targets.js';
 
 interface LatencyResult {
-  runs: Array<{ guarantee: string; offeredRate: number; checkpointIntervalMs: number | null; latencyMs: { p50: number; p99: number; p999: number } }>;
+  runs: Array<{
+    build?: string;
+    guarantee: string;
+    offeredRate: number;
+    checkpointIntervalMs: number | null;
+    latencyMs: { p50: number; p99: number; p999: number };
+  }>;
 }
 interface KafkaThroughputResult {
   plainBefore: { readingsPerSecond: number };
   plainAfter: { readingsPerSecond: number };
-  engineRuns: Array<{ workers: number; processes?: number; workersPerProcess?: number; readingsPerSecond: number }>;
+  ceiling?: number;
+  engineRuns: Array<{ build?: string; workers: number; processes?: number; workersPerProcess?: number; readingsPerSecond: number }>;
 }
 interface FileThroughputResult {
   runs: Array<{ workers: number; readingsPerSecond: number }>;
@@ -34,6 +42,8 @@ const PERCENTILES = [
 export function writeCharts(): string[] {
   const written: string[] = [];
   const latency = read<LatencyResult>('latency.json');
+  // A before/after result (--builds): the charts show this build.
+  if (latency !== undefined) latency.runs = latestBuild(latency.runs);
   if (latency !== undefined) {
     const rates = [...new Set(latency.runs.map((r) => r.offeredRate))].sort((a, b) => a - b);
     const series: Series[] = [];
@@ -72,11 +82,12 @@ export function writeCharts(): string[] {
     );
   }
   const kafka = read<KafkaThroughputResult>('kafka-throughput.json');
+  if (kafka !== undefined) kafka.engineRuns = latestBuild(kafka.engineRuns);
   const file = read<FileThroughputResult>('throughput.json');
   const single = kafka?.engineRuns.filter((r) => (r.processes ?? 1) === 1) ?? [];
   const ceilingSeries = (workers: number[]): Series[] => {
     if (kafka === undefined) return [];
-    const ceiling = (kafka.plainBefore.readingsPerSecond + kafka.plainAfter.readingsPerSecond) / 2;
+    const ceiling = kafka.ceiling ?? (kafka.plainBefore.readingsPerSecond + kafka.plainAfter.readingsPerSecond) / 2;
     const flat = (y: number): Array<[number, number]> => workers.map((w) => [w, y]);
     return [
       { name: 'plain kafkajs consumer (ceiling)', points: flat(ceiling), color: '#555', dash: '6 4', markers: false },

@@ -97,12 +97,21 @@ export interface EngineProcess {
   kill(): void;
 }
 
+/** How to start an engine other than this checkout's as it is: another build (a checkout of another commit, built), Node flags. */
+export interface EngineLaunch {
+  /** The checkout whose dist/ runs (default: this one). */
+  root?: string;
+  /** Flags for node before the script (e.g. --cpu-prof). */
+  nodeArgs?: string[];
+}
+
 /** Starts `klaxon run --config configPath`; the child is kept in `children` while it runs, for the bench's clean-up. */
-export function startEngine(configPath: string, children: Set<ChildProcess>): EngineProcess {
+export function startEngine(configPath: string, children: Set<ChildProcess>, launch: EngineLaunch = {}): EngineProcess {
   const logPath = configPath.replace(/\.config\.json$/, '.engine.log');
   const logFile = createWriteStream(logPath);
-  const child = spawn(process.execPath, [join(REPO, 'dist/src/cli/main.js'), 'run', '--config', configPath], {
-    cwd: REPO,
+  const root = launch.root ?? REPO;
+  const child = spawn(process.execPath, [...(launch.nodeArgs ?? []), join(root, 'dist/src/cli/main.js'), 'run', '--config', configPath], {
+    cwd: root,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   children.add(child);

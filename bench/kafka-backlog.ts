@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Consumer as PlatformaticConsumer } from '@platformatic/kafka';
 import type { Admin, Kafka } from 'kafkajs';
 import { CONSUMER_SETTINGS } from '../src/io/kafka/options.js';
 import { ReadingsProducer } from '../src/io/kafka/readings-producer.js';
@@ -31,6 +32,8 @@ export interface Timing {
   recordsAtFirstLook: number;
   /** Over `seconds`: the records that arrived after the first look. */
   readingsPerSecond: number;
+  /** CPU time of this process per record, from start to the last record (plain consumers only: they run in the bench process). */
+  cpuNsPerRecord?: number;
 }
 
 /** The broker version services/up.sh runs, as pinned in its Maven pom. */
@@ -76,6 +79,7 @@ export async function produceBacklog(
 /** The ceiling: a consumer that only counts the backlog and resolves offsets, with the engine's fetch settings. */
 export async function plainConsume(kafka: Kafka, topic: string, groupId: string, total: number, label: string, log: (line: string) => void): Promise<Timing> {
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const consumer = kafka.consumer({ groupId, ...CONSUMER_SETTINGS });
   let count = 0;
   try {
@@ -89,12 +93,62 @@ export async function plainConsume(kafka: Kafka, topic: string, groupId: string,
         resolveOffset(batch.lastOffset());
       },
     });
-    const result = timing(started, await watchCount({ label, total, count: () => count, log }), total);
-    log(`${label}: ${result.readingsPerSecond.toLocaleString('en-US')} readings/s`);
+    const result = { ...timing(started, await watchCount({ label, total, count: () => count, log }), total), cpuNsPerRecord: cpuNs(cpu, total) };
+    log(`${label}: ${result.readingsPerSecond.toLocaleString('en-US')} readings/s, ${result.cpuNsPerRecord} ns of CPU per record`);
     return result;
   } finally {
     await consumer.disconnect();
   }
+}
+
+/**
+ * The same with @platformatic/kafka (a consumer-group member, fetch sizes as
+ * the engine's, buffers as they come: no deserialising), to compare its
+ * fetch and decode cost with kafkajs's on the same backlog.
+ */
+export async function plainConsumePlatformatic(
+  brokers: string[],
+  topic: string,
+  groupId: string,
+  total: number,
+  label: string,
+  log: (line: string) => void,
+): Promise<Timing> {
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  const consumer = new PlatformaticConsumer({
+    groupId,
+    clientId: 'klaxon-bench',
+    bootstrapBrokers: brokers,
+    sessionTimeout: CONSUMER_SETTINGS.sessionTimeout,
+    rebalanceTimeout: CONSUMER_SETTINGS.rebalanceTimeout,
+    heartbeatInterval: CONSUMER_SETTINGS.heartbeatInterval,
+  });
+  let count = 0;
+  try {
+    const stream = await consumer.consume({
+      topics: [topic],
+      mode: 'earliest',
+      autocommit: false,
+      maxWaitTime: CONSUMER_SETTINGS.maxWaitTimeInMs,
+      maxBytesPerPartition: CONSUMER_SETTINGS.maxBytesPerPartition,
+      maxBytes: 10 << 20,
+    });
+    stream.on('data', () => {
+      count++;
+    });
+    const result = { ...timing(started, await watchCount({ label, total, count: () => count, log }), total), cpuNsPerRecord: cpuNs(cpu, total) };
+    log(`${label}: ${result.readingsPerSecond.toLocaleString('en-US')} readings/s, ${result.cpuNsPerRecord} ns of CPU per record`);
+    await stream.close();
+    return result;
+  } finally {
+    await consumer.close(true);
+  }
+}
+
+function cpuNs(since: NodeJS.CpuUsage, records: number): number {
+  const used = process.cpuUsage(since);
+  return Math.round(((used.user + used.system) * 1000) / records);
 }
 
 export interface Watch {

@@ -10,21 +10,26 @@
  *
  * An engine run is timed on the group's committed offsets (polled every
  * 100 ms; the engine commits every source.commitInterval, 1 s): from the
- * first commit to the one that covers the whole backlog.
+ * first commit to the one that covers the whole backlog. `--builds` runs
+ * other builds too (checkouts of other commits, built), each shape build
+ * after build, so a before/after is measured in one run.
  *
- *   npm run bench -- --only throughput [--readings N] [--zones N] [--workers 1,2,4] [--processes 1,2] [--process-workers 1]
+ *   npm run bench -- --only throughput [--readings N] [--zones N] [--workers 1,2,4] [--processes 1,2] [--process-workers 1] [--builds /path/to/base,.]
  */
+
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { ensureTopic } from '../src/io/kafka/client.js';
 import { CONSUMER_SETTINGS } from '../src/io/kafka/options.js';
-import { baseConfig, residentBytes, startEngine, summaryCounts, writeEngineConfig } from './engine-process.js';
+import { baseConfig, REPO, residentBytes, startEngine, summaryCounts, writeEngineConfig } from './engine-process.js';
 import { environment, OUT_DIR, table, writeResult } from './environment.js';
 import {
   committed,
   kafkaVersion,
   PRODUCE_BATCH,
   plainConsume,
+  plainConsumePlatformatic,
   produceBacklog,
   settle,
   showProgress,
@@ -45,6 +50,8 @@ export interface ThroughputOptions {
   processes: number[];
   processWorkers: number;
   partitions: number;
+  /** Checkouts whose builds run the engine, in turns (default: this one). */
+  builds?: string[];
 }
 
 export interface Services {
@@ -55,6 +62,8 @@ export interface Services {
 }
 
 export interface EngineResult extends Timing {
+  /** The build that ran: its commit (or folder name). */
+  build: string;
   processes: number;
   /** Workers per process. */
   workersPerProcess: number;
@@ -78,6 +87,12 @@ export interface ThroughputResult {
   produce: { seconds: number; readingsPerSecond: number };
   plainBefore: Timing;
   plainAfter: Timing;
+  /** The plain consumer again between the engine's shapes: on a shared machine one or two runs are not a ceiling. */
+  plainBetween?: Timing[];
+  /** The median of every plain kafkajs run: what "vs ceiling" divides by. */
+  ceiling?: number;
+  /** The same backlog through a plain @platformatic/kafka consumer (after the kafkajs one before). */
+  plainPlatformatic?: Timing;
   engineRuns: EngineResult[];
   totalSeconds: number;
 }
@@ -100,10 +115,16 @@ export async function kafkaThroughput(o: ThroughputOptions, s: Services): Promis
     return plainConsume(s.kafka, readingsTopic, `${resources.tag}-plain-${when}`, o.readings, `plain consumer (${when})`, log);
   };
   const plainBefore = await plain('before');
+  await settle();
+  const plainPlatformatic = await plainConsumePlatformatic(s.brokers, readingsTopic, `${resources.tag}-plain-pk`, o.readings, 'plain @platformatic/kafka', log);
   const engineRuns: EngineResult[] = [];
-  for (const shape of shapes(o)) {
-    await settle();
-    engineRuns.push(await engineRun(o, s, readingsTopic, shape));
+  const plainBetween: Timing[] = [];
+  for (const [i, shape] of shapes(o).entries()) {
+    if (i > 0) plainBetween.push(await plain(`between ${i}`));
+    for (const [index, build] of (o.builds ?? [REPO]).entries()) {
+      await settle();
+      engineRuns.push(await engineRun(o, s, readingsTopic, shape, build, index));
+    }
   }
   const plainAfter = await plain('after');
   await resources.deleteTopics([readingsTopic]);
@@ -118,7 +139,19 @@ export async function kafkaThroughput(o: ThroughputOptions, s: Services): Promis
     commitInterval: baseConfig().source.commitInterval,
   };
   const broker = { version: kafkaVersion(), brokers: s.brokers, mode: 'KRaft, single node' };
-  const result: ThroughputResult = { environment: environment(), broker, settings, produce, plainBefore, plainAfter, engineRuns, totalSeconds };
+  const result: ThroughputResult = {
+    environment: environment(),
+    broker,
+    settings,
+    produce,
+    plainBefore,
+    plainAfter,
+    plainBetween,
+    ceiling: median([plainBefore, ...plainBetween, plainAfter].map((t) => t.readingsPerSecond)),
+    plainPlatformatic,
+    engineRuns,
+    totalSeconds,
+  };
   const markdown = report(o, result);
   writeResult('kafka-throughput', result, markdown);
   process.stdout.write(`${markdown}\n`);
@@ -140,11 +173,14 @@ async function engineRun(
   s: Services,
   readingsTopic: string,
   shape: { processes: number; workersPerProcess: number },
+  root: string,
+  buildIndex: number,
 ): Promise<EngineResult> {
   const { processes, workersPerProcess } = shape;
   const { resources } = s;
-  const what = `${processes}p${workersPerProcess}w`;
-  const label = `engine ${processes} process${processes === 1 ? '' : 'es'} × ${workersPerProcess} worker${workersPerProcess === 1 ? '' : 's'}`;
+  const build = buildLabel(root);
+  const what = `${processes}p${workersPerProcess}w-b${buildIndex}`;
+  const label = `engine ${build}, ${processes} process${processes === 1 ? '' : 'es'} × ${workersPerProcess} worker${workersPerProcess === 1 ? '' : 's'}`;
   const groupId = `${resources.tag}-${what}`;
   const topics = { readings: readingsTopic, alerts: resources.topic(`${what}-alerts`), dead: resources.topic(`${what}-dead`) };
   await ensureTopic(s.kafka, topics.alerts, o.partitions);
@@ -165,6 +201,7 @@ async function engineRun(
         state: { type: 'redis', url: s.redisUrl, prefix },
       }),
       resources.children,
+      { root },
     ),
   );
   const admin = s.kafka.admin();
@@ -191,6 +228,7 @@ async function engineRun(
     });
     const summaries = await Promise.all(engines.map((e) => e.stop()));
     const result: EngineResult = {
+      build,
       processes,
       workersPerProcess,
       workers: processes * workersPerProcess,
@@ -211,15 +249,32 @@ async function engineRun(
   }
 }
 
+/** A build's commit: its .commit file (an exported tree), else this checkout's commit. */
+function buildLabel(root: string): string {
+  try {
+    return readFileSync(`${root}/.commit`, 'utf8').trim();
+  } catch {
+    return root === REPO ? String(environment().commit) : root;
+  }
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
 function report(o: ThroughputOptions, r: ThroughputResult): string {
-  const ceiling = (r.plainBefore.readingsPerSecond + r.plainAfter.readingsPerSecond) / 2;
+  const ceiling = r.ceiling ?? (r.plainBefore.readingsPerSecond + r.plainAfter.readingsPerSecond) / 2;
   const pct = (x: number, of: number) => `${Math.round((100 * x) / of)}%`;
-  const oneWorker = r.engineRuns.find((e) => e.processes === 1 && e.workers === 1)?.readingsPerSecond;
+  const oneWorker = (e: EngineResult) => r.engineRuns.find((x) => x.build === e.build && x.processes === 1 && x.workers === 1)?.readingsPerSecond;
+  const builds = new Set(r.engineRuns.map((e) => e.build)).size;
   const row = (run: string, t: Timing, e?: EngineResult) => ({
     run,
     'readings/s': n(t.readingsPerSecond),
     'vs ceiling': e === undefined ? '' : pct(t.readingsPerSecond, ceiling),
-    'vs 1 worker': e === undefined || oneWorker === undefined ? '' : `${(t.readingsPerSecond / oneWorker).toFixed(2)}×`,
+    'vs 1 worker': e === undefined || oneWorker(e) === undefined ? '' : `${(t.readingsPerSecond / (oneWorker(e) as number)).toFixed(2)}×`,
+    'CPU µs/record': t.cpuNsPerRecord === undefined ? '' : (t.cpuNsPerRecord / 1000).toFixed(2),
     'seconds (first→last)': t.seconds.toFixed(2),
     'seconds incl. start': t.secondsWithStart.toFixed(2),
     'stop s': e === undefined ? '' : e.stopSeconds.toFixed(2),
@@ -227,12 +282,14 @@ function report(o: ThroughputOptions, r: ThroughputResult): string {
     'peak RSS MiB': e === undefined ? '' : e.peakRssMiB.join(' + '),
   });
   const engineLabel = (e: EngineResult) =>
-    e.processes === 1
+    (e.processes === 1
       ? `engine, ${e.workers} worker${e.workers === 1 ? '' : 's'}`
-      : `engine, ${e.processes} processes × ${e.workersPerProcess} worker${e.workersPerProcess === 1 ? '' : 's'}`;
+      : `engine, ${e.processes} processes × ${e.workersPerProcess} worker${e.workersPerProcess === 1 ? '' : 's'}`) + (builds > 1 ? ` (${e.build})` : '');
   const rows = [
     row('plain consumer (before)', r.plainBefore),
+    ...(r.plainPlatformatic === undefined ? [] : [row('plain @platformatic/kafka consumer', r.plainPlatformatic)]),
     ...r.engineRuns.map((e) => row(engineLabel(e), e, e)),
+    ...(r.plainBetween ?? []).map((t, i) => row(`plain consumer (between shapes ${i + 1})`, t)),
     row('plain consumer (after)', r.plainAfter),
   ];
   const base = baseConfig();
@@ -242,7 +299,7 @@ ${n(o.readings)} readings over ${n(o.zones)} zones in a ${o.partitions}-partitio
 
 The engine runs as its own process (\`klaxon run\` with cluster.config.json pointed at fresh topics, a fresh group and Redis prefix): at-least-once, state in Redis with snapshots every ${base.state.snapshotInterval}, offsets committed every ${base.source.commitInterval}. "N processes" are N \`klaxon run\` processes in one consumer group, each with the worker count shown. An engine run is timed on the group's committed offsets, polled every ${POLL_MS} ms: from the first commit to the commit that covers the whole backlog, counting the readings committed in between (the last commit comes up to ${base.source.commitInterval} after the last reading, which the figure absorbs). "incl. start" adds starting the processes and joining the group; "stop" is from the last commit to every process stopped (drain, final snapshot).
 
-"Plain consumer" is the ceiling: kafkajs in the bench process with the engine's fetch settings, counting records and nothing else, timed from its first records to its last (polled every 10 ms). "vs ceiling" is against the mean of the two plain runs (${n(Math.round(ceiling))}/s). Peak RSS: each engine process's largest resident memory while it ran.
+"Plain consumer" is the ceiling: kafkajs in the bench process with the engine's fetch settings, counting records and nothing else, timed from its first records to its last (polled every 10 ms); "CPU µs/record" is the bench process's CPU over it (the client's fetch and decode). "vs ceiling" is against the median of the plain runs (${n(Math.round(ceiling))}/s): before the engines, between shapes and after, because on a shared machine one run of it can be half another. The plain @platformatic/kafka consumer (1.35, the last release for Node 20) reads the same backlog the same way, for comparison. ${builds > 1 ? 'Several builds ran the engine: each shape build after build, on the same backlog. ' : ''}Peak RSS: each engine process's largest resident memory while it ran.
 
 ${table(rows)}
 

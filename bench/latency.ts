@@ -23,7 +23,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import hdr from 'hdr-histogram-js';
@@ -31,7 +31,7 @@ import { parseDuration } from '../src/config/durations.js';
 import type { Guarantee } from '../src/config/types.js';
 import { createKafka, ensureTopic } from '../src/io/kafka/client.js';
 import { writeCharts } from './charts.js';
-import { baseConfig, type EngineProcess, startEngine, writeEngineConfig } from './engine-process.js';
+import { baseConfig, type EngineProcess, REPO, startEngine, writeEngineConfig } from './engine-process.js';
 import { environment, OUT_DIR, RESULTS_DIR, runBench, startServices, table, writeResult } from './environment.js';
 import { committed } from './kafka-backlog.js';
 import { LOAD_DEFAULTS, type LoadResult } from './load-generator.js';
@@ -54,8 +54,11 @@ const { values } = parseArgs({
     state: { type: 'string', default: 'redis' },
     producers: { type: 'string', default: '1' },
     max: { type: 'string' },
+    builds: { type: 'string', default: '.' },
   },
 });
+/** Checkouts whose builds run the engine, one after the other at each rate (before/after in one run); the generator is always this one. */
+const builds = values.builds.split(',').map((b) => (b === '.' ? REPO : resolve(b)));
 const seconds = Number(values.seconds);
 const warmup = Number(values.warmup);
 const guarantees = values.guarantees.split(',') as Guarantee[];
@@ -91,8 +94,10 @@ async function main(): Promise<void> {
   const runs: Run[] = [];
   for (const guarantee of guarantees) {
     for (const rate of rates) {
-      runs.push(await measure(guarantee, rate));
-      await sleep(2_000);
+      for (const [index, build] of builds.entries()) {
+        runs.push(await measure(guarantee, rate, build, index));
+        await sleep(2_000);
+      }
     }
   }
   const settings = {
@@ -125,12 +130,20 @@ async function main(): Promise<void> {
 // ------------------------------------------------------------- one run
 
 interface Run {
+  /** The engine's build (commit). */
+  build: string;
   guarantee: Guarantee;
   offeredRate: number;
   /** Alerts commit (exactly-once) or the state is snapshotted (at-least-once) this often. */
   checkpointIntervalMs: number | null;
   load: LoadSummary;
   latencyMs: { count: number; p50: number; p90: number; p99: number; p999: number; max: number; mean: number };
+  /**
+   * The engine's share: fetch → alert handed to the sink (the producer; for exactly-once, before the
+   * transaction commits), from its klaxon_alert_latency_seconds over the measured seconds, every alert
+   * (not only too-hot). Percentiles interpolated within the histogram's buckets, as Prometheus does.
+   */
+  engineLatencyMs: { count: number; p50: number; p99: number; p999: number } | null;
   /** too-hot firings of measured readings: expected (counted by the generator) and received. */
   expected: number;
   received: number;
@@ -150,10 +163,11 @@ interface Run {
   histogram: string;
 }
 
-async function measure(guarantee: Guarantee, rate: number): Promise<Run> {
-  const what = `${guarantee === 'exactly-once' ? 'eo' : 'alo'}-${rate}`;
+async function measure(guarantee: Guarantee, rate: number, root: string, buildIndex: number): Promise<Run> {
+  const build = buildLabel(root);
+  const what = `${guarantee === 'exactly-once' ? 'eo' : 'alo'}-${rate}-b${buildIndex}`;
   const name = `${resources.tag}-${what}`;
-  const label = `${guarantee} @ ${n(rate)}/s`;
+  const label = `${builds.length > 1 ? `${build}: ` : ''}${guarantee} @ ${n(rate)}/s`;
   const [readingsTopic, alertsTopic, deadTopic] = [resources.topic(`${what}-readings`), resources.topic(`${what}-alerts`), resources.topic(`${what}-dead`)];
   for (const [topic, partitions] of [
     [readingsTopic, PARTITIONS],
@@ -176,9 +190,10 @@ async function measure(guarantee: Guarantee, rate: number): Promise<Run> {
     guarantee,
     ...(guarantee === 'exactly-once' ? { commitIntervalMs: eoCommitMs } : {}),
     state: stateType === 'redis' ? { type: 'redis', url: redisUrl, prefix: resources.prefix(what), snapshotIntervalMs: snapshotMs } : { type: 'memory' },
+    metrics: true,
   });
   const watcher = await watchAlerts(alertsTopic, `${name}-watch`);
-  const engine = startEngine(configPath, children);
+  const engine = startEngine(configPath, children, { root });
   try {
     await engine.started;
     const engineReadyMs = await warmUp(readingsTopic, watcher, engine);
@@ -189,17 +204,35 @@ async function measure(guarantee: Guarantee, rate: number): Promise<Run> {
       broker: findPid((cmdline) => cmdline.includes('kafka.Kafka')),
       redis: findPid((cmdline) => cmdline.startsWith('redis-server') && cmdline.includes(`:${port}`)),
     });
+    // The engine's own latency over the measured seconds: its histogram when the warm-up ends and when the load does.
+    const atWarmupEnd = sleep(warmup * 1000).then(async () => alertLatencyBuckets(await engine.metricsUrl));
     const load = await runGenerators(readingsTopic, rate, label, watcher);
     const loadEndedAt = performance.now();
+    const engineLatencyMs = bucketPercentiles(await atWarmupEnd, await alertLatencyBuckets(await engine.metricsUrl));
     const { cores, otherProcesses } = cpu.stop(load);
     const lagAtEnd = await groupLag(name, readingsTopic);
     await drain(watcher, load, label);
     const drainMs = Math.max(0, watcher.lastAt - loadEndedAt);
     const engineSummary = await engine.stop();
-    const run = summarise({ guarantee, rate, checkpointIntervalMs, load, watcher, drainMs, lagAtEnd, engineReadyMs, cores, otherProcesses, engineSummary });
+    const run = summarise({
+      build,
+      guarantee,
+      rate,
+      checkpointIntervalMs,
+      load,
+      watcher,
+      drainMs,
+      lagAtEnd,
+      engineReadyMs,
+      cores,
+      otherProcesses,
+      engineSummary,
+      engineLatencyMs,
+    });
     const l = run.latencyMs;
     log(
       `${label}: p50 ${ms(l.p50)}, p99 ${ms(l.p99)}, p99.9 ${ms(l.p999)}, max ${ms(l.max)} over ${n(l.count)} alerts (${n(run.received)} / ${n(run.expected)} expected); ` +
+        `engine p50 ${engineLatencyMs === null ? '-' : ms(engineLatencyMs.p50)}, p99 ${engineLatencyMs === null ? '-' : ms(engineLatencyMs.p99)}; ` +
         `producer ${load.keptUp ? 'kept up' : `fell behind (${n(load.achievedRate)}/s)`}; engine ${n(Math.round(cores.engine ?? 0))}% CPU`,
     );
     return run;
@@ -363,7 +396,17 @@ async function drain(watcher: Watcher, load: LoadSummary, label: string): Promis
 /** What a run measured, before its latencies are summarised: the Run fields taken as they are, plus the raw samples. */
 type Measured = Pick<
   Run,
-  'guarantee' | 'checkpointIntervalMs' | 'load' | 'drainMs' | 'lagAtEnd' | 'engineReadyMs' | 'cores' | 'otherProcesses' | 'engineSummary'
+  | 'build'
+  | 'guarantee'
+  | 'checkpointIntervalMs'
+  | 'load'
+  | 'drainMs'
+  | 'lagAtEnd'
+  | 'engineReadyMs'
+  | 'cores'
+  | 'otherProcesses'
+  | 'engineSummary'
+  | 'engineLatencyMs'
 > & {
   rate: number;
   watcher: Watcher;
@@ -383,6 +426,7 @@ function summarise(r: Measured): Run {
   }
   const at = (p: number) => round(histogram.getValueAtPercentile(p) / 1000);
   return {
+    build: r.build,
     guarantee: r.guarantee,
     offeredRate: r.rate,
     checkpointIntervalMs: r.checkpointIntervalMs,
@@ -396,6 +440,7 @@ function summarise(r: Measured): Run {
       max: round(histogram.maxValue / 1000),
       mean: round(histogram.mean / 1000),
     },
+    engineLatencyMs: r.engineLatencyMs,
     expected: r.load.expectedFiringMeasured,
     received: measured.length,
     duplicates: r.watcher.duplicates,
@@ -408,6 +453,53 @@ function summarise(r: Measured): Run {
     engineSummary: r.engineSummary,
     histogram: hdr.encodeIntoCompressedBase64(histogram),
   };
+}
+
+/** A build's commit: its .commit file (an exported tree), else this checkout's commit. */
+function buildLabel(root: string): string {
+  try {
+    return readFileSync(join(root, '.commit'), 'utf8').trim();
+  } catch {
+    return root === REPO ? String(environment().commit) : root;
+  }
+}
+
+// ------------------------------------------------------------- the engine's own latency
+
+/** Cumulative counts of klaxon_alert_latency_seconds by upper bound (seconds), from the engine's /metrics; null if unreadable. */
+async function alertLatencyBuckets(url: string | undefined): Promise<Map<number, number> | null> {
+  if (url === undefined) return null;
+  try {
+    const text = await (await fetch(url)).text();
+    const buckets = new Map<number, number>();
+    for (const match of text.matchAll(/^klaxon_alert_latency_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)) {
+      buckets.set(match[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(match[1]), Number(match[2]));
+    }
+    return buckets.size === 0 ? null : buckets;
+  } catch {
+    return null;
+  }
+}
+
+/** Percentiles (ms) of the alerts counted between two scrapes, interpolated linearly within a bucket. */
+function bucketPercentiles(before: Map<number, number> | null, after: Map<number, number> | null): Run['engineLatencyMs'] {
+  if (before === null || after === null) return null;
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const cumulative = bounds.map((le) => (after.get(le) ?? 0) - (before.get(le) ?? 0));
+  const count = cumulative.at(-1) ?? 0;
+  if (count === 0) return { count: 0, p50: Number.NaN, p99: Number.NaN, p999: Number.NaN };
+  const at = (p: number) => {
+    const rank = (p / 100) * count;
+    const i = cumulative.findIndex((c) => c >= rank);
+    const upper = bounds[i] as number;
+    const lower = i === 0 ? 0 : (bounds[i - 1] as number);
+    // Past the last finite bound: the largest finite bound is all that can be said.
+    if (!Number.isFinite(upper)) return round(lower * 1000);
+    const below = i === 0 ? 0 : (cumulative[i - 1] as number);
+    const inBucket = (cumulative[i] as number) - below;
+    return round((lower + ((upper - lower) * (rank - below)) / Math.max(1, inBucket)) * 1000);
+  };
+  return { count, p50: at(50), p99: at(99), p999: at(99.9) };
 }
 
 // ------------------------------------------------------------- machine
@@ -525,8 +617,9 @@ function maxRate(): { readingsPerSecond: number; source: string } {
 function report(runs: Run[], settings: { command: string; maxRate: { readingsPerSecond: number; source: string } }, totalSeconds: number): string {
   const rows = runs.map((r) => {
     const l = r.latencyMs;
-    const target = r.guarantee === 'exactly-once' ? (r.checkpointIntervalMs ?? 0) + 25 : 25;
+    const target = r.guarantee === 'exactly-once' ? (r.checkpointIntervalMs ?? 0) + 10 : 10;
     return {
+      ...(builds.length > 1 ? { build: r.build } : {}),
       guarantee: r.guarantee,
       'offered/s': n(r.offeredRate),
       'achieved/s': n(r.load.achievedRate),
@@ -538,6 +631,7 @@ function report(runs: Run[], settings: { command: string; maxRate: { readingsPer
       'p99 ms': l.p99,
       'p99.9 ms': l.p999,
       'max ms': l.max,
+      'engine p50 / p99 ms': r.engineLatencyMs === null ? '-' : `${r.engineLatencyMs.p50} / ${r.engineLatencyMs.p99}`,
       'drain ms': n(r.drainMs),
       'lag at end': n(r.lagAtEnd),
       'CPU % engine / producer / broker / redis / other': ['engine', 'producer', 'broker', 'redis', 'other'].map((k) => r.cores[k] ?? '-').join(' / '),
@@ -550,7 +644,9 @@ Open-loop load (bench/load-generator.ts) over ${n(zones)} zones (${values.skew}$
 
 The engine runs as its own process (\`klaxon run\`, cluster.config.json pointed at fresh topics: readings ${PARTITIONS} partitions, alerts ${PARTITIONS}, dead letters 1), ${workers} workers, state ${stateType === 'redis' ? 'in Redis' : 'in memory'}. At-least-once: alerts go out as they are found (Kafka sink linger ${baseConfig().sink.linger})${stateType === 'redis' ? `, snapshots every ${snapshotMs} ms` : ''}. Exactly-once: alerts, dead letters and offsets commit in one transaction every ${eoCommitMs} ms${stateType === 'redis' ? `, snapshots every ${snapshotMs} ms as for at-least-once` : ''}. "80%" of the maximum: ${n(settings.maxRate.readingsPerSecond)} readings/s from ${settings.maxRate.source}.
 
-The generator shares the 2 cores with the engine, the broker and Redis. It stamps each reading as it hands it to the producer, so its own lateness is not in the latency; it is reported as "schedule lag" (how late batches were handed over against the open-loop schedule), and "fell behind" means under 97% of the offered rate or more than 250 ms late at some point: the engine then saw the achieved rate, not the offered one. "hand-off→ack" is the producer's and broker's part. "drain" is from the load's end to the last alert. "lag at end": readings not yet committed by the engine's group when the load ended (at-least-once commits every ${baseConfig().source.commitInterval}, exactly-once at each transaction commit). CPU: percent of one core over the load, from /proc; "other" is everything else on the machine (other users' builds and tests, the kernel), named below the table when it was over 10%.
+"engine p50 / p99": the engine's own share of every alert's latency (not only too-hot), from the moment kafkajs hands it the fetched batch to the alert handed to the sink's producer (for exactly-once: before the transaction commits, so without the wait for the commit), from its \`klaxon_alert_latency_seconds\` histogram over the measured seconds, interpolated within buckets (0.5, 1, 1.5, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 50 ms …).
+
+The generator shares the 2 cores with the engine, the broker and Redis. It writes Kafka produce requests itself (bench/raw-producer.ts: kafkajs's producer cost ~16 µs of CPU per reading here). It stamps each reading as it hands it to the producer, so its own lateness is not in the latency; it is reported as "schedule lag" (how late batches were handed over against the open-loop schedule), and "fell behind" means under 97% of the offered rate or more than 250 ms late at some point: the engine then saw the achieved rate, not the offered one. "hand-off→ack" is the producer's and broker's part. "drain" is from the load's end to the last alert. "lag at end": readings not yet committed by the engine's group when the load ended (at-least-once commits every ${baseConfig().source.commitInterval}, exactly-once at each transaction commit). CPU: percent of one core over the load, from /proc; "other" is everything else on the machine (other users' builds and tests, the kernel), named below the table when it was over 10%.
 
 ${table(rows)}
 ${others(runs)}

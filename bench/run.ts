@@ -5,6 +5,7 @@
  *   npm run bench -- [--quick] [--only throughput,latency,memory,recovery] [--skip latency]
  *     [--readings 5000000] [--zones 10000] [--workers 1,2,4] [--processes 1,2] [--process-workers 1] [--partitions 6]
  *     [--memory-zones 10000,100000] [--latency "--rates 10000,50000 --seconds 20"] [--recovery "--backlog 2000000"] [--no-report]
+ *     [--builds /path/to/other/checkout,.]   (throughput: these builds run the engine, in turns)
  *
  * Parts (each its own module or script, each writing bench/results/NAME.*):
  *   throughput  Kafka → engine process(es) → Kafka on a backlog, per worker and process count, against the plain kafkajs ceiling (kafka-throughput.ts)
@@ -15,10 +16,11 @@
  * --quick is a smoke test of every part in about two minutes; its figures are not results.
  */
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createKafka } from '../src/io/kafka/client.js';
 import { writeCharts } from './charts.js';
+import { REPO } from './engine-process.js';
 import { runBench, startServices } from './environment.js';
 import { kafkaThroughput } from './kafka-throughput.js';
 import { zoneMemory } from './memory.js';
@@ -62,6 +64,7 @@ const { values } = parseArgs({
     latency: { type: 'string' },
     recovery: { type: 'string' },
     'no-report': { type: 'boolean', default: false },
+    builds: { type: 'string' },
   },
 });
 const preset = values.quick ? QUICK : FULL;
@@ -102,6 +105,7 @@ async function runPart(part: Part): Promise<void> {
           processes: numbers(option('processes')),
           processWorkers: Number(values['process-workers']),
           partitions: Number(values.partitions),
+          ...(values.builds === undefined ? {} : { builds: values.builds.split(',').map((b) => (b === '.' ? REPO : resolve(b))) }),
         },
         { brokers, redisUrl, kafka, resources },
       );

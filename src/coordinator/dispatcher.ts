@@ -54,11 +54,10 @@ export class Dispatcher {
         const runner = this.shards.runner(part.shard);
         await runner.room();
         if (!owned()) {
-          this.stats.discarded += part.indices.length;
+          this.stats.discarded += part.count;
           continue;
         }
-        const transfer = [part.task.bytes.buffer as ArrayBuffer];
-        results.push(runner.run<ProcessResult>(part.task, transfer).then((result) => this.collect(batch, replayed, part, result, outputs)));
+        results.push(runner.run<ProcessResult>(part.task).then((result) => this.collect(batch, replayed, part, result, outputs)));
       }
     })();
     return { queued, outputs: queued.then(() => Promise.all(results)).then(() => outputs) };
@@ -89,6 +88,6 @@ export class Dispatcher {
       else stats.resolved++;
       outputs.alerts.push({ key: alert.zoneId, value: alert.text });
     }
-    if (replayed > 0) stats.replayed += part.indices.filter((index) => index < replayed).length;
+    if (replayed > 0) stats.replayed += part.task.records.filter((index) => index < replayed).length;
   }
 }

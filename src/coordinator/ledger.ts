@@ -228,9 +228,10 @@ export class Ledger {
   }
 
   private write(entry: Entry): void {
+    const alerts = entry.outputs?.alerts.length ?? 0;
     if (entry.outputs !== undefined) this.channel.write(entry.batch.partition, entry.outputs);
     entry.outputs = undefined;
     entry.stage = 'written';
-    this.stats.batchFinished(entry.batch.values.length, entry.readAt);
+    this.stats.batchFinished(entry.batch.values.length, alerts, entry.readAt);
   }
 }

@@ -74,7 +74,7 @@ export class Pipeline {
         if (this.stopping) break;
         const batch = await source.next();
         if (batch === null) break;
-        const readAt = performance.now();
+        const readAt = batch.fetchedAt ?? performance.now();
         stats.records += batch.values.length;
         stats.batches++;
         // Admitted at once, in source order (replay bookkeeping); ownership is checked again before each part.

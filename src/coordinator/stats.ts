@@ -26,7 +26,7 @@ export class RunStats {
   readonly rejectedByReason = new Map<string, number>();
   private readonly mismatchedPartitions = new Set<number>();
   private readonly zonesByShard: number[];
-  private readonly batchListeners: Array<(records: number, latencyMs: number) => void> = [];
+  private readonly batchListeners: Array<(records: number, alerts: number, latencyMs: number) => void> = [];
 
   constructor(shards: number) {
     this.zonesByShard = new Array(shards).fill(0);
@@ -50,18 +50,18 @@ export class RunStats {
   }
 
   /**
-   * A batch is finished: its outputs are handed on. `readAtMs` is
-   * performance.now() when the source returned it, so listeners see
-   * wall-clock processing latency (not alert ts − reading ts, which is
-   * meaningless for replayed or simulated readings).
+   * A batch is finished: its outputs (`alerts` of them alerts) are handed
+   * on. `readAtMs` is performance.now() when the source had it (fetched), so
+   * listeners see wall-clock processing latency (not alert ts − reading ts,
+   * which is meaningless for replayed or simulated readings).
    */
-  batchFinished(records: number, readAtMs: number): void {
+  batchFinished(records: number, alerts: number, readAtMs: number): void {
     const latencyMs = performance.now() - readAtMs;
-    for (const listener of this.batchListeners) listener(records, latencyMs);
+    for (const listener of this.batchListeners) listener(records, alerts, latencyMs);
   }
 
   /** Metrics subscribe here; a listener must be cheap and must not throw. */
-  onBatchFinished(listener: (records: number, latencyMs: number) => void): void {
+  onBatchFinished(listener: (records: number, alerts: number, latencyMs: number) => void): void {
     this.batchListeners.push(listener);
   }
 

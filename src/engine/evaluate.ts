@@ -22,12 +22,18 @@ const moments: Moments = { mean: 0, std: 0 };
 // sums drift between re-centrings; 4e-9 was seen (a random stream, test/integration/generated-streams),
 // so the margin is wide: the exact re-check is O(W) but rare.
 const NEAR = 1e-6;
+// The same for window_avg: its running total (span-totals.ts) and the scan of the panes are both compensated
+// sums, a unit in the last place or so apart; within this of its bound the decision is the scan's.
+const NEAR_AVG = 1e-12;
 
 /**
  * Applies one reading to its zone (contract §2–§4, §7): picks the rules of
  * the version in force at the reading's ts (the zone's latest plan, unless
  * the ts falls outside its version), evaluates each against the state
  * before the reading, emits alerts, then adds the reading.
+ *
+ * Nothing is allocated per reading: a rule's details are numbers until it
+ * emits (most readings emit nothing).
  */
 export function applyReading(zone: ZoneState, reading: Reading, window: WindowPlan, book: RuleBook, emit: AlertEmitter): void {
   const x = reading.temperature;
@@ -41,7 +47,10 @@ export function applyReading(zone: ZoneState, reading: Reading, window: WindowPl
     const rule = rules[i] as PlannedRule;
     let evaluated = false;
     let fires = false;
-    let details = NO_DETAILS;
+    // The rule's details (detailsOf), as numbers.
+    let d0 = 0;
+    let d1 = 0;
+    let d2 = 0;
     switch (rule.kind) {
       case RuleKind.threshold:
         evaluated = true;
@@ -54,16 +63,25 @@ export function applyReading(zone: ZoneState, reading: Reading, window: WindowPl
         if (nearZscoreBoundary(x, rule.k, moments)) zone.exactMoments(moments);
         const { mean, std } = moments;
         fires = std > sigmaFloor(mean) && Math.abs(x - mean) > rule.k * std;
-        details = { mean, std, z: std === 0 ? 0 : (x - mean) / std };
+        d0 = mean;
+        d1 = std;
+        d2 = std === 0 ? 0 : (x - mean) / std;
         break;
       }
       case RuleKind.windowAvg: {
-        zone.paneTotals(p - rule.panes + 1, p, totals);
+        zone.windowTotals(rule.panes, p, totals);
         if (totals.count < rule.minSamples) break;
         evaluated = true;
-        const avg = totals.sum / totals.count;
-        fires = x > avg + (Math.abs(avg) * rule.abovePct) / 100;
-        details = { avg, count: totals.count };
+        let avg = totals.sum / totals.count;
+        let bound = avg + (Math.abs(avg) * rule.abovePct) / 100;
+        if (Math.abs(x - bound) <= NEAR_AVG * (Math.abs(x) + Math.abs(bound))) {
+          zone.paneTotals(p - rule.panes + 1, p, totals);
+          avg = totals.sum / totals.count;
+          bound = avg + (Math.abs(avg) * rule.abovePct) / 100;
+        }
+        fires = x > bound;
+        d0 = avg;
+        d1 = totals.count;
         break;
       }
       case RuleKind.rateOfChange: {
@@ -77,12 +95,13 @@ export function applyReading(zone: ZoneState, reading: Reading, window: WindowPl
         const changePct = ((x - ref) / Math.abs(ref)) * 100;
         fires =
           rule.direction === Direction.up ? changePct > rule.pct : rule.direction === Direction.down ? changePct < -rule.pct : Math.abs(changePct) > rule.pct;
-        details = { ref, changePct };
+        d0 = ref;
+        d1 = changePct;
         break;
       }
     }
     if (rule.every) {
-      if (fires) emit(reading, seq, rule, 'firing', details, false);
+      if (fires) emit(reading, seq, rule, 'firing', detailsOf(rule, d0, d1, d2), false);
       continue;
     }
     // Edge mode. A rule that is not evaluated changes nothing (contract §4, §7.4).
@@ -93,7 +112,7 @@ export function applyReading(zone: ZoneState, reading: Reading, window: WindowPl
       if ((state & FIRING) === 0 && holdsLongEnough(zone, rule, state, ts, plan)) {
         statesOf(zone, plan.slots)[rule.slot] = FIRING | rule.stateBits;
         zone.rulesChanged = true;
-        emit(reading, seq, rule, 'firing', details, false);
+        emit(reading, seq, rule, 'firing', detailsOf(rule, d0, d1, d2), false);
       }
     } else if (state !== 0) {
       // The condition stopped: t0 is cleared; a FIRING rule resolves unless x is still past a clear level (hysteresis).
@@ -101,7 +120,7 @@ export function applyReading(zone: ZoneState, reading: Reading, window: WindowPl
       if ((state & FIRING) === 0) (flags as Uint8Array)[rule.slot] = 0;
       else if (x <= rule.clearAbove && x >= rule.clearBelow) {
         (flags as Uint8Array)[rule.slot] = 0;
-        emit(reading, seq, rule, 'resolved', details, false);
+        emit(reading, seq, rule, 'resolved', detailsOf(rule, d0, d1, d2), false);
       }
     }
   }
@@ -109,6 +128,20 @@ export function applyReading(zone: ZoneState, reading: Reading, window: WindowPl
   zone.addToHistory(x);
   if (window.ringPanes > 0) zone.addToPane(p, x);
   zone.dirty = true;
+}
+
+/** An alert's `details` (contract §3), from the numbers its rule's evaluation left. */
+function detailsOf(rule: PlannedRule, d0: number, d1: number, d2: number): Record<string, number> {
+  switch (rule.kind) {
+    case RuleKind.threshold:
+      return NO_DETAILS;
+    case RuleKind.zscore:
+      return { mean: d0, std: d1, z: d2 };
+    case RuleKind.windowAvg:
+      return { avg: d0, count: d1 };
+    case RuleKind.rateOfChange:
+      return { ref: d0, changePct: d1 };
+  }
 }
 
 /**
@@ -122,6 +155,7 @@ function enterPlan(zone: ZoneState, reading: Reading, seq: number, book: RuleBoo
     for (const removal of reconcile(zone, plan, book)) emit(reading, seq, removal, 'resolved', REMOVED_DETAILS, true);
     // States the zone already has must cover the plan's slots (a newer version may have added rule ids).
     if (zone.ruleFlags !== null) statesOf(zone, plan.slots);
+    zone.trackSpans(plan.spans);
     zone.plan = plan;
   }
   return plan;

@@ -1,5 +1,5 @@
 import type { Rule, RuleVersion } from '../config/types.js';
-import type { PlannedRule, RuleIds, VersionSpan, ZonePlan } from '../model/plan.js';
+import { type PlannedRule, type RuleIds, RuleKind, type VersionSpan, type ZonePlan } from '../model/plan.js';
 import { compileGlobs, type ZoneMatcher } from './globs.js';
 import { planRule } from './plan.js';
 
@@ -114,7 +114,8 @@ export class RuleBook implements RuleIds {
       rules.forEach((rule, i) => {
         indexOfSlot[rule.slot] = i;
       });
-      plan = { span: version, rules, indexOfSlot, slots: this.size };
+      const spans = [...new Set(rules.flatMap((rule) => (rule.kind === RuleKind.windowAvg ? [rule.panes] : [])))];
+      plan = { span: version, rules, indexOfSlot, slots: this.size, spans };
       version.plans.set(key, plan);
     }
     return plan;

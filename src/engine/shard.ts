@@ -11,6 +11,7 @@ import { applyReading } from './evaluate.js';
 import { hotZones } from './hot-zones.js';
 import { planWindow } from './plan.js';
 import { isRejection, parseReading } from './reading.js';
+import { RecordReading, scanReading } from './reading-scan.js';
 import { RuleBook } from './rule-book.js';
 import { firingStates } from './rule-state.js';
 import { UpdatePacker, zoneFromImage } from './zone-image.js';
@@ -31,6 +32,8 @@ export class Shard {
   private accepted = 0;
   /** The largest ts evaluated so far: a version arriving at or before it is late (contract §7.5). */
   private maxTs = -1;
+  /** The record being processed, as a reading (one per shard, reused). */
+  private readonly reading = new RecordReading();
 
   constructor(setup: ShardSetup) {
     this.window = planWindow(setup.rules.window);
@@ -53,15 +56,22 @@ export class Shard {
       });
     };
     let maxTs = this.maxTs;
-    let start = 0;
+    const reading = this.reading;
     for (let i = 0; i < task.ends.length; i++) {
+      const start = task.starts[i] as number;
       const end = task.ends[i] as number;
-      const record = bytes.subarray(start, end);
-      start = end;
-      const parsed = isUtf8(record) ? parseReading(record.toString('utf8'), task.defaultTs[i] as number) : RejectReason.notUtf8;
-      if (isRejection(parsed)) {
-        result.rejected.push({ record: task.records[i] as number, reason: parsed });
-        continue;
+      const defaultTs = task.defaultTs[i] as number;
+      let parsed: Reading;
+      if (scanReading(bytes, start, end, defaultTs, reading)) parsed = reading;
+      else {
+        // Not the common shape: the full parser gives the verdict.
+        const record = bytes.subarray(start, end);
+        const full = isUtf8(record) ? parseReading(record.toString('utf8'), defaultTs) : RejectReason.notUtf8;
+        if (isRejection(full)) {
+          result.rejected.push({ record: task.records[i] as number, reason: full });
+          continue;
+        }
+        parsed = reading.copy(full);
       }
       let zone = this.zones.get(parsed.zoneId);
       if (zone === undefined) {

@@ -1,10 +1,15 @@
 import type { WindowPlan, ZonePlan } from '../model/plan.js';
 import { roundingError } from './numerics.js';
+import { SpanTotal, spanWindow, type Totals } from './span-totals.js';
 
 export interface Moments {
   mean: number;
   std: number;
 }
+
+const NO_SPANS: readonly SpanTotal[] = [];
+/** Where spanWindow adjusts a total for one reading (one thread, one reading at a time). */
+const adjusted = new SpanTotal(0);
 
 /**
  * One zone's rolling state (contract §2), packed into a single ArrayBuffer:
@@ -57,6 +62,8 @@ export class ZoneState {
   ruleBytes = 0;
   /** Bytes the image reserves for the rule states: grows, never shrinks, so a stored image is only ever written over. */
   ruleCapacity = 0;
+  /** Running totals of the window_avg spans of the zone's plan (span-totals.ts); not part of its image. */
+  spanTotals: readonly SpanTotal[] = NO_SPANS;
 
   readonly history: Float64Array;
   readonly paneSum: Float64Array;
@@ -192,7 +199,13 @@ export class ZoneState {
     const r = this.paneSum.length;
     if (r === 0) return true;
     const m = this.maxPane;
+    const spans = this.spanTotals;
     if (p > m) {
+      // Panes leave the span totals before the ring recycles their slots.
+      for (let i = 0; i < spans.length; i++) {
+        const total = spans[i] as SpanTotal;
+        if (total.valid) total.advance(this, m, p);
+      }
       // Recycle the slots of panes that fall out of the ring as M advances.
       if (m !== Number.NEGATIVE_INFINITY) {
         if (m + 1 < this.paneLow) this.paneLow = m + 1;
@@ -215,13 +228,48 @@ export class ZoneState {
     this.paneError[slot] = (this.paneError[slot] as number) + roundingError(sum, x, next);
     this.paneSum[slot] = next;
     this.paneCount[slot] = (this.paneCount[slot] as number) + 1;
+    for (let i = 0; i < spans.length; i++) {
+      const total = spans[i] as SpanTotal;
+      if (total.valid && p > this.maxPane - total.panes) total.addValue(x);
+    }
     return true;
   }
 
+  /**
+   * Keeps running totals for these window_avg spans (in panes; those longer
+   * than the ring are left to the scan), and drops the others. Totals of
+   * spans kept go on; new ones are summed from the ring when first read.
+   */
+  trackSpans(spans: readonly number[]): void {
+    const kept = spans.filter((panes) => panes <= this.paneSum.length);
+    if (kept.length === this.spanTotals.length && kept.every((panes, i) => this.spanTotals[i]?.panes === panes)) return;
+    this.spanTotals = kept.length === 0 ? NO_SPANS : kept.map((panes) => this.spanTotals.find((total) => total.panes === panes) ?? new SpanTotal(panes));
+  }
+
+  /**
+   * Sum and count of the available panes q with p − P + 1 ≤ q ≤ p (a window_avg
+   * of P panes for a reading in pane p), from the span's running total when
+   * the zone keeps one, else by a scan (paneTotals). Both are compensated
+   * sums of the same panes and agree to the last place or so; callers that
+   * decide within rounding of a boundary scan (evaluate.ts).
+   */
+  windowTotals(panes: number, p: number, out: Totals): void {
+    const spans = this.spanTotals;
+    for (let i = 0; i < spans.length; i++) {
+      const total = spans[i] as SpanTotal;
+      if (total.panes === panes) {
+        if (spanWindow(total, this, p, out, adjusted)) return;
+        break;
+      }
+    }
+    this.paneTotals(p - panes + 1, p, out);
+  }
+
   /** Sum and count over available panes q with from ≤ q ≤ to, written into `out`. */
-  paneTotals(from: number, to: number, out: { sum: number; count: number }): void {
+  paneTotals(from: number, to: number, out: Totals): void {
     const r = this.paneSum.length;
-    const lo = Math.max(from, this.maxPane - r + 1);
+    // Panes are never negative (ts ≥ 0): a window reaching before pane 0 holds nothing there.
+    const lo = Math.max(from, this.maxPane - r + 1, 0);
     const hi = Math.min(to, this.maxPane);
     let sum = 0;
     let error = 0;

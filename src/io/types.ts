@@ -18,6 +18,12 @@ export interface SourceBatch {
   /** The position of record i, for its dead letter. */
   position(i: number): RecordPosition;
   /**
+   * performance.now() when the source had the records (Kafka: when the
+   * client handed the fetched batch over), where the engine's latency
+   * starts; absent: when the engine takes the batch.
+   */
+  readonly fetchedAt?: number;
+  /**
    * Offsets of the records, ascending (partitioned sources that can resume;
    * undefined otherwise). A partition resumes after a batch at its last
    * offset + 1.

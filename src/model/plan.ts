@@ -100,6 +100,8 @@ export interface ZonePlan {
   readonly indexOfSlot: Int32Array;
   /** Slots known when the plan was made: every rule of the plan has a slot below this. */
   readonly slots: number;
+  /** The distinct spans (P, in panes) of the plan's window_avg rules: each zone keeps a running total of each. */
+  readonly spans: readonly number[];
 }
 
 /** Rule ids and the slots their per-zone states live in; a slot, once given, is the id's for the worker's life. */

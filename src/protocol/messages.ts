@@ -15,7 +15,12 @@ export interface ShardSetup {
   rules: RulesConfig;
 }
 
-/** A batch of raw records for one shard: record i is bytes[ends[i-1] .. ends[i]). */
+/**
+ * A batch of raw records for one shard: record i is bytes[starts[i] ..
+ * ends[i]). The coordinator's bytes are a SharedArrayBuffer that every
+ * shard's task of one source batch reads (read only), holding the other
+ * shards' records too.
+ */
 export interface ProcessTask {
   kind: 'process';
   /** Each record's index in its source batch (results name records by it). */
@@ -23,6 +28,7 @@ export interface ProcessTask {
   /** Source partition of every record in the task (zones remember it for snapshots). */
   partition: number;
   bytes: Uint8Array;
+  starts: Uint32Array;
   ends: Uint32Array;
   /** The ts a record without one gets (record timestamp or read time). */
   defaultTs: Float64Array;
@@ -279,6 +285,7 @@ export function linesTask(lines: readonly string[], partition = 0, defaultTs = 0
   const bytes = Buffer.from(lines.join(''));
   let at = 0;
   const ends = Uint32Array.from(lines, (line) => (at += Buffer.byteLength(line)));
+  const starts = Uint32Array.from(ends, (end, i) => end - Buffer.byteLength(lines[i] as string));
   const records = Uint32Array.from(lines, (_, i) => i);
-  return { kind: 'process', partition, records, bytes, ends, defaultTs: new Float64Array(lines.length).fill(defaultTs) };
+  return { kind: 'process', partition, records, bytes, starts, ends, defaultTs: new Float64Array(lines.length).fill(defaultTs) };
 }

@@ -1,4 +1,4 @@
-import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import pRetry from 'p-retry';
 import type { EngineOptions, KafkaSourceConfig } from '../../config/types.js';
 import { SourceError } from '../../errors.js';
@@ -14,6 +14,7 @@ const log = logger('kafka-source');
 // Enough queued work to keep the workers busy while kafkajs decodes the next fetch on this thread.
 const MAX_QUEUED_BATCHES = 16;
 const COMMIT_RETRY_MS = 60_000;
+const EMPTY = Buffer.alloc(0);
 /** After kafkajs gave up on its consumer, how long until it is started again. */
 const RESTART_AFTER_MS = 2_000;
 /** No heartbeat or fetch answered for this long: the broker is not answering. */
@@ -264,6 +265,7 @@ export class KafkaSource implements Source {
 
   private async onBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
     if (this.stopped) return;
+    const fetchedAt = performance.now();
     const { partition } = batch;
     const recovering = this.recovering.get(partition);
     if (recovering !== undefined) {
@@ -280,13 +282,15 @@ export class KafkaSource implements Source {
     // After a seek, this fetch is stale: the next one starts where the seek said.
     if (!this.assigned.has(partition) || isStale() || !isRunning()) return;
     const from = this.nextOffset.get(partition) ?? 0;
-    const messages = batch.messages.filter((m) => Number(m.offset) >= from);
-    if (messages.length === 0) {
+    // After a seek back or a rebalance the fetch may start before `from`: those records were handed on already.
+    let first = 0;
+    while (first < batch.messages.length && Number(batch.messages[first]?.offset) < from) first++;
+    if (first === batch.messages.length) {
       if (batch.messages.length > 0) resolveOffset(batch.lastOffset());
       return;
     }
-    for (let start = 0; start < messages.length; start += this.batchSize) {
-      const slice = messages.slice(start, start + this.batchSize);
+    const messages = batch.messages;
+    for (let start = first; start < messages.length; start += this.batchSize) {
       while (this.queue.length >= MAX_QUEUED_BATCHES && !this.stopped) {
         await new Promise<void>((resolve) => {
           this.roomWaiters.push(resolve);
@@ -296,17 +300,22 @@ export class KafkaSource implements Source {
         await heartbeat();
       }
       if (this.stopped || !isRunning() || isStale() || !this.assigned.has(partition)) return;
-      const offsets = slice.map((m) => Number(m.offset));
+      // One pass over the slice: this runs for every record, on the thread that also decodes the fetches.
+      const count = Math.min(this.batchSize, messages.length - start);
+      const values = new Array<Buffer>(count);
+      const keys = new Array<Buffer | null>(count);
+      const offsets = new Array<number>(count);
+      const timestamps = new Float64Array(count);
+      for (let k = 0; k < count; k++) {
+        const m = messages[start + k] as KafkaMessage;
+        values[k] = m.value ?? EMPTY;
+        keys[k] = m.key ?? null;
+        offsets[k] = Number(m.offset);
+        timestamps[k] = Number(m.timestamp);
+      }
       const topic = batch.topic;
-      const last = offsets[offsets.length - 1] as number;
-      this.push({
-        partition,
-        values: slice.map((m) => m.value ?? Buffer.alloc(0)),
-        keys: slice.map((m) => m.key),
-        timestamps: Float64Array.from(slice, (m) => Number(m.timestamp)),
-        offsets,
-        position: (i) => ({ topic, partition, offset: String(offsets[i]) }),
-      });
+      const last = offsets[count - 1] as number;
+      this.push({ partition, values, keys, timestamps, offsets, fetchedAt, position: (i) => ({ topic, partition, offset: String(offsets[i]) }) });
       // Resolved means "fetch past it", not committed: commits come only from commit().
       resolveOffset(String(last));
       this.nextOffset.set(partition, last + 1);
