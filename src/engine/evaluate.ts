@@ -4,7 +4,7 @@ import type { Reading } from '../model/reading.js';
 import { sigmaFloor } from './numerics.js';
 import { paneOf } from './plan.js';
 import type { RuleBook } from './rule-book.js';
-import { FIRING, PENDING, reconcile, statesOf, t0Of } from './rule-state.js';
+import { FIRING, PENDING, type RuleStates, reconcile, statesOf, t0Of } from './rule-state.js';
 import type { Moments, ZoneState } from './zone-state.js';
 
 /**
@@ -24,17 +24,30 @@ const moments: Moments = { mean: 0, std: 0 };
 const NEAR = 1e-6;
 
 /**
- * Applies one reading to its zone (contract §2–§4, §7): picks the rules of
- * the version in force at the reading's ts (the zone's latest plan, unless
- * the ts falls outside its version), evaluates each against the state
- * before the reading, emits alerts, then adds the reading.
+ * Applies one reading to its zone (contract §2–§4, §7): evaluates the rules
+ * of the version in force at its ts against the state before the reading,
+ * emits alerts, then adds the reading.
  */
 export function applyReading(zone: ZoneState, reading: Reading, window: WindowPlan, book: RuleBook, emit: AlertEmitter): void {
+  evaluateRules(zone, zone, reading, window, book, emit);
+  addReading(zone, reading, window);
+}
+
+/**
+ * Evaluates one rule set for a reading against its zone's statistics before
+ * the reading: picks the rules of the version in force at the reading's ts
+ * (the latest plan of `states`, unless the ts falls outside its version),
+ * evaluates each, updates `states` and emits alerts. The statistics are not
+ * changed (but for re-centring the running sums, which keeps their value),
+ * so a backtest evaluates a second rule set with a second `states` over the
+ * same zone before addReading.
+ */
+export function evaluateRules(zone: ZoneState, states: RuleStates, reading: Reading, window: WindowPlan, book: RuleBook, emit: AlertEmitter): void {
   const x = reading.temperature;
   const ts = reading.ts;
   const seq = zone.seq + 1;
-  let plan = zone.plan;
-  if (plan === null || ts < plan.span.from || ts >= plan.span.until) plan = enterPlan(zone, reading, seq, book, emit);
+  let plan = states.plan;
+  if (plan === null || ts < plan.span.from || ts >= plan.span.until) plan = enterPlan(states, reading, seq, book, emit);
   const p = window.ringPanes > 0 ? paneOf(ts, window.paneMs) : 0;
   const rules = plan.rules;
   for (let i = 0; i < rules.length; i++) {
@@ -87,17 +100,17 @@ export function applyReading(zone: ZoneState, reading: Reading, window: WindowPl
     }
     // Edge mode. A rule that is not evaluated changes nothing (contract §4, §7.4).
     if (!evaluated) continue;
-    const flags = zone.ruleFlags;
+    const flags = states.ruleFlags;
     const state = flags === null ? 0 : (flags[rule.slot] as number);
     if (fires) {
-      if ((state & FIRING) === 0 && holdsLongEnough(zone, rule, state, ts, plan)) {
-        statesOf(zone, plan.slots)[rule.slot] = FIRING | rule.stateBits;
-        zone.rulesChanged = true;
+      if ((state & FIRING) === 0 && holdsLongEnough(states, rule, state, ts, plan)) {
+        statesOf(states, plan.slots)[rule.slot] = FIRING | rule.stateBits;
+        states.rulesChanged = true;
         emit(reading, seq, rule, 'firing', details, false);
       }
     } else if (state !== 0) {
       // The condition stopped: t0 is cleared; a FIRING rule resolves unless x is still past a clear level (hysteresis).
-      zone.rulesChanged = true;
+      states.rulesChanged = true;
       if ((state & FIRING) === 0) (flags as Uint8Array)[rule.slot] = 0;
       else if (x <= rule.clearAbove && x >= rule.clearBelow) {
         (flags as Uint8Array)[rule.slot] = 0;
@@ -105,9 +118,13 @@ export function applyReading(zone: ZoneState, reading: Reading, window: WindowPl
       }
     }
   }
-  zone.seq = seq;
-  zone.addToHistory(x);
-  if (window.ringPanes > 0) zone.addToPane(p, x);
+}
+
+/** Adds a reading to its zone's statistics, once every rule set has evaluated it. */
+export function addReading(zone: ZoneState, reading: Reading, window: WindowPlan): void {
+  zone.seq++;
+  zone.addToHistory(reading.temperature);
+  if (window.ringPanes > 0) zone.addToPane(paneOf(reading.ts, window.paneMs), reading.temperature);
   zone.dirty = true;
 }
 
@@ -116,13 +133,13 @@ export function applyReading(zone: ZoneState, reading: Reading, window: WindowPl
  * first since start or restore): drops the rule states the new plan has no
  * place for, resolving FIRING ones as removed (contract §7.2), then takes it.
  */
-function enterPlan(zone: ZoneState, reading: Reading, seq: number, book: RuleBook, emit: AlertEmitter): ZonePlan {
+function enterPlan(states: RuleStates, reading: Reading, seq: number, book: RuleBook, emit: AlertEmitter): ZonePlan {
   const plan = book.planFor(book.versionAt(reading.ts), reading.zoneId);
-  if (plan !== zone.plan) {
-    for (const removal of reconcile(zone, plan, book)) emit(reading, seq, removal, 'resolved', REMOVED_DETAILS, true);
+  if (plan !== states.plan) {
+    for (const removal of reconcile(states, plan, book)) emit(reading, seq, removal, 'resolved', REMOVED_DETAILS, true);
     // States the zone already has must cover the plan's slots (a newer version may have added rule ids).
-    if (zone.ruleFlags !== null) statesOf(zone, plan.slots);
-    zone.plan = plan;
+    if (states.ruleFlags !== null) statesOf(states, plan.slots);
+    states.plan = plan;
   }
   return plan;
 }
@@ -132,15 +149,15 @@ function enterPlan(zone: ZoneState, reading: Reading, seq: number, book: RuleBoo
  * the condition has held on every evaluation since t0 and ts − t0 ≥ for; the
  * first such evaluation sets t0 (contract §7.4).
  */
-function holdsLongEnough(zone: ZoneState, rule: PlannedRule, state: number, ts: number, plan: ZonePlan): boolean {
+function holdsLongEnough(states: RuleStates, rule: PlannedRule, state: number, ts: number, plan: ZonePlan): boolean {
   if ((state & PENDING) === 0) {
     if (rule.forMs === 0) return true;
-    statesOf(zone, plan.slots)[rule.slot] = PENDING | rule.stateBits;
-    t0Of(zone)[rule.slot] = ts;
-    zone.rulesChanged = true;
+    statesOf(states, plan.slots)[rule.slot] = PENDING | rule.stateBits;
+    t0Of(states)[rule.slot] = ts;
+    states.rulesChanged = true;
     return false;
   }
-  return ts - (zone.ruleT0?.[rule.slot] ?? ts) >= rule.forMs;
+  return ts - (states.ruleT0?.[rule.slot] ?? ts) >= rule.forMs;
 }
 
 /** Is either zscore comparison (the σ guard, or │x − μ│ against k·σ) within rounding of flipping? */
