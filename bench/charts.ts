@@ -9,8 +9,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { lineChart, type Series } from '../src/report/svg-chart.js';
 import { RESULTS_DIR } from './environment.js';
-import { lineChart, type Series } from './svg-chart.js';
 
 interface LatencyResult {
   runs: Array<{ guarantee: string; offeredRate: number; checkpointIntervalMs: number | null; latencyMs: { p50: number; p99: number; p999: number } }>;

@@ -1,0 +1,205 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultWorkers } from '../config/defaults.js';
+import { loadConfigFile } from '../config/load.js';
+import type { KlaxonConfig, RuleVersion } from '../config/types.js';
+import { UsageError } from '../errors.js';
+import { FileSink } from '../io/file/file-sink.js';
+import type { BacktestSetup } from '../protocol/messages.js';
+import { ruleCharts, stackedCharts } from './charts.js';
+import { type DeploymentRules, deploymentRules } from './deployment.js';
+import { htmlReport } from './html.js';
+import { fileInput, topicInput } from './inputs.js';
+import { markdownReport } from './markdown.js';
+import { type BacktestReport, buildReport, type NamedRuleSet } from './report.js';
+import { compareRuleSets, readRuleSetFile, sameRuleSets } from './rule-sets.js';
+import { type BacktestInput, runBacktest } from './run.js';
+import { type Side, Tally } from './tally.js';
+import { isoOrOpen } from './times.js';
+
+/** `klaxon backtest` as a function: what to compare, over which readings, and where the reports go. */
+export interface BacktestOptions {
+  /** The candidate rule set (a rules file). */
+  rules: string;
+  /** The baseline: a rules file, or a version of the deployment's rule set (needs `config`); neither: the deployment's rule set, if a config is given. */
+  baseline?: string;
+  baselineVersion?: number;
+  /** An NDJSON file of readings; without it, the config's source (a file, or its Kafka topic, or `topic`). */
+  input?: string;
+  /** The deployment's config: its window, mode, rule set, brokers and readings topic. */
+  config?: string;
+  topic?: string;
+  /** ms since the epoch; ±Infinity (or absent): open. */
+  from?: number;
+  to?: number;
+  warmupMs?: number;
+  zones?: string[];
+  out: string;
+  workers?: number;
+  connectTimeoutMs?: number;
+  /** Shards on this thread (tests). */
+  inProcess?: boolean;
+  /** Called about once a second while running, with the tally so far. */
+  onProgress?: (tally: Tally) => void;
+}
+
+export interface BacktestOutcome {
+  report: BacktestReport;
+  files: { markdown: string; html: string; chart: string | undefined; summary: string; candidateAlerts: string; difference: string | undefined };
+}
+
+/**
+ * Runs a backtest from start to reports: reads and checks both rule sets
+ * (one window for both), opens the input (a file, or a topic's offsets for
+ * the times asked), runs the engine's evaluation under both rule sets in one
+ * pass, and writes the candidate's alerts, the difference and the reports
+ * to `out`. Bad input throws a UsageError or ConfigError (exit 2) before
+ * anything is read.
+ */
+export async function backtest(options: BacktestOptions): Promise<BacktestOutcome> {
+  const from = options.from ?? Number.NEGATIVE_INFINITY;
+  const to = options.to ?? Number.POSITIVE_INFINITY;
+  const warmupMs = options.warmupMs ?? 0;
+  if (from >= to) throw new UsageError(`--from ${isoOrOpen(from)} is not before --to ${isoOrOpen(to)}`);
+  if (options.baseline !== undefined && options.baselineVersion !== undefined) throw new UsageError('give --baseline or --baseline-version, not both');
+  if (warmupMs > 0 && from === Number.NEGATIVE_INFINITY) throw new UsageError('--warmup needs --from: it reads the readings before --from');
+  const config = options.config === undefined ? undefined : loadConfigFile(options.config);
+  if (config !== undefined && options.connectTimeoutMs !== undefined) config.connectTimeoutMs = options.connectTimeoutMs;
+  if (options.baselineVersion !== undefined && config === undefined)
+    throw new UsageError('--baseline-version needs --config: the version is one of the deployment rule set');
+  const candidateFile = readRuleSetFile(options.rules);
+  const baselineFile = options.baseline === undefined ? undefined : readRuleSetFile(options.baseline);
+  const source = config?.source;
+  if (options.topic !== undefined && source?.type !== 'kafka') throw new UsageError('--topic needs --config with a kafka source (its brokers)');
+  const fromTopic = options.input === undefined && source?.type === 'kafka';
+  if (options.input === undefined && source?.type !== 'file' && !fromTopic) {
+    throw new UsageError(
+      config === undefined ? 'give --input FILE, or --config with a file or kafka source' : `the config's source is ${source?.type}: give --input FILE`,
+    );
+  }
+  if (source?.type === 'kafka' && config !== undefined) {
+    // The topic, or the deployment's rules topic: one line naming the brokers when they do not answer.
+    const { waitForKafka } = await import('../io/kafka/reachable.js');
+    await waitForKafka(source.brokers, ['source.brokers'], config.connectTimeoutMs);
+  }
+  const deployment = config === undefined ? undefined : await baselineOfDeployment(config, options);
+  const sets = compareRuleSets(
+    candidateFile,
+    baselineFile ?? deployment?.versions,
+    config === undefined ? undefined : { window: config.window, mode: config.mode },
+  );
+  const candidate: NamedRuleSet = { label: options.rules, versions: sets.candidate };
+  const baseline: NamedRuleSet | undefined =
+    sets.baseline === undefined ? undefined : { label: options.baseline ?? deployment?.label ?? "the deployment's rule set", versions: sets.baseline };
+  const batchSize = config?.engine.batchSize ?? 1_000;
+  const setup: BacktestSetup = fromTopic
+    ? { from: Number.NEGATIVE_INFINITY, until: Number.POSITIVE_INFINITY, countFrom: Number.NEGATIVE_INFINITY }
+    : { from: from === Number.NEGATIVE_INFINITY ? from : from - warmupMs, until: to, countFrom: from };
+  if (sets.baseline !== undefined) setup.baseline = sets.baseline;
+  if (options.zones !== undefined) setup.zones = options.zones;
+
+  let input: BacktestInput;
+  let closeTopic = async () => {};
+  if (fromTopic && source?.type === 'kafka') {
+    const { TopicRange } = await import('../io/kafka/topic-range.js');
+    const { planTopicRange } = await import('./topic-plan.js');
+    const topic = await TopicRange.open(source.brokers, options.topic ?? source.topic, source.clientId);
+    closeTopic = () => topic.close();
+    try {
+      const plan = await planTopicRange(topic, source.brokers, from, to, warmupMs);
+      input = await topicInput(topic, plan.ranges, batchSize, plan.description);
+    } catch (error) {
+      await closeTopic();
+      throw error;
+    }
+  } else {
+    input = await fileInput(options.input ?? (source?.type === 'file' ? source.path : ''), batchSize);
+  }
+
+  mkdirSync(options.out, { recursive: true });
+  const files = {
+    markdown: join(options.out, 'report.md'),
+    html: join(options.out, 'report.html'),
+    chart: join(options.out, 'alerts-over-time.svg') as string | undefined,
+    summary: join(options.out, 'summary.json'),
+    candidateAlerts: join(options.out, 'candidate-alerts.ndjson'),
+    difference: baseline === undefined ? undefined : join(options.out, 'difference.ndjson'),
+  };
+  const candidateSink = await FileSink.open(files.candidateAlerts);
+  const differenceSink = files.difference === undefined ? undefined : await FileSink.open(files.difference);
+  const tally = new Tally(baseline !== undefined, {
+    candidate: (alert) => candidateSink.write([{ key: alert.zoneId, value: alert.text }]),
+    difference: (only: Side, alert) => differenceSink?.write([{ key: alert.zoneId, value: `{"only":"${only}","alert":${alert.text}}` }]),
+  });
+  const workers = options.workers ?? config?.engine.workers ?? defaultWorkers();
+  const started = performance.now();
+  const progress = options.onProgress === undefined ? undefined : setInterval(() => options.onProgress?.(tally), 1_000);
+  try {
+    await runBacktest(
+      input,
+      { window: sets.window, versions: sets.candidate },
+      setup,
+      {
+        workers,
+        batchSize,
+        maxQueuePerWorker: config?.engine.maxQueuePerWorker ?? 4,
+        virtualNodes: config?.engine.virtualNodes ?? 128,
+        ...(options.inProcess ? { inProcess: true } : {}),
+      },
+      tally,
+      async () => {
+        await candidateSink.ready();
+        await differenceSink?.ready();
+      },
+    );
+  } finally {
+    clearInterval(progress);
+    await input.close().catch(() => {});
+    await closeTopic().catch(() => {});
+    await candidateSink.close();
+    await differenceSink?.close();
+  }
+  const report = buildReport(
+    tally,
+    {
+      input: input.description,
+      fromTopic,
+      candidate,
+      baseline,
+      window: sets.window,
+      from,
+      to,
+      warmupMs,
+      zones: options.zones,
+      workers,
+      elapsedMs: performance.now() - started,
+    },
+    sameRuleSets(sets.candidate, sets.baseline),
+  );
+  const charts = ruleCharts(report);
+  if (charts.length === 0) files.chart = undefined;
+  else writeFileSync(files.chart as string, stackedCharts(charts));
+  writeFileSync(files.markdown, markdownReport(report, charts.length === 0 ? undefined : 'alerts-over-time.svg'));
+  writeFileSync(files.html, htmlReport(report, charts));
+  writeFileSync(files.summary, `${JSON.stringify(report, null, 2)}\n`);
+  return { report, files };
+}
+
+/** The deployment's rule set as the baseline: one version of it (--baseline-version), or all of it, by event time. */
+async function baselineOfDeployment(config: KlaxonConfig, options: BacktestOptions): Promise<{ versions: RuleVersion[]; label: string } | undefined> {
+  if (options.baseline !== undefined) return undefined;
+  const rules: DeploymentRules = await deploymentRules(config);
+  const wanted = options.baselineVersion;
+  if (wanted === undefined) {
+    const list = rules.versions.map((v) => v.version).join(', ');
+    return {
+      versions: rules.versions,
+      label: `the deployment's rule set from ${rules.channel} (${rules.versions.length > 1 ? `versions ${list}, each by event time` : `version ${list}`})`,
+    };
+  }
+  const version = rules.versions.find((v) => v.version === wanted);
+  if (version === undefined)
+    throw new UsageError(`--baseline-version ${wanted}: ${rules.channel} has no such version (known: ${rules.versions.map((v) => v.version).join(', ')})`);
+  // One version's rules over the whole backtest, whatever time it was in force (its alerts keep its number).
+  return { versions: [{ ...version, effectiveFrom: 0 }], label: `version ${wanted} of ${rules.channel}` };
+}
