@@ -192,14 +192,15 @@ async function baselineOfDeployment(config: KlaxonConfig, options: BacktestOptio
   const wanted = options.baselineVersion;
   if (wanted === undefined) {
     const list = rules.versions.map((v) => v.version).join(', ');
-    return {
-      versions: rules.versions,
-      label: `the deployment's rule set from ${rules.channel} (${rules.versions.length > 1 ? `versions ${list}, each by event time` : `version ${list}`})`,
-    };
+    const which = rules.versions.length > 1 ? `versions ${list}, each by event time` : `version ${list}`;
+    return { versions: rules.versions, label: `the deployment's rule set (${which}; from ${rules.channel})` };
   }
   const version = rules.versions.find((v) => v.version === wanted);
-  if (version === undefined)
-    throw new UsageError(`--baseline-version ${wanted}: ${rules.channel} has no such version (known: ${rules.versions.map((v) => v.version).join(', ')})`);
+  if (version === undefined) {
+    throw new UsageError(
+      `--baseline-version ${wanted}: the deployment's rule set has no such version (known: ${rules.versions.map((v) => v.version).join(', ')}; from ${rules.channel})`,
+    );
+  }
   // One version's rules over the whole backtest, whatever time it was in force (its alerts keep its number).
-  return { versions: [{ ...version, effectiveFrom: 0 }], label: `version ${wanted} of ${rules.channel}` };
+  return { versions: [{ ...version, effectiveFrom: 0 }], label: `version ${wanted} of the deployment's rule set (from ${rules.channel})` };
 }

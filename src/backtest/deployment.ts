@@ -5,7 +5,7 @@ import { openRulesChannel } from '../rules/channel.js';
 /** A deployment's rule set versions and where they were read. */
 export interface DeploymentRules {
   versions: RuleVersion[];
-  /** "rules topic readings.rules", or the config when its channel holds nothing (yet). */
+  /** Where they were read: "the rules topic readings.rules", or "the config" (and why) when its channel holds nothing. */
   channel: string;
 }
 
@@ -21,7 +21,7 @@ export async function deploymentRules(config: KlaxonConfig): Promise<DeploymentR
   if (source.type === 'kafka') {
     const { createKafka, topicExists } = await import('../io/kafka/client.js');
     if (!(await topicExists(createKafka(source.brokers, `${source.clientId}-backtest`), source.rulesTopic))) {
-      return { versions: [...config.versions], channel: `the config (its rules topic ${source.rulesTopic} does not exist)` };
+      return { versions: [...config.versions], channel: `the config; its rules topic ${source.rulesTopic} does not exist` };
     }
   }
   const channel = await openRulesChannel(config);

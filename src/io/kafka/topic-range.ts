@@ -85,7 +85,7 @@ export class TopicRange {
     const wanted = this.partitions.filter((p) => p.high > p.low);
     if (wanted.length === 0) return undefined;
     const found = new Map<number, { oldest?: number; newest?: number }>(wanted.map((p) => [p.partition, {}]));
-    const consumer = this.consumer();
+    const { consumer, dispose } = this.consumer();
     let finish = () => {};
     const finished = new Promise<void>((resolve) => {
       finish = resolve;
@@ -118,7 +118,7 @@ export class TopicRange {
       for (const { partition, low } of wanted) consumer.seek({ topic: this.topic, partition, offset: String(low) });
       await within(finished, PROBE_TIMEOUT_MS, `the oldest and newest records of topic ${this.topic} were not read within ${PROBE_TIMEOUT_MS / 1000} s`);
     } finally {
-      await consumer.disconnect().catch(() => {});
+      await dispose();
     }
     const times = [...found.values()];
     return { oldest: Math.min(...times.map((t) => t.oldest as number)), newest: Math.max(...times.map((t) => t.newest as number)) };
@@ -126,17 +126,23 @@ export class TopicRange {
 
   /** Reads the ranges; start() must be awaited before the first next(). */
   reader(ranges: readonly PartitionRange[], batchSize: number): TopicRangeReader {
-    return new TopicRangeReader(this.consumer(), this.topic, ranges, batchSize);
+    const { consumer, dispose } = this.consumer();
+    return new TopicRangeReader(consumer, dispose, this.topic, ranges, batchSize);
   }
 
   async close(): Promise<void> {
     await this.admin.disconnect();
   }
 
-  /** A consumer of a group of its own, that never commits and never creates the topic. */
-  private consumer(): Consumer {
-    return this.kafka.consumer({
-      groupId: `klaxon-backtest-${randomUUID()}`,
+  /**
+   * A consumer of a group of its own, that never commits and never creates
+   * the topic; disposing of it disconnects it and deletes its group (empty,
+   * with no offsets: the broker would only list it until it expires).
+   */
+  private consumer(): { consumer: Consumer; dispose: () => Promise<void> } {
+    const groupId = `klaxon-backtest-${randomUUID()}`;
+    const consumer = this.kafka.consumer({
+      groupId,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: 100,
       sessionTimeout: 10_000,
@@ -144,6 +150,11 @@ export class TopicRange {
       maxBytesPerPartition: 4 << 20,
       retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: 20 },
     });
+    const dispose = async () => {
+      await consumer.disconnect().catch(() => {});
+      await this.admin.deleteGroups([groupId]).catch(() => {});
+    };
+    return { consumer, dispose };
   }
 }
 
@@ -165,6 +176,7 @@ export class TopicRangeReader {
 
   constructor(
     private readonly consumer: Consumer,
+    private readonly dispose: () => Promise<void>,
     private readonly topic: string,
     ranges: readonly PartitionRange[],
     private readonly batchSize: number,
@@ -207,7 +219,7 @@ export class TopicRangeReader {
   async close(): Promise<void> {
     this.stopped = true;
     for (const wake of this.roomWaiters.splice(0)) wake();
-    await this.consumer.disconnect();
+    await this.dispose();
   }
 
   private async onBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
