@@ -91,8 +91,8 @@ function longer(figures: RuleFigures, episode: Episode): void {
  * readings, both rule sets' alerts by rule, and the difference between the
  * two. Alerts are matched by zone, rule id, reading seq and status (the
  * alert_id and status): both rule sets evaluate a reading in the same task,
- * one after the other, so the difference is found reading by reading, with
- * nothing kept for the end.
+ * one after the other, so the worker matches them reading by reading (the
+ * twin flags) and nothing is kept for the end.
  */
 export class Tally {
   readonly candidate = new RuleSetTally();
@@ -125,12 +125,18 @@ export class Tally {
     if (result.minTs < this.minTs) this.minTs = result.minTs;
     if (result.maxTs > this.maxTs) this.maxTs = result.maxTs;
     for (const { reason } of result.rejected) this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
-    const { alerts } = result;
-    for (let start = 0; start < alerts.length; ) {
-      let end = start + 1;
-      while (end < alerts.length && alerts[end]?.record === alerts[start]?.record) end++;
-      this.reading(alerts.slice(start, end));
-      start = end;
+    const baseline = this.baseline;
+    for (const alert of result.alerts) {
+      if (alert.baseline) {
+        baseline?.add(alert);
+        if (!alert.twin) this.only('baseline', alert);
+        continue;
+      }
+      this.candidate.add(alert);
+      this.outputs.candidate(alert);
+      if (baseline === undefined) continue;
+      if (alert.twin) this.differenceOf(alert.rule).both++;
+      else this.only('candidate', alert);
     }
   }
 
@@ -155,41 +161,10 @@ export class Tally {
     this.baseline?.finish(this.maxTs);
   }
 
-  /** The alerts of one reading: the candidate's, then the baseline's. */
-  private reading(alerts: readonly BacktestAlert[]): void {
-    const baseline = this.baseline;
-    if (baseline === undefined) {
-      for (const alert of alerts) {
-        this.candidate.add(alert);
-        this.outputs.candidate(alert);
-      }
-      return;
-    }
-    const unmatched = alerts.filter((alert) => alert.baseline);
-    for (const alert of alerts) {
-      if (alert.baseline) {
-        baseline.add(alert);
-        continue;
-      }
-      this.candidate.add(alert);
-      this.outputs.candidate(alert);
-      const twin = unmatched.findIndex((other) => other.rule === alert.rule && other.firing === alert.firing && other.removed === alert.removed);
-      const difference = this.differenceOf(alert.rule);
-      if (twin >= 0) {
-        unmatched.splice(twin, 1);
-        difference.both++;
-      } else {
-        difference.onlyCandidate++;
-        this.only('candidate', alert);
-      }
-    }
-    for (const alert of unmatched) {
-      this.differenceOf(alert.rule).onlyBaseline++;
-      this.only('baseline', alert);
-    }
-  }
-
   private only(side: Side, alert: BacktestAlert): void {
+    const difference = this.differenceOf(alert.rule);
+    if (side === 'candidate') difference.onlyCandidate++;
+    else difference.onlyBaseline++;
     this.outputs.difference(side, alert);
     const examples = this.examples[side];
     const kept = examples.get(alert.rule) ?? [];

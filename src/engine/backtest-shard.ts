@@ -5,7 +5,7 @@ import { type Reading, RejectReason } from '../model/reading.js';
 import type { BacktestAlert, BacktestResult, BacktestSetup, BacktestTask, ShardSetup } from '../protocol/messages.js';
 import { HashRing } from '../sharding/ring.js';
 import { formatAlert } from './alert.js';
-import { type AlertEmitter, addReading, evaluateRules } from './evaluate.js';
+import { type AlertEmitter, addReading, evaluateRules, StatsMemo } from './evaluate.js';
 import { compileGlobs, type ZoneMatcher } from './globs.js';
 import { planWindow } from './plan.js';
 import { isRejection, parseReading } from './reading.js';
@@ -20,6 +20,33 @@ interface BacktestZone {
 }
 
 const NO_ALERTS: AlertEmitter = () => {};
+
+function backtestAlert(
+  record: number,
+  baseline: boolean,
+  reading: Reading,
+  seq: number,
+  rule: AlertRule,
+  status: AlertStatus,
+  removed: boolean,
+  text: string,
+  twin = false,
+): BacktestAlert {
+  return {
+    record,
+    baseline,
+    twin,
+    zoneId: reading.zoneId,
+    rule: rule.id,
+    firing: status === 'firing',
+    removed,
+    every: (rule as Partial<PlannedRule>).every === true,
+    shadow: rule.shadow,
+    seq,
+    ts: reading.ts,
+    text,
+  };
+}
 
 /**
  * The zones one worker owns in a backtest (`klaxon backtest`): each reading
@@ -39,6 +66,8 @@ export class BacktestShard {
   private readonly shard: number;
   private readonly range: BacktestSetup;
   private evaluatedZones = 0;
+  /** Statistics asked for by the candidate's rules, answered again for the baseline's. */
+  private readonly memo = new StatsMemo();
 
   constructor(setup: ShardSetup, range: BacktestSetup) {
     this.window = planWindow(setup.rules.window);
@@ -69,25 +98,25 @@ export class BacktestShard {
       zones: 0,
     };
     let record = 0;
-    const emitter =
-      (baseline: boolean): AlertEmitter =>
-      (reading: Reading, seq: number, rule: AlertRule, status: AlertStatus, details: Record<string, number>, removed: boolean) => {
-        result.alerts.push({
-          record,
-          baseline,
-          zoneId: reading.zoneId,
-          rule: rule.id,
-          firing: status === 'firing',
-          removed,
-          every: (rule as Partial<PlannedRule>).every === true,
-          shadow: rule.shadow,
-          seq,
-          ts: reading.ts,
-          text: formatAlert(reading, seq, rule, status, details, removed),
-        } satisfies BacktestAlert);
-      };
-    const candidateAlerts = emitter(false);
-    const baselineAlerts = emitter(true);
+    /** Where the current reading's alerts start in result.alerts (the candidate's come first). */
+    let readingStart = 0;
+    const candidateAlerts: AlertEmitter = (reading, seq, rule, status, details, removed) => {
+      result.alerts.push(backtestAlert(record, false, reading, seq, rule, status, removed, formatAlert(reading, seq, rule, status, details, removed)));
+    };
+    // A baseline alert with a twin among the candidate's for the same reading (same rule, status and removal) is in
+    // both: only its figures are needed, so its text is not even made (most baseline alerts, for a change of one rule).
+    const baselineAlerts: AlertEmitter = (reading, seq, rule, status, details, removed) => {
+      const firing = status === 'firing';
+      const alerts = result.alerts;
+      let twin: BacktestAlert | undefined;
+      for (let i = readingStart; i < alerts.length && twin === undefined; i++) {
+        const other = alerts[i] as BacktestAlert;
+        if (!other.baseline && !other.twin && other.rule === rule.id && other.firing === firing && other.removed === removed) twin = other;
+      }
+      if (twin !== undefined) twin.twin = true;
+      const text = twin === undefined ? formatAlert(reading, seq, rule, status, details, removed) : '';
+      alerts.push(backtestAlert(record, true, reading, seq, rule, status, removed, text, twin !== undefined));
+    };
     const { from, until, countFrom } = this.range;
     let start = 0;
     for (let i = 0; i < task.ends.length; i++) {
@@ -106,6 +135,7 @@ export class BacktestShard {
         continue;
       }
       record = task.records[i] as number;
+      readingStart = result.alerts.length;
       const counts = !task.warmup && ts >= countFrom;
       if (counts) {
         result.counted++;
@@ -114,8 +144,11 @@ export class BacktestShard {
       } else {
         result.warmup++;
       }
-      evaluateRules(entry.zone, entry.zone, parsed, this.window, this.candidate, counts ? candidateAlerts : NO_ALERTS);
-      if (this.baseline !== undefined) evaluateRules(entry.zone, entry.baseline, parsed, this.window, this.baseline, counts ? baselineAlerts : NO_ALERTS);
+      if (this.baseline === undefined) evaluateRules(entry.zone, entry.zone, parsed, this.window, this.candidate, counts ? candidateAlerts : NO_ALERTS);
+      else {
+        evaluateRules(entry.zone, entry.zone, parsed, this.window, this.candidate, counts ? candidateAlerts : NO_ALERTS, this.memo);
+        evaluateRules(entry.zone, entry.baseline, parsed, this.window, this.baseline, counts ? baselineAlerts : NO_ALERTS, this.memo);
+      }
       addReading(entry.zone, parsed, this.window);
     }
     result.zones = this.evaluatedZones;

@@ -212,6 +212,11 @@ export interface BacktestAlert {
   record: number;
   /** Raised under the baseline rule set (otherwise the candidate). */
   baseline: boolean;
+  /**
+   * The other rule set raised the same alert for the same reading (same rule, status and removal: the same
+   * alert_id and status): the alert is in both. A baseline alert with a twin has no text (its candidate twin has it).
+   */
+  twin: boolean;
   zoneId: string;
   rule: string;
   firing: boolean;
@@ -228,7 +233,7 @@ export interface BacktestAlert {
 
 export interface BacktestResult {
   kind: 'backtested';
-  /** In reading order; for one reading the candidate's alerts, then the baseline's. */
+  /** In reading order; for one reading the candidate's alerts, then the baseline's, twins marked. */
   alerts: BacktestAlert[];
   rejected: Rejection[];
   /** Readings evaluated whose alerts count. */

@@ -58,7 +58,8 @@ test('a shadow rule through Kafka: never in the alerts topic, in the shadow topi
 
   // Never in the alerts topic while it is a shadow rule; there only once promoted.
   const preview = (a: Record<string, unknown>) => a.rule === PREVIEW.id;
-  for (const alert of parse(main).filter(preview)) assert.ok((alert.ts as number) >= promotedAt, `${alert.alert_id} reached the alerts topic before its promotion`);
+  for (const alert of parse(main).filter(preview))
+    assert.ok((alert.ts as number) >= promotedAt, `${alert.alert_id} reached the alerts topic before its promotion`);
   assert.ok(parse(main).some(preview), 'promoted, it pages');
   assert.ok(parse(main).every((a) => a.shadow === undefined));
 

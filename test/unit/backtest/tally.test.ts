@@ -8,6 +8,7 @@ function alert(record: number, baseline: boolean, zoneId: string, rule: string, 
   return {
     record,
     baseline,
+    twin: false,
     zoneId,
     rule,
     firing,
@@ -35,17 +36,17 @@ function recording() {
   };
 }
 
-test('the difference is matched reading by reading: same rule, status and removal under both, or one side only', () => {
+test('the difference: twins (matched by the worker) are in both; the others are on one side, each written out', () => {
   const out = recording();
   const tally = new Tally(true, out.outputs);
   tally.add(
     0,
     10,
     result([
-      // Reading 0: both fire hot; only the candidate fires warm.
-      alert(0, false, 'z', 'hot', true, 1_000),
+      // Reading 0: both fire hot (twins); only the candidate fires warm.
+      alert(0, false, 'z', 'hot', true, 1_000, { twin: true }),
       alert(0, false, 'z', 'warm', true, 1_000),
-      alert(0, true, 'z', 'hot', true, 1_000),
+      alert(0, true, 'z', 'hot', true, 1_000, { twin: true, text: '' }),
       // Reading 1: the candidate resolves hot where the baseline resolves it as removed: two different alerts.
       alert(1, false, 'z', 'hot', false, 2_000),
       alert(1, true, 'z', 'hot', false, 2_000, { removed: true }),
@@ -67,6 +68,7 @@ test('the difference is matched reading by reading: same rule, status and remova
     ['baseline', 'y:hot:3'],
   ]);
   assert.deepEqual(tally.examples.baseline.get('hot'), ['z:hot:2', 'y:hot:3']);
+  assert.equal(tally.baseline?.rules.get('hot')?.firing, 2, "a twin counts in the baseline's figures too");
 });
 
 test('per rule: firings, resolutions, zones, and the longest episode (a still-firing one lasts to the last reading counted)', () => {
