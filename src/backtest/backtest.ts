@@ -17,6 +17,13 @@ import { type BacktestInput, runBacktest } from './run.js';
 import { type Side, Tally } from './tally.js';
 import { isoOrOpen } from './times.js';
 
+/**
+ * Records per task. A backtest wants throughput, not latency: 5,000 took 12%
+ * less CPU a reading than the engine's 1,000 (8.9 µs against 10.2–10.9, both
+ * rule sets, 2M readings, two rounds); 10,000 and 20,000 did no better.
+ */
+const BATCH_SIZE = 5_000;
+
 /** `klaxon backtest` as a function: what to compare, over which readings, and where the reports go. */
 export interface BacktestOptions {
   /** The candidate rule set (a rules file). */
@@ -36,6 +43,8 @@ export interface BacktestOptions {
   zones?: string[];
   out: string;
   workers?: number;
+  /** Records per task (default 5,000). */
+  batchSize?: number;
   connectTimeoutMs?: number;
   /** Shards on this thread (tests). */
   inProcess?: boolean;
@@ -91,7 +100,7 @@ export async function backtest(options: BacktestOptions): Promise<BacktestOutcom
   const candidate: NamedRuleSet = { label: options.rules, versions: sets.candidate };
   const baseline: NamedRuleSet | undefined =
     sets.baseline === undefined ? undefined : { label: options.baseline ?? deployment?.label ?? "the deployment's rule set", versions: sets.baseline };
-  const batchSize = config?.engine.batchSize ?? 1_000;
+  const batchSize = options.batchSize ?? BATCH_SIZE;
   const setup: BacktestSetup = fromTopic
     ? { from: Number.NEGATIVE_INFINITY, until: Number.POSITIVE_INFINITY, countFrom: Number.NEGATIVE_INFINITY }
     : { from: from === Number.NEGATIVE_INFINITY ? from : from - warmupMs, until: to, countFrom: from };
