@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { defaultWorkers } from '../config/defaults.js';
 import { loadConfigFile } from '../config/load.js';
-import type { KlaxonConfig, RuleVersion } from '../config/types.js';
+import type { KlaxonConfig, RuleVersion, WindowConfig } from '../config/types.js';
 import { UsageError } from '../errors.js';
 import { FileSink } from '../io/file/file-sink.js';
 import type { BacktestSetup } from '../protocol/messages.js';
@@ -57,6 +57,21 @@ export interface BacktestOutcome {
   files: { markdown: string; html: string; chart: string | undefined; summary: string; candidateAlerts: string; difference: string | undefined };
 }
 
+/** What a backtest runs with, once its options are checked and its rule sets read. */
+interface Plan {
+  config: KlaxonConfig | undefined;
+  window: WindowConfig;
+  candidate: NamedRuleSet;
+  baseline: NamedRuleSet | undefined;
+  /** The workers' setup: the baseline, the time range by reading ts (a file) and the zones. */
+  setup: BacktestSetup;
+  from: number;
+  to: number;
+  warmupMs: number;
+  /** The file to read; undefined: the config's Kafka topic. */
+  file: string | undefined;
+}
+
 /**
  * Runs a backtest from start to reports: reads and checks both rule sets
  * (one window for both), opens the input (a file, or a topic's offsets for
@@ -66,6 +81,68 @@ export interface BacktestOutcome {
  * anything is read.
  */
 export async function backtest(options: BacktestOptions): Promise<BacktestOutcome> {
+  const plan = await planBacktest(options);
+  const { input, close } = await openInput(plan, options);
+  mkdirSync(options.out, { recursive: true });
+  const files = {
+    markdown: join(options.out, 'report.md'),
+    html: join(options.out, 'report.html'),
+    chart: undefined as string | undefined,
+    summary: join(options.out, 'summary.json'),
+    candidateAlerts: join(options.out, 'candidate-alerts.ndjson'),
+    difference: plan.baseline === undefined ? undefined : join(options.out, 'difference.ndjson'),
+  };
+  const candidateSink = await FileSink.open(files.candidateAlerts);
+  const differenceSink = files.difference === undefined ? undefined : await FileSink.open(files.difference);
+  const tally = new Tally(plan.baseline !== undefined, {
+    candidate: (alert) => candidateSink.write([{ key: alert.zoneId, value: alert.text }]),
+    difference: (only: Side, alert) => differenceSink?.write([{ key: alert.zoneId, value: `{"only":"${only}","alert":${alert.text}}` }]),
+  });
+  const { config } = plan;
+  const workers = options.workers ?? config?.engine.workers ?? defaultWorkers();
+  const started = performance.now();
+  const progress = options.onProgress === undefined ? undefined : setInterval(() => options.onProgress?.(tally), 1_000);
+  try {
+    const engine = {
+      workers,
+      batchSize: options.batchSize ?? BATCH_SIZE,
+      maxQueuePerWorker: config?.engine.maxQueuePerWorker ?? 4,
+      virtualNodes: config?.engine.virtualNodes ?? 128,
+      ...(options.inProcess ? { inProcess: true } : {}),
+    };
+    await runBacktest(input, { window: plan.window, versions: [...plan.candidate.versions] }, plan.setup, engine, tally, async () => {
+      await candidateSink.ready();
+      await differenceSink?.ready();
+    });
+  } finally {
+    clearInterval(progress);
+    await close();
+    await candidateSink.close();
+    await differenceSink?.close();
+  }
+  const report = buildReport(
+    tally,
+    {
+      input: input.description,
+      fromTopic: plan.file === undefined,
+      candidate: plan.candidate,
+      baseline: plan.baseline,
+      window: plan.window,
+      from: plan.from,
+      to: plan.to,
+      warmupMs: plan.warmupMs,
+      zones: options.zones,
+      workers,
+      elapsedMs: performance.now() - started,
+    },
+    sameRuleSets(plan.candidate.versions, plan.baseline?.versions),
+  );
+  files.chart = writeReports(report, files);
+  return { report, files };
+}
+
+/** Checks the options, reads both rule sets (and the deployment's, from its config and rules channel) and decides what to read. */
+async function planBacktest(options: BacktestOptions): Promise<Plan> {
   const from = options.from ?? Number.NEGATIVE_INFINITY;
   const to = options.to ?? Number.POSITIVE_INFINITY;
   const warmupMs = options.warmupMs ?? 0;
@@ -74,14 +151,15 @@ export async function backtest(options: BacktestOptions): Promise<BacktestOutcom
   if (warmupMs > 0 && from === Number.NEGATIVE_INFINITY) throw new UsageError('--warmup needs --from: it reads the readings before --from');
   const config = options.config === undefined ? undefined : loadConfigFile(options.config);
   if (config !== undefined && options.connectTimeoutMs !== undefined) config.connectTimeoutMs = options.connectTimeoutMs;
-  if (options.baselineVersion !== undefined && config === undefined)
+  if (options.baselineVersion !== undefined && config === undefined) {
     throw new UsageError('--baseline-version needs --config: the version is one of the deployment rule set');
+  }
   const candidateFile = readRuleSetFile(options.rules);
   const baselineFile = options.baseline === undefined ? undefined : readRuleSetFile(options.baseline);
   const source = config?.source;
   if (options.topic !== undefined && source?.type !== 'kafka') throw new UsageError('--topic needs --config with a kafka source (its brokers)');
-  const fromTopic = options.input === undefined && source?.type === 'kafka';
-  if (options.input === undefined && source?.type !== 'file' && !fromTopic) {
+  const file = options.input ?? (source?.type === 'file' ? source.path : undefined);
+  if (file === undefined && source?.type !== 'kafka') {
     throw new UsageError(
       config === undefined ? 'give --input FILE, or --config with a file or kafka source' : `the config's source is ${source?.type}: give --input FILE`,
     );
@@ -97,101 +175,63 @@ export async function backtest(options: BacktestOptions): Promise<BacktestOutcom
     baselineFile ?? deployment?.versions,
     config === undefined ? undefined : { window: config.window, mode: config.mode },
   );
-  const candidate: NamedRuleSet = { label: options.rules, versions: sets.candidate };
-  const baseline: NamedRuleSet | undefined =
-    sets.baseline === undefined ? undefined : { label: options.baseline ?? deployment?.label ?? "the deployment's rule set", versions: sets.baseline };
-  const batchSize = options.batchSize ?? BATCH_SIZE;
-  const setup: BacktestSetup = fromTopic
-    ? { from: Number.NEGATIVE_INFINITY, until: Number.POSITIVE_INFINITY, countFrom: Number.NEGATIVE_INFINITY }
-    : { from: from === Number.NEGATIVE_INFINITY ? from : from - warmupMs, until: to, countFrom: from };
+  // A file's range is each reading's ts, applied by the workers; a topic's is offsets for times, read as asked.
+  const setup: BacktestSetup =
+    file === undefined
+      ? { from: Number.NEGATIVE_INFINITY, until: Number.POSITIVE_INFINITY, countFrom: Number.NEGATIVE_INFINITY }
+      : { from: from === Number.NEGATIVE_INFINITY ? from : from - warmupMs, until: to, countFrom: from };
   if (sets.baseline !== undefined) setup.baseline = sets.baseline;
   if (options.zones !== undefined) setup.zones = options.zones;
-
-  let input: BacktestInput;
-  let closeTopic = async () => {};
-  if (fromTopic && source?.type === 'kafka') {
-    const { TopicRange } = await import('../io/kafka/topic-range.js');
-    const { planTopicRange } = await import('./topic-plan.js');
-    const topic = await TopicRange.open(source.brokers, options.topic ?? source.topic, source.clientId);
-    closeTopic = () => topic.close();
-    try {
-      const plan = await planTopicRange(topic, source.brokers, from, to, warmupMs);
-      input = await topicInput(topic, plan.ranges, batchSize, plan.description);
-    } catch (error) {
-      await closeTopic();
-      throw error;
-    }
-  } else {
-    input = await fileInput(options.input ?? (source?.type === 'file' ? source.path : ''), batchSize);
-  }
-
-  mkdirSync(options.out, { recursive: true });
-  const files = {
-    markdown: join(options.out, 'report.md'),
-    html: join(options.out, 'report.html'),
-    chart: join(options.out, 'alerts-over-time.svg') as string | undefined,
-    summary: join(options.out, 'summary.json'),
-    candidateAlerts: join(options.out, 'candidate-alerts.ndjson'),
-    difference: baseline === undefined ? undefined : join(options.out, 'difference.ndjson'),
+  return {
+    config,
+    window: sets.window,
+    candidate: { label: options.rules, versions: sets.candidate },
+    baseline:
+      sets.baseline === undefined ? undefined : { label: options.baseline ?? deployment?.label ?? "the deployment's rule set", versions: sets.baseline },
+    setup,
+    from,
+    to,
+    warmupMs,
+    file,
   };
-  const candidateSink = await FileSink.open(files.candidateAlerts);
-  const differenceSink = files.difference === undefined ? undefined : await FileSink.open(files.difference);
-  const tally = new Tally(baseline !== undefined, {
-    candidate: (alert) => candidateSink.write([{ key: alert.zoneId, value: alert.text }]),
-    difference: (only: Side, alert) => differenceSink?.write([{ key: alert.zoneId, value: `{"only":"${only}","alert":${alert.text}}` }]),
-  });
-  const workers = options.workers ?? config?.engine.workers ?? defaultWorkers();
-  const started = performance.now();
-  const progress = options.onProgress === undefined ? undefined : setInterval(() => options.onProgress?.(tally), 1_000);
-  try {
-    await runBacktest(
-      input,
-      { window: sets.window, versions: sets.candidate },
-      setup,
-      {
-        workers,
-        batchSize,
-        maxQueuePerWorker: config?.engine.maxQueuePerWorker ?? 4,
-        virtualNodes: config?.engine.virtualNodes ?? 128,
-        ...(options.inProcess ? { inProcess: true } : {}),
-      },
-      tally,
-      async () => {
-        await candidateSink.ready();
-        await differenceSink?.ready();
-      },
-    );
-  } finally {
-    clearInterval(progress);
-    await input.close().catch(() => {});
-    await closeTopic().catch(() => {});
-    await candidateSink.close();
-    await differenceSink?.close();
+}
+
+/** The file, or the topic's offsets for the times asked (times outside what it retains refused). */
+async function openInput(plan: Plan, options: BacktestOptions): Promise<{ input: BacktestInput; close: () => Promise<void> }> {
+  if (plan.file !== undefined) {
+    const input = await fileInput(plan.file, options.batchSize ?? BATCH_SIZE);
+    return { input, close: () => input.close().catch(() => {}) };
   }
-  const report = buildReport(
-    tally,
-    {
-      input: input.description,
-      fromTopic,
-      candidate,
-      baseline,
-      window: sets.window,
-      from,
-      to,
-      warmupMs,
-      zones: options.zones,
-      workers,
-      elapsedMs: performance.now() - started,
-    },
-    sameRuleSets(sets.candidate, sets.baseline),
-  );
+  const source = plan.config?.source;
+  if (source?.type !== 'kafka') throw new Error('a backtest without a file reads a kafka source');
+  const { TopicRange } = await import('../io/kafka/topic-range.js');
+  const { planTopicRange } = await import('./topic-plan.js');
+  const topic = await TopicRange.open(source.brokers, options.topic ?? source.topic, source.clientId);
+  try {
+    const range = await planTopicRange(topic, source.brokers, plan.from, plan.to, plan.warmupMs);
+    const input = await topicInput(topic, range.ranges, options.batchSize ?? BATCH_SIZE, range.description);
+    return {
+      input,
+      close: async () => {
+        await input.close().catch(() => {});
+        await topic.close().catch(() => {});
+      },
+    };
+  } catch (error) {
+    await topic.close().catch(() => {});
+    throw error;
+  }
+}
+
+/** The Markdown and HTML reports, the chart and summary.json; returns the chart's path (none when nothing was counted). */
+function writeReports(report: BacktestReport, files: BacktestOutcome['files']): string | undefined {
   const charts = ruleCharts(report);
-  if (charts.length === 0) files.chart = undefined;
-  else writeFileSync(files.chart as string, stackedCharts(charts));
-  writeFileSync(files.markdown, markdownReport(report, charts.length === 0 ? undefined : 'alerts-over-time.svg'));
+  const chart = charts.length === 0 ? undefined : join(dirname(files.markdown), 'alerts-over-time.svg');
+  if (chart !== undefined) writeFileSync(chart, stackedCharts(charts));
+  writeFileSync(files.markdown, markdownReport(report, chart === undefined ? undefined : basename(chart)));
   writeFileSync(files.html, htmlReport(report, charts));
   writeFileSync(files.summary, `${JSON.stringify(report, null, 2)}\n`);
-  return { report, files };
+  return chart;
 }
 
 /** The deployment's rule set as the baseline: one version of it (--baseline-version), or all of it, by event time. */
