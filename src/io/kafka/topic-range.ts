@@ -100,6 +100,13 @@ export class TopicRange {
           const range = wanted.find((p) => p.partition === batch.partition);
           const times = found.get(batch.partition);
           if (range === undefined || times === undefined || isStale()) return;
+          if (times.oldest === undefined && batch.messages.length === 0 && Number(batch.lastOffset()) >= range.high - 1) {
+            // Nothing but transaction markers (or records deleted meanwhile): no record time to tell.
+            found.delete(range.partition);
+            consumer.pause([{ topic: this.topic, partitions: [range.partition] }]);
+            if (complete()) finish();
+            return;
+          }
           for (const message of batch.messages) {
             const offset = Number(message.offset);
             if (times.oldest === undefined && offset >= range.low) times.oldest = Number(message.timestamp);
@@ -121,6 +128,7 @@ export class TopicRange {
       await dispose();
     }
     const times = [...found.values()];
+    if (times.length === 0) return undefined;
     return { oldest: Math.min(...times.map((t) => t.oldest as number)), newest: Math.max(...times.map((t) => t.newest as number)) };
   }
 
