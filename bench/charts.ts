@@ -9,8 +9,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { lineChart, type Series } from '../src/report/svg-chart.js';
 import { RESULTS_DIR } from './environment.js';
-import { lineChart, type Series } from './svg-chart.js';
 import { latestBuild } from './targets.js';
 
 interface LatencyResult {

@@ -4,6 +4,7 @@ import { parseDuration } from '../config/durations.js';
 import type { LogLevel } from '../config/types.js';
 import { causesOf, describeError, KlaxonError } from '../errors.js';
 import { isLogFormat, isLogLevel, type LogFormat, logger, setLogFormat, setLogLevel } from '../log.js';
+import { backtestCommand } from './backtest.js';
 import { demoCommand, runCommand, schemaCommand, stateInspectCommand, stateResetCommand, topicsCreateCommand, validateCommand } from './commands.js';
 import { produceCommand } from './produce.js';
 import { rulesApplyCommand, rulesListCommand, rulesShowCommand } from './rules.js';
@@ -164,6 +165,31 @@ rules
   .argument('[version]', 'version number', positiveInt)
   .requiredOption('-c, --config <file>', "the deployment's config (JSON)")
   .action((version: number | undefined, options: { config: string }) => rulesShowCommand(version, options));
+
+withLogOptions(
+  program
+    .command('backtest')
+    .description('what a rule set would have raised over past readings, beside a baseline, with reports; touches no deployment')
+    .requiredOption(
+      '-r, --rules <file>',
+      'the candidate rule set: {"rules": [...]} or {"versions": [...]} (optionally with window and mode), a version as `rules show` prints it, or a list of rules',
+    )
+    .option(
+      '--baseline <file>',
+      "the rule set to compare with, in the same forms (default with --config: the deployment's rule set, each version by event time)",
+    )
+    .option('--baseline-version <n>', "one version of the deployment's rule set as the baseline (needs --config)", positiveInt)
+    .option('-i, --input <file>', "NDJSON readings (default: the config's source: its file, or its Kafka topic)")
+    .option('-c, --config <file>', "the deployment's config: window, mode, rule set, brokers and readings topic")
+    .option('--topic <name>', "read this topic instead of the config's readings topic (on its brokers)")
+    .option('--from <time>', 'from this time: now, -SPAN (-7d, -36h), an ISO date or ms since the epoch (a file: by reading ts; a topic: by record time)')
+    .option('--to <time>', 'until this time (excluded), in the same forms')
+    .option('--warmup <span>', 'also read this long before --from to build zone statistics, without counting those alerts (30m, 6h, 2d)')
+    .option('--zones <globs...>', 'only zones matching one of these globs (* any run, ? one character)')
+    .option('-o, --out <dir>', "where the reports, the candidate's alerts and the difference go", 'klaxon-backtest')
+    .option('-w, --workers <n>', 'worker threads (default: engine.workers, or one per core)', positiveInt)
+    .option('--connect-timeout <duration>', CONNECT_TIMEOUT_HELP, duration),
+).action((options) => backtestCommand(options));
 
 program.command('schema').description("print the config's JSON Schema").action(schemaCommand);
 

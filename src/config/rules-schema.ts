@@ -70,6 +70,10 @@ const common = {
     .boolean()
     .default(false)
     .meta({ description: 'Evaluated and kept like any rule, but its alerts go to the shadow output, never to the alerts sink.' }),
+  shadows: z.string().min(1).max(256).optional().meta({
+    description:
+      'A shadow rule: the id of the live rule of the same version it would replace. The dashboard shows their firing counts side by side; the engine evaluates nothing differently.',
+  }),
   zones: patterns('Only zones matching one of these globs (absent: every zone; []: none).').optional(),
   exceptZones: patterns('Zones matching one of these globs are left out (applied after zones).').optional(),
 };
@@ -229,6 +233,7 @@ export function checkRuleSets(sets: readonly ParsedVersion[], where: (set: numbe
       else issue([...rulePath, 'id'], rule.id, `duplicate rule id "${rule.id}" (first at /${[...at, 'rules', seen].join('/')})`);
       if (rule.type === 'threshold' && rule.above === undefined && rule.below === undefined)
         issue(rulePath, rule, 'a threshold rule needs "above", "below" or both');
+      if (rule.shadows !== undefined) checkShadows(rule, set.rules, [...rulePath, 'shadows'], issue);
       const every = (rule.mode ?? context.defaultMode) === 'every';
       variantsOf(rule).forEach((variant, v) => {
         const own: Record<string, unknown> = v === 0 ? rule : (rule.overrides[v - 1] as Record<string, unknown>);
@@ -240,6 +245,15 @@ export function checkRuleSets(sets: readonly ParsedVersion[], where: (set: numbe
     });
   });
   return retain;
+}
+
+/** `shadows` names the live rule a shadow rule would replace: another rule of its version, not a shadow one itself. */
+function checkShadows(rule: ParsedRule, rules: readonly ParsedRule[], path: Path, issue: RuleSetContext['issue']): void {
+  const target = rules.find((other) => other.id === rule.shadows);
+  if (!rule.shadow) issue(path, rule.shadows, '"shadows" is for a shadow rule ("shadow": true): it names the live rule the shadow rule would replace');
+  else if (rule.shadows === rule.id) issue(path, rule.shadows, 'a rule cannot shadow itself: name the live rule it would replace');
+  else if (target === undefined) issue(path, rule.shadows, `names no rule of this version (its rules: ${rules.map((r) => r.id).join(', ')})`);
+  else if (target.shadow) issue(path, rule.shadows, `"${target.id}" is a shadow rule too: name the live rule this one would replace`);
 }
 
 function checkVariant(

@@ -9,6 +9,8 @@ export interface ShardsOptions {
   virtualNodes: number;
   maxQueuePerWorker: number;
   rules: ShardSetup['rules'];
+  /** A backtest's workers (`klaxon backtest`): the baseline and the time range. */
+  backtest?: ShardSetup['backtest'];
 }
 
 /**
@@ -74,5 +76,7 @@ export class Shards {
 }
 
 function setupOf(options: ShardsOptions, shard: number): ShardSetup {
-  return { shard, shards: options.workers, virtualNodes: options.virtualNodes, rules: options.rules };
+  const setup: ShardSetup = { shard, shards: options.workers, virtualNodes: options.virtualNodes, rules: options.rules };
+  if (options.backtest !== undefined) setup.backtest = options.backtest;
+  return setup;
 }

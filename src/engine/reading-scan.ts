@@ -1,4 +1,6 @@
-import type { Reading } from '../model/reading.js';
+import { isUtf8 } from 'node:buffer';
+import { type Reading, RejectReason } from '../model/reading.js';
+import { isRejection, type ParseResult, parseReading } from './reading.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -195,4 +197,16 @@ function scanDecimal(bytes: Buffer, from: number, end: number, out: RecordReadin
     out.temperature = negative ? -value : value;
   }
   return i;
+}
+
+/**
+ * The record in bytes[start, end) as a reading: `reuse`, filled by the scan
+ * when the record has the common shape, else by the full parser, whose
+ * verdict a record it refuses gets.
+ */
+export function readRecord(bytes: Buffer, start: number, end: number, defaultTs: number, reuse: RecordReading): ParseResult {
+  if (scanReading(bytes, start, end, defaultTs, reuse)) return reuse;
+  const record = bytes.subarray(start, end);
+  const full = isUtf8(record) ? parseReading(record.toString('utf8'), defaultTs) : RejectReason.notUtf8;
+  return isRejection(full) ? full : reuse.copy(full);
 }

@@ -1,7 +1,6 @@
 import { Packr } from 'msgpackr';
 import { StateError } from '../errors.js';
 import { type AlertRule, RULE_TYPES, type RuleIds, SEVERITIES, type ZonePlan } from '../model/plan.js';
-import type { ZoneState } from './zone-state.js';
 
 /**
  * A zone's rule states (contract §4, §7.2, §7.4), kept by rule id: one byte
@@ -31,8 +30,28 @@ export interface Removal extends AlertRule {
 
 const packr = new Packr({ useRecords: false });
 
+/**
+ * One rule set's states of one zone. A zone (ZoneState) holds the states of
+ * the rule set it runs under; a backtest keeps a second namespace per zone
+ * for its baseline, evaluated over the same statistics (backtest-shard.ts).
+ */
+export interface RuleStates {
+  /** The rules of the zone's latest reading (null: none yet, or restored): a reading outside its version's span looks again. */
+  plan: ZonePlan | null;
+  /** State bytes by slot; null until the zone has one. */
+  ruleFlags: Uint8Array | null;
+  /** t0 by slot, for PENDING states; null until a rule with `for` needs one. */
+  ruleT0: Float64Array | null;
+  /** The states changed since the last snapshot. */
+  rulesChanged: boolean;
+}
+
+export function emptyRuleStates(): RuleStates {
+  return { plan: null, ruleFlags: null, ruleT0: null, rulesChanged: false };
+}
+
 /** The zone's state bytes, allocated on first use and grown to cover `slots`. */
-export function statesOf(zone: ZoneState, slots: number): Uint8Array {
+export function statesOf(zone: RuleStates, slots: number): Uint8Array {
   const flags = zone.ruleFlags;
   if (flags !== null && flags.length >= slots) return flags;
   const grown = new Uint8Array(Math.max(slots, 8));
@@ -46,7 +65,7 @@ export function statesOf(zone: ZoneState, slots: number): Uint8Array {
   return grown;
 }
 
-export function t0Of(zone: ZoneState): Float64Array {
+export function t0Of(zone: RuleStates): Float64Array {
   zone.ruleT0 ??= new Float64Array(zone.ruleFlags?.length ?? 8);
   return zone.ruleT0;
 }
@@ -58,7 +77,7 @@ export function t0Of(zone: ZoneState): Float64Array {
  * FIRING ones dropped, in rule id order (code points), to be resolved as
  * removed before the reading's own alerts.
  */
-export function reconcile(zone: ZoneState, plan: ZonePlan, ids: RuleIds): Removal[] {
+export function reconcile(zone: RuleStates, plan: ZonePlan, ids: RuleIds): Removal[] {
   const flags = zone.ruleFlags;
   if (flags === null) return [];
   let removals: Removal[] | undefined;
@@ -98,7 +117,7 @@ export function compareCodePoints(a: string, b: string): number {
   }
 }
 
-export function isFiring(zone: ZoneState): boolean {
+export function isFiring(zone: RuleStates): boolean {
   const flags = zone.ruleFlags;
   if (flags === null) return false;
   for (let slot = 0; slot < flags.length; slot++) if (((flags[slot] as number) & (FIRING | SHADOW)) === FIRING) return true;
@@ -106,7 +125,7 @@ export function isFiring(zone: ZoneState): boolean {
 }
 
 /** The zone's FIRING live rules with the type and severity they fired under (from the state bits: exact whatever versions came since). */
-export function firingStates(zone: ZoneState, ids: RuleIds): Array<Pick<AlertRule, 'id' | 'type' | 'severity'>> {
+export function firingStates(zone: RuleStates, ids: RuleIds): Array<Pick<AlertRule, 'id' | 'type' | 'severity'>> {
   const out: Array<Pick<AlertRule, 'id' | 'type' | 'severity'>> = [];
   const flags = zone.ruleFlags;
   if (flags === null) return out;
@@ -123,7 +142,7 @@ export function firingStates(zone: ZoneState, ids: RuleIds): Array<Pick<AlertRul
 }
 
 /** Ids of the zone's FIRING rules (in the order the worker first saw them: the rule order of the first version), shadow ones apart. */
-export function firingRuleIds(zone: ZoneState, ids: RuleIds, shadow: boolean): string[] {
+export function firingRuleIds(zone: RuleStates, ids: RuleIds, shadow: boolean): string[] {
   const out: string[] = [];
   const flags = zone.ruleFlags;
   if (flags === null) return out;
@@ -139,7 +158,7 @@ export function firingRuleIds(zone: ZoneState, ids: RuleIds, shadow: boolean): s
  * not the store's): msgpack `[[id, state], [id, state, t0], …]`, t0 only for
  * PENDING states. Empty when the zone has none.
  */
-export function encodeRuleStates(zone: ZoneState, ids: RuleIds): Uint8Array {
+export function encodeRuleStates(zone: RuleStates, ids: RuleIds): Uint8Array {
   const flags = zone.ruleFlags;
   const entries: Array<[string, number] | [string, number, number]> = [];
   if (flags !== null) {
@@ -155,7 +174,7 @@ export function encodeRuleStates(zone: ZoneState, ids: RuleIds): Uint8Array {
 }
 
 /** Restores what encodeRuleStates wrote, registering ids this worker has not seen yet. */
-export function decodeRuleStates(zone: ZoneState, bytes: Uint8Array, ids: RuleIds, zoneId: string): void {
+export function decodeRuleStates(zone: RuleStates, bytes: Uint8Array, ids: RuleIds, zoneId: string): void {
   if (bytes.byteLength === 0) return;
   let entries: unknown;
   try {

@@ -1,12 +1,15 @@
-import { assertNever, type ShardResult, type ShardSetup, type ShardTask, unpackImages } from '../protocol/messages.js';
+import { assertNever, type BacktestSetup, type ShardResult, type ShardSetup, type ShardTask, unpackImages } from '../protocol/messages.js';
+import { BacktestShard } from './backtest-shard.js';
 import { Shard } from './shard.js';
 
 /**
  * One shard's task handler: every message a worker can get, switched
  * exhaustively. The worker thread exports it; in-process shards (tests,
- * tools) call it directly.
+ * tools) call it directly. A backtest's worker (setup.backtest) runs
+ * backtest tasks instead of the engine's.
  */
 export function shardTaskHandler(setup: ShardSetup): (task: ShardTask) => ShardResult {
+  if (setup.backtest !== undefined) return backtestTaskHandler(setup, setup.backtest);
   const shard = new Shard(setup);
   return (task) => {
     switch (task.kind) {
@@ -40,8 +43,18 @@ export function shardTaskHandler(setup: ShardSetup): (task: ShardTask) => ShardR
         return shard.addVersion(task.version);
       case 'firing':
         return { kind: 'firing', firing: shard.firing(task.partitions) };
+      case 'backtest':
+        throw new Error('a backtest task reached an engine worker (it was started without a backtest setup)');
       default:
         return assertNever(task);
     }
+  };
+}
+
+function backtestTaskHandler(setup: ShardSetup, backtest: BacktestSetup): (task: ShardTask) => ShardResult {
+  const shard = new BacktestShard(setup, backtest);
+  return (task) => {
+    if (task.kind !== 'backtest') throw new Error(`a backtest's worker runs backtest tasks only, not ${task.kind}`);
+    return shard.process(task);
   };
 }

@@ -1,17 +1,16 @@
-import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type { RuleVersion } from '../config/types.js';
 import type { AlertStatus } from '../model/alert.js';
 import type { AlertRule, WindowPlan } from '../model/plan.js';
-import { type Reading, RejectReason } from '../model/reading.js';
+import type { Reading } from '../model/reading.js';
 import type { FiringRule, HotZonesResult, ProcessResult, ProcessTask, RulesResult, ShardSetup, SnapshotResult, ZoneHistory } from '../protocol/messages.js';
 import { HashRing } from '../sharding/ring.js';
 import { formatAlert } from './alert.js';
 import { applyReading } from './evaluate.js';
 import { hotZones } from './hot-zones.js';
 import { planWindow } from './plan.js';
-import { isRejection, parseReading } from './reading.js';
-import { RecordReading, scanReading } from './reading-scan.js';
+import { isRejection } from './reading.js';
+import { RecordReading, readRecord } from './reading-scan.js';
 import { RuleBook } from './rule-book.js';
 import { firingStates } from './rule-state.js';
 import { UpdatePacker, zoneFromImage } from './zone-image.js';
@@ -61,17 +60,10 @@ export class Shard {
       const start = task.starts[i] as number;
       const end = task.ends[i] as number;
       const defaultTs = task.defaultTs[i] as number;
-      let parsed: Reading;
-      if (scanReading(bytes, start, end, defaultTs, reading)) parsed = reading;
-      else {
-        // Not the common shape: the full parser gives the verdict.
-        const record = bytes.subarray(start, end);
-        const full = isUtf8(record) ? parseReading(record.toString('utf8'), defaultTs) : RejectReason.notUtf8;
-        if (isRejection(full)) {
-          result.rejected.push({ record: task.records[i] as number, reason: full });
-          continue;
-        }
-        parsed = reading.copy(full);
+      const parsed = readRecord(bytes, start, end, defaultTs, reading);
+      if (isRejection(parsed)) {
+        result.rejected.push({ record: task.records[i] as number, reason: parsed });
+        continue;
       }
       let zone = this.zones.get(parsed.zoneId);
       if (zone === undefined) {

@@ -1,5 +1,6 @@
 import type { WindowPlan, ZonePlan } from '../model/plan.js';
 import { roundingError } from './numerics.js';
+import type { RuleStates } from './rule-state.js';
 import { SpanTotal, spanWindow, type Totals } from './span-totals.js';
 
 export interface Moments {
@@ -25,7 +26,7 @@ const adjusted = new SpanTotal(0);
  * exactly rounded, and repeated sensor values (x equal to the average) must
  * not fire `x > avg` because a plain sum rounded down.
  */
-export class ZoneState {
+export class ZoneState implements RuleStates {
   /** Accepted readings so far; the next reading's seq is seq + 1. */
   seq = 0;
   /** Largest pane index among the zone's readings (M); -Infinity before the first. */

@@ -3,7 +3,8 @@ import { ranksBefore } from '../engine/hot-zones.js';
 import { logger } from '../log.js';
 import type { HotZone, HotZonesResult, ZoneHistoryResult } from '../protocol/messages.js';
 import type { AlertFeed, SeenAlert } from './alert-feed.js';
-import { type EngineView, within } from './engine-view.js';
+import { type EngineView, type RulesView, within } from './engine-view.js';
+import type { RecentFirings } from './recent-firings.js';
 import { Throughput } from './throughput.js';
 
 export interface DashboardOptions {
@@ -51,6 +52,7 @@ export class DashboardFeed {
 
   constructor(
     private readonly alerts: AlertFeed,
+    private readonly firings: RecentFirings,
     private readonly options: DashboardOptions,
   ) {
     this.throughput = new Throughput(120);
@@ -129,6 +131,7 @@ export class DashboardFeed {
   private summary(view: EngineView) {
     const { stats } = view;
     const [sampleAt, rate] = this.throughput.latest() ?? [0, 0];
+    const rules = view.rules();
     return {
       // The throughput sample this summary carries (a client charts each sample once).
       sampleAt,
@@ -142,8 +145,20 @@ export class DashboardFeed {
       zones: stats.zones,
       ready: view.ready(),
       queues: view.queueDepths(),
-      rules: view.rules(),
+      rules,
+      shadows: this.shadowPanel(rules),
     };
+  }
+
+  /** Per shadow rule, its firings in the last hour, beside those of the live rule it shadows. */
+  shadowPanel(rules: RulesView): Array<{ rule: string; firing: number; shadows: string | null; liveFiring: number | null }> {
+    const now = Date.now();
+    return rules.shadows.map(({ rule, shadows }) => ({
+      rule,
+      firing: this.firings.count(rule, now),
+      shadows,
+      liveFiring: shadows === null ? null : this.firings.count(shadows, now),
+    }));
   }
 
   /** The grid: at most gridZones zones as [zone, latest, firing rules], best first, and the counts behind them. */

@@ -11,6 +11,8 @@ export interface RulesView {
   latest: number;
   late: number;
   refused: number;
+  /** The shadow rules of the version in force (the latest before the first reading), and the live rule each shadows, if it says. */
+  shadows: Array<{ rule: string; shadows: string | null }>;
 }
 
 /**
@@ -53,12 +55,17 @@ export function engineView(engine: RunningEngine): EngineView {
     ask: (shard, task) => shards.run(shard, task),
     ownerOf: (zoneId) => shards.ring.ownerOf(zoneId),
     ready: () => engine.ready(),
-    rules: () => ({
-      inForce: stats.maxTs < 0 ? undefined : engine.rules.at(stats.maxTs)?.version,
-      latest: engine.rules.versions.at(-1)?.version ?? 0,
-      late: engine.rules.late,
-      refused: engine.rules.refused,
-    }),
+    rules: () => {
+      const inForce = stats.maxTs < 0 ? undefined : engine.rules.at(stats.maxTs);
+      const shown = inForce ?? engine.rules.versions.at(-1);
+      return {
+        inForce: inForce?.version,
+        latest: engine.rules.versions.at(-1)?.version ?? 0,
+        late: engine.rules.late,
+        refused: engine.rules.refused,
+        shadows: (shown?.rules ?? []).filter((rule) => rule.shadow).map((rule) => ({ rule: rule.id, shadows: rule.shadows ?? null })),
+      };
+    },
     deliveries: () => engine.deliveries?.stats() ?? [],
   };
 }

@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { DeliveryStats } from '../delivery/stats.js';
 import type { StatsResult } from '../protocol/messages.js';
-import { parseAlert, type SeenAlert } from './alert-feed.js';
+import type { SeenAlert } from './alert-feed.js';
 import { type EngineView, within } from './engine-view.js';
 
 /** How long a scrape waits for a worker busy with batches before leaving its gauges as they were. */
@@ -18,8 +18,7 @@ export const UNCLASSIFIED = 'unclassified';
 export class EngineMetrics {
   readonly registry = new Registry();
   private view: EngineView | undefined;
-  private readonly alerts: Counter<'rule' | 'status'>;
-  private readonly shadowAlerts: Counter<'rule' | 'status'>;
+  private readonly alerts: Counter<'rule' | 'status' | 'shadow'>;
   private readonly batchRecords: Histogram;
   private readonly latency: Histogram;
   private readonly alertLatency: Histogram;
@@ -90,14 +89,8 @@ export class EngineMetrics {
     this.workerGauges();
     this.alerts = new Counter({
       name: 'klaxon_alerts_total',
-      help: 'Alerts written to the sink, by rule and status (firing or resolved).',
-      labelNames: ['rule', 'status'],
-      registers,
-    });
-    this.shadowAlerts = new Counter({
-      name: 'klaxon_shadow_alerts_total',
-      help: 'Alerts of shadow rules (kept out of the alerts sink), by rule and status.',
-      labelNames: ['rule', 'status'],
+      help: 'Alerts raised, by rule, status (firing or resolved) and shadow: "false" went to the alerts sink, "true" are shadow rules\' (the shadow output, never the alerts sink).',
+      labelNames: ['rule', 'status', 'shadow'],
       registers,
     });
     this.batchRecords = new Histogram({
@@ -164,15 +157,12 @@ export class EngineMetrics {
 
   /** Alerts as they reach the sink (AlertFeed listener). */
   readonly countAlerts = (alerts: readonly SeenAlert[]): void => {
-    for (const alert of alerts) this.alerts.inc({ rule: alert.rule, status: alert.status });
+    for (const alert of alerts) this.alerts.inc({ rule: alert.rule, status: alert.status, shadow: 'false' });
   };
 
-  /** Shadow rules' alerts (EngineHooks.onShadowAlerts). */
-  readonly countShadowAlerts = (records: readonly { value: string }[]): void => {
-    for (const record of records) {
-      const alert = parseAlert(record.value, 0);
-      if (alert !== undefined) this.shadowAlerts.inc({ rule: alert.rule, status: alert.status });
-    }
+  /** Shadow rules' alerts, parsed once by the caller (EngineHooks.onShadowAlerts). */
+  readonly countShadowAlerts = (alerts: readonly SeenAlert[]): void => {
+    for (const alert of alerts) this.alerts.inc({ rule: alert.rule, status: alert.status, shadow: 'true' });
   };
 
   text(): Promise<string> {

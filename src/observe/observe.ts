@@ -1,12 +1,13 @@
 import type { KlaxonConfig } from '../config/types.js';
 import type { RunningEngine } from '../coordinator/engine.js';
 import type { OutRecord } from '../io/types.js';
-import { AlertFeed } from './alert-feed.js';
+import { AlertFeed, parseAlert, type SeenAlert } from './alert-feed.js';
 import { DashboardFeed } from './dashboard-feed.js';
 import { engineView } from './engine-view.js';
 import { Health } from './health.js';
 import { startHttp } from './http-server.js';
 import { EngineMetrics } from './metrics.js';
+import { RecentFirings } from './recent-firings.js';
 
 export interface Observability {
   /** The HTTP server's base URL; undefined when the config has no `http` section. */
@@ -30,12 +31,18 @@ export async function startObservability(config: KlaxonConfig): Promise<Observab
   const alerts = new AlertFeed();
   const metrics = new EngineMetrics();
   alerts.onAlerts(metrics.countAlerts);
+  // Live and shadow rules' firings over the last hour, side by side on the dashboard.
+  const firings = new RecentFirings();
+  const countFirings = (seen: readonly SeenAlert[]) => {
+    for (const alert of seen) if (alert.status === 'firing') firings.add(alert.rule, alert.emittedAt);
+  };
+  alerts.onAlerts(countFirings);
   const health = new Health();
   // The dashboard's scales come from the latest version's rules.
   const latest = config.versions.at(-1)?.rules ?? [];
   const zscore = latest.find((rule) => rule.type === 'zscore');
   const dashboard = http.dashboard
-    ? new DashboardFeed(alerts, {
+    ? new DashboardFeed(alerts, firings, {
         gridZones: 400,
         historyValues: config.window.size,
         tickMs: 1_000,
@@ -58,7 +65,12 @@ export async function startObservability(config: KlaxonConfig): Promise<Observab
       dashboard?.attach(view);
     },
     onAlerts: alerts.add,
-    onShadowAlerts: metrics.countShadowAlerts,
+    onShadowAlerts(records) {
+      const now = Date.now();
+      const seen = records.map((record) => parseAlert(record.value, now)).filter((alert) => alert !== undefined);
+      metrics.countShadowAlerts(seen);
+      countFirings(seen);
+    },
     async stop() {
       health.stop();
       await server.close();

@@ -13,6 +13,21 @@ export interface ShardSetup {
   virtualNodes: number;
   /** The window, and the rule set versions known at start (later ones come as RulesTasks). */
   rules: RulesConfig;
+  /** Present for a backtest's workers (`klaxon backtest`): they run BacktestTasks only, with `rules` as the candidate. */
+  backtest?: BacktestSetup;
+}
+
+/** What a backtest's worker needs besides the candidate rule set. */
+export interface BacktestSetup {
+  /** The baseline's versions, evaluated over the same zone statistics with rule states of their own; absent: the candidate alone. */
+  baseline?: RuleVersion[];
+  /** Readings with ts outside [from, until) are left out, as if absent (±Infinity: no bound). */
+  from: number;
+  until: number;
+  /** Readings before this ts only build statistics (warm-up): their alerts are not wanted. */
+  countFrom: number;
+  /** Only zones matching one of these globs are evaluated; absent: every zone. */
+  zones?: string[];
 }
 
 /**
@@ -100,7 +115,24 @@ export interface FiringTask {
   partitions: number[];
 }
 
-export type ShardTask = ProcessTask | StatsTask | SnapshotTask | RestoreTask | DropTask | ZoneHistoryTask | HotZonesTask | RulesTask | FiringTask;
+/** A batch of a backtest: the records of a ProcessTask, evaluated under the candidate and the baseline rule sets. */
+export interface BacktestTask extends Omit<ProcessTask, 'kind'> {
+  kind: 'backtest';
+  /** The records only build statistics (a Kafka backtest's warm-up offsets): no alert of theirs is wanted. */
+  warmup: boolean;
+}
+
+export type ShardTask =
+  | ProcessTask
+  | StatsTask
+  | SnapshotTask
+  | RestoreTask
+  | DropTask
+  | ZoneHistoryTask
+  | HotZonesTask
+  | RulesTask
+  | FiringTask
+  | BacktestTask;
 
 /** One alert as a worker emits it. */
 export interface EmittedAlert {
@@ -225,8 +257,6 @@ export interface FiringResult {
   firing: FiringRule[];
 }
 
-export type ShardResult = ProcessResult | StatsResult | SnapshotResult | DoneResult | ZoneHistoryResult | HotZonesResult | RulesResult | FiringResult;
-
 /**
  * Buffers of a result that the worker gives up rather than copies: a
  * snapshot's chunks (hundreds of MB when zones are new) would otherwise be
@@ -240,6 +270,59 @@ export function transferablesOf(result: ShardResult): ArrayBuffer[] {
     ? chunks.map((chunk) => chunk.buffer as ArrayBuffer)
     : [];
 }
+
+/** One alert of a backtest, with what the report needs of it already apart. */
+export interface BacktestAlert {
+  /** The source-batch index of the record that raised it. */
+  record: number;
+  /** Raised under the baseline rule set (otherwise the candidate). */
+  baseline: boolean;
+  /**
+   * The other rule set raised the same alert for the same reading (same rule, status and removal: the same
+   * alert_id and status): the alert is in both. A baseline alert with a twin has no text (its candidate twin has it).
+   */
+  twin: boolean;
+  zoneId: string;
+  rule: string;
+  firing: boolean;
+  /** A resolution because the rule state was dropped by a version change (`:removed`). */
+  removed: boolean;
+  /** The rule is in mode every (each firing reading alerts; no episode). */
+  every: boolean;
+  shadow: boolean;
+  seq: number;
+  ts: number;
+  /** The alert object of contract §4 as JSON text. */
+  text: string;
+}
+
+export interface BacktestResult {
+  kind: 'backtested';
+  /** In reading order; for one reading the candidate's alerts, then the baseline's, twins marked. */
+  alerts: BacktestAlert[];
+  rejected: Rejection[];
+  /** Readings evaluated whose alerts count. */
+  counted: number;
+  /** Readings evaluated to build statistics only (warm-up). */
+  warmup: number;
+  /** Valid readings left out: ts outside the range, or a zone not asked for. */
+  skipped: number;
+  /** The smallest and largest ts of the counted readings (Infinity and -Infinity: none). */
+  minTs: number;
+  maxTs: number;
+  zones: number;
+}
+
+export type ShardResult =
+  | ProcessResult
+  | StatsResult
+  | SnapshotResult
+  | DoneResult
+  | ZoneHistoryResult
+  | HotZonesResult
+  | RulesResult
+  | FiringResult
+  | BacktestResult;
 
 export function assertNever(value: never): never {
   throw new Error(`unexpected message ${JSON.stringify(value)}`);

@@ -41,6 +41,7 @@ test('dashboard: a real browser sees the zones, and an injected anomaly in its a
     rules: [
       { id: 'too-hot', type: 'threshold', above: 89 },
       { id: 'outlier', type: 'zscore', k: 3, minSamples: 30 },
+      { id: 'hot-preview', type: 'threshold', above: 120, shadow: true, shadows: 'too-hot' },
     ],
     http: { port: 0, dashboard: true },
   });
@@ -100,6 +101,11 @@ test('dashboard: a real browser sees the zones, and an injected anomaly in its a
   await page.locator('#zone-caption', { hasText: 'firing: too-hot' }).waitFor({ timeout: 3_000 });
   assert.equal(await page.locator('#zone-title').textContent(), 'boiler-7');
   assert.ok((await page.locator('#zone-chart canvas').count()) > 0, 'the zone chart is drawn');
+  // The shadow rule fired once (only the boiler passed 120), beside the live rule it shadows.
+  await page.waitForFunction("document.querySelector('#shadows tr[data-rule=\"hot-preview\"]')?.cells[1]?.textContent === '1'", undefined, { timeout: 3_000 });
+  assert.equal(await page.locator('#shadow-panel').isVisible(), true);
+  assert.equal(await page.locator('#shadows tr[data-rule="hot-preview"] td').nth(2).textContent(), 'too-hot');
+  assert.ok(Number(await page.locator('#shadows tr[data-rule="hot-preview"] td').nth(3).textContent()) >= 1, 'the live rule fired too');
   assert.deepEqual(pageErrors, []);
 
   const shot = join(dir, 'dashboard.png');

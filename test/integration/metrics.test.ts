@@ -55,8 +55,8 @@ test('metrics: /metrics counts what the engine did; /healthz is live at once, /r
   assert.equal(sample(text, 'klaxon_readings_total'), pipeline()?.stats.records);
   assert.equal(sample(text, 'klaxon_readings_accepted_total'), 40);
   assert.equal(sum(text, 'klaxon_readings_rejected_total'), 2, 'dead letters by reason add up to every dead letter');
-  assert.equal(sample(text, 'klaxon_alerts_total{rule="too-hot",status="firing"}'), 1);
-  assert.equal(sample(text, 'klaxon_alerts_total{rule="too-hot",status="resolved"}'), 1);
+  assert.equal(sample(text, 'klaxon_alerts_total{rule="too-hot",status="firing",shadow="false"}'), 1);
+  assert.equal(sample(text, 'klaxon_alerts_total{rule="too-hot",status="resolved",shadow="false"}'), 1);
   assert.equal(sample(text, 'klaxon_zones'), 4);
   assert.equal(sum(text, 'klaxon_worker_zones'), 4, 'each worker reports its zones');
   assert.ok(sample(text, 'klaxon_worker_queue_depth{worker="1"}') !== undefined);
@@ -73,6 +73,62 @@ test('metrics: /metrics counts what the engine did; /healthz is live at once, /r
   readings.end();
   const summary = await finished;
   assert.equal(summary.records, 42);
+});
+
+test('shadow rules: counted with shadow="true" beside the live ones; the dashboard shows each beside the rule it shadows, for the last hour', {
+  timeout: 60_000,
+}, async (t) => {
+  const engine = await pipedEngine(t, {
+    window: { size: 50, pane: '1s' },
+    rules: [
+      { id: 'too-hot', type: 'threshold', above: 89 },
+      { id: 'too-hot-preview', type: 'threshold', above: 80, shadow: true, shadows: 'too-hot' },
+      { id: 'cold-preview', type: 'threshold', below: 0, shadow: true },
+    ],
+    shadowSink: { type: 'file', path: 'shadow.ndjson' },
+    http: { port: 0, dashboard: true },
+  });
+  const { observe } = engine;
+  const { readings, finished } = engine.start();
+  // Zone a: 85 (the preview fires), 95 (both: too-hot fires), 70 (both resolve); zone b: 85 then 70 (the preview alone).
+  const temperatures = [70, 85, 95, 70, 70, 85, 70];
+  const zones = ['a', 'a', 'a', 'a', 'b', 'b', 'b'];
+  readings.write(`${temperatures.map((temperature, i) => JSON.stringify({ zone_id: zones[i], device_id: 'd', temperature, ts: i * 1000 })).join('\n')}\n`);
+  let text = '';
+  await waitFor(
+    async () => {
+      text = await (await fetch(`${observe.url}/metrics`)).text();
+      return sum(text, 'klaxon_alerts_total') === 6;
+    },
+    'every alert counted',
+    10_000,
+  );
+  assert.equal(sample(text, 'klaxon_alerts_total{rule="too-hot",status="firing",shadow="false"}'), 1);
+  assert.equal(sample(text, 'klaxon_alerts_total{rule="too-hot-preview",status="firing",shadow="true"}'), 2);
+  assert.equal(sample(text, 'klaxon_alerts_total{rule="too-hot-preview",status="resolved",shadow="true"}'), 2);
+  assert.equal(sample(text, 'klaxon_alerts_total{rule="cold-preview",status="firing",shadow="true"}'), undefined, 'a rule that never fired has no series');
+
+  // The dashboard's summary event carries the shadow panel.
+  const controller = new AbortController();
+  t.after(() => controller.abort());
+  const events = await fetch(`${observe.url}/events`, { signal: controller.signal });
+  const reader = (events.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffered = '';
+  let panel: unknown;
+  while (panel === undefined) {
+    const { value, done } = await reader.read();
+    assert.ok(!done, 'the event stream stays open');
+    buffered += decoder.decode(value, { stream: true });
+    const summary = /event: summary\ndata: (.*)\n/.exec(buffered);
+    if (summary !== null) panel = (JSON.parse(summary[1] as string) as { shadows: unknown }).shadows;
+  }
+  assert.deepEqual(panel, [
+    { rule: 'too-hot-preview', firing: 2, shadows: 'too-hot', liveFiring: 1 },
+    { rule: 'cold-preview', firing: 0, shadows: null, liveFiring: null },
+  ]);
+  readings.end();
+  await finished;
 });
 
 test('dashboard HTTP: a malformed %-escape in a zone id is a 400, and event streams beyond the cap are refused with 503', { timeout: 60_000 }, async (t) => {

@@ -55,3 +55,16 @@ export async function ensureTopic(
     await admin.disconnect().catch(() => {});
   }
 }
+
+/** Whether the topic exists, asked without creating it (an admin client never auto-creates). */
+export async function topicExists(kafka: Kafka, topic: string): Promise<boolean> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    return (await admin.listTopics()).includes(topic);
+  } catch (error) {
+    throw new SourceError(`cannot reach Kafka to look for topic ${topic}`, { cause: error, retriable: true });
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}

@@ -78,10 +78,30 @@ function summary(s) {
     const pending = rules.latest !== rules.inForce ? ` (v${rules.latest} next)` : '';
     $('rules-version').textContent = `${inForce}${pending}${rules.late > 0 ? ` · ${rules.late} late` : ''}`;
   }
+  shadowRules(s.shadows ?? []);
   if (s.sampleAt > state.lastSample) {
     pushSample(s.sampleAt, s.rate, s.lag);
     throughputPlot.setData(state.throughput);
   }
+}
+
+/** Each shadow rule's firings in the last hour beside the live rule it shadows (a panel shown only when there are shadow rules). */
+function shadowRules(shadows) {
+  $('shadow-panel').hidden = shadows.length === 0;
+  const body = $('shadows').tBodies[0];
+  while (body.rows.length < shadows.length) {
+    const row = body.insertRow();
+    for (const kind of ['rule', 'count', 'rule', 'count']) row.insertCell().className = kind;
+  }
+  while (body.rows.length > shadows.length) body.deleteRow(-1);
+  shadows.forEach(({ rule, firing, shadows: live, liveFiring }, i) => {
+    const cells = body.rows[i].cells;
+    cells[0].textContent = rule;
+    cells[1].textContent = number.format(firing);
+    cells[2].textContent = live ?? '–';
+    cells[3].textContent = liveFiring === null ? '–' : number.format(liveFiring);
+    body.rows[i].dataset.rule = rule;
+  });
 }
 
 function pushSample(t, rate, lag) {

@@ -147,6 +147,23 @@ describe('rule options', () => {
     parse({ mode: 'every', rules: [{ ...hot, mode: 'edge', for: '1s', clearAbove: 80 }] });
   });
 
+  test('shadows names the live rule of the same version that a shadow rule would replace', () => {
+    const preview = { id: 'hot-preview', type: 'threshold', above: 85, shadow: true, shadows: 'hot' };
+    const config = parse({ versions: [version(1, 0, [hot, preview])] });
+    assert.equal(config.versions[0]?.rules[1]?.shadows, 'hot');
+    assertIssue({ rules: [hot, { ...preview, shadow: false }] }, '/rules/1/shadows', /is for a shadow rule/);
+    assertIssue({ rules: [hot, { ...preview, shadows: 'hot-preview' }] }, '/rules/1/shadows', /cannot shadow itself/);
+    assertIssue({ rules: [hot, { ...preview, shadows: 'cold' }] }, '/rules/1/shadows', /names no rule of this version \(its rules: hot, hot-preview\)/);
+    assertIssue({ rules: [{ ...hot, shadow: true }, preview] }, '/rules/1/shadows', /"hot" is a shadow rule too/);
+    // Of the same version: a rule of an earlier version does not count.
+    assertIssue(
+      { versions: [version(1, 0, [hot]), version(2, 1_000, [{ ...preview, id: 'p2' }])] },
+      '/versions/1/rules/0/shadows',
+      /names no rule of this version/,
+    );
+    assertIssue({ rules: [{ ...hot, overrides: [{ zones: ['a'], shadows: 'x' }] }] }, '/rules/0/overrides/0/shadows', /cannot be overridden/);
+  });
+
   test('spans and lags: whole panes, overrides included', () => {
     assertIssue(
       { rules: [{ id: 'avg', type: 'window_avg', span: '1m', overrides: [{ zones: ['a'], span: '1500ms' }] }] },

@@ -1,8 +1,9 @@
 /**
  * A minimal SVG line chart: axes with ticks and grid, linear or log-10 y,
  * one polyline (with dots) per series, a legend on the right. Enough for the
- * bench charts without a plotting library (vega and friends pull dozens of
- * packages for two static pictures).
+ * bench charts and the backtest report without a plotting library (vega and
+ * friends pull dozens of packages for a few static pictures). The SVG
+ * stands alone: inline in an HTML page or as a file.
  */
 
 export interface Series {
@@ -21,8 +22,10 @@ export interface ChartSpec {
   yLabel: string;
   series: Series[];
   logY?: boolean;
-  /** Tick positions on x; default: about six round numbers. */
+  /** Tick positions on x; default: about six round numbers from 0. */
   xTicks?: number[];
+  /** How an x tick is written (default: 150k, 2.5M, 0.5). */
+  xFormat?: (x: number) => string;
   width?: number;
   height?: number;
 }
@@ -56,7 +59,7 @@ export function lineChart(spec: ChartSpec): string {
   }
   for (const x of xTicks) {
     out.push(`<line x1="${sx(x)}" x2="${sx(x)}" y1="${PLOT.top}" y2="${PLOT.top + plotH}" stroke="#eee"/>`);
-    out.push(`<text x="${sx(x)}" y="${PLOT.top + plotH + 18}" text-anchor="middle">${short(x)}</text>`);
+    out.push(`<text x="${sx(x)}" y="${PLOT.top + plotH + 18}" text-anchor="middle">${esc((spec.xFormat ?? short)(x))}</text>`);
   }
   out.push(`<rect x="${PLOT.left}" y="${PLOT.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333"/>`);
   out.push(`<text x="${PLOT.left + plotW / 2}" y="${height - 10}" text-anchor="middle">${esc(spec.xLabel)}</text>`);
