@@ -52,6 +52,14 @@ interface Owned {
   whole: boolean;
 }
 
+/** Where a recovered partition stands. */
+export interface Recovered {
+  /** The group's committed offset (null: none). */
+  committed: number | null;
+  /** The snapshot's offset, when it is ahead of the committed one: reading resumed there. */
+  snapshotAhead?: number;
+}
+
 /**
  * The one owner of partition bookkeeping: which partitions this process owns
  * and under which epoch, how each is recovered when it arrives (drop what the
@@ -88,10 +96,11 @@ export class Checkpoints {
   /**
    * A partition arrived: recover it. The source hands on none of its records
    * until this resolves; a rejection (unusable state) stops the engine.
-   * Resolves to the group's committed offset (null: none; undefined: no
-   * recovery was needed, or it was superseded).
+   * Resolves to the group's committed offset (null: none) and, when the
+   * snapshot is ahead of it, the snapshot's offset; undefined: no recovery
+   * was needed, or it was superseded.
    */
-  async assigned(partition: number): Promise<number | null | undefined> {
+  async assigned(partition: number): Promise<Recovered | undefined> {
     const state = this.fresh(false);
     this.owned.set(partition, state);
     const current = () => this.owned.get(partition) === state;
@@ -124,7 +133,7 @@ export class Checkpoints {
     if (committed !== null && from < committed) state.replayUntil = committed;
     state.recovered = true;
     log.debug({ partition, snapshot: snapshot?.offset ?? null, committed, replayUntil: state.replayUntil }, 'partition recovered');
-    return committed;
+    return { committed, ...(snapshot !== null && (committed === null || snapshot.offset > committed) ? { snapshotAhead: snapshot.offset } : {}) };
   }
 
   /**

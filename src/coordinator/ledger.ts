@@ -57,6 +57,8 @@ interface Lane {
 export class Ledger {
   private readonly lanes = new Map<number, Lane>();
   private readonly committed = new Map<number, number>();
+  /** Positions to commit although no batch of theirs is written: a recovery resumed at a snapshot ahead of the group. */
+  private readonly ahead = new Map<number, number>();
   private running = 0;
   private committing = false;
   private chain: Promise<void> = Promise.resolve();
@@ -142,17 +144,25 @@ export class Ledger {
       const lane = this.lanes.get(partition);
       this.lanes.delete(partition);
       this.committed.delete(partition);
+      this.ahead.delete(partition);
       for (const entry of lane?.entries ?? []) if (entry.stage === 'running') this.abandon(entry);
     }
   }
 
   /**
    * A partition was recovered: its group position is `committed` (null: none).
-   * Replayed batches are below it and never move it back.
+   * Replayed batches are below it and never move it back. `snapshotAhead`:
+   * reading resumed at a snapshot past that position (a zombie's late commit
+   * moved the group back, or offsets were rewound); the next commit moves the
+   * group there, since a snapshot is saved only once the outputs of its
+   * records are committed. (Without it the group stayed behind until new
+   * records came: on a quiet partition, for good, and a restart replayed it.)
    */
-  resume(partition: number, committed: number | null): void {
+  resume(partition: number, committed: number | null, snapshotAhead?: number): void {
     if (committed === null) this.committed.delete(partition);
     else this.committed.set(partition, committed);
+    if (snapshotAhead === undefined) this.ahead.delete(partition);
+    else this.ahead.set(partition, snapshotAhead);
   }
 
   /** The partition's committed position: as recovered, or as this process last committed it. */
@@ -199,10 +209,17 @@ export class Ledger {
         const last = offsets?.[offsets.length - 1];
         if (last !== undefined && last + 1 > (this.committed.get(partition) ?? -1)) positions.set(partition, last + 1);
       }
+      const ahead = [...this.ahead];
+      for (const [partition, position] of ahead) if ((positions.get(partition) ?? -1) < position) positions.set(partition, position);
       const lost = await this.channel.commit(positions);
       if (lost.length > 0) {
         this.forget(lost);
         this.onLost(lost);
+      }
+      for (const [partition, position] of ahead) {
+        if (lost.includes(partition) || this.ahead.get(partition) !== position) continue;
+        this.ahead.delete(partition);
+        if (position > (this.committed.get(partition) ?? -1)) this.committed.set(partition, position);
       }
       for (const { partition, lane, count } of taken) {
         if (lost.includes(partition)) continue;

@@ -89,9 +89,9 @@ export class PartitionLifecycle {
         if (!current()) return;
         await this.ownership?.acquire(partition);
         if (!current()) return;
-        const committed = await this.checkpoints.assigned(partition);
-        if (committed === undefined || !current()) return;
-        this.ledger.resume(partition, committed);
+        const recovered = await this.checkpoints.assigned(partition);
+        if (recovered === undefined || !current()) return;
+        this.ledger.resume(partition, recovered.committed, recovered.snapshotAhead);
         await this.follower?.recovered(partition, current);
       },
       {

@@ -1,6 +1,7 @@
 /**
  * The ledger's commits: one at a time, and callers arriving while one runs
- * share the next, which starts after them and so covers what they wrote.
+ * share the next, which starts after them and so covers what they wrote; a
+ * partition resumed at a snapshot ahead of its group is committed there.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -73,5 +74,34 @@ describe('ledger commits', () => {
     channel.finishOne();
     await later;
     assert.equal(channel.commits.length, 3);
+  });
+
+  test('a partition resumed at a snapshot ahead of the group is committed there without waiting for a record', async () => {
+    const channel = new SlowChannel();
+    const ledger = new Ledger(channel, new RunStats(1));
+    // A zombie's late commit moved partition 0 back to 40; its snapshot (saved after a commit at 145) is at 145.
+    ledger.resume(0, 40, 145);
+    ledger.resume(1, 10);
+    const commit = ledger.commit();
+    await tick();
+    channel.finishOne();
+    await commit;
+    assert.deepEqual([...(channel.commits[0] ?? [])], [[0, 145]], 'the quiet partition moves to its snapshot; the other has nothing to commit');
+    assert.equal(ledger.committedUntil(0), 145);
+
+    const next = ledger.commit();
+    await tick();
+    channel.finishOne();
+    await next;
+    assert.deepEqual([...(channel.commits[1] ?? [])], [], 'once is enough');
+
+    // Revoked before its commit: the new owner decides.
+    ledger.resume(2, 0, 50);
+    ledger.forget([2]);
+    const after = ledger.commit();
+    await tick();
+    channel.finishOne();
+    await after;
+    assert.deepEqual([...(channel.commits[2] ?? [])], []);
   });
 });

@@ -370,7 +370,9 @@ describe('coordinator core, in process', () => {
 
   test('exactly-once: random schedules of joins, leaves, late rebalances (zombies) and kill -9: the log holds exactly the reference', async () => {
     let fenced = 0;
-    for (let seed = 200; seed < 212; seed++) {
+    // Twelve schedules, and more while none has fenced a zombie yet: whether a late member commits before it hears
+    // of the rebalance depends on timers, and one run in ten of the first twelve fenced none.
+    for (let seed = 200; seed < 212 || (fenced === 0 && seed < 260); seed++) {
       const { input, log, all } = await randomSchedule(seed, true);
       fenced += all.reduce((sum, p) => sum + p.transactions.fenced, 0);
       assertExactlyOnce(input, log, `seed ${seed}`);
