@@ -89,6 +89,10 @@ function clusterConnection(nodes: readonly string[], timeoutMs: number): RedisCo
     lazyConnect: true,
     redisOptions,
     clusterRetryStrategy: (attempt) => Math.min(2_000, 50 * 2 ** attempt),
+    // A save's WATCH … EXEC goes to the master `slots` names, on a connection of its own whose MOVED answers
+    // the Cluster never sees; ioredis 6.0 refreshes `slots` only on MOVED unless told to: after a reshard,
+    // a partition's saves fail until this refresh (then its next snapshot writes it whole).
+    slotsRefreshInterval: 5_000,
   });
   return {
     client: cluster,
