@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import calculateSlot from 'cluster-key-slot';
 import { Cluster, Redis } from 'ioredis';
 import { legacyLayout } from '../../src/engine/legacy-image.js';
 import { Shard } from '../../src/engine/shard.js';
@@ -194,3 +195,76 @@ test('Redis Cluster: partitions spread over every master, and partitions() and r
   assert.deepEqual(await store.partitions(), []);
   for (const node of cluster.nodes('master')) assert.deepEqual(await node.keys(`{${spreadPrefix}:*`), [], `nothing left on ${node.options.port}`);
 });
+
+test("Redis Cluster: a partition's slot moved to another master (a reshard): its next save fails on the old master, then a whole save lands on the new one", async (t) => {
+  const movedPrefix = `${prefix}-moved`;
+  const store = await RedisStateStore.connect({ cluster: REDIS_CLUSTER }, movedPrefix, 'readings', snapshotIdentity(RULES.window));
+  t.after(() => store.close());
+  const shard = new Shard({ shard: 0, shards: 1, virtualNodes: 8, rules: RULES });
+  feed(shard, 0, 5);
+  assert.equal(await store.save(5, shard.snapshot([5]).partitions[0]?.chunks ?? [], 10, null, true), 'saved');
+  const slot = calculateSlot(`${movedPrefix}:readings:5`);
+  const masters = await clusterMasters();
+  const from = await ownerOf(masters, slot);
+  const to = masters.find((node) => node !== from) as Redis;
+  await moveSlot(masters, slot, from, to);
+  t.after(async () => {
+    await moveSlot(masters, slot, to, from);
+    for (const node of masters) node.disconnect();
+  });
+
+  feed(shard, 1, 5);
+  const ranges = shard.snapshot([]).partitions[0]?.chunks ?? [];
+  await assert.rejects(store.save(5, ranges, 20, 10, false), /MOVED/);
+  // The client learns the new owner within its slot refresh (5 s); the checkpoints then write the partition whole.
+  feed(shard, 2, 5);
+  const whole = shard.snapshot([5]).partitions[0]?.chunks ?? [];
+  const started = performance.now();
+  let saved = false;
+  while (!saved && performance.now() - started < 15_000) {
+    saved = (await store.save(5, whole, 30, null, true).catch(() => 'failed')) === 'saved';
+    if (!saved) await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.ok(saved, 'a whole save succeeds once the client knows the new owner');
+  assert.equal((await readPartition(store, 5))?.offset, 30);
+  assert.deepEqual(storedImages(await readPartition(store, 5)), liveImages(shard));
+  assert.equal(await to.exists(`{${movedPrefix}:readings:5}:meta`), 1, 'on the new master');
+  await store.reset();
+});
+
+/** A connection to each master of the local cluster. */
+async function clusterMasters(): Promise<Redis[]> {
+  const probe = new Redis(`redis://${REDIS_CLUSTER[0]}`);
+  const nodes = (await probe.call('CLUSTER', 'NODES').finally(() => probe.disconnect())) as string;
+  return nodes
+    .split('\n')
+    .filter((line) => line.includes('master') && !line.includes('fail'))
+    .map((line) => {
+      const address = (line.split(' ')[1] ?? '').split('@')[0] ?? '';
+      return new Redis(`redis://${address}`);
+    });
+}
+
+async function ownerOf(masters: readonly Redis[], slot: number): Promise<Redis> {
+  for (const node of masters) {
+    const ranges = (await node.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number]]>;
+    for (const [first, last, [host, port]] of ranges) {
+      if (slot >= first && slot <= last) return masters.find((m) => m.options.host === host && m.options.port === port) as Redis;
+    }
+  }
+  throw new Error(`no master serves slot ${slot}`);
+}
+
+/** Moves one slot and its keys between masters, as `redis-cli --cluster reshard` does. */
+async function moveSlot(masters: readonly Redis[], slot: number, from: Redis, to: Redis): Promise<void> {
+  const fromId = (await from.call('CLUSTER', 'MYID')) as string;
+  const toId = (await to.call('CLUSTER', 'MYID')) as string;
+  await to.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', fromId);
+  await from.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', toId);
+  for (;;) {
+    const keys = (await from.call('CLUSTER', 'GETKEYSINSLOT', slot, 1000)) as string[];
+    if (keys.length === 0) break;
+    await from.call('MIGRATE', to.options.host ?? '', to.options.port ?? 0, '', 0, 5_000, 'KEYS', ...keys);
+  }
+  for (const node of masters) await node.call('CLUSTER', 'SETSLOT', slot, 'NODE', toId);
+}
