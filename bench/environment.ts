@@ -41,13 +41,14 @@ export function table(rows: Array<Record<string, string | number>>): string {
   return [line(keys), line(keys.map(() => '---')), ...rows.map((row) => line(keys.map((k) => row[k] ?? '')))].join('\n');
 }
 
-/** Starts (or finds) the local Kafka and Redis through services/up.sh; the environment overrides their addresses. */
-export function startServices(): { brokers: string[]; redisUrl: string } {
+/** Starts (or finds) the local Kafka, Redis and Redis Cluster through services/up.sh; the environment overrides their addresses. */
+export function startServices(): { brokers: string[]; redisUrl: string; redisCluster: string[] } {
   const exports = execFileSync('bash', [join(BENCH_DIR, '../services/up.sh')], { stdio: ['ignore', 'pipe', 'inherit'] }).toString();
   const exported = (name: string) => process.env[name] ?? new RegExp(`^export ${name}=(.+)$`, 'm').exec(exports)?.[1];
   return {
     brokers: (exported('KLAXON_KAFKA_BROKERS') ?? '127.0.0.1:19092').split(','),
     redisUrl: exported('KLAXON_REDIS_URL') ?? 'redis://127.0.0.1:16379',
+    redisCluster: (exported('KLAXON_REDIS_CLUSTER') ?? '127.0.0.1:17001,127.0.0.1:17002,127.0.0.1:17003').split(','),
   };
 }
 

@@ -172,8 +172,8 @@ async function takeApart(prefix: string, topic: string) {
   const window = planWindow(config.window);
   const book = new RuleBook(config.versions, config.window.paneMs);
   const identity = snapshotIdentity(config.window);
-  const store = await RedisStateStore.connect(redisUrl, prefix, topic, identity);
-  const scratch = await RedisStateStore.connect(redisUrl, `${runTag}-scratch`, topic, identity);
+  const store = await RedisStateStore.connect({ url: redisUrl }, prefix, topic, identity);
+  const scratch = await RedisStateStore.connect({ url: redisUrl }, `${runTag}-scratch`, topic, identity);
   const times = { readMs: 0, decodeMs: 0, encodeMs: 0, copyMs: 0, writeMs: 0 };
   const timed = async <T>(key: keyof typeof times, work: () => T | Promise<T>): Promise<T> => {
     const started = performance.now();

@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # Stop the local test services started by services/up.sh. Idempotent.
-#   --clean               also delete Kafka's data (topics, offsets, cluster id), Redis' dir and Alertmanager's data
+#   --clean               also delete Kafka's data (topics, offsets, cluster id), Redis' dir, the Redis Cluster's dirs and Alertmanager's data
 #   --kafka-only          stop only Kafka (used by up.sh when the Kafka jars change)
 #   --redis-only          stop only Redis
+#   --redis-cluster-only  stop only the Redis Cluster's nodes
 #   --alertmanager-only   stop only Alertmanager
 # Downloaded jars (.services/kafka/libs) are kept; `rm -rf .services` removes everything.
 set -euo pipefail
 # shellcheck source=services/lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
-clean=0 do_kafka=1 do_redis=1 do_alertmanager=1
+clean=0 do_kafka=1 do_redis=1 do_redis_cluster=1 do_alertmanager=1
 for arg in "$@"; do
   case "$arg" in
     --clean) clean=1 ;;
-    --kafka-only) do_redis=0 do_alertmanager=0 ;;
-    --redis-only) do_kafka=0 do_alertmanager=0 ;;
-    --alertmanager-only) do_kafka=0 do_redis=0 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --kafka-only) do_redis=0 do_redis_cluster=0 do_alertmanager=0 ;;
+    --redis-only) do_kafka=0 do_redis_cluster=0 do_alertmanager=0 ;;
+    --redis-cluster-only) do_kafka=0 do_redis=0 do_alertmanager=0 ;;
+    --alertmanager-only) do_kafka=0 do_redis=0 do_redis_cluster=0 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) die "unknown argument: $arg (see --help)" ;;
   esac
 done
@@ -56,6 +58,11 @@ stop() {
 
 ((do_kafka)) && stop kafka "$KAFKA_PID" "$KAFKA_PATTERN"
 ((do_redis)) && stop redis "$REDIS_PID" "$REDIS_PATTERN"
+if ((do_redis_cluster)); then
+  for port in "${REDIS_CLUSTER_PORTS[@]}"; do
+    stop "redis cluster node $port" "$(redis_cluster_node_dir "$port")/redis.pid" "$(redis_cluster_pattern "$port")"
+  done
+fi
 ((do_alertmanager)) && stop alertmanager "$ALERTMANAGER_PID" "$ALERTMANAGER_PATTERN"
 
 if ((clean)); then
@@ -66,6 +73,10 @@ if ((clean)); then
   if ((do_redis)); then
     rm -rf "$REDIS_DIR"
     log "redis: data deleted ($REDIS_DIR)"
+  fi
+  if ((do_redis_cluster)); then
+    rm -rf "$REDIS_CLUSTER_DIR"
+    log "redis cluster: data and node configs deleted ($REDIS_CLUSTER_DIR)"
   fi
   if ((do_alertmanager)); then
     rm -rf "$ALERTMANAGER_DATA" "$ALERTMANAGER_LOG"

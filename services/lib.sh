@@ -17,6 +17,12 @@ REDIS_CONF="$REDIS_DIR/redis.conf"
 REDIS_PID="$REDIS_DIR/redis.pid"
 REDIS_LOG="$REDIS_DIR/redis.log"
 
+# A Redis Cluster of three masters, no replicas (the state store's `state.cluster`).
+read -r -a REDIS_CLUSTER_PORTS <<<"${KLAXON_REDIS_CLUSTER_PORTS:-17001 17002 17003}"
+REDIS_CLUSTER_DIR="$STATE_DIR/redis-cluster"
+REDIS_CLUSTER_NODES="$(printf "$HOST:%s," "${REDIS_CLUSTER_PORTS[@]}")"
+REDIS_CLUSTER_NODES="${REDIS_CLUSTER_NODES%,}"
+
 KAFKA_DIR="$STATE_DIR/kafka"
 KAFKA_POM="$SERVICES_DIR/kafka/pom.xml"
 # A second set of services (fault tests) may share another set's jars instead of resolving its own.
@@ -86,6 +92,25 @@ find_pids() {
 REDIS_PATTERN="redis-server $HOST:$REDIS_PORT"
 KAFKA_PATTERN="kafka.Kafka $KAFKA_CONF"
 ALERTMANAGER_PATTERN="--config.file=$ALERTMANAGER_CONF"
+
+# One cluster node's files: redis_cluster_node_dir PORT.
+redis_cluster_node_dir() { printf '%s/%s\n' "$REDIS_CLUSTER_DIR" "$1"; }
+# redis titles a cluster node "redis-server 127.0.0.1:PORT [cluster]".
+redis_cluster_pattern() { printf 'redis-server %s:%s [cluster]\n' "$HOST" "$1"; }
+
+# redis_node_answers PORT: redis-cli ping on that port returns PONG.
+redis_node_answers() {
+  command -v redis-cli >/dev/null 2>&1 || return 1
+  [[ "$(timeout 3 redis-cli -h "$HOST" -p "$1" ping 2>/dev/null)" == "PONG" ]]
+}
+
+# redis_cluster_ok: every node answers and says cluster_state:ok (every slot served).
+redis_cluster_ok() {
+  local port
+  for port in "${REDIS_CLUSTER_PORTS[@]}"; do
+    timeout 3 redis-cli -h "$HOST" -p "$port" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
+  done
+}
 
 # redis_answers: redis-cli ping returns PONG.
 redis_answers() {

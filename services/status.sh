@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Print whether the local test services answer. Exit 0 only if all three do.
+# Print whether the local test services answer. Exit 0 only if all four do.
 set -euo pipefail
 # shellcheck source=services/lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
@@ -11,6 +11,11 @@ if redis_answers; then
   echo "redis  up    redis://$HOST:$REDIS_PORT$(pid_note "$REDIS_PID" "$REDIS_PATTERN")"
 else
   echo "redis  down  redis://$HOST:$REDIS_PORT"; rc=1
+fi
+if redis_cluster_ok; then
+  echo "redis cluster  up    $REDIS_CLUSTER_NODES (cluster_state:ok)"
+else
+  echo "redis cluster  down  $REDIS_CLUSTER_NODES"; rc=1
 fi
 if kafka_answers; then
   echo "kafka  up    $HOST:$KAFKA_PORT$(pid_note "$KAFKA_PID" "$KAFKA_PATTERN")"

@@ -79,6 +79,7 @@ export class WorkerError extends KlaxonError {
 const SERVICE_HINTS = {
   Kafka: 'start the local services with `npm run services:up`, or set KLAXON_KAFKA_BROKERS to your brokers',
   Redis: 'start the local services with `npm run services:up`, or set KLAXON_REDIS_URL to your Redis',
+  'Redis Cluster': "start the local services with `npm run services:up` (a Redis Cluster among them), or set KLAXON_REDIS_CLUSTER to your cluster's nodes",
 } as const;
 
 /**

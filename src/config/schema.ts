@@ -201,15 +201,43 @@ const anySink = z.discriminatedUnion('type', [fileSink, stdoutSink, kafkaSink, a
 
 const memoryState = z.strictObject({ type: z.literal('memory') }).meta({ description: 'Zone state lives in the workers; a restart starts empty.' });
 
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+const redisCluster = z
+  .union([z.array(text).min(1), text], 'must be a list of Redis Cluster nodes ("redis://host:port" or "host:port"), or one string of them separated by commas')
+  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((node) => node.trim()).filter((node) => node.length > 0))
+  .meta({
+    description:
+      'A Redis Cluster instead of one Redis (not with url): some of its nodes, "redis://[:password@]host:port" or "host:port"; the rest are discovered. A list, or one comma-separated string. Each partition\'s keys share one hash slot.',
+  });
+
 const redisState = z
   .strictObject({
     type: z.literal('redis'),
-    url: text.default('redis://127.0.0.1:6379'),
+    url: text.optional().meta({ description: `One Redis (not with cluster). Default: ${DEFAULT_REDIS_URL} when cluster is absent.` }),
+    cluster: redisCluster.optional(),
     prefix: text.default('klaxon').meta({ description: 'Prefix of every Redis key.' }),
     snapshotInterval: duration(1, 'How often zone state is snapshotted.').prefault('5s'),
   })
-  .transform(({ snapshotInterval, ...redis }) => ({ ...redis, snapshotIntervalMs: snapshotInterval }))
-  .meta({ description: 'Snapshots zone state to Redis per Kafka partition; a restart resumes from them (needs a kafka source).' });
+  .transform(({ snapshotInterval, url, cluster, ...redis }, ctx) => {
+    const base = { ...redis, snapshotIntervalMs: snapshotInterval };
+    if (cluster === undefined) return { ...base, url: url ?? DEFAULT_REDIS_URL };
+    if (url !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['cluster'], input: cluster, message: 'give state.url (one Redis) or state.cluster (a Redis Cluster), not both' });
+    if (cluster.length === 0) ctx.addIssue({ code: 'custom', path: ['cluster'], input: cluster, message: 'names no node' });
+    // The partition's hash tag is "{prefix:topic:partition}": a brace in the prefix would end it early or start another.
+    if (/[{}]/.test(redis.prefix))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['prefix'],
+        input: redis.prefix,
+        message: 'must not contain { or } with state.cluster (keys are hash-tagged {prefix:topic:partition})',
+      });
+    return { ...base, cluster };
+  })
+  .meta({
+    description: 'Snapshots zone state to Redis (one server, or a Redis Cluster) per Kafka partition; a restart resumes from them (needs a kafka source).',
+  });
 
 const state = z.discriminatedUnion('type', [memoryState, redisState]);
 

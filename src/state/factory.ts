@@ -12,5 +12,6 @@ export async function openStateStore(config: KlaxonConfig): Promise<StateStore |
   const { state, source } = config;
   if (state.type !== 'redis' || source.type !== 'kafka') return undefined;
   const { RedisStateStore } = await import('./redis-store.js');
-  return RedisStateStore.connect(state.url, state.prefix, source.topic, snapshotIdentity(config.window), legacyLayout(config), config.connectTimeoutMs);
+  const target = 'cluster' in state ? { cluster: state.cluster } : { url: state.url };
+  return RedisStateStore.connect(target, state.prefix, source.topic, snapshotIdentity(config.window), legacyLayout(config), config.connectTimeoutMs);
 }

@@ -1,8 +1,9 @@
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { convertLegacyImage, LEGACY_FORMAT, type LegacyLayout } from '../engine/legacy-image.js';
-import { StateError, UnreachableError } from '../errors.js';
+import { StateError } from '../errors.js';
 import type { SnapshotIdentity } from '../model/snapshot.js';
-import { redactUrl } from '../redact.js';
+import { connectRedis, type RedisConnection, type RedisTarget } from './redis-connect.js';
+import { SnapshotKeys } from './redis-keys.js';
 import type { SaveOutcome, StateStore, StoredSnapshot, StoredWindow } from './types.js';
 
 /**
@@ -55,97 +56,58 @@ interface ScriptCommands {
 }
 
 /**
- * Snapshots in Redis, per source partition `{prefix}:{topic}:{partition}`:
+ * Snapshots in Redis or a Redis Cluster, per source partition (keys: redis-keys.ts):
  * `:meta` (hash: offset, format, the window's fingerprint and the window itself), `:ids` (set of zone ids)
  * and `:zone:{zoneId}` (a string: the zone's image, engine/zone-image.ts). Images are
  * strings so that a snapshot updates them in place with SETRANGE: a
  * reading changes tens of bytes of a 10 KB image. A save is WATCH meta →
  * MULTI (update scripts, then meta) → EXEC: all of it or none, and it refuses
- * to build on a snapshot it did not expect.
+ * to build on a snapshot it did not expect. On a Cluster a partition's keys
+ * share one slot, so all of this runs on the one node serving it.
  */
 export class RedisStateStore implements StateStore {
   private constructor(
-    private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly connection: RedisConnection,
+    private readonly keys: SnapshotKeys,
     private readonly identity: SnapshotIdentity,
     private readonly legacy: LegacyLayout | undefined,
   ) {}
 
   /**
-   * Connects and checks that Redis answers, waiting at most `timeoutMs` (the
-   * config's connectTimeout) for a Redis that is down or starting; then throws
-   * UnreachableError naming `state.url`. Once connected, the client retries
-   * through a Redis restart for as long as it takes. `legacy`: what a snapshot
-   * made before live rules (format 2) must be to be converted as it loads
-   * (absent: refused).
+   * Connects to one Redis (`{url}`) or a Redis Cluster (`{cluster}`) and checks that it
+   * answers, waiting at most `timeoutMs` (the config's connectTimeout); see connectRedis.
+   * `legacy`: what a snapshot made before live rules (format 2) must be to be converted
+   * as it loads (absent: refused).
    */
   static async connect(
-    url: string,
+    target: RedisTarget,
     prefix: string,
     topic: string,
     identity: SnapshotIdentity,
     legacy?: LegacyLayout,
     timeoutMs = 10_000,
   ): Promise<RedisStateStore> {
-    const redis = new Redis(url, {
-      lazyConnect: true,
-      connectTimeout: timeoutMs,
-      // Closing a socket whose connection failed waits this long for a close event that never comes (ioredis
-      // 6.0; at the default 2 s, a refused start exited 2 s after its message).
-      disconnectTimeout: 200,
-      // Keep retrying through a Redis restart; a save waits rather than fails.
-      maxRetriesPerRequest: null,
-      retryStrategy: (attempt) => Math.min(2_000, 50 * 2 ** attempt),
-    });
-    // Connection errors are retried by retryStrategy; the last one before a timeout says why. A refused
-    // password is final, and says so at once (ioredis retries it and would report only "Connection is closed").
-    let lastError: unknown;
-    const ready = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      redis.on('error', (error: unknown) => {
-        lastError = error;
-        if (isAuthFailure(error)) {
-          clearTimeout(timer);
-          resolve(false);
-        }
-      });
-      redis.once('ready', () => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-      redis.connect().catch(() => {});
-    });
-    if (!ready) {
-      redis.disconnect();
-      if (isAuthFailure(lastError)) {
-        throw new StateError(`Redis at ${redactUrl(url)} refused the credentials in state.url (${(lastError as Error).message.split('.')[0]})`, {
-          cause: lastError,
-        });
-      }
-      throw new UnreachableError('Redis', redactUrl(url), ['state.url'], timeoutMs, { cause: lastError });
-    }
-    try {
-      await redis.ping();
-    } catch (error) {
-      redis.disconnect();
-      throw new StateError(`Redis at ${redactUrl(url)} does not answer PING`, { cause: error, retriable: true });
-    }
-    return new RedisStateStore(redis, `${prefix}:${topic}`, identity, legacy);
+    const connection = await connectRedis(target, timeoutMs);
+    return new RedisStateStore(connection, new SnapshotKeys(`${prefix}:${topic}`, connection.cluster), identity, legacy);
+  }
+
+  private get redis(): Redis | Cluster {
+    return this.connection.client;
   }
 
   async snapshotOf(partition: number): Promise<StoredSnapshot | null> {
-    const meta = await this.redis.hgetall(this.key(partition, 'meta'));
+    const meta = await this.redis.hgetall(this.keys.meta(partition));
     if (meta.offset === undefined) return null;
     return { offset: Number(meta.offset), converted: this.checkMeta(partition, meta) !== undefined };
   }
 
   zoneIdsOf(partition: number): Promise<string[]> {
-    return this.redis.smembers(this.key(partition, 'ids'));
+    return this.redis.smembers(this.keys.ids(partition));
   }
 
   async fetch(partition: number, zoneIds: readonly string[], snapshot: StoredSnapshot): Promise<Array<Uint8Array | null>> {
     if (zoneIds.length === 0) return [];
-    const images = await this.redis.mgetBuffer(...zoneIds.map((zoneId) => this.zoneKey(partition, zoneId)));
+    const images = await this.redis.mgetBuffer(...zoneIds.map((zoneId) => this.keys.zone(partition, zoneId)));
     const legacy = snapshot.converted ? this.legacy : undefined;
     return zoneIds.map((zoneId, k) => {
       const image = images[k] ?? null;
@@ -154,16 +116,16 @@ export class RedisStateStore implements StateStore {
   }
 
   async offsetOf(partition: number): Promise<number | null> {
-    const offset = await this.redis.hget(this.key(partition, 'meta'), 'offset');
+    const offset = await this.redis.hget(this.keys.meta(partition), 'offset');
     return offset === null ? null : Number(offset);
   }
 
   async save(partition: number, chunks: readonly Uint8Array[], offset: number, previous: number | null, full: boolean): Promise<SaveOutcome> {
-    const metaKey = this.key(partition, 'meta');
-    const idsKey = this.key(partition, 'ids');
-    const zonePrefix = this.zoneKey(partition, '');
+    const metaKey = this.keys.meta(partition);
+    const idsKey = this.keys.ids(partition);
+    const zonePrefix = this.keys.zonePrefix(partition);
     // WATCH needs its own connection so that no other command slips into this transaction.
-    const connection = this.redis.duplicate({ lazyConnect: false });
+    const connection = this.connection.dedicated(metaKey);
     connection.on('error', () => {});
     connection.defineCommand('applyUpdates', { numberOfKeys: 1, lua: APPLY_UPDATES });
     connection.defineCommand('clearZones', { numberOfKeys: 1, lua: CLEAR_ZONES });
@@ -205,35 +167,34 @@ export class RedisStateStore implements StateStore {
 
   async reset(): Promise<number> {
     let removed = 0;
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) {
-        removed += keys.filter((key) => this.partitionOfMeta(key) !== undefined).length;
-        await this.redis.del(...keys);
+    for (const node of this.connection.masters()) {
+      for await (const keys of scanKeys(node, this.keys.everyKey())) {
+        removed += keys.filter((key) => this.keys.partitionOfMeta(key) !== undefined).length;
+        // One key a command: on a Cluster node, a DEL of keys in several slots is refused (CROSSSLOT).
+        const pipeline = node.pipeline();
+        for (const key of keys) pipeline.unlink(key);
+        for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
       }
-    } while (cursor !== '0');
+    }
     return removed;
   }
 
   async partitions(): Promise<number[]> {
     const found: number[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:*:meta`, 'COUNT', 1000);
-      cursor = next;
-      for (const key of keys) {
-        const partition = this.partitionOfMeta(key);
-        if (partition !== undefined) found.push(partition);
+    for (const node of this.connection.masters()) {
+      for await (const keys of scanKeys(node, this.keys.everyMeta())) {
+        for (const key of keys) {
+          const partition = this.keys.partitionOfMeta(key);
+          if (partition !== undefined) found.push(partition);
+        }
       }
-    } while (cursor !== '0');
+    }
     return found.sort((a, b) => a - b);
   }
 
   async storedWindow(): Promise<StoredWindow | null> {
     for (const partition of await this.partitions()) {
-      const spec = await this.redis.hget(this.key(partition, 'meta'), 'windowSpec');
+      const spec = await this.redis.hget(this.keys.meta(partition), 'windowSpec');
       if (spec !== null) return JSON.parse(spec) as StoredWindow;
     }
     return null;
@@ -241,7 +202,7 @@ export class RedisStateStore implements StateStore {
 
   async zoneIds(): Promise<string[]> {
     const ids = new Set<string>();
-    for (const partition of await this.partitions()) for (const id of await this.redis.smembers(this.key(partition, 'ids'))) ids.add(id);
+    for (const partition of await this.partitions()) for (const id of await this.redis.smembers(this.keys.ids(partition))) ids.add(id);
     return [...ids];
   }
 
@@ -249,15 +210,9 @@ export class RedisStateStore implements StateStore {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
-  /** The partition of a `{prefix}:{partition}:meta` key (a zone key may end in ":meta" too: its id may). */
-  private partitionOfMeta(key: string): number | undefined {
-    const partition = key.slice(this.prefix.length + 1, -':meta'.length);
-    return key.endsWith(':meta') && /^\d+$/.test(partition) ? Number(partition) : undefined;
-  }
-
   /** Refuses a snapshot this engine cannot read; returns the layout to convert it with when it was made before live rules. */
   private checkMeta(partition: number, meta: Record<string, string>): LegacyLayout | undefined {
-    const where = `the snapshot of partition ${partition} (${this.key(partition, 'meta')})`;
+    const where = `the snapshot of partition ${partition} (${this.keys.meta(partition)})`;
     const { format, fingerprint, window } = this.identity;
     const reset = '`klaxon state reset --config FILE` deletes the snapshots; the next start rebuilds state by replaying the topic';
     if (Number(meta.format) === LEGACY_FORMAT) {
@@ -285,19 +240,16 @@ export class RedisStateStore implements StateStore {
     }
     return undefined;
   }
-
-  private key(partition: number, part: 'meta' | 'ids'): string {
-    return `${this.prefix}:${partition}:${part}`;
-  }
-
-  private zoneKey(partition: number, zoneId: string): string {
-    return `${this.prefix}:${partition}:zone:${zoneId}`;
-  }
 }
 
-/** Redis's answers to a wrong or missing password (AUTH, or a command sent without one). */
-function isAuthFailure(error: unknown): boolean {
-  return error instanceof Error && /^(WRONGPASS|NOAUTH)|invalid password|AUTH failed/i.test(error.message);
+/** SCAN of one node, a batch of keys at a time. */
+async function* scanKeys(node: Redis, pattern: string): AsyncGenerator<string[]> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) yield keys;
+  } while (cursor !== '0');
 }
 
 /** "size 500, pane 1000 ms, retain 301 panes" */

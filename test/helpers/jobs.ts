@@ -15,6 +15,8 @@ import { CLI } from './cli.js';
 import { BROKERS, freshGroup, freshTopic, waitFor } from './kafka.js';
 
 export const REDIS_URL = process.env.KLAXON_REDIS_URL ?? 'redis://127.0.0.1:16379';
+/** The local Redis Cluster services/up.sh starts (its nodes). */
+export const REDIS_CLUSTER = (process.env.KLAXON_REDIS_CLUSTER ?? '127.0.0.1:17001,127.0.0.1:17002,127.0.0.1:17003').split(',');
 
 export const RULES = {
   window: { size: 100, pane: '1s' },
@@ -36,6 +38,8 @@ export function generated(count: number, seed: number): string[] {
 export interface Job {
   /** Where snapshots go: the shared Redis unless the test brought its own. */
   redisUrl?: string;
+  /** Snapshots on a Redis Cluster (these nodes) instead of one Redis. */
+  redisCluster?: readonly string[];
   readings: string;
   alerts: string;
   shadow: string;
@@ -55,7 +59,12 @@ export async function writeJobConfig(dir: string, job: Job, workers: number, gua
       sink: { type: 'kafka', brokers: BROKERS, topic: job.alerts },
       shadowSink: { type: 'kafka', brokers: BROKERS, topic: job.shadow },
       deadLetter: { type: 'kafka', brokers: BROKERS, topic: job.deadLetters },
-      state: { type: 'redis', url: job.redisUrl ?? REDIS_URL, prefix: job.prefix, snapshotInterval: '300ms' },
+      state: {
+        type: 'redis',
+        ...(job.redisCluster === undefined ? { url: job.redisUrl ?? REDIS_URL } : { cluster: job.redisCluster }),
+        prefix: job.prefix,
+        snapshotInterval: '300ms',
+      },
       ...RULES,
       ...more,
     }),

@@ -9,29 +9,75 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { zoneKey } from '../../src/io/kafka/readings-producer.js';
-import { CLI } from '../helpers/cli.js';
+import { CLI, klaxon } from '../helpers/cli.js';
 import { assertSameAlerts } from '../helpers/compare.js';
-import { freshJob, generated, type Job, RULES, runChild, writeJobConfig } from '../helpers/jobs.js';
+import { freshJob, generated, type Job, REDIS_CLUSTER, RULES, runChild, writeJobConfig } from '../helpers/jobs.js';
 import { groupProgress, produceKeyed, produceLines, readCommitted, readTopic, waitFor } from '../helpers/kafka.js';
 import { privateRedis } from '../helpers/private-services.js';
 import { runOnLines, tempDir } from '../helpers/run-engine.js';
 
 test('exactly-once: kill -9 at several points, workers 3 → 1 → 2: a read_committed reader sees every contract alert exactly once', async (t) => {
-  const lines = generated(100_000, 12);
-  const reference = await runOnLines(t, lines, RULES, { workers: 1 });
-  const expected = reference.alerts;
-  const expectedDead = reference.deadLetters.length;
-  assert.ok(reference.shadow.length > 100, 'the shadow rule fires');
-  const job = await freshJob(t);
-  await produceLines(job.readings, lines);
-  const dir = await tempDir(t);
-  const committed = await groupProgress(t, job.groupId, job.readings);
-  const plan: Array<[number, number | undefined]> = [
+  await exactlyOnceThroughKills(t, await freshJob(t), generated(100_000, 12), [
     [3, 25_000],
     [1, 60_000],
     [2, undefined],
-  ];
-  for (const [workers, killAt] of plan) await runChild(await writeJobConfig(dir, job, workers, 'exactly-once'), committed, killAt, lines.length);
+  ]);
+});
+
+test('state on a Redis Cluster: exactly-once, kill -9 then workers 2 → 3 resume from the snapshots on the cluster, every contract alert exactly once; state inspect and state reset reach every master', async (t) => {
+  const lines = generated(50_000, 17);
+  const job = { ...(await freshJob(t)), redisCluster: REDIS_CLUSTER };
+  let committedAtKill = 0;
+  let snapshotted = 0;
+  const stderr = await exactlyOnceThroughKills(
+    t,
+    job,
+    lines,
+    [
+      [2, 20_000],
+      [3, undefined],
+    ],
+    async (run, committed) => {
+      if (run > 0) return;
+      committedAtKill = await committed();
+      snapshotted = (await clusterSnapshotOffsets(job)).reduce((sum, offset) => sum + offset, 0);
+    },
+  );
+  // The crash left snapshots on the cluster (hash-tagged keys), and the restart resumed from them.
+  const replayed = Number(/([\d,]+) records? replayed/.exec(stderr)?.[1]?.replaceAll(',', '') ?? 0);
+  t.diagnostic(`at the kill: ${committedAtKill} records committed, snapshots at ${snapshotted}; the restart replayed ${replayed}`);
+  assert.ok(snapshotted > 0, 'snapshots on the cluster before the kill');
+  assert.ok(replayed < committedAtKill, `replayed ${replayed} of ${committedAtKill} committed records: ${stderr}`);
+  const config = await writeJobConfig(await tempDir(t), job, 1);
+  const zoneId = (JSON.parse(lines[0] ?? '{}') as { zone_id: string }).zone_id;
+  const inspect = await klaxon(['state', 'inspect', zoneId, '--config', config]);
+  assert.equal(inspect.code, 0, inspect.stderr);
+  assert.match(inspect.stdout, new RegExp(`^zone ${zoneId} \\(partition \\d, snapshot resumes at offset \\d+\\)`));
+  const reset = await klaxon(['state', 'reset', '--config', config]);
+  assert.equal(reset.code, 0, reset.stderr);
+  assert.match(reset.stdout, /removed the snapshots of 6 partitions/);
+});
+
+/** Runs the plan of (workers, kill -9 after this many committed records) with exactly-once, then reads the topics back with Kafka's read_committed reader. Resolves with the last run's stderr. */
+async function exactlyOnceThroughKills(
+  t: TestContext,
+  job: Job,
+  lines: string[],
+  plan: Array<[number, number | undefined]>,
+  afterRun: (run: number, committed: () => Promise<number>) => Promise<void> = async () => {},
+): Promise<string> {
+  const reference = await runOnLines(t, lines, RULES, { workers: 1 });
+  const expected = reference.alerts;
+  const expectedDead = reference.deadLetters.length;
+  assert.ok(reference.shadow.length > 50, 'the shadow rule fires');
+  await produceLines(job.readings, lines);
+  const dir = await tempDir(t);
+  const committed = await groupProgress(t, job.groupId, job.readings);
+  let stderr = '';
+  for (const [run, [workers, killAt]] of plan.entries()) {
+    stderr = await runChild(await writeJobConfig(dir, job, workers, 'exactly-once'), committed, killAt, lines.length);
+    await afterRun(run, committed);
+  }
   // Kafka's own read_committed reader: kafkajs lets some aborted records through (see readCommitted).
   const written = (await readCommitted(job.alerts)).map((r) => JSON.parse(r.value) as Record<string, unknown>);
   assertSameAlerts(written, expected, 'exactly-once');
@@ -40,7 +86,8 @@ test('exactly-once: kill -9 at several points, workers 3 → 1 → 2: a read_com
   const shadow = (await readCommitted(job.shadow)).map((r) => JSON.parse(r.value) as Record<string, unknown>);
   assertSameAlerts(shadow, reference.shadow, 'exactly-once, shadow');
   assert.equal(shadow.length, reference.shadow.length, 'no shadow alert twice');
-});
+  return stderr;
+}
 
 test('kill -9 at several points, workers 2 → 4 → 1 → 3: the alerts topic holds every contract alert, duplicates only identical', async (t) => {
   const lines = generated(120_000, 11);
@@ -216,5 +263,18 @@ async function snapshotPartitions(job: Job, url: string): Promise<number> {
     return (await redis.keys(`${job.prefix}:${job.readings}:*:meta`)).length;
   } finally {
     redis.disconnect();
+  }
+}
+
+/** Each partition's snapshot offset on the Redis Cluster, read by its hash-tagged meta key (0: none). */
+async function clusterSnapshotOffsets(job: Job): Promise<number[]> {
+  const { Cluster } = await import('ioredis');
+  const cluster = new Cluster(REDIS_CLUSTER.map((node) => ({ host: node.split(':')[0] ?? '', port: Number(node.split(':')[1]) })));
+  try {
+    return await Promise.all(
+      Array.from({ length: 6 }, async (_, partition) => Number((await cluster.hget(`{${job.prefix}:${job.readings}:${partition}}:meta`, 'offset')) ?? 0)),
+    );
+  } finally {
+    cluster.disconnect();
   }
 }

@@ -15,7 +15,8 @@ import { tempDir } from '../helpers/run-engine.js';
 
 const SECRET = 's3cr3t-do-not-print';
 
-async function configWithRedis(dir: string, url: string): Promise<string> {
+/** `target`: state.url, or the nodes of state.cluster. */
+async function configWithRedis(dir: string, target: string | string[]): Promise<string> {
   const path = join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
   await writeFile(
     path,
@@ -23,7 +24,7 @@ async function configWithRedis(dir: string, url: string): Promise<string> {
       connectTimeout: '2s',
       source: { type: 'kafka', brokers: BROKERS, topic: 'secrets-readings', groupId: 'secrets' },
       sink: { type: 'stdout' },
-      state: { type: 'redis', url, prefix: 'secrets' },
+      state: { type: 'redis', ...(typeof target === 'string' ? { url: target } : { cluster: target }), prefix: 'secrets' },
       rules: [{ id: 'hot', type: 'threshold', above: 90 }],
     }),
   );
@@ -43,6 +44,21 @@ test('a Redis password never appears when Redis is down: run, state inspect, sta
     assert.equal(result.code, 1, `${args[0]} ${args[1]}: exit 1; ${result.stderr}`);
     assert.ok(!`${result.stdout}${result.stderr}`.includes(SECRET), `${args.join(' ')} printed the password: ${result.stderr}`);
     assert.match(result.stderr, /\*\*\*\*@127\.0\.0\.1:1/, `${args[0]}: the URL is shown, with its password masked`);
+  }
+});
+
+test('a Redis Cluster password never appears when the cluster is down: run, state inspect, state reset', async (t) => {
+  const dir = await tempDir(t);
+  const config = await configWithRedis(dir, [`redis://:${SECRET}@127.0.0.1:1`, '127.0.0.1:2']);
+  for (const args of [
+    ['run', '--config', config],
+    ['state', 'inspect', 'zone-1', '--config', config],
+    ['state', 'reset', '--config', config],
+  ]) {
+    const result = await klaxon([...args, '--log-level', 'debug'], { timeoutMs: 30_000 });
+    assert.equal(result.code, 1, `${args[0]} ${args[1]}: exit 1; ${result.stderr}`);
+    assert.ok(!`${result.stdout}${result.stderr}`.includes(SECRET), `${args.join(' ')} printed the password: ${result.stderr}`);
+    assert.match(result.stderr, /cannot reach Redis Cluster at redis:\/\/:\*\*\*\*@127\.0\.0\.1:1, 127\.0\.0\.1:2 \(state\.cluster\)/, result.stderr);
   }
 });
 

@@ -233,7 +233,7 @@ describe('parseConfig environment expansion', () => {
     };
     const config = parseConfig(raw, { baseDir: BASE, env: { REDIS_PORT: '6380' } });
     assert.equal(config.state.type, 'redis');
-    if (config.state.type === 'redis') assert.equal(config.state.url, 'redis://127.0.0.1:6380');
+    if (config.state.type === 'redis' && 'url' in config.state) assert.equal(config.state.url, 'redis://127.0.0.1:6380');
     assert.throws(
       () => parseConfig({ ...raw, source: { type: 'file', path: 'x' } }, { baseDir: BASE, env: { REDIS_PORT: '6380' } }),
       (error: ConfigError) => error.issues.some((issue) => issue.startsWith('/state/type:')),

@@ -215,3 +215,31 @@ describe('sinks', () => {
     assert.equal(config.deliveries.length, 1);
   });
 });
+
+describe('state.cluster', () => {
+  const withState = (state: Record<string, unknown>) => ({ ...withDurations(1), state: { type: 'redis', ...state } });
+  const issuesOf = (raw: unknown): readonly string[] => {
+    try {
+      parse(raw);
+    } catch (error) {
+      return (error as { issues: string[] }).issues;
+    }
+    assert.fail('the config was accepted');
+  };
+
+  test('a list or one comma-separated string of nodes; without it, state.url (default: one local Redis)', () => {
+    const nodes = ['127.0.0.1:17001', 'redis://127.0.0.1:17002'];
+    assert.deepEqual(parse(withState({ cluster: nodes })).state, { type: 'redis', cluster: nodes, prefix: 'klaxon', snapshotIntervalMs: 5_000 });
+    assert.deepEqual(parse(withState({ cluster: ' 127.0.0.1:17001, redis://127.0.0.1:17002 ' })).state, parse(withState({ cluster: nodes })).state);
+    assert.deepEqual(parse(withState({})).state, { type: 'redis', url: 'redis://127.0.0.1:6379', prefix: 'klaxon', snapshotIntervalMs: 5_000 });
+  });
+
+  test('state.url and state.cluster together, an empty cluster, or a brace in the prefix are refused, naming the field', () => {
+    assert.deepEqual(issuesOf(withState({ url: 'redis://h:1', cluster: ['h:2'] })), [
+      '/state/cluster: give state.url (one Redis) or state.cluster (a Redis Cluster), not both',
+    ]);
+    assert.deepEqual(issuesOf(withState({ cluster: ' , ' })), ['/state/cluster: names no node']);
+    assert.deepEqual(issuesOf(withState({ cluster: [] })).length, 1);
+    assert.match(issuesOf(withState({ cluster: ['h:2'], prefix: 'a{b}' })).join('\n'), /^\/state\/prefix: must not contain \{ or \} with state\.cluster/);
+  });
+});
