@@ -1,5 +1,5 @@
 import { formatDuration } from '../config/durations.js';
-import { DIFFERENCE_HEADINGS, describeSet, exampleText, periodText, RULE_HEADINGS, readingsText, ruleCells } from './markdown.js';
+import { DIFFERENCE_HEADINGS, describeSet, differenceRows, exampleText, periodText, RULE_HEADINGS, readingsText, ruleCells } from './markdown.js';
 import type { BacktestReport } from './report.js';
 
 const number = new Intl.NumberFormat('en-US');
@@ -62,16 +62,7 @@ export function htmlReport(report: BacktestReport, charts: ReadonlyArray<{ rule:
     out.push(
       '<h2>The difference</h2>',
       `<p class="figures"><span class="only-candidate">${number.format(d.onlyCandidate)} alerts only under the candidate</span>, <span class="only-baseline">${number.format(d.onlyBaseline)} only under the baseline</span>, ${number.format(d.both)} in both.</p>`,
-      table(
-        'difference',
-        DIFFERENCE_HEADINGS,
-        report.rules.map((r) => [
-          r.rule,
-          number.format(r.difference?.onlyCandidate ?? 0),
-          number.format(r.difference?.onlyBaseline ?? 0),
-          number.format(r.difference?.both ?? 0),
-        ]),
-      ),
+      table('difference', DIFFERENCE_HEADINGS, differenceRows(report)),
     );
   }
   const rows: string[][] = [];

@@ -41,6 +41,16 @@ export function ruleCells(rule: ReportRule, set: 'candidate' | 'baseline', row: 
 export const RULE_HEADINGS = ['rule', 'rule set', 'firing', 'resolved', 'zones affected', 'firings/zone/day', 'longest firing episode'];
 export const DIFFERENCE_HEADINGS = ['rule', 'only under the candidate', 'only under the baseline', 'in both'];
 
+/** Per rule: alerts only under the candidate, only under the baseline, in both (the cells of DIFFERENCE_HEADINGS). */
+export function differenceRows(report: BacktestReport): string[][] {
+  return report.rules.map((r) => [
+    r.rule,
+    number.format(r.difference?.onlyCandidate ?? 0),
+    number.format(r.difference?.onlyBaseline ?? 0),
+    number.format(r.difference?.both ?? 0),
+  ]);
+}
+
 /** An example alert in one line: its id, status, value and time. */
 export function exampleText(alert: unknown): string {
   const a = alert as { alert_id: string; status: string; value: number; ts: number; severity?: string };
@@ -97,18 +107,7 @@ export function markdownReport(report: BacktestReport, chartFile: string | undef
       '',
     );
     const changed = report.rules.filter((r) => r.difference !== null && r.difference.onlyCandidate + r.difference.onlyBaseline > 0);
-    out.push(
-      table(
-        DIFFERENCE_HEADINGS,
-        report.rules.map((r) => [
-          r.rule,
-          number.format(r.difference?.onlyCandidate ?? 0),
-          number.format(r.difference?.onlyBaseline ?? 0),
-          number.format(r.difference?.both ?? 0),
-        ]),
-      ),
-      '',
-    );
+    out.push(table(DIFFERENCE_HEADINGS, differenceRows(report)), '');
     for (const rule of changed) {
       out.push(`### ${rule.rule}`, '');
       for (const [side, words] of [
