@@ -44,6 +44,11 @@ export interface EngineConfigSpec {
   metrics?: boolean;
 }
 
+function withoutUrl(state: Record<string, unknown>): Record<string, unknown> {
+  const { url: _url, ...rest } = state;
+  return rest;
+}
+
 /** cluster.config.json pointed at the spec's topics, group, instance and Redis prefix; returns its path. */
 export function writeEngineConfig(spec: EngineConfigSpec): string {
   const { $schema: _, sink, ...base } = baseConfig();
@@ -53,8 +58,9 @@ export function writeEngineConfig(spec: EngineConfigSpec): string {
     spec.state.type === 'memory'
       ? { type: 'memory' }
       : {
-          ...base.state,
-          url: spec.state.url,
+          ...withoutUrl(base.state),
+          // state.url and state.cluster exclude each other.
+          ...(spec.stateOptions?.cluster === undefined ? { url: spec.state.url } : {}),
           prefix: spec.state.prefix,
           ...(spec.state.snapshotIntervalMs === undefined ? {} : { snapshotInterval: spec.state.snapshotIntervalMs }),
           ...spec.stateOptions,

@@ -16,11 +16,16 @@ export interface OutputChannel {
   ready(): Promise<void>;
   /**
    * Makes everything written so far durable, then commits `positions`
-   * (partition → next offset to read). Resolves with the partitions whose
-   * commit failed with an unknown outcome (a transaction fenced or timed out):
-   * they are no longer this process's until recovered.
+   * (partition → next offset to read).
    */
-  commit(positions: ReadonlyMap<number, number>): Promise<readonly number[]>;
+  commit(positions: ReadonlyMap<number, number>): Promise<CommitOutcome>;
+}
+
+export interface CommitOutcome {
+  /** Partitions whose commit failed with an unknown outcome (a transaction fenced or timed out): no longer this process's until recovered. */
+  lost: readonly number[];
+  /** Partitions whose positions were left uncommitted, their outputs durable (a rebalance under way): asked for again. */
+  skipped: readonly number[];
 }
 
 /** One batch from the moment it is queued at the workers until it is committed. */
@@ -211,13 +216,13 @@ export class Ledger {
       }
       const ahead = [...this.ahead];
       for (const [partition, position] of ahead) if ((positions.get(partition) ?? -1) < position) positions.set(partition, position);
-      const lost = await this.channel.commit(positions);
+      const { lost, skipped } = await this.channel.commit(positions);
       if (lost.length > 0) {
         this.forget(lost);
         this.onLost(lost);
       }
       for (const [partition, position] of ahead) {
-        if (lost.includes(partition) || this.ahead.get(partition) !== position) continue;
+        if (lost.includes(partition) || skipped.includes(partition) || this.ahead.get(partition) !== position) continue;
         this.ahead.delete(partition);
         if (position > (this.committed.get(partition) ?? -1)) this.committed.set(partition, position);
       }
@@ -227,7 +232,8 @@ export class Ledger {
         this.stats.committedBatches += count;
         // A lane forgotten meanwhile (revoked during the commit) keeps no position.
         const position = positions.get(partition);
-        if (position !== undefined && this.lanes.get(partition) === lane) this.committed.set(partition, position);
+        // Left out by the source: the group keeps the older position, and the next batch's commit moves it on.
+        if (position !== undefined && this.lanes.get(partition) === lane && !skipped.includes(partition)) this.committed.set(partition, position);
       }
     } finally {
       this.committing = false;

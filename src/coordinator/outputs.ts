@@ -1,5 +1,5 @@
 import type { BatchOutputs, OutRecord, Sink } from '../io/types.js';
-import type { OutputChannel } from './ledger.js';
+import type { CommitOutcome, OutputChannel } from './ledger.js';
 
 /** Who else sees outputs as they are handed on: dashboards and metrics (alerts), a shadow report (shadow alerts). Must not throw or block. */
 export interface OutputWatchers {
@@ -22,8 +22,8 @@ export interface SinkOutputsOptions extends OutputWatchers {
   deadLetters: Sink;
   /** Where shadow rules' alerts go; absent: they are only counted (and seen by onShadowAlerts). */
   shadow?: Sink | undefined;
-  /** Commits positions once the sinks have flushed (the source's commit). */
-  commit: (positions: ReadonlyMap<number, number>) => Promise<void>;
+  /** Commits positions once the sinks have flushed (the source's commit); resolves with the partitions it left out. */
+  commit: (positions: ReadonlyMap<number, number>) => Promise<readonly number[]>;
   /** Gets alerts as they are written. */
   deliveries?: DurableAlerts | undefined;
 }
@@ -48,10 +48,9 @@ export class SinkOutputs implements OutputChannel {
     await Promise.all([...this.sinks().map((sink) => sink.ready()), this.options.deliveries?.ready()]);
   }
 
-  async commit(positions: ReadonlyMap<number, number>): Promise<readonly number[]> {
+  async commit(positions: ReadonlyMap<number, number>): Promise<CommitOutcome> {
     await Promise.all(this.sinks().map((sink) => sink.flush()));
-    await this.options.commit(positions);
-    return [];
+    return { lost: [], skipped: await this.options.commit(positions) };
   }
 
   private sinks(): Sink[] {
@@ -98,13 +97,13 @@ export class TransactionOutputs implements OutputChannel {
     await Promise.all([this.transactions.ready(), this.deliveries?.ready()]);
   }
 
-  async commit(positions: ReadonlyMap<number, number>): Promise<readonly number[]> {
+  async commit(positions: ReadonlyMap<number, number>): Promise<CommitOutcome> {
     // Nothing is written while a commit runs (the ledger holds it), so these are exactly the alerts this commit holds.
     const committing = this.uncommitted;
     this.uncommitted = new Map();
     const lost = await this.transactions.commit(positions);
     for (const [partition, alerts] of committing) if (!lost.includes(partition)) this.deliveries?.written(partition, alerts);
-    return lost;
+    return { lost, skipped: [] };
   }
 }
 

@@ -17,7 +17,9 @@ export class LineSource implements Source {
     return this.lines.next();
   }
 
-  async commit(): Promise<void> {}
+  async commit(): Promise<readonly number[]> {
+    return [];
+  }
 
   lag(): number | undefined {
     return undefined;

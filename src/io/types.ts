@@ -83,9 +83,11 @@ export interface Source {
    * Declares everything before `positions` (partition → next offset to read)
    * done: its alerts and dead letters are durable in the sinks. A source
    * persists them as its resume points; sources that cannot resume ignore it.
-   * A partition this process no longer owns is not committed.
+   * A partition this process no longer owns is not committed. Resolves with
+   * the partitions whose positions were left uncommitted that way (a
+   * rebalance under way), so that they are asked for again.
    */
-  commit(positions: ReadonlyMap<number, number>): Promise<void>;
+  commit(positions: ReadonlyMap<number, number>): Promise<readonly number[]>;
   /** Present on partitioned sources (Kafka). */
   readonly partitions?: PartitionControl;
   /** Records known to be waiting behind the current position, if the source can tell. */

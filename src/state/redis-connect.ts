@@ -82,6 +82,9 @@ function singleConnection(url: string, timeoutMs: number): RedisConnection {
   return { client: redis, cluster: false, masters: () => [redis], dedicated: () => redis.duplicate({ lazyConnect: false }) };
 }
 
+/** Reconnections a save's own connection to a Cluster master tries (about 5 s of waiting) before the save fails. */
+const DEDICATED_RECONNECTS = 6;
+
 function clusterConnection(nodes: readonly string[], timeoutMs: number): RedisConnection {
   const { startupNodes, credentials } = parseClusterNodes(nodes);
   const redisOptions = { ...nodeOptions(timeoutMs), ...credentials };
@@ -103,7 +106,16 @@ function clusterConnection(nodes: readonly string[], timeoutMs: number): RedisCo
       const nodeKey = cluster.slots[calculateSlot(key)]?.[0];
       if (nodeKey === undefined) throw new StateError(`no node of the Redis Cluster serves the slot of ${key}`, { retriable: true });
       const colon = nodeKey.lastIndexOf(':');
-      return new Redis({ ...redisOptions, host: nodeKey.slice(0, colon), port: Number(nodeKey.slice(colon + 1)) });
+      return new Redis({
+        ...redisOptions,
+        host: nodeKey.slice(0, colon),
+        port: Number(nodeKey.slice(colon + 1)),
+        // Not the patient wait of one Redis: after a failover this address may never serve the slot again, and a
+        // save waiting on it forever stopped every later snapshot (one runs at a time). It fails instead, and the
+        // next snapshot asks `slots` afresh.
+        maxRetriesPerRequest: 2,
+        retryStrategy: (attempt: number) => (attempt > DEDICATED_RECONNECTS ? null : Math.min(2_000, 50 * 2 ** attempt)),
+      });
     },
   };
 }

@@ -191,9 +191,14 @@ export class ScriptedSource implements Source {
     });
   }
 
-  async commit(positions: ReadonlyMap<number, number>): Promise<void> {
-    if (this.options.fuse.blown) return;
-    for (const [partition, offset] of positions) if (this.assigned.has(partition)) this.log.committed.set(partition, offset);
+  async commit(positions: ReadonlyMap<number, number>): Promise<readonly number[]> {
+    if (this.options.fuse.blown) return [...positions.keys()];
+    const skipped: number[] = [];
+    for (const [partition, offset] of positions) {
+      if (this.assigned.has(partition)) this.log.committed.set(partition, offset);
+      else skipped.push(partition);
+    }
+    return skipped;
   }
 
   lag(): number | undefined {

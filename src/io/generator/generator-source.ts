@@ -50,7 +50,9 @@ export class GeneratorSource implements Source {
     return { partition: 0, values, keys, timestamps, position: (i) => ({ stream: 'generator', index: first + i }) };
   }
 
-  async commit(): Promise<void> {}
+  async commit(): Promise<readonly number[]> {
+    return [];
+  }
 
   lag(): number | undefined {
     if (this.config.rate <= 0) return undefined;

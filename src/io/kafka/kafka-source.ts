@@ -121,12 +121,13 @@ export class KafkaSource implements Source {
     });
   }
 
-  async commit(positions: ReadonlyMap<number, number>): Promise<void> {
+  async commit(positions: ReadonlyMap<number, number>): Promise<readonly number[]> {
+    // A partition that left during a rebalance is its new owner's to commit.
+    const skipped = [...positions.keys()].filter((partition) => !this.assigned.has(partition));
     const offsets = [...positions]
-      // A partition that left during a rebalance is its new owner's to commit.
       .filter(([partition]) => this.assigned.has(partition))
       .map(([partition, offset]) => ({ topic: this.config.topic, partition, offset: String(offset) }));
-    if (offsets.length === 0) return;
+    if (offsets.length === 0) return skipped;
     try {
       await pRetry(() => this.consumer.commitOffsets(offsets), {
         retries: Number.POSITIVE_INFINITY,
@@ -136,8 +137,10 @@ export class KafkaSource implements Source {
         // A partition that moved to another member is replayed there from its last commit.
         shouldRetry: ({ error }) => !isRebalance(error),
       });
+      return skipped;
     } catch (error) {
-      if (isRebalance(error)) return;
+      // Nothing committed; a partition this member keeps is not handed to it again, so its positions are asked for again.
+      if (isRebalance(error)) return [...positions.keys()];
       kafkaOutage.failing(error, 'committing offsets');
       throw new SourceError(`cannot commit offsets of ${this.config.topic}`, { cause: error, retriable: true });
     }

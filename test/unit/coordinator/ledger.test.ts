@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Ledger, type OutputChannel } from '../../../src/coordinator/ledger.js';
+import { type CommitOutcome, Ledger, type OutputChannel } from '../../../src/coordinator/ledger.js';
 import { RunStats } from '../../../src/coordinator/stats.js';
 import type { BatchOutputs, SourceBatch } from '../../../src/io/types.js';
 
@@ -31,9 +31,13 @@ class SlowChannel implements OutputChannel {
   write(): void {}
   async ready(): Promise<void> {}
 
-  commit(positions: ReadonlyMap<number, number>): Promise<readonly number[]> {
+  /** Partitions the next commits leave out (as a source does during a rebalance). */
+  skip: number[] = [];
+
+  commit(positions: ReadonlyMap<number, number>): Promise<CommitOutcome> {
     this.commits.push(new Map(positions));
-    return new Promise((resolve) => this.release.push(() => resolve([])));
+    const skipped = this.skip;
+    return new Promise((resolve) => this.release.push(() => resolve({ lost: [], skipped })));
   }
 
   /** Lets the oldest commit finish. */
@@ -95,6 +99,22 @@ describe('ledger commits', () => {
     await next;
     assert.deepEqual([...(channel.commits[1] ?? [])], [], 'once is enough');
 
+    // A commit the source leaves out (a rebalance under way, the partition kept): asked for again at the next.
+    ledger.resume(3, 5, 60);
+    channel.skip = [3];
+    const skippedOnce = ledger.commit();
+    await tick();
+    channel.finishOne();
+    await skippedOnce;
+    channel.skip = [];
+    assert.equal(ledger.committedUntil(3), 5, 'not committed while the source left it out');
+    const again = ledger.commit();
+    await tick();
+    channel.finishOne();
+    await again;
+    assert.deepEqual([...(channel.commits.at(-1) ?? [])], [[3, 60]]);
+    assert.equal(ledger.committedUntil(3), 60);
+
     // Revoked before its commit: the new owner decides.
     ledger.resume(2, 0, 50);
     ledger.forget([2]);
@@ -102,6 +122,6 @@ describe('ledger commits', () => {
     await tick();
     channel.finishOne();
     await after;
-    assert.deepEqual([...(channel.commits[2] ?? [])], []);
+    assert.deepEqual([...(channel.commits.at(-1) ?? [])], []);
   });
 });
