@@ -63,6 +63,13 @@ export class SinkOutputs implements OutputChannel {
 export interface PartitionedTransactions {
   write(partition: number, outputs: BatchOutputs): void;
   ready(): Promise<void>;
+  /**
+   * Commits the transactions open when it is called, each with its
+   * partition's position. A partition released while it runs is given up (not
+   * lost); one acquired again meanwhile is not part of it: `positions` are of
+   * the batches its old transaction held, and committed under the new one
+   * they would move the offset past alerts that were never committed.
+   */
   commit(positions: ReadonlyMap<number, number>): Promise<readonly number[]>;
 }
 

@@ -83,9 +83,15 @@ export class Pipeline {
           stats.discarded += batch.values.length;
           continue;
         }
+        const { epoch, replayed } = admission;
         await this.exclusive(async () => {
+          // Revoked or lost while this batch waited for the gate: the ledger has forgotten the partition, and a lane
+          // opened now would outlive it, its position committed under the partition's next transaction without outputs.
+          if (!checkpoints.owns(batch.partition, epoch)) {
+            stats.discarded += batch.values.length;
+            return;
+          }
           const entry = ledger.open(batch, readAt);
-          const { epoch, replayed } = admission;
           const dispatch = dispatcher.dispatch(batch, replayed, () => checkpoints.owns(batch.partition, epoch));
           dispatch.outputs.then(
             (outputs) => ledger.finish(entry, outputs),

@@ -289,16 +289,27 @@ export class FusedStore implements StateStore {
   async close(): Promise<void> {}
 }
 
+/** One partition's open transaction in the scripted log. */
+interface HeldTransaction {
+  epoch: number;
+  alerts: OutRecord[];
+  deadLetters: OutRecord[];
+}
+
 /**
  * Per-partition transactions against the scripted log, with Kafka's fencing:
  * acquiring a partition bumps its epoch, and a commit made under an older
  * epoch fails (the partition is lost to its committer). Outputs reach the
- * log only when their transaction commits, together with the offset.
+ * log only when their transaction commits, together with the offset. A
+ * commit covers the transactions open when it is called, as
+ * PartitionTransactions' does.
  */
 export class ScriptedTransactions {
-  private readonly held = new Map<number, { epoch: number; alerts: OutRecord[]; deadLetters: OutRecord[] }>();
+  private readonly held = new Map<number, HeldTransaction>();
   commits = 0;
   fenced = 0;
+  /** Called as a commit starts, with its outcome to come: a test can act while the commit runs. */
+  onCommit: ((positions: ReadonlyMap<number, number>, landed: Promise<readonly number[]>) => void) | undefined;
 
   constructor(
     private readonly log: ScriptedLog,
@@ -323,15 +334,30 @@ export class ScriptedTransactions {
     open.deadLetters.push(...deadLetters);
   }
 
+  /** Alerts in the partition's open transaction. */
+  holding(partition: number): number {
+    return this.held.get(partition)?.alerts.length ?? 0;
+  }
+
   async ready(): Promise<void> {}
 
-  async commit(positions: ReadonlyMap<number, number>): Promise<number[]> {
+  commit(positions: ReadonlyMap<number, number>): Promise<number[]> {
+    // Taken now: a transaction acquired while this commit runs is not part of it (`positions` are of the batches
+    // written before). Read after the wait, a partition lost and taken back meanwhile committed its old position
+    // under its new epoch, without the alerts its old transaction held.
+    const landed = this.land([...this.held], positions);
+    this.onCommit?.(positions, landed);
+    return landed;
+  }
+
+  private async land(taken: ReadonlyArray<readonly [number, HeldTransaction]>, positions: ReadonlyMap<number, number>): Promise<number[]> {
     await new Promise((resolve) => setImmediate(resolve));
     const lost: number[] = [];
-    for (const [partition, open] of this.held) {
+    for (const [partition, open] of taken) {
       const position = positions.get(partition);
       if (position === undefined && open.alerts.length === 0 && open.deadLetters.length === 0) continue;
-      if (this.fuse.blown) continue;
+      // Released (and maybe acquired again) while the commit ran: given up on purpose, its new holder redoes its records.
+      if (this.fuse.blown || this.held.get(partition) !== open) continue;
       if (this.log.epochs.get(partition) !== open.epoch) {
         this.fenced++;
         this.held.delete(partition);

@@ -368,6 +368,79 @@ describe('coordinator core, in process', () => {
     assertExactlyOnce(input, log, 'zombie fenced');
   });
 
+  test('exactly-once: a partition lost and taken back while a commit of its alerts runs: its offset does not move without them', async () => {
+    const input = lines(21);
+    const log = new ScriptedLog(PARTITIONS);
+    log.append(input);
+    const store = new MemoryStateStore();
+    const a = start(log, store, { exactlyOnce: true });
+    a.source.assign([0]);
+    let handover: { committed: number | undefined; landed: Promise<readonly number[]> } | undefined;
+    a.transactions.onCommit = (positions, landed) => {
+      if (handover !== undefined || !positions.has(0) || a.transactions.holding(0) === 0) return;
+      handover = { committed: log.committed.get(0), landed };
+      // Lost and recovered (PartitionControl.recover) before the commit lands: released, then acquired again.
+      a.source.recover(0);
+    };
+    // One batch at a time until a commit holds alerts of partition 0; then A reads no more.
+    for (let end = 0; handover === undefined && end < (log.partitions[0]?.length ?? 0); ) {
+      end += await a.source.fetch(0);
+      await waitFor(() => handover !== undefined || log.committed.get(0) === end, 'the batch committed', 5_000);
+    }
+    assert.ok(handover !== undefined, 'a commit held alerts of partition 0');
+    await handover.landed;
+    assert.equal(log.committed.get(0), handover.committed, 'the offset stays where its committed alerts are');
+    // kill -9 before A reads partition 0 again: B starts from what the log holds.
+    await a.crash();
+    const b = start(log, store, { exactlyOnce: true });
+    b.source.assign([0, 1, 2]);
+    await drainUntilCommitted(log, [b], 'handover');
+    await b.finish();
+    assertExactlyOnce(input, log, 'handover');
+  });
+
+  test('exactly-once: a rebalance that takes a partition away and gives it back while a batch of it waits for the gate: that batch commits nothing', async () => {
+    const input = lines(22);
+    const log = new ScriptedLog(PARTITIONS);
+    log.append(input);
+    const store = new MemoryStateStore();
+    const a = start(log, store, { exactlyOnce: true });
+    a.source.assign([0]);
+    await a.source.fetch(0);
+    await waitFor(() => log.committed.get(0) === 40, 'the first batch committed', 5_000);
+    const { checkpoints } = a.running;
+    const admit = checkpoints.admit.bind(checkpoints);
+    let rebalanced = false;
+    // The rebalance (kafkajs revokes every partition, then assigns) lands just after the next batch is admitted,
+    // before it reaches the gate: the far end of the window in which it can land.
+    checkpoints.admit = (batch) => {
+      const admission = admit(batch);
+      if (!rebalanced && admission !== undefined) {
+        rebalanced = true;
+        a.source.assign([]);
+        a.source.assign([0]);
+      }
+      return admission;
+    };
+    await a.source.fetch(0, { max: (log.partitions[0]?.length ?? 0) - 40 });
+    assert.ok(rebalanced, 'the rest of partition 0 was admitted');
+    await waitFor(() => a.running.ready(), 'partition 0 recovered', 5_000);
+    // The next commit covers whatever was written before it started, the batch read before the rebalance included.
+    const nextCommit = new Promise<Promise<readonly number[]>>((resolve) => {
+      a.transactions.onCommit = (_, landed) => resolve(landed);
+    });
+    const landed = await nextCommit;
+    await landed;
+    assert.equal(log.committed.get(0), 40, 'the batch read before the rebalance moved no offset');
+    // kill -9 before A reads partition 0 again: B starts from what the log holds.
+    await a.crash();
+    const b = start(log, store, { exactlyOnce: true });
+    b.source.assign([0, 1, 2]);
+    await drainUntilCommitted(log, [b], 'rebalance at the gate');
+    await b.finish();
+    assertExactlyOnce(input, log, 'rebalance at the gate');
+  });
+
   test('exactly-once: random schedules of joins, leaves, late rebalances (zombies) and kill -9: the log holds exactly the reference', async () => {
     let fenced = 0;
     // Twelve schedules, and more while none has fenced a zombie yet: whether a late member commits before it hears
