@@ -24,12 +24,15 @@ for arg in "$@"; do
 done
 STOP_TIMEOUT="${KLAXON_SERVICES_STOP_TIMEOUT:-30}"
 
-# stop NAME PIDFILE PATTERN: SIGTERM, wait up to STOP_TIMEOUT s, then SIGKILL.
+# stop NAME PIDFILE PATTERN [SEARCH]: SIGTERM, wait up to STOP_TIMEOUT s, then SIGKILL.
+# SEARCH=no: only the process its pid file names (a cluster node's title names its port, not its
+# state dir: a search stopped the cluster of another state dir on the same ports, e.g. a test's
+# private services stopping the shared cluster).
 stop() {
-  local name="$1" pidfile="$2" pattern="$3" pids pid deadline alive
+  local name="$1" pidfile="$2" pattern="$3" search="${4:-yes}" pids pid deadline alive
   pids="$(read_pid "$pidfile" "$pattern" || true)"
   # Pid file lost? Look for processes running *our* config (path-specific pattern).
-  [[ -n "$pids" ]] || pids="$(find_pids "$pattern")"
+  [[ -n "$pids" || "$search" == no ]] || pids="$(find_pids "$pattern")"
   if [[ -z "$pids" ]]; then
     log "$name: not running"
     rm -f "$pidfile"
@@ -60,7 +63,7 @@ stop() {
 ((do_redis)) && stop redis "$REDIS_PID" "$REDIS_PATTERN"
 if ((do_redis_cluster)); then
   for port in "${REDIS_CLUSTER_PORTS[@]}"; do
-    stop "redis cluster node $port" "$(redis_cluster_node_dir "$port")/redis.pid" "$(redis_cluster_pattern "$port")"
+    stop "redis cluster node $port" "$(redis_cluster_node_dir "$port")/redis.pid" "$(redis_cluster_pattern "$port")" no
   done
 fi
 ((do_alertmanager)) && stop alertmanager "$ALERTMANAGER_PID" "$ALERTMANAGER_PATTERN"
