@@ -6,12 +6,12 @@
  * after the test.
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import { tempDir } from './run-engine.js';
 
 const run = promisify(execFile);
 const SERVICES = resolve(import.meta.dirname, '../../../services');
@@ -30,7 +30,9 @@ export interface PrivateServices {
 }
 
 export async function privateServices(t: TestContext): Promise<PrivateServices> {
-  const stateDir = await tempDir(t);
+  // Not tempDir(t): its clean-up ran first (after-hooks run in the order they were added) and took the pid files
+  // with it, so down.sh found nothing to stop and each run of the outage tests left a redis-server behind.
+  const stateDir = await mkdtemp(join(tmpdir(), 'klaxon-test-'));
   const [kafkaPort, controllerPort, redisPort] = [await freePort(), await freePort(), await freePort()];
   const env = {
     ...process.env,
@@ -49,6 +51,7 @@ export async function privateServices(t: TestContext): Promise<PrivateServices> 
   t.after(async () => {
     await signal('kafka', 'SIGCONT').catch(() => {});
     await script('down.sh', '--clean').catch(() => {});
+    await rm(stateDir, { recursive: true, force: true });
   });
   return {
     brokers: [`127.0.0.1:${kafkaPort}`],
