@@ -62,8 +62,12 @@ interface Lane {
 export class Ledger {
   private readonly lanes = new Map<number, Lane>();
   private readonly committed = new Map<number, number>();
-  /** Positions to commit although no batch of theirs is written: a recovery resumed at a snapshot ahead of the group. */
-  private readonly ahead = new Map<number, number>();
+  /**
+   * Positions owed to the group although no batch of theirs waits: a recovery
+   * resumed at a snapshot ahead of the group's offset, or a commit the source
+   * left out (a rebalance under way). Each commit asks for them until one lands.
+   */
+  private readonly owed = new Map<number, number>();
   private running = 0;
   private committing = false;
   private chain: Promise<void> = Promise.resolve();
@@ -149,7 +153,7 @@ export class Ledger {
       const lane = this.lanes.get(partition);
       this.lanes.delete(partition);
       this.committed.delete(partition);
-      this.ahead.delete(partition);
+      this.owed.delete(partition);
       for (const entry of lane?.entries ?? []) if (entry.stage === 'running') this.abandon(entry);
     }
   }
@@ -166,8 +170,8 @@ export class Ledger {
   resume(partition: number, committed: number | null, snapshotAhead?: number): void {
     if (committed === null) this.committed.delete(partition);
     else this.committed.set(partition, committed);
-    if (snapshotAhead === undefined) this.ahead.delete(partition);
-    else this.ahead.set(partition, snapshotAhead);
+    if (snapshotAhead === undefined) this.owed.delete(partition);
+    else this.owed.set(partition, snapshotAhead);
   }
 
   /** The partition's committed position: as recovered, or as this process last committed it. */
@@ -214,16 +218,16 @@ export class Ledger {
         const last = offsets?.[offsets.length - 1];
         if (last !== undefined && last + 1 > (this.committed.get(partition) ?? -1)) positions.set(partition, last + 1);
       }
-      const ahead = [...this.ahead];
-      for (const [partition, position] of ahead) if ((positions.get(partition) ?? -1) < position) positions.set(partition, position);
+      const owed = [...this.owed];
+      for (const [partition, position] of owed) if ((positions.get(partition) ?? -1) < position) positions.set(partition, position);
       const { lost, skipped } = await this.channel.commit(positions);
       if (lost.length > 0) {
         this.forget(lost);
         this.onLost(lost);
       }
-      for (const [partition, position] of ahead) {
-        if (lost.includes(partition) || skipped.includes(partition) || this.ahead.get(partition) !== position) continue;
-        this.ahead.delete(partition);
+      for (const [partition, position] of owed) {
+        if (lost.includes(partition) || skipped.includes(partition) || this.owed.get(partition) !== position) continue;
+        this.owed.delete(partition);
         if (position > (this.committed.get(partition) ?? -1)) this.committed.set(partition, position);
       }
       for (const { partition, lane, count } of taken) {
@@ -232,8 +236,10 @@ export class Ledger {
         this.stats.committedBatches += count;
         // A lane forgotten meanwhile (revoked during the commit) keeps no position.
         const position = positions.get(partition);
-        // Left out by the source: the group keeps the older position, and the next batch's commit moves it on.
-        if (position !== undefined && this.lanes.get(partition) === lane && !skipped.includes(partition)) this.committed.set(partition, position);
+        if (position === undefined || this.lanes.get(partition) !== lane) continue;
+        // Left out by the source: owed, and asked for again at the next commit (a quiet partition has no next batch to carry it).
+        if (skipped.includes(partition)) this.owed.set(partition, Math.max(position, this.owed.get(partition) ?? -1));
+        else this.committed.set(partition, position);
       }
     } finally {
       this.committing = false;

@@ -33,6 +33,8 @@ export class ScriptedLog {
   readonly epochs = new Map<number, number>();
   /** Lines appended so far (the next line's number is this + 1). */
   private appended = 0;
+  /** The group's generation: a rebalance starts a new one (ScriptedLog.rebalance). */
+  generation = 0;
 
   constructor(count: number) {
     this.partitions = Array.from({ length: count }, () => []);
@@ -57,6 +59,15 @@ export class ScriptedLog {
   committedTotal(): number {
     return [...this.committed.values()].reduce((a, b) => a + b, 0);
   }
+
+  /**
+   * The group rebalances: a member commits again only once it has taken its
+   * new assignment (as a broker refuses an offset commit of an older
+   * generation). Tests that assign without calling it stay in generation 0.
+   */
+  rebalance(): void {
+    this.generation++;
+  }
 }
 
 export interface ScriptedSourceOptions {
@@ -72,6 +83,8 @@ export class ScriptedSource implements Source {
   private readonly queue: SourceBatch[] = [];
   private waiter: ((batch: SourceBatch | null) => void) | undefined;
   private assigned = new Set<number>();
+  /** The group generation of this member's latest assignment. */
+  private generation = 0;
   private readonly position = new Map<number, number>();
   private readonly recovering = new Map<number, Promise<void>>();
   private listener: PartitionListener | undefined;
@@ -111,6 +124,7 @@ export class ScriptedSource implements Source {
 
   /** A new assignment for this member (what a rebalance hands it). */
   assign(partitions: readonly number[]): void {
+    this.generation = this.log.generation;
     const previous = this.assigned;
     this.assigned = new Set(partitions);
     const revoked = [...previous].filter((p) => !this.assigned.has(p));
@@ -192,7 +206,8 @@ export class ScriptedSource implements Source {
   }
 
   async commit(positions: ReadonlyMap<number, number>): Promise<readonly number[]> {
-    if (this.options.fuse.blown) return [...positions.keys()];
+    // A member that has not heard of the latest rebalance commits nothing (the broker's generation check).
+    if (this.options.fuse.blown || this.generation !== this.log.generation) return [...positions.keys()];
     const skipped: number[] = [];
     for (const [partition, offset] of positions) {
       if (this.assigned.has(partition)) this.log.committed.set(partition, offset);

@@ -80,7 +80,7 @@ describe('ledger commits', () => {
     assert.equal(channel.commits.length, 3);
   });
 
-  test('a partition resumed at a snapshot ahead of the group is committed there without waiting for a record', async () => {
+  test('positions owed to the group (a snapshot ahead of it, a commit the source left out) are committed without waiting for a record', async () => {
     const channel = new SlowChannel();
     const ledger = new Ledger(channel, new RunStats(1));
     // A zombie's late commit moved partition 0 back to 40; its snapshot (saved after a commit at 145) is at 145.
@@ -114,6 +114,23 @@ describe('ledger commits', () => {
     await again;
     assert.deepEqual([...(channel.commits.at(-1) ?? [])], [[3, 60]]);
     assert.equal(ledger.committedUntil(3), 60);
+
+    // A batch's position the source leaves out is asked for again, though no batch follows it.
+    ledger.resume(4, 0);
+    ledger.finish(ledger.open(batch(4, [0, 1, 2]), 0), NO_OUTPUTS);
+    channel.skip = [4];
+    const left = ledger.commit();
+    await tick();
+    channel.finishOne();
+    await left;
+    channel.skip = [];
+    assert.equal(ledger.committedUntil(4), 0);
+    const retried = ledger.commit();
+    await tick();
+    channel.finishOne();
+    await retried;
+    assert.deepEqual([...(channel.commits.at(-1) ?? [])], [[4, 3]]);
+    assert.equal(ledger.committedUntil(4), 3);
 
     // Revoked before its commit: the new owner decides.
     ledger.resume(2, 0, 50);

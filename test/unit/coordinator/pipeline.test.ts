@@ -544,6 +544,7 @@ async function randomSchedule(seed: number, exactlyOnce: boolean): Promise<{ inp
   };
   const rebalance = () => {
     catchUp();
+    log.rebalance();
     // Round-robin the partitions over the live processes, starting somewhere random.
     const offset = Math.floor(random() * PARTITIONS);
     live.forEach((p, i) => {
