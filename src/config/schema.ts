@@ -218,6 +218,10 @@ const redisState = z
     cluster: redisCluster.optional(),
     prefix: text.default('klaxon').meta({ description: 'Prefix of every Redis key.' }),
     snapshotInterval: duration(1, 'How often zone state is snapshotted.').prefault('5s'),
+    maxZonesInMemory: z.int().min(1).optional().meta({
+      description:
+        "Tiering: at most this many zones stay in the workers' memory (each worker keeps its share); the least recently used zones whose state is saved in Redis are evicted after each snapshot and read back on their next reading, with the same alerts. Zones with a FIRING rule stay. Default: every zone stays in memory.",
+    }),
   })
   .transform(({ snapshotInterval, url, cluster, ...redis }, ctx) => {
     const base = { ...redis, snapshotIntervalMs: snapshotInterval };

@@ -5,6 +5,7 @@ import { type DoneResult, type PartitionUpdates, restoreTasks, type SnapshotResu
 import { ZONES_PER_READ } from '../state/read-partition.js';
 import type { SaveOutcome, StateStore, StoredSnapshot } from '../state/types.js';
 import type { Shards } from './shards.js';
+import type { ZoneTier } from './tiering.js';
 
 const log = logger('checkpoints');
 
@@ -36,6 +37,8 @@ export interface Cut {
   /** Each partition's ownership epoch at the cut: a partition released or recovered since is not saved. */
   epochs: ReadonlyMap<number, number>;
   startedAt: number;
+  /** 1, 2, ...: the workers mark each zone they export with it (tiering evicts a zone only once its export is saved). */
+  number: number;
 }
 
 /** Everything this process knows about one partition it owns. */
@@ -50,6 +53,8 @@ interface Owned {
   stored: number | null;
   /** The next snapshot writes every zone of the partition whole (a save failed, or the store lost it). */
   whole: boolean;
+  /** The offset of a save of this process now running (undefined: none). */
+  saving: number | undefined;
 }
 
 /** Where a recovered partition stands. */
@@ -74,6 +79,7 @@ export class Checkpoints {
   readonly stats: SnapshotStats = { snapshots: 0, lastZones: 0, lastBytes: 0, lastMs: 0, recoveries: 0, resyncs: 0 };
   private readonly owned = new Map<number, Owned>();
   private epochs = 0;
+  private cuts = 0;
 
   constructor(
     private readonly shards: Shards,
@@ -81,6 +87,8 @@ export class Checkpoints {
     private readonly control: PartitionControl | undefined,
     /** A failure that must stop the engine (a worker died while dropping or restoring zones). */
     private readonly fail: (error: unknown) => void,
+    /** Tiering (state.maxZonesInMemory): zones beyond the workers' share live only in the store. */
+    private readonly tier?: ZoneTier,
   ) {
     if (control === undefined) this.owned.set(0, this.fresh(true));
   }
@@ -146,6 +154,7 @@ export class Checkpoints {
    */
   private async restore(store: StateStore, partition: number, current: () => boolean): Promise<StoredSnapshot | null | undefined> {
     for (;;) {
+      this.tier?.forget([partition]);
       await this.shards.broadcast<DoneResult>(() => ({ kind: 'drop', partitions: [partition] }));
       const snapshot = await store.snapshotOf(partition);
       if (!current()) return undefined;
@@ -169,6 +178,9 @@ export class Checkpoints {
             this.shards.run<DoneResult>(shard, task, [task.images.buffer as ArrayBuffer]),
           ),
         );
+        // Tiering: beyond the workers' share, restored zones go straight back to the store's keeping (restored zones are
+        // what the store holds: cut 0). Not for a converted snapshot: its stored images are in the old layout.
+        if (!snapshot.converted) await this.tier?.evict([partition], [0]);
       }
       if (!current()) return undefined;
       if ((await store.offsetOf(partition)) === snapshot.offset) return snapshot;
@@ -180,6 +192,7 @@ export class Checkpoints {
   revoked(partitions: readonly number[]): void {
     for (const partition of partitions) this.owned.delete(partition);
     if (partitions.length === 0) return;
+    this.tier?.forget(partitions);
     this.shards.broadcast<DoneResult>(() => ({ kind: 'drop', partitions: [...partitions] })).catch(this.fail);
   }
 
@@ -220,10 +233,11 @@ export class Checkpoints {
       epochs.set(partition, state.epoch);
     }
     const fullPartitions = [...whole];
+    const number = ++this.cuts;
     const updates = this.shards
-      .broadcast<SnapshotResult>(() => ({ kind: 'snapshot', fullPartitions }))
+      .broadcast<SnapshotResult>(() => ({ kind: 'snapshot', fullPartitions, cut: number }))
       .then((results) => results.flatMap((result) => result.partitions));
-    return { offsets, updates, whole, epochs, startedAt: performance.now() };
+    return { offsets, updates, whole, epochs, startedAt: performance.now(), number };
   }
 
   /**
@@ -240,6 +254,8 @@ export class Checkpoints {
     let zones = 0;
     let bytes = 0;
     let failure: unknown;
+    /** Partitions whose every export up to this cut is in the store: tiering may evict their unchanged zones. */
+    const saved: number[] = [];
     for (const partition of new Set([...cut.offsets.keys(), ...byPartition.keys()])) {
       const state = this.owned.get(partition);
       if (state === undefined || state.epoch !== cut.epochs.get(partition)) continue;
@@ -252,13 +268,21 @@ export class Checkpoints {
       }
       try {
         const outcome = await this.saveOne(store, partition, state, updates, offset, cut.whole.has(partition));
+        if (outcome === 'resync' && this.tier !== undefined && this.tier.holds(partition) > 0) {
+          // Zones kept only in the store are gone with it, or another process owns the partition now: recover it again.
+          this.tier.lose(partition, 'its snapshot in the store is not the one this process last saved');
+          continue;
+        }
         if (outcome === 'resync') {
           // The store does not hold what we last wrote (Redis restarted empty, or another process wrote).
           this.stats.resyncs++;
           state.whole = true;
-        } else if (updates !== undefined) {
-          zones += updates.zones;
-          bytes += updates.bytes;
+        } else {
+          if (updates !== undefined) {
+            zones += updates.zones;
+            bytes += updates.bytes;
+          }
+          if (!state.whole) saved.push(partition);
         }
       } catch (error) {
         state.whole = true;
@@ -270,6 +294,10 @@ export class Checkpoints {
     this.stats.lastBytes = bytes;
     this.stats.lastMs = performance.now() - cut.startedAt;
     if (failure !== undefined) throw failure;
+    void this.tier?.evict(
+      saved,
+      saved.map(() => cut.number),
+    );
   }
 
   private async saveOne(
@@ -284,14 +312,25 @@ export class Checkpoints {
       // Nothing new: only check the store still holds this partition (Redis may have restarted empty).
       return (await store.offsetOf(partition)) === offset ? 'unchanged' : 'resync';
     }
-    const outcome = await store.save(partition, updates?.chunks ?? [], offset, state.stored, whole);
+    // A whole rewrite replaces the stored zones, unless some live only in the store: then it writes over them.
+    const full = whole && (this.tier?.holds(partition) ?? 0) === 0;
+    state.saving = offset;
+    const outcome = await store.save(partition, updates?.chunks ?? [], offset, state.stored, full).finally(() => {
+      state.saving = undefined;
+    });
     if (outcome === 'saved') {
       state.stored = offset;
       if (whole) state.whole = false;
-    } else if (whole) {
+    } else if (full) {
       throw new StateError(`partition ${partition}'s snapshot changed under a full rewrite: another engine process owns it`);
     }
     return outcome;
+  }
+
+  /** Whether a snapshot of the partition at this offset is one this process saved or loaded (or is saving now): not another's. */
+  ownSnapshot(partition: number, offset: number | null): boolean {
+    const state = this.owned.get(partition);
+    return state !== undefined && offset !== null && (offset === state.stored || offset === state.saving);
   }
 
   private replayedIn(state: Owned, offsets: readonly number[] | undefined): number {
@@ -305,7 +344,7 @@ export class Checkpoints {
   }
 
   private fresh(recovered: boolean): Owned {
-    return { epoch: ++this.epochs, recovered, replayUntil: undefined, submittedUntil: undefined, stored: null, whole: false };
+    return { epoch: ++this.epochs, recovered, replayUntil: undefined, submittedUntil: undefined, stored: null, whole: false, saving: undefined };
   }
 }
 

@@ -2,9 +2,10 @@ import type { BatchOutputs, SourceBatch } from '../io/types.js';
 import { logger } from '../log.js';
 import type { ProcessResult } from '../protocol/messages.js';
 import { deadLetter } from './dead-letter.js';
-import { KEY_REASON, type Router, type ShardPart } from './router.js';
+import { KEY_REASON, type Router, type ShardPart, zoneIdsOf } from './router.js';
 import type { Shards } from './shards.js';
 import type { RunStats } from './stats.js';
+import type { Reload, ZoneTier } from './tiering.js';
 
 const log = logger('dispatcher');
 
@@ -25,6 +26,8 @@ export class Dispatcher {
     private readonly shards: Shards,
     private readonly router: Router,
     private readonly stats: RunStats,
+    /** Tiering: zones evicted to the store are reloaded ahead of the reading that needs them. */
+    private readonly tier?: ZoneTier,
   ) {}
 
   /**
@@ -53,10 +56,21 @@ export class Dispatcher {
       for (const part of routed.parts) {
         const runner = this.shards.runner(part.shard);
         await runner.room();
-        if (!owned()) {
+        // Tiering: the part's evicted zones are read back and queued ahead of it. No await between the last look at
+        // what is evicted and the queuing: an eviction answered meanwhile would leave a zone neither here nor read back.
+        let reload: Reload | null | undefined;
+        if (this.tier !== undefined && this.tier.size > 0) {
+          const zoneIds = zoneIdsOf(part.task);
+          reload = new Map();
+          while (reload !== null && this.tier.uncovered(zoneIds, reload)) reload = await this.tier.extend(zoneIds, reload);
+        }
+        if (!owned() || reload === null) {
+          // reload null: the partition is being recovered again (its snapshot in the store is not this process's).
           this.stats.discarded += part.count;
           continue;
         }
+        const restore = reload === undefined ? undefined : this.tier?.queued(part.shard, reload);
+        if (restore !== undefined) results.push(runner.run(restore, [restore.images.buffer as ArrayBuffer]).then(() => {}));
         results.push(runner.run<ProcessResult>(part.task).then((result) => this.collect(batch, replayed, part, result, outputs)));
       }
     })();

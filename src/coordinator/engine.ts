@@ -17,6 +17,7 @@ import { Pipeline } from './pipeline.js';
 import { Router } from './router.js';
 import { Shards, type ShardsOptions } from './shards.js';
 import { RunStats, type RunSummary } from './stats.js';
+import { ZoneTier } from './tiering.js';
 
 const log = logger('engine');
 
@@ -27,6 +28,8 @@ export interface RunningEngine {
   readonly shards: Shards;
   readonly checkpoints: Checkpoints;
   readonly source: Source;
+  /** Tiering (state.maxZonesInMemory): which zones live only in the store. */
+  readonly tier: ZoneTier | undefined;
   /** The rule set versions in force, as they change while the engine runs. */
   readonly rules: LiveRules;
   /** The delivery sinks (Alertmanager, webhooks), if the config has any. */
@@ -130,7 +133,16 @@ export function assembleEngine(parts: EngineParts): AssembledEngine {
   let pipeline: Pipeline | undefined;
   let lifecycle: PartitionLifecycle | undefined;
   const ledger = new Ledger(parts.channel, stats, (lost) => lifecycle?.lost(lost));
-  const checkpoints = new Checkpoints(shards, store, source.partitions, (error) => pipeline?.fail(error));
+  const fail = (error: unknown) => pipeline?.fail(error);
+  const tier = tierOf(config, store, shards, {
+    fail,
+    ownSnapshot: (partition, offset) => checkpoints.ownSnapshot(partition, offset),
+    lose: (partition) => {
+      ledger.forget([partition]);
+      lifecycle?.lost([partition]);
+    },
+  });
+  const checkpoints = new Checkpoints(shards, store, source.partitions, fail, tier);
   if (source.partitions !== undefined) {
     const follower = parts.deliveries === undefined ? undefined : firingFollower(parts.deliveries, shards);
     lifecycle = new PartitionLifecycle(source.partitions, checkpoints, ledger, {
@@ -143,7 +155,7 @@ export function assembleEngine(parts: EngineParts): AssembledEngine {
   const router = new Router(shards.ring, config.source.type === 'kafka' && config.source.requireZoneKey);
   const running = new Pipeline({
     source,
-    dispatcher: new Dispatcher(shards, router, stats),
+    dispatcher: new Dispatcher(shards, router, stats, tier),
     ledger,
     checkpoints,
     stats,
@@ -165,7 +177,7 @@ export function assembleEngine(parts: EngineParts): AssembledEngine {
   const stop = () => running.stop();
   const ready = () => checkpoints.ready() && running.committing && source.connected?.() !== false;
   return {
-    running: { config, stats, shards, checkpoints, source, rules, deliveries: parts.deliveries, stop, ready },
+    running: { config, stats, shards, checkpoints, source, tier, rules, deliveries: parts.deliveries, stop, ready },
     async run(signal) {
       if (signal?.aborted) stop();
       signal?.addEventListener('abort', stop, { once: true });
@@ -177,6 +189,12 @@ export function assembleEngine(parts: EngineParts): AssembledEngine {
       }
     },
   };
+}
+
+/** Tiering, when the config limits the zones in memory and there is a store to keep the others: each worker keeps its share. */
+function tierOf(config: KlaxonConfig, store: StateStore | undefined, shards: Shards, parts: ConstructorParameters<typeof ZoneTier>[3]): ZoneTier | undefined {
+  if (store === undefined || config.state.type !== 'redis' || config.state.maxZonesInMemory === undefined) return undefined;
+  return new ZoneTier(shards, store, Math.ceil(config.state.maxZonesInMemory / shards.count), parts);
 }
 
 /**

@@ -157,3 +157,14 @@ function zoneIdByParsing(value: Buffer): string | undefined {
     return undefined;
   }
 }
+
+/** The zone_id of each record of a task, in task order (an empty string for a record that has none: its worker rejects it). */
+export function zoneIdsOf(task: ProcessTask): string[] {
+  const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
+  const span: ZoneIdSpan = { start: 0, end: 0 };
+  return Array.from(task.starts, (start, k) => {
+    const end = task.ends[k] as number;
+    if (findZoneId(bytes, start, end, span)) return bytes.toString('utf8', span.start, span.end);
+    return zoneIdByParsing(bytes.subarray(start, end)) ?? '';
+  });
+}

@@ -28,10 +28,14 @@ export function shardTaskHandler(setup: ShardSetup): (task: ShardTask) => ShardR
         };
       }
       case 'snapshot':
-        return shard.snapshot(task.fullPartitions);
+        return shard.snapshot(task.fullPartitions, task.cut);
       case 'restore':
-        shard.restore(task.zoneIds, unpackImages(task.images, task.ends));
+        shard.restore(task.zoneIds, unpackImages(task.images, task.ends), task.ifAbsent);
         return { kind: 'done', zones: shard.zones.size };
+      case 'evict':
+        return shard.evict(task.partitions, task.savedCuts, task.keep);
+      case 'release':
+        return shard.release(task.zoneIds);
       case 'drop':
         shard.drop(task.partitions);
         return { kind: 'done', zones: shard.zones.size };

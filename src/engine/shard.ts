@@ -3,7 +3,18 @@ import type { RuleVersion } from '../config/types.js';
 import type { AlertStatus } from '../model/alert.js';
 import type { AlertRule, WindowPlan } from '../model/plan.js';
 import type { Reading } from '../model/reading.js';
-import type { FiringRule, HotZonesResult, ProcessResult, ProcessTask, RulesResult, ShardSetup, SnapshotResult, ZoneHistory } from '../protocol/messages.js';
+import type {
+  EvictedResult,
+  FiringRule,
+  HotZonesResult,
+  ProcessResult,
+  ProcessTask,
+  ReleasedResult,
+  RulesResult,
+  ShardSetup,
+  SnapshotResult,
+  ZoneHistory,
+} from '../protocol/messages.js';
 import { HashRing } from '../sharding/ring.js';
 import { formatAlert } from './alert.js';
 import { applyReading } from './evaluate.js';
@@ -12,7 +23,7 @@ import { planWindow } from './plan.js';
 import { isRejection } from './reading.js';
 import { RecordReading, readRecord } from './reading-scan.js';
 import { RuleBook } from './rule-book.js';
-import { firingStates } from './rule-state.js';
+import { firingStates, isFiring } from './rule-state.js';
 import { UpdatePacker, zoneFromImage } from './zone-image.js';
 import { ZoneState } from './zone-state.js';
 import { summarizeZone } from './zone-summary.js';
@@ -25,6 +36,13 @@ export class Shard {
   readonly window: WindowPlan;
   readonly book: RuleBook;
   readonly zones = new Map<string, ZoneState>();
+  /**
+   * Zones an evict task set aside (tiering), until their release: a reading
+   * queued before the coordinator knew of the eviction brings its zone back.
+   */
+  private readonly evicting = new Map<string, ZoneState>();
+  /** Process tasks so far: the clock of `ZoneState.lastUsed`. */
+  private tasks = 0;
   readonly incarnation = randomUUID();
   private readonly ring: HashRing;
   private readonly shard: number;
@@ -56,6 +74,7 @@ export class Shard {
     };
     let maxTs = this.maxTs;
     const reading = this.reading;
+    const now = ++this.tasks;
     for (let i = 0; i < task.ends.length; i++) {
       const start = task.starts[i] as number;
       const end = task.ends[i] as number;
@@ -65,7 +84,7 @@ export class Shard {
         result.rejected.push({ record: task.records[i] as number, reason: parsed });
         continue;
       }
-      let zone = this.zones.get(parsed.zoneId);
+      let zone = this.zones.get(parsed.zoneId) ?? this.reclaim(parsed.zoneId);
       if (zone === undefined) {
         // Checked once, when a zone is first seen: state is only ever created by its owner. The coordinator
         // routes by the zone_id in the record's text, so a miss here is a routing bug, never bad input.
@@ -81,6 +100,7 @@ export class Shard {
         zone.partition = task.partition;
         zone.stored = false;
       }
+      zone.lastUsed = now;
       applyReading(zone, parsed, this.window, this.book, emit);
       if (parsed.ts > maxTs) maxTs = parsed.ts;
       result.accepted++;
@@ -107,12 +127,12 @@ export class Shard {
    * does not hold yet go whole, the others as the byte ranges that changed;
    * every zone of `fullPartitions` goes whole. Then forgets the changes.
    */
-  snapshot(fullPartitions: readonly number[]): SnapshotResult {
+  snapshot(fullPartitions: readonly number[], cut = 0): SnapshotResult {
     const full = new Set(fullPartitions);
     const packers = new Map<number, UpdatePacker>();
-    for (const [zoneId, zone] of this.zones) {
+    const add = (zoneId: string, zone: ZoneState) => {
       const whole = !zone.stored || full.has(zone.partition);
-      if (!zone.dirty && !whole) continue;
+      if (!zone.dirty && !whole) return;
       let packer = packers.get(zone.partition);
       if (packer === undefined) {
         packer = new UpdatePacker();
@@ -120,21 +140,74 @@ export class Shard {
       }
       packer.add(zoneId, zone, whole, this.book);
       zone.markSnapshotted();
-    }
+      zone.exportedAt = cut;
+    };
+    for (const [zoneId, zone] of this.zones) add(zoneId, zone);
+    // Zones set aside are unchanged, but a partition written whole needs them too.
+    if (full.size > 0) for (const [zoneId, zone] of this.evicting) add(zoneId, zone);
     const partitions = [...packers].map(([partition, packer]) => ({ partition, zones: packer.zones, bytes: packer.bytes, chunks: packer.finish() }));
     return { kind: 'snapshot', partitions };
   }
 
-  /** Zones from a snapshot: they replace whatever this worker holds under the same ids. */
-  restore(zoneIds: readonly string[], images: readonly Uint8Array[]): void {
+  /**
+   * Zones from a snapshot: they replace whatever this worker holds under the
+   * same ids, except with `ifAbsent` (reloads of evicted zones), where a zone
+   * the worker holds is newer than the store's image and is kept.
+   */
+  restore(zoneIds: readonly string[], images: readonly Uint8Array[], ifAbsent = false): void {
     zoneIds.forEach((zoneId, i) => {
+      if (ifAbsent && (this.zones.has(zoneId) || this.reclaim(zoneId) !== undefined)) return;
       this.zones.set(zoneId, zoneFromImage(zoneId, images[i] as Uint8Array, this.window, this.book));
     });
   }
 
   drop(partitions: readonly number[]): void {
     const gone = new Set(partitions);
-    for (const [zoneId, zone] of this.zones) if (gone.has(zone.partition)) this.zones.delete(zoneId);
+    for (const zones of [this.zones, this.evicting]) for (const [zoneId, zone] of zones) if (gone.has(zone.partition)) zones.delete(zoneId);
+  }
+
+  /**
+   * Beyond `keep` zones, sets aside the least recently used zones of the
+   * partitions that the store holds exactly as they are (unchanged since an
+   * export of a cut that was saved, `savedCuts[i]` for `partitions[i]`) and
+   * that FIRE no live rule (an Alertmanager's re-send loop reads those from
+   * memory).
+   */
+  evict(partitions: readonly number[], savedCuts: readonly number[], keep: number): EvictedResult {
+    const result: EvictedResult = { kind: 'evicted', zoneIds: [], partitions: [], zones: this.zones.size };
+    const excess = this.zones.size - keep;
+    if (excess <= 0) return result;
+    const saved = new Map(partitions.map((partition, i) => [partition, savedCuts[i] ?? -1]));
+    const candidates: Array<[string, ZoneState]> = [];
+    for (const entry of this.zones) {
+      const zone = entry[1];
+      if (zone.stored && !zone.dirty && zone.exportedAt <= (saved.get(zone.partition) ?? -1) && !isFiring(zone)) candidates.push(entry);
+    }
+    candidates.sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    for (const [zoneId, zone] of candidates.slice(0, excess)) {
+      this.zones.delete(zoneId);
+      this.evicting.set(zoneId, zone);
+      result.zoneIds.push(zoneId);
+      result.partitions.push(zone.partition);
+    }
+    result.zones = this.zones.size;
+    return result;
+  }
+
+  /** Forgets zones set aside; those a reading brought back meanwhile are named in the answer. */
+  release(zoneIds: readonly string[]): ReleasedResult {
+    const reclaimed: string[] = [];
+    for (const zoneId of zoneIds) if (!this.evicting.delete(zoneId)) reclaimed.push(zoneId);
+    return { kind: 'released', reclaimed };
+  }
+
+  /** A zone set aside and not yet released, back in memory (undefined: none). */
+  private reclaim(zoneId: string): ZoneState | undefined {
+    const zone = this.evicting.get(zoneId);
+    if (zone === undefined) return undefined;
+    this.evicting.delete(zoneId);
+    this.zones.set(zoneId, zone);
+    return zone;
   }
 
   get acceptedTotal(): number {

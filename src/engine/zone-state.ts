@@ -41,6 +41,10 @@ export class ZoneState implements RuleStates {
   sinceRecompute = 0;
   /** Set whenever the zone changes; cleared by incremental snapshots. */
   dirty = true;
+  /** Its worker's task count at the zone's latest reading: tiering evicts the least recently used first. */
+  lastUsed = 0;
+  /** The cut that last exported the zone (0: none since it was made or restored): tiering evicts it only once that cut is saved. */
+  exportedAt = 0;
   /** The source partition of the zone's latest reading: its snapshot is stored with that partition. */
   partition = -1;
   /** Whether the store holds a whole image of this zone under `partition` (else a snapshot must write it whole). */

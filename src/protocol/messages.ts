@@ -61,6 +61,8 @@ export interface SnapshotTask {
   kind: 'snapshot';
   /** Every zone of these partitions, whole (the store lost them, or lost an update). */
   fullPartitions: number[];
+  /** The cut's number (1, 2, ...): each exported zone remembers it, and tiering evicts only zones whose export was saved. */
+  cut: number;
 }
 
 /**
@@ -74,6 +76,32 @@ export interface RestoreTask {
   zoneIds: string[];
   images: Uint8Array;
   ends: Uint32Array;
+  /**
+   * Reloads of evicted zones (state.maxZonesInMemory): a zone the worker
+   * holds is kept, not replaced (it came back before its release, and what
+   * the worker holds is newer than the store's image).
+   */
+  ifAbsent?: boolean;
+}
+
+/**
+ * Tiering (state.maxZonesInMemory): beyond `keep` zones, set aside the least
+ * recently used zones of `partitions` that are safe in the store (unchanged
+ * since an export of a cut that was saved) and not FIRING. Set aside, not yet forgotten: a
+ * reading already on its way brings a zone back, until its release.
+ */
+export interface EvictTask {
+  kind: 'evict';
+  /** Partitions whose snapshot was saved, each with the number of the last cut saved (0: only what was restored). */
+  partitions: number[];
+  savedCuts: number[];
+  keep: number;
+}
+
+/** Forget the zones set aside by an evict task, once the coordinator knows them as evicted. */
+export interface ReleaseTask {
+  kind: 'release';
+  zoneIds: string[];
 }
 
 /** Forget the zones of partitions this process no longer owns. */
@@ -128,6 +156,8 @@ export type ShardTask =
   | SnapshotTask
   | RestoreTask
   | DropTask
+  | EvictTask
+  | ReleaseTask
   | ZoneHistoryTask
   | HotZonesTask
   | RulesTask
@@ -195,6 +225,21 @@ export interface SnapshotResult {
 export interface DoneResult {
   kind: 'done';
   zones: number;
+}
+
+/** Zones an evict task set aside, with the partition each is stored under. */
+export interface EvictedResult {
+  kind: 'evicted';
+  zoneIds: string[];
+  partitions: number[];
+  /** Zones the worker holds after it. */
+  zones: number;
+}
+
+/** Of a release's zones, those a reading brought back before it: they stay in memory. */
+export interface ReleasedResult {
+  kind: 'released';
+  reclaimed: string[];
 }
 
 export interface ZoneHistory {
@@ -318,6 +363,8 @@ export type ShardResult =
   | StatsResult
   | SnapshotResult
   | DoneResult
+  | EvictedResult
+  | ReleasedResult
   | ZoneHistoryResult
   | HotZonesResult
   | RulesResult

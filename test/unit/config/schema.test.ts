@@ -242,4 +242,11 @@ describe('state.cluster', () => {
     assert.deepEqual(issuesOf(withState({ cluster: [] })).length, 1);
     assert.match(issuesOf(withState({ cluster: ['h:2'], prefix: 'a{b}' })).join('\n'), /^\/state\/prefix: must not contain \{ or \} with state\.cluster/);
   });
+
+  test('state.maxZonesInMemory: a whole number of zones, at least 1, named when refused; absent by default', () => {
+    const { state } = parse(withState({ maxZonesInMemory: 100_000 }));
+    assert.equal(state.type === 'redis' ? state.maxZonesInMemory : undefined, 100_000);
+    assert.equal('maxZonesInMemory' in parse(withState({})).state, false);
+    for (const bad of [0, 2.5, '10']) assert.match(issuesOf(withState({ maxZonesInMemory: bad })).join('\n'), /^\/state\/maxZonesInMemory: /);
+  });
 });

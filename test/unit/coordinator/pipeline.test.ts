@@ -35,13 +35,13 @@ const RULES = {
   ],
 };
 
-function config(workers: number, snapshots = true, rules: Record<string, unknown> = RULES): KlaxonConfig {
+function config(workers: number, snapshots = true, rules: Record<string, unknown> = RULES, maxZonesInMemory?: number): KlaxonConfig {
   return parseConfig(
     {
       engine: { workers, batchSize: 40, maxQueuePerWorker: 2 },
       source: { type: 'kafka', topic: 'scripted', groupId: 'scripted', commitInterval: 3 },
       sink: { type: 'stdout' },
-      state: snapshots ? { type: 'redis', snapshotInterval: 5 } : { type: 'memory' },
+      state: snapshots ? { type: 'redis', snapshotInterval: 5, ...(maxZonesInMemory === undefined ? {} : { maxZonesInMemory }) } : { type: 'memory' },
       ...rules,
     },
     { baseDir: '/', env: {} },
@@ -75,10 +75,12 @@ interface ProcessOptions {
   snapshots?: boolean;
   /** The rules part of the config (default RULES): its versions are what the process starts with. */
   rules?: Record<string, unknown>;
+  /** Tiering: zones kept in the workers' memory at most (the rest in the store). */
+  maxZonesInMemory?: number;
 }
 
 function start(log: ScriptedLog, shared: MemoryStateStore, options: ProcessOptions = {}): Process {
-  const engineConfig = config(options.workers ?? 2, options.snapshots ?? true, options.rules);
+  const engineConfig = config(options.workers ?? 2, options.snapshots ?? true, options.rules, options.maxZonesInMemory);
   const fuse = new Fuse();
   const source = new ScriptedSource(log, { batchSize: options.batchSize ?? 40, fuse, keepQueuedOnRevoke: options.keepQueuedOnRevoke ?? false });
   const alerts = new MemorySink(fuse);
@@ -519,21 +521,108 @@ describe('coordinator core, in process', () => {
   });
 });
 
+describe('tiering (state.maxZonesInMemory), in process', () => {
+  const ZONES = 90;
+  const tiered = (seed: number, count = 3_000) => randomStream({ seed, lines: count, zones: ZONES, paneMs: 1_000 });
+
+  test('a limit far below the zones: zones are evicted and read back, alerts exactly the reference', async () => {
+    for (const workers of [1, 3]) {
+      const input = tiered(40 + workers);
+      const log = new ScriptedLog(PARTITIONS);
+      log.append(input);
+      const store = new MemoryStateStore();
+      const a = start(log, store, { workers, maxZonesInMemory: 12 });
+      a.source.assign([0, 1, 2]);
+      // A few batches at a time, so that snapshots (and evictions after them) fall between readings.
+      while ((await a.source.drain(120)) > 0) await new Promise((resolve) => setTimeout(resolve, 8));
+      await a.finish();
+      const tier = a.running.tier;
+      assert.ok(tier !== undefined, 'tiering is on');
+      assert.ok(tier.stats.evictions > ZONES, `${workers} workers: zones evicted (${tier.stats.evictions})`);
+      assert.ok(tier.stats.reloads > ZONES, `${workers} workers: zones read back (${tier.stats.reloads})`);
+      assertExact(input, [a], `tiering, ${workers} workers`);
+    }
+  });
+
+  test('kill -9 with most zones kept only in the store, restart under another limit and worker count: exact', async () => {
+    const input = tiered(43);
+    const log = new ScriptedLog(PARTITIONS);
+    log.append(input);
+    const store = new MemoryStateStore();
+    const a = start(log, store, { workers: 2, maxZonesInMemory: 10 });
+    a.source.assign([0, 1, 2]);
+    while (log.committedTotal() < 1_500) {
+      await a.source.drain(120);
+      await new Promise((resolve) => setTimeout(resolve, 8));
+    }
+    await waitFor(() => (a.running.tier?.size ?? 0) > ZONES / 2, 'most zones evicted', 5_000);
+    await a.crash();
+    const b = start(log, store, { workers: 3, maxZonesInMemory: 20 });
+    b.source.assign([0, 1, 2]);
+    await waitFor(() => b.running.checkpoints.ready(), 'recovered', 5_000);
+    // Recovery loads the snapshots a batch at a time and sends what is over the limit straight back.
+    assert.ok((b.running.tier?.size ?? 0) > 0, 'restored zones over the limit are evicted at once');
+    await b.source.drain();
+    await b.finish();
+    assertExact(input, [a, b], 'tiering through kill -9');
+  });
+
+  test('the store loses a partition while zones of it live only there: the partition is recovered again, alerts exact', async () => {
+    const input = tiered(44, 2_400);
+    const log = new ScriptedLog(PARTITIONS);
+    log.append(input.slice(0, 1_200));
+    const store = new MemoryStateStore();
+    const a = start(log, store, { workers: 2, maxZonesInMemory: 10 });
+    a.source.assign([0, 1, 2]);
+    await a.source.drain();
+    await waitFor(() => log.committedTotal() === 1_200 && (a.running.tier?.holds(1) ?? 0) > 0, 'zones of partition 1 evicted', 5_000);
+    // Redis restarted empty, as far as partition 1 is concerned: its evicted zones can only be rebuilt from the log.
+    store.lose(1);
+    log.append(input.slice(1_200));
+    await a.source.drain();
+    await drainUntilCommitted(log, [a], 'after the loss');
+    const summary = await a.finish();
+    assert.ok(summary.replayed > 0, 'partition 1 was rebuilt from the start of the log');
+    assertExact(input, [a], 'store lost a partition');
+  });
+
+  test('random schedules of joins, late rebalances (zombies) and kill -9 with a small limit: exact, also exactly-once', async () => {
+    let reloads = 0;
+    for (let seed = 300; seed < 306; seed++) {
+      const exactlyOnce = seed % 2 === 1;
+      const { input, log, all } = await randomSchedule(seed, exactlyOnce, { zones: 60, maxZonesInMemory: 9 });
+      if (exactlyOnce) assertExactlyOnce(input, log, `seed ${seed}`);
+      else assertExact(input, all, `seed ${seed}`);
+      reloads += all.reduce((sum, p) => sum + (p.running.tier?.stats.reloads ?? 0), 0);
+    }
+    assert.ok(reloads > 60, `evicted zones were read back (${reloads})`);
+  });
+});
+
 /**
  * One random schedule over two or three processes sharing a log and a store:
  * fetches, joins, kill -9, and rebalances that members hear of at different
  * times (a late one keeps its old partitions, a zombie, until the next step).
  */
-async function randomSchedule(seed: number, exactlyOnce: boolean): Promise<{ input: string[]; log: ScriptedLog; all: Process[] }> {
+async function randomSchedule(
+  seed: number,
+  exactlyOnce: boolean,
+  tiering?: { zones: number; maxZonesInMemory: number },
+): Promise<{ input: string[]; log: ScriptedLog; all: Process[] }> {
   const random = seededRandom(seed);
-  const input = lines(seed, 2_000);
+  const input = tiering === undefined ? lines(seed, 2_000) : randomStream({ seed, lines: 2_000, zones: tiering.zones, paneMs: 1_000 });
   const log = new ScriptedLog(PARTITIONS);
   log.append(input);
   const store = new MemoryStateStore();
   const all: Process[] = [];
   const live: Process[] = [];
   const spawn = () => {
-    const p = start(log, store, { exactlyOnce, workers: 1 + Math.floor(random() * 3), delayMs: () => (random() < 0.2 ? 1 : 0) });
+    const p = start(log, store, {
+      exactlyOnce,
+      workers: 1 + Math.floor(random() * 3),
+      delayMs: () => (random() < 0.2 ? 1 : 0),
+      ...(tiering === undefined ? {} : { maxZonesInMemory: tiering.maxZonesInMemory }),
+    });
     all.push(p);
     live.push(p);
   };

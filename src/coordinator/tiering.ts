@@ -1,0 +1,227 @@
+import { StateError } from '../errors.js';
+import { logger } from '../log.js';
+import { type EvictedResult, type ReleasedResult, type RestoreTask, restoreTasks } from '../protocol/messages.js';
+import type { StateStore } from '../state/types.js';
+import type { Shards } from './shards.js';
+
+const log = logger('tiering');
+
+/** How long a reload waits for an absent store before the engine stops (a restart resumes from the snapshots). */
+const RELOAD_PATIENCE_MS = 30_000;
+
+/** Images of evicted zones read back for one part of a batch, by zone id. */
+export type Reload = Map<string, Uint8Array>;
+
+export interface TierStats {
+  /** Zones held only in the store now. */
+  evicted: number;
+  /** Zones set aside by the workers so far, and brought back from the store. */
+  evictions: number;
+  reloads: number;
+}
+
+/**
+ * Tiering (`state.maxZonesInMemory`): zones beyond each worker's share live
+ * only in the store, and come back on their next reading, exactly as they
+ * were.
+ *
+ * The coordinator knows which zones are evicted, because it must reload a
+ * zone before its worker sees the reading. Eviction is therefore a
+ * handshake: a worker sets zones aside (only zones whose latest export was
+ * saved), the coordinator records them and queues their release behind it,
+ * and any reading dispatched before the record brings its zone back from
+ * the set-aside (the worker answers which at the release). A reload is
+ * queued ahead of the reading that needs it, and keeps whatever the worker
+ * holds: a false "evicted" costs a read, never state.
+ */
+export class ZoneTier {
+  readonly stats: TierStats = { evicted: 0, evictions: 0, reloads: 0 };
+  /** Zones held only in the store: zone id → the partition its image is stored under. */
+  private readonly evicted = new Map<string, number>();
+  private readonly perPartition = new Map<number, number>();
+  /** Bumped whenever the workers drop a partition: an eviction answered after that is stale. */
+  private readonly generations = new Map<number, number>();
+  /** Rounds run one after another: a zone is set aside and released by one round before the next looks at it. */
+  private rounds: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly shards: Shards,
+    private readonly store: StateStore,
+    /** Zones each worker keeps in memory at most after a round. */
+    private readonly keepPerWorker: number,
+    private readonly parts: {
+      /** A failure that must stop the engine (a worker died). */
+      fail: (error: unknown) => void;
+      /** Whether the store's snapshot of a partition at this offset is this process's own (checkpoints). */
+      ownSnapshot: (partition: number, offset: number | null) => boolean;
+      /** Gives a partition up and recovers it again (its outputs in flight are dropped, as when a commit loses it). */
+      lose: (partition: number) => void;
+    },
+  ) {}
+
+  get size(): number {
+    return this.evicted.size;
+  }
+
+  /** Whether some zone of the partition lives only in the store (a whole rewrite must then keep the stored zones). */
+  holds(partition: number): number {
+    return this.perPartition.get(partition) ?? 0;
+  }
+
+  /**
+   * Asks every worker to set aside its least recently used zones beyond its
+   * share, among the zones of `partitions` that `savedCuts` say are saved.
+   * Resolves once the round, release included, is over.
+   */
+  evict(partitions: readonly number[], savedCuts: readonly number[]): Promise<void> {
+    if (partitions.length === 0) return this.rounds;
+    const task = { kind: 'evict' as const, partitions: [...partitions], savedCuts: [...savedCuts], keep: this.keepPerWorker };
+    const round = this.rounds.then(() => {
+      const generations = new Map(partitions.map((partition) => [partition, this.generation(partition)]));
+      return Promise.all(
+        this.shards.runners.map((_, shard) => this.shards.run<EvictedResult>(shard, task).then((result) => this.setAside(shard, result, generations))),
+      ).then(() => {});
+    });
+    this.rounds = round.catch((error: unknown) => this.parts.fail(error));
+    return this.rounds;
+  }
+
+  /** The workers dropped these partitions (revoked, or recovered again): their evicted zones are not this process's now. */
+  forget(partitions: readonly number[]): void {
+    const gone = new Set(partitions);
+    for (const partition of gone) this.generations.set(partition, this.generation(partition) + 1);
+    for (const [zoneId, partition] of this.evicted) if (gone.has(partition)) this.remove(zoneId);
+  }
+
+  /**
+   * The partition's zones kept in the store are not this process's any more
+   * (another process saved the partition: a rebalance this one has not heard
+   * of; or the store lost it): give the partition up and recover it again,
+   * from the store or, if it has nothing, from the oldest retained readings.
+   */
+  lose(partition: number, why: string): void {
+    log.warn({ partition, evicted: this.holds(partition) }, `${why}, and some of its zones were kept only there: recovering the partition again`);
+    this.forget([partition]);
+    this.parts.lose(partition);
+  }
+
+  /** Whether some zone of `zoneIds` is evicted and not yet read into `reload`. Synchronous: the caller queues right after a false. */
+  uncovered(zoneIds: readonly string[], reload: Reload): boolean {
+    if (this.evicted.size === 0) return false;
+    for (const zoneId of zoneIds) if (this.evicted.has(zoneId) && !reload.has(zoneId)) return true;
+    return false;
+  }
+
+  /**
+   * Reads the evicted zones of `zoneIds` that `reload` lacks into it (null:
+   * the store no longer holds this process's snapshot of their partition,
+   * which is being recovered again). Zones may be evicted while it waits:
+   * ask uncovered() again before queuing. Waits for the store through short
+   * outages; past RELOAD_PATIENCE_MS it throws.
+   */
+  async extend(zoneIds: readonly string[], reload: Reload): Promise<Reload | null> {
+    const wanted = new Map<string, number>();
+    for (const zoneId of zoneIds) {
+      const partition = this.evicted.get(zoneId);
+      if (partition !== undefined && !reload.has(zoneId)) wanted.set(zoneId, partition);
+    }
+    const images = await this.fetch(wanted);
+    if (images === null) return null;
+    [...wanted.keys()].forEach((zoneId, k) => reload.set(zoneId, images[k] as Uint8Array));
+    return reload;
+  }
+
+  /** The restore task of a reload for its shard (undefined: nothing to reload); its zones count as in memory from here on. */
+  queued(shard: number, reload: Reload): RestoreTask | undefined {
+    if (reload.size === 0) return undefined;
+    const zoneIds = [...reload.keys()];
+    const [restore] = restoreTasks(this.shards.count, () => shard, zoneIds, [...reload.values()]);
+    for (const zoneId of zoneIds) this.remove(zoneId);
+    this.stats.reloads += zoneIds.length;
+    return restore === undefined ? undefined : { ...restore.task, ifAbsent: true };
+  }
+
+  /** The images, or null when some partition's snapshot is not this process's any more (that partition is given up). */
+  private async fetch(wanted: ReadonlyMap<string, number>): Promise<Uint8Array[] | null> {
+    const byPartition = new Map<number, string[]>();
+    for (const [zoneId, partition] of wanted) byPartition.set(partition, [...(byPartition.get(partition) ?? []), zoneId]);
+    const found = new Map<string, Uint8Array>();
+    for (const [partition, zoneIds] of byPartition) {
+      const images = await this.patiently(() => this.store.fetch(partition, zoneIds, { offset: 0, converted: false }));
+      // Read after the images: another process's save before the read shows here; one after it did not change what was read.
+      const offset = await this.patiently(() => this.store.offsetOf(partition));
+      if (!this.parts.ownSnapshot(partition, offset)) {
+        this.lose(partition, 'its snapshot in the store is not the one this process last saved');
+        return null;
+      }
+      zoneIds.forEach((zoneId, k) => {
+        const image = images[k];
+        // Evicted only once saved, and a partition holding evicted zones is never rewritten without them.
+        if (image === null || image === undefined)
+          throw new StateError(`zone ${zoneId} was evicted to the store, but partition ${partition}'s snapshot does not hold it`);
+        found.set(zoneId, image);
+      });
+    }
+    return [...wanted.keys()].map((zoneId) => found.get(zoneId) as Uint8Array);
+  }
+
+  /** Retries a store read while the store is away (a Redis restart), up to RELOAD_PATIENCE_MS. */
+  private async patiently<T>(read: () => Promise<T>): Promise<T> {
+    const deadline = performance.now() + RELOAD_PATIENCE_MS;
+    let said = false;
+    for (let wait = 100; ; wait = Math.min(2 * wait, 2_000)) {
+      try {
+        const value = await read();
+        if (said) log.info('evicted zones are read from the store again');
+        return value;
+      } catch (error) {
+        if (performance.now() + wait > deadline) {
+          throw new StateError('cannot read evicted zones back from the store: stopping (a restart resumes from the snapshots)', { cause: error });
+        }
+        if (!said) log.warn({ err: error }, 'cannot read evicted zones back from the store: intake waits and retries');
+        said = true;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  }
+
+  private setAside(shard: number, result: EvictedResult, generations: ReadonlyMap<number, number>): void {
+    const zoneIds: string[] = [];
+    result.zoneIds.forEach((zoneId, i) => {
+      const partition = result.partitions[i] as number;
+      // Dropped since the round began: the drop took the set-aside zones with it.
+      if (this.generation(partition) !== generations.get(partition)) return;
+      this.add(zoneId, partition);
+      zoneIds.push(zoneId);
+    });
+    this.stats.evictions += zoneIds.length;
+    if (zoneIds.length === 0) return;
+    // Queued at once: a reading dispatched from now on finds its zone evicted and is preceded by its reload.
+    this.shards
+      .run<ReleasedResult>(shard, { kind: 'release', zoneIds })
+      .then(({ reclaimed }) => {
+        for (const zoneId of reclaimed) this.remove(zoneId);
+      })
+      .catch((error: unknown) => this.parts.fail(error));
+  }
+
+  private add(zoneId: string, partition: number): void {
+    this.evicted.set(zoneId, partition);
+    this.perPartition.set(partition, this.holds(partition) + 1);
+    this.stats.evicted = this.evicted.size;
+  }
+
+  private remove(zoneId: string): void {
+    const partition = this.evicted.get(zoneId);
+    if (partition === undefined) return;
+    this.evicted.delete(zoneId);
+    const left = this.holds(partition) - 1;
+    if (left > 0) this.perPartition.set(partition, left);
+    else this.perPartition.delete(partition);
+    this.stats.evicted = this.evicted.size;
+  }
+
+  private generation(partition: number): number {
+    return this.generations.get(partition) ?? 0;
+  }
+}
