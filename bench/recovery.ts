@@ -23,9 +23,6 @@ import { Redis } from 'ioredis';
 import { parseConfig } from '../src/config/load.js';
 import type { KlaxonConfig } from '../src/config/types.js';
 import type { SnapshotStats } from '../src/coordinator/checkpoints.js';
-import type { RunningEngine } from '../src/coordinator/engine.js';
-import { runEngine } from '../src/coordinator/engine.js';
-import type { RunSummary } from '../src/coordinator/stats.js';
 import { planWindow } from '../src/engine/plan.js';
 import { RuleBook } from '../src/engine/rule-book.js';
 import { snapshotIdentity, UpdatePacker, zoneFromImage } from '../src/engine/zone-image.js';
@@ -34,6 +31,7 @@ import { ReadingsProducer } from '../src/io/kafka/readings-producer.js';
 import { readPartition } from '../src/state/read-partition.js';
 import { RedisStateStore } from '../src/state/redis-store.js';
 import { environment, OUT_DIR, runBench, startServices, table, writeResult } from './environment.js';
+import { type Engine, startEngine, waitForCount } from './in-process-engine.js';
 import { produceBacklog, settle } from './kafka-backlog.js';
 import { benchPlant, readingTs } from './make-stream.js';
 import { BenchResources, scanKeys as scan, unlinkKeys as unlink } from './resources.js';
@@ -104,7 +102,7 @@ async function snapshotAndRestart() {
   // First engine: take everything, then stop; the final snapshot writes the whole snapshot.
   const redisBefore = await redisInfo();
   const first = startEngine('first', engineConfig(topic, group, { prefix, snapshotInterval: '1h' }));
-  const firstRecord = await waitFor('first engine', first, () => first.pipeline?.stats.records ?? 0, readings);
+  const firstRecord = await waitForCount('first engine', first, () => first.pipeline?.stats.records ?? 0, readings, log);
   const stopAt = performance.now();
   const firstSummary = await first.stop();
   const stopSeconds = (performance.now() - stopAt) / 1000;
@@ -240,7 +238,7 @@ async function snapshotThroughput() {
       seen = s.snapshots;
       taken.push({ lastMs: s.lastMs, lastBytes: s.lastBytes, lastZones: s.lastZones });
     }, 5);
-    const seenRecords = await waitFor(label, engine, () => engine.pipeline?.stats.records ?? 0, backlog);
+    const seenRecords = await waitForCount(label, engine, () => engine.pipeline?.stats.records ?? 0, backlog, log);
     const duringRun = seen;
     const summary = await engine.stop();
     clearInterval(sampler);
@@ -280,52 +278,6 @@ function engineConfig(topic: string, group: string, state?: { prefix: string; sn
     },
     { baseDir: OUT_DIR },
   );
-}
-
-interface Engine {
-  label: string;
-  startedAt: number;
-  /** When the pipeline existed: sinks, Redis and the consumer connected, the group joined. */
-  pipelineAt: number | undefined;
-  pipeline: RunningEngine | undefined;
-  failure: unknown;
-  stop(): Promise<RunSummary>;
-}
-
-/** The engine in-process; stop() is graceful (drain, final snapshot) and resolves with the run's totals. */
-function startEngine(label: string, config: KlaxonConfig): Engine {
-  const engine: Engine = { label, startedAt: performance.now(), pipelineAt: undefined, pipeline: undefined, failure: undefined, stop: async () => run };
-  const run = runEngine(config, {
-    onStart: (pipeline) => {
-      engine.pipeline = pipeline;
-      engine.pipelineAt = performance.now();
-    },
-  });
-  run.catch((error: unknown) => (engine.failure = error));
-  engine.stop = () => {
-    engine.pipeline?.stop();
-    return run;
-  };
-  return engine;
-}
-
-/** Polls a record counter every 10 ms until it reaches `total`: when it first moved (and to what) and when it got there. */
-async function waitFor(label: string, engine: Engine, count: () => number, total: number) {
-  let first: { at: number; count: number } | undefined;
-  let [lastSeen, lastMove, printedAt] = [0, performance.now(), performance.now()];
-  for (;;) {
-    const [now, seen] = [performance.now(), count()];
-    if (seen > 0) first ??= { at: now, count: seen };
-    if (first !== undefined && seen >= total) return { firstAt: first.at, firstCount: first.count, lastAt: now };
-    if (engine.failure !== undefined) throw engine.failure;
-    if (seen > lastSeen) [lastSeen, lastMove] = [seen, now];
-    if (now - lastMove > STALL_MS) throw new Error(`${label}: stuck at ${seen} of ${total} records`);
-    if (now - printedAt >= 5_000) {
-      printedAt = now;
-      log(`${label}: ${n(seen)} / ${n(total)}`);
-    }
-    await sleep(10);
-  }
 }
 
 /**

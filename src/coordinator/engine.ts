@@ -84,6 +84,9 @@ export async function runEngine(config: KlaxonConfig, hooks: EngineHooks = {}): 
     hooks.onStart?.(engine.running);
     channel.follow((record) => rules.offer(record));
     const summary = await engine.run(hooks.signal);
+    const tier = engine.running.tier?.stats;
+    if (tier !== undefined)
+      log.info({ ...tier }, `tiering: ${tier.evictions} zones evicted and ${tier.reloads} read back over the run, ${tier.evicted} kept only in the store now`);
     failed = false;
     return summary;
   } finally {

@@ -1,6 +1,7 @@
 import type { SnapshotStats } from '../coordinator/checkpoints.js';
 import type { RunningEngine } from '../coordinator/engine.js';
 import type { RunStats } from '../coordinator/stats.js';
+import type { TierStats } from '../coordinator/tiering.js';
 import type { DeliveryStats } from '../delivery/stats.js';
 import type { ShardResult, ShardTask } from '../protocol/messages.js';
 
@@ -24,6 +25,8 @@ export interface EngineView {
   readonly stats: RunStats;
   readonly workers: number;
   snapshotStats(): SnapshotStats | undefined;
+  /** Tiering's counters (undefined: no state.maxZonesInMemory). */
+  tierStats(): TierStats | undefined;
   /** Records waiting behind the source's position (undefined: the source cannot tell). */
   lag(): number | undefined;
   /** Consumer lag per source partition, where the source tracks it. */
@@ -48,6 +51,7 @@ export function engineView(engine: RunningEngine): EngineView {
     stats,
     workers: shards.count,
     snapshotStats: () => (engine.config.state.type === 'redis' ? checkpoints.stats : undefined),
+    tierStats: () => engine.tier?.stats,
     lag: () => source.lag(),
     lagByPartition: () => source.lagByPartition?.(),
     queueDepths: () => shards.queueDepths(),

@@ -121,6 +121,12 @@ export class EngineMetrics {
     if (view.lag() !== undefined || view.lagByPartition() !== undefined) {
       this.gaugeFrom('klaxon_source_lag_records', 'Records waiting behind the source position (consumer lag).', () => view.lag());
     }
+    const tier = view.tierStats();
+    if (tier !== undefined) {
+      this.gaugeFrom('klaxon_zones_evicted', 'Zones kept only in the state store (tiering: state.maxZonesInMemory).', () => tier.evicted);
+      this.totalFrom('klaxon_zone_evictions_total', 'Zones evicted from the workers to the state store.', () => tier.evictions);
+      this.totalFrom('klaxon_zone_reloads_total', 'Evicted zones read back from the state store for a new reading.', () => tier.reloads);
+    }
     const snapshots = view.snapshotStats();
     if (snapshots !== undefined) {
       this.totalFrom('klaxon_snapshots_total', 'Checkpoints whose zone snapshot was saved to the state store.', () => snapshots.snapshots);

@@ -38,6 +38,8 @@ export function generated(count: number, seed: number): string[] {
 export interface Job {
   /** Where snapshots go: the shared Redis unless the test brought its own. */
   redisUrl?: string;
+  /** Tiering: at most this many zones in the workers' memory (state.maxZonesInMemory). */
+  maxZonesInMemory?: number;
   /** Snapshots on a Redis Cluster (these nodes) instead of one Redis. */
   redisCluster?: readonly string[];
   readings: string;
@@ -64,6 +66,7 @@ export async function writeJobConfig(dir: string, job: Job, workers: number, gua
         ...(job.redisCluster === undefined ? { url: job.redisUrl ?? REDIS_URL } : { cluster: job.redisCluster }),
         prefix: job.prefix,
         snapshotInterval: '300ms',
+        ...(job.maxZonesInMemory === undefined ? {} : { maxZonesInMemory: job.maxZonesInMemory }),
       },
       ...RULES,
       ...more,

@@ -11,7 +11,7 @@ import { type TestContext, test } from 'node:test';
 import { zoneKey } from '../../src/io/kafka/readings-producer.js';
 import { CLI, klaxon } from '../helpers/cli.js';
 import { assertSameAlerts } from '../helpers/compare.js';
-import { freshJob, generated, type Job, REDIS_CLUSTER, RULES, runChild, writeJobConfig } from '../helpers/jobs.js';
+import { freshJob, generated, type Job, REDIS_CLUSTER, REDIS_URL, RULES, runChild, writeJobConfig } from '../helpers/jobs.js';
 import { groupProgress, produceKeyed, produceLines, readCommitted, readTopic, waitFor } from '../helpers/kafka.js';
 import { privateRedis } from '../helpers/private-services.js';
 import { runOnLines, tempDir } from '../helpers/run-engine.js';
@@ -139,6 +139,26 @@ test('records keyed by something other than their zone (routed by their zone_id,
   assert.ok(replayed < committedAtKill, `replayed ${replayed} of ${committedAtKill} committed records: ${restart}`);
 });
 
+test('tiering: 60 of 300 zones in memory, kill -9, restart with 3 workers and 90: every contract alert, evicted zones read back from Redis', async (t) => {
+  const lines = generated(40_000, 21);
+  const expected = (await runOnLines(t, lines, RULES, { workers: 1 })).alerts;
+  const job = await freshJob(t);
+  await produceLines(job.readings, lines.slice(0, 20_000));
+  const dir = await tempDir(t);
+  const committed = await groupProgress(t, job.groupId, job.readings);
+  // Killed once every partition has a snapshot: the restart restores them past its limit, so it must read zones back from Redis
+  // (without one it would rebuild every zone from the log, and might finish before its first eviction).
+  const committedOnceSnapshotted = async () => ((await snapshotPartitions(job, REDIS_URL)) === 6 ? committed() : 0);
+  await runChild(await writeJobConfig(dir, { ...job, maxZonesInMemory: 60 }, 2), committedOnceSnapshotted, 15_000, 20_000);
+  await produceLines(job.readings, lines.slice(20_000));
+  const stderr = await runChild(await writeJobConfig(dir, { ...job, maxZonesInMemory: 90 }, 3), committed, undefined, lines.length);
+  const tiering = /"evictions":(\d+),"reloads":(\d+)/.exec(stderr);
+  assert.ok(tiering !== null, `the run reports tiering: ${stderr}`);
+  assert.ok(Number(tiering[1]) > 0 && Number(tiering[2]) > 0, `zones evicted and read back: ${stderr}`);
+  const written = (await readTopic(job.alerts)).map((r) => JSON.parse(r.value) as Record<string, unknown>);
+  assertSameAlerts(uniqueAlerts(written), expected, 'tiering through kill -9');
+});
+
 /** Runs the plan of (workers, kill -9 after this many committed records), calling `afterRun` after each run, then checks the alerts topic against `expected`. Resolves with each run's stderr and the records committed when it ended. */
 async function crashAndCompare(
   t: TestContext,
@@ -159,14 +179,7 @@ async function crashAndCompare(
   }
   assert.equal(await committed(), total);
   const written = (await readTopic(job.alerts)).map((r) => JSON.parse(r.value) as Record<string, unknown>);
-  const unique = new Map<string, Record<string, unknown>>();
-  for (const alert of written) {
-    const key = `${alert.alert_id}|${alert.status}`;
-    const seen = unique.get(key);
-    if (seen) assert.deepEqual(alert, seen, `a replayed alert is identical to the first: ${key}`);
-    unique.set(key, alert);
-  }
-  assertSameAlerts([...unique.values()], expected, 'after crashes');
+  assertSameAlerts(uniqueAlerts(written), expected, 'after crashes');
   return { runs, committedAfter };
 }
 
@@ -293,4 +306,16 @@ async function clusterSnapshotOffsets(job: Job): Promise<number[]> {
   } finally {
     cluster.disconnect();
   }
+}
+
+/** Each alert_id+status once; a repeat (at-least-once replay) must be identical to the first. */
+function uniqueAlerts(written: readonly Record<string, unknown>[]): Array<Record<string, unknown>> {
+  const unique = new Map<string, Record<string, unknown>>();
+  for (const alert of written) {
+    const key = `${alert.alert_id}|${alert.status}`;
+    const seen = unique.get(key);
+    if (seen) assert.deepEqual(alert, seen, `a replayed alert is identical to the first: ${key}`);
+    unique.set(key, alert);
+  }
+  return [...unique.values()];
 }
