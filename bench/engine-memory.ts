@@ -293,7 +293,7 @@ ${table(rows)}
 
 ${table(redisRows)}
 
-Command: \`npm run bench:engine-memory -- --zones ${zoneCounts.join(',')} --readings-per-zone ${perZone}\`. Measured ${new Date().toISOString()} on ${JSON.stringify(environment())}.
+Command: \`npm run bench:engine-memory -- --zones ${zoneCounts.join(',')} --readings-per-zone ${perZone}${Object.keys(stateOptions).length > 0 ? ` --state-options '${JSON.stringify(stateOptions)}' --name ${values.name}` : ''}\`. Measured ${new Date().toISOString()} on ${JSON.stringify(environment())}.
 `;
 }
 

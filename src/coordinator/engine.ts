@@ -121,6 +121,8 @@ export interface EngineParts {
   deliveries?: Deliveries | undefined;
   /** See PartitionLifecycle (tests shorten it). */
   recoverAfterLossMs?: number;
+  /** See ZoneTier (tests shorten it). */
+  reloadPatienceMs?: number;
 }
 
 export interface AssembledEngine {
@@ -139,6 +141,7 @@ export function assembleEngine(parts: EngineParts): AssembledEngine {
   const fail = (error: unknown) => pipeline?.fail(error);
   const tier = tierOf(config, store, shards, {
     fail,
+    reloadPatienceMs: parts.reloadPatienceMs,
     ownSnapshot: (partition, offset) => checkpoints.ownSnapshot(partition, offset),
     lose: (partition) => {
       ledger.forget([partition]);

@@ -7,7 +7,7 @@ import type { Shards } from './shards.js';
 const log = logger('tiering');
 
 /** How long a reload waits for an absent store before the engine stops (a restart resumes from the snapshots). */
-const RELOAD_PATIENCE_MS = 30_000;
+export const RELOAD_PATIENCE_MS = 30_000;
 
 /** Images of evicted zones read back for one part of a batch, by zone id. */
 export type Reload = Map<string, Uint8Array>;
@@ -56,6 +56,8 @@ export class ZoneTier {
       ownSnapshot: (partition: number, offset: number | null) => boolean;
       /** Gives a partition up and recovers it again (its outputs in flight are dropped, as when a commit loses it). */
       lose: (partition: number) => void;
+      /** Default RELOAD_PATIENCE_MS (tests shorten it). */
+      reloadPatienceMs?: number | undefined;
     },
   ) {}
 
@@ -165,9 +167,9 @@ export class ZoneTier {
     return [...wanted.keys()].map((zoneId) => found.get(zoneId) as Uint8Array);
   }
 
-  /** Retries a store read while the store is away (a Redis restart), up to RELOAD_PATIENCE_MS. */
+  /** Retries a store read while the store is away (a Redis restart), up to the reload patience. */
   private async patiently<T>(read: () => Promise<T>): Promise<T> {
-    const deadline = performance.now() + RELOAD_PATIENCE_MS;
+    const deadline = performance.now() + (this.parts.reloadPatienceMs ?? RELOAD_PATIENCE_MS);
     let said = false;
     for (let wait = 100; ; wait = Math.min(2 * wait, 2_000)) {
       try {

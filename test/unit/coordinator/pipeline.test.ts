@@ -13,6 +13,7 @@ import { Shards } from '../../../src/coordinator/shards.js';
 import type { RunSummary } from '../../../src/coordinator/stats.js';
 import { seededRandom } from '../../../src/io/generator/readings.js';
 import { publishedForm } from '../../../src/rules/versions.js';
+import type { FiringResult, StatsResult } from '../../../src/protocol/messages.js';
 import { MemoryStateStore } from '../../../src/state/memory-store.js';
 import { assertSameAlerts, assertZoneOrder } from '../../helpers/compare.js';
 import { waitFor } from '../../helpers/kafka.js';
@@ -24,6 +25,19 @@ import { randomStream } from '../../helpers/streams.js';
 import { splitByVersion } from '../../helpers/versions.js';
 
 const PARTITIONS = 3;
+
+/** A store whose reads of zone images fail while `failingFetches` lasts (Redis away). */
+class FlakyStore extends MemoryStateStore {
+  failingFetches = 0;
+
+  override async fetch(partition: number, zoneIds: readonly string[]): Promise<Array<Uint8Array | null>> {
+    if (this.failingFetches > 0) {
+      this.failingFetches--;
+      throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
+    }
+    return super.fetch(partition, zoneIds);
+  }
+}
 
 const RULES = {
   window: { size: 40, pane: '1s' },
@@ -97,6 +111,7 @@ function start(log: ScriptedLog, shared: MemoryStateStore, options: ProcessOptio
     store: options.snapshots === false ? undefined : store,
     shards,
     recoverAfterLossMs: 5,
+    reloadPatienceMs: 1_000,
   });
   const finished = engine.run();
   finished.catch(() => {});
@@ -560,11 +575,43 @@ describe('tiering (state.maxZonesInMemory), in process', () => {
     const b = start(log, store, { workers: 3, maxZonesInMemory: 20 });
     b.source.assign([0, 1, 2]);
     await waitFor(() => b.running.checkpoints.ready(), 'recovered', 5_000);
-    // Recovery loads the snapshots a batch at a time and sends what is over the limit straight back.
+    // Recovery loads the snapshots a batch at a time and sends what is over the limit straight back: each of the 3 workers
+    // keeps its share (7), and the zones that FIRE (they stay in memory).
     assert.ok((b.running.tier?.size ?? 0) > 0, 'restored zones over the limit are evicted at once');
+    const held = await b.running.shards.broadcast<StatsResult>(() => ({ kind: 'stats' }));
+    const firing = await b.running.shards.broadcast<FiringResult>(() => ({ kind: 'firing', partitions: [0, 1, 2] }));
+    const firingZones = new Set(firing.flatMap((answer) => answer.firing.map((rule) => rule.zoneId))).size;
+    assert.ok(
+      held.reduce((sum, answer) => sum + answer.zones, 0) <= 3 * 7 + firingZones,
+      `zones in memory after recovery: ${held.map((answer) => answer.zones)} (${firingZones} firing)`,
+    );
     await b.source.drain();
     await b.finish();
     assertExact(input, [a, b], 'tiering through kill -9');
+  });
+
+  test('Redis not answering reads of evicted zones: intake waits and retries; past the patience the engine stops, saying why', async () => {
+    for (const outage of ['short', 'long'] as const) {
+      const input = tiered(45, 2_400);
+      const log = new ScriptedLog(PARTITIONS);
+      log.append(input.slice(0, 1_200));
+      const store = new FlakyStore();
+      const a = start(log, store, { workers: 2, maxZonesInMemory: 10 });
+      a.source.assign([0, 1, 2]);
+      await a.source.drain();
+      await waitFor(() => log.committedTotal() === 1_200 && (a.running.tier?.size ?? 0) > 20, 'zones evicted', 5_000);
+      // Retried after 100 and 200 ms: a short outage is ridden out within the 1 s patience given here.
+      store.failingFetches = outage === 'short' ? 2 : Number.POSITIVE_INFINITY;
+      log.append(input.slice(1_200));
+      await a.source.drain();
+      if (outage === 'short') {
+        await drainUntilCommitted(log, [a], 'after a short outage');
+        await a.finish();
+        assertExact(input, [a], 'reads retried through a short outage');
+      } else {
+        await assert.rejects(a.finished, /cannot read evicted zones back from the store: stopping \(a restart resumes from the snapshots\)/);
+      }
+    }
   });
 
   test('the store loses a partition while zones of it live only there: the partition is recovered again, alerts exact', async () => {
