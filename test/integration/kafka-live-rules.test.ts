@@ -14,6 +14,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { Redis } from 'ioredis';
+import { AssignerProtocol } from 'kafkajs';
 import { Shard } from '../../src/engine/shard.js';
 import { imageHeader } from '../../src/engine/zone-image.js';
 import { linesTask } from '../../src/protocol/messages.js';
@@ -40,6 +41,7 @@ interface Job {
   alerts: string;
   shadow: string;
   readings: string;
+  groupId: string;
   committed: () => Promise<number>;
 }
 
@@ -70,7 +72,20 @@ async function sampleJob(t: TestContext, rules: Record<string, unknown>): Promis
     }),
   );
   for (const version of versions.slice(1)) await writeFile(join(dir, `v${version.version}.json`), JSON.stringify(version));
-  return { config, alerts, shadow, readings, committed: await groupProgress(t, groupId, readings) };
+  return { config, alerts, shadow, readings, groupId, committed: await groupProgress(t, groupId, readings) };
+}
+
+/** Partitions of the readings topic assigned to each member of the job's group, as the broker sees it now. */
+async function assignedPartitions(job: Job): Promise<number[][]> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([job.groupId]);
+    const members = groups[0]?.state === 'Stable' ? groups[0].members : [];
+    return members.map((member) => AssignerProtocol.MemberAssignment.decode(member.memberAssignment)?.assignment[job.readings] ?? []);
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** `klaxon run` as a child process; its stderr is collected (the engine's logs). */
@@ -133,6 +148,15 @@ test('two engine processes follow the rules topic: each version applied while th
   const job = await sampleJob(t, data.rules);
   const engines = [engine(t, job, 'a'), engine(t, job, 'b')];
   await waitFor(() => engines.every((e) => e.stderr().includes('engine started')), 'both engines to start', 60_000);
+  // Nothing is sent before both hold partitions: else the first to join may read every record alone.
+  await waitFor(
+    async () => {
+      const assigned = await assignedPartitions(job);
+      return assigned.length === 2 && assigned.every((partitions) => partitions.length > 0);
+    },
+    'both engines to hold partitions of the readings topic',
+    60_000,
+  );
   const parts = splitByVersion(data.lines, versions);
   let produced = 0;
   for (const [i, part] of parts.entries()) {

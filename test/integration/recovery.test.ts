@@ -16,8 +16,14 @@ import { groupProgress, produceKeyed, produceLines, readCommitted, readTopic, wa
 import { privateRedis } from '../helpers/private-services.js';
 import { runOnLines, tempDir } from '../helpers/run-engine.js';
 
+/** One run: its workers, kill -9 once this many records are committed (undefined: run to the end), and only once `killOnlyWhen` holds too. */
+type Run = [workers: number, killAt: number | undefined, killOnlyWhen?: () => Promise<boolean>];
+
 test('exactly-once: kill -9 at several points, workers 3 → 1 → 2: a read_committed reader sees every contract alert exactly once', async (t) => {
-  await exactlyOnceThroughKills(t, await freshJob(t), generated(100_000, 12), [
+  const lines = generated(100_000, 12);
+  const job = await freshJob(t);
+  await produceLines(job.readings, lines);
+  await exactlyOnceThroughKills(t, job, lines, [
     [3, 25_000],
     [1, 60_000],
     [2, undefined],
@@ -29,18 +35,23 @@ test('state on a Redis Cluster: exactly-once, kill -9 then workers 2 → 3 resum
   const job = { ...(await freshJob(t)), redisCluster: REDIS_CLUSTER };
   let committedAtKill = 0;
   let snapshotted = 0;
+  // The last 10,000 records are sent after the kill, so the restart always has records to read; and the kill
+  // waits for a snapshot on the cluster: on a fast machine 20,000 commits can come before the first one
+  // (on our 2-core machine the gated kill landed at 22,000-31,000 commits in 4 of 5 runs, after all 40,000 in one).
+  await produceLines(job.readings, lines.slice(0, 40_000));
   const stderr = await exactlyOnceThroughKills(
     t,
     job,
     lines,
     [
-      [2, 20_000],
+      [2, 20_000, async () => (await snapshotOffsets(job)).some((offset) => offset > 0)],
       [3, undefined],
     ],
     async (run, committed) => {
       if (run > 0) return;
       committedAtKill = await committed();
-      snapshotted = (await clusterSnapshotOffsets(job)).reduce((sum, offset) => sum + offset, 0);
+      snapshotted = (await snapshotOffsets(job)).reduce((sum, offset) => sum + offset, 0);
+      await produceLines(job.readings, lines.slice(40_000));
     },
   );
   // The crash left snapshots on the cluster (hash-tagged keys), and the restart resumed from them.
@@ -58,24 +69,26 @@ test('state on a Redis Cluster: exactly-once, kill -9 then workers 2 → 3 resum
   assert.match(reset.stdout, /removed the snapshots of 6 partitions/);
 });
 
-/** Runs the plan of (workers, kill -9 after this many committed records) with exactly-once, then reads the topics back with Kafka's read_committed reader. Resolves with the last run's stderr. */
+/**
+ * Runs the plan with exactly-once on `lines` (the caller produces them, all at once or in `afterRun`),
+ * then reads the topics back with Kafka's read_committed reader. Resolves with the last run's stderr.
+ */
 async function exactlyOnceThroughKills(
   t: TestContext,
   job: Job,
   lines: string[],
-  plan: Array<[number, number | undefined]>,
+  plan: Run[],
   afterRun: (run: number, committed: () => Promise<number>) => Promise<void> = async () => {},
 ): Promise<string> {
   const reference = await runOnLines(t, lines, RULES, { workers: 1 });
   const expected = reference.alerts;
   const expectedDead = reference.deadLetters.length;
   assert.ok(reference.shadow.length > 50, 'the shadow rule fires');
-  await produceLines(job.readings, lines);
   const dir = await tempDir(t);
   const committed = await groupProgress(t, job.groupId, job.readings);
   let stderr = '';
-  for (const [run, [workers, killAt]] of plan.entries()) {
-    stderr = await runChild(await writeJobConfig(dir, job, workers, 'exactly-once'), committed, killAt, lines.length);
+  for (const [run, [workers, killAt, killOnlyWhen]] of plan.entries()) {
+    stderr = await runChild(await writeJobConfig(dir, job, workers, 'exactly-once'), countedOnce(committed, killOnlyWhen), killAt, lines.length);
     await afterRun(run, committed);
   }
   // Kafka's own read_committed reader: kafkajs lets some aborted records through (see readCommitted).
@@ -95,7 +108,7 @@ test('kill -9 at several points, workers 2 → 4 → 1 → 3: the alerts topic h
   assert.ok(expected.length > 1_000);
   const job = await freshJob(t);
   await produceLines(job.readings, lines);
-  const plan: Array<[number, number | undefined]> = [
+  const plan: Run[] = [
     [2, 20_000],
     [4, 55_000],
     [1, 80_000],
@@ -112,13 +125,14 @@ test('records keyed by something other than their zone (routed by their zone_id,
   const keyOf = (line: string) => `key-of-${zoneKey(Buffer.from(line)) ?? ''}`;
   // The second half is sent only after the kill, so the restart always has records to read: on a fast
   // machine a kill at 60,000 of 100,000 once landed after the last commit, and the restart read nothing.
+  // The kill also waits for a snapshot: a fast machine can commit 30,000 records before the first one.
   await produceKeyed(job.readings, lines.slice(0, 50_000), keyOf);
   const { runs, committedAfter } = await crashAndCompare(
     t,
     job,
     lines.length,
     [
-      [3, 30_000],
+      [3, 30_000, async () => (await snapshotOffsets(job)).some((offset) => offset > 0)],
       [2, undefined],
     ],
     expected,
@@ -148,8 +162,8 @@ test('tiering: 60 of 300 zones in memory, kill -9, restart with 3 workers and 90
   const committed = await groupProgress(t, job.groupId, job.readings);
   // Killed once every partition has a snapshot: the restart restores them past its limit, so it must read zones back from Redis
   // (without one it would rebuild every zone from the log, and might finish before its first eviction).
-  const committedOnceSnapshotted = async () => ((await snapshotPartitions(job, REDIS_URL)) === 6 ? committed() : 0);
-  await runChild(await writeJobConfig(dir, { ...job, maxZonesInMemory: 60 }, 2), committedOnceSnapshotted, 15_000, 20_000);
+  const everyPartitionSnapshotted = async () => (await snapshotOffsets(job)).every((offset) => offset > 0);
+  await runChild(await writeJobConfig(dir, { ...job, maxZonesInMemory: 60 }, 2), countedOnce(committed, everyPartitionSnapshotted), 15_000, 20_000);
   await produceLines(job.readings, lines.slice(20_000));
   const stderr = await runChild(await writeJobConfig(dir, { ...job, maxZonesInMemory: 90 }, 3), committed, undefined, lines.length);
   const tiering = /"evictions":(\d+),"reloads":(\d+)/.exec(stderr);
@@ -159,12 +173,12 @@ test('tiering: 60 of 300 zones in memory, kill -9, restart with 3 workers and 90
   assertSameAlerts(uniqueAlerts(written), expected, 'tiering through kill -9');
 });
 
-/** Runs the plan of (workers, kill -9 after this many committed records), calling `afterRun` after each run, then checks the alerts topic against `expected`. Resolves with each run's stderr and the records committed when it ended. */
+/** Runs the plan, calling `afterRun` after each run, then checks the alerts topic against `expected`. Resolves with each run's stderr and the records committed when it ended. */
 async function crashAndCompare(
   t: TestContext,
   job: Job,
   total: number,
-  plan: Array<[number, number | undefined]>,
+  plan: Run[],
   expected: Record<string, unknown>[],
   afterRun: (run: number) => Promise<void> = async () => {},
 ): Promise<{ runs: string[]; committedAfter: number[] }> {
@@ -172,8 +186,8 @@ async function crashAndCompare(
   const committed = await groupProgress(t, job.groupId, job.readings);
   const runs: string[] = [];
   const committedAfter: number[] = [];
-  for (const [run, [workers, killAt]] of plan.entries()) {
-    runs.push(await runChild(await writeJobConfig(dir, job, workers), committed, killAt, total));
+  for (const [run, [workers, killAt, killOnlyWhen]] of plan.entries()) {
+    runs.push(await runChild(await writeJobConfig(dir, job, workers), countedOnce(committed, killOnlyWhen), killAt, total));
     committedAfter.push(await committed());
     await afterRun(run);
   }
@@ -181,6 +195,16 @@ async function crashAndCompare(
   const written = (await readTopic(job.alerts)).map((r) => JSON.parse(r.value) as Record<string, unknown>);
   assertSameAlerts(uniqueAlerts(written), expected, 'after crashes');
   return { runs, committedAfter };
+}
+
+/** The committed records, counted as 0 until `ready` has held once: a kill at N commits then also waits for it. */
+function countedOnce(committed: () => Promise<number>, ready: (() => Promise<boolean>) | undefined): () => Promise<number> {
+  if (ready === undefined) return committed;
+  let held = false;
+  return async () => {
+    held ||= await ready();
+    return held ? committed() : 0;
+  };
 }
 
 /** Starts `klaxon ARGS` and resolves with its exit code and stderr. */
@@ -230,7 +254,8 @@ test('two engine processes in one group, one killed: the other takes its partiti
   const lines = generated(100_000, 15);
   const expected = (await runOnLines(t, lines, RULES, { workers: 1 })).alerts;
   const job = await freshJob(t);
-  await produceLines(job.readings, lines);
+  // The rest is sent after the kill, so the survivor must read a's partitions whatever the machine's speed.
+  await produceLines(job.readings, lines.slice(0, 40_000));
   const dir = await tempDir(t);
   const committed = await groupProgress(t, job.groupId, job.readings);
   const config = await writeJobConfig(dir, job, 1);
@@ -242,6 +267,7 @@ test('two engine processes in one group, one killed: the other takes its partiti
   try {
     await waitFor(async () => (await committed()) >= 30_000, 'both engines to make progress', 90_000);
     a.kill('SIGKILL');
+    await produceLines(job.readings, lines.slice(40_000));
     // b gets a's partitions once the group notices (session timeout) and replays from their snapshots.
     await waitFor(async () => (await committed()) >= lines.length, 'the survivor to finish', 120_000);
   } finally {
@@ -261,7 +287,10 @@ test('Redis restarted empty under a running engine: it retries, rewrites the sna
   // A Redis of this test's own: restarting the shared one would pull it from under every other test.
   const redis = await privateRedis(t);
   const job = { ...(await freshJob(t)), redisUrl: redis.url };
-  await produceLines(job.readings, lines);
+  // The stream is sent in three parts, so the engine has records to read after the Redis restart and the
+  // restart after the crash has records to read too, however fast the machine (all 100,000 sent up front,
+  // a fast engine finished before the "later crash").
+  await produceLines(job.readings, lines.slice(0, 30_000));
   const dir = await tempDir(t);
   const committed = await groupProgress(t, job.groupId, job.readings);
   const config = await writeJobConfig(dir, job, 2);
@@ -270,14 +299,15 @@ test('Redis restarted empty under a running engine: it retries, rewrites the sna
   try {
     await waitFor(async () => (await committed()) >= 20_000, 'progress before the Redis restart', 90_000);
     await redis.restartEmpty();
-    const atRestart = await committed();
-    await waitFor(async () => (await committed()) >= atRestart + 20_000, 'progress after the Redis restart', 90_000);
+    await produceLines(job.readings, lines.slice(30_000, 70_000));
+    await waitFor(async () => (await committed()) >= 50_000, 'progress after the Redis restart', 90_000);
     // Give the engine a checkpoint after the restart, then crash it.
-    await waitFor(async () => (await snapshotPartitions(job, redis.url)) === 6, 'every partition snapshotted again', 30_000);
+    await waitFor(async () => (await snapshotOffsets(job)).every((offset) => offset > 0), 'every partition snapshotted again', 30_000);
   } finally {
     engine.kill('SIGKILL');
   }
   await exited;
+  await produceLines(job.readings, lines.slice(70_000));
   await runChild(config, committed, undefined, lines.length);
   const unique = new Map(
     (await readTopic(job.alerts)).map((r) => [`${JSON.parse(r.value).alert_id}|${JSON.parse(r.value).status}`, JSON.parse(r.value) as Record<string, unknown>]),
@@ -285,26 +315,20 @@ test('Redis restarted empty under a running engine: it retries, rewrites the sna
   assertSameAlerts([...unique.values()], expected, 'after a Redis restart and a crash');
 });
 
-async function snapshotPartitions(job: Job, url: string): Promise<number> {
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(url);
+/** Each partition's snapshot offset, read from its meta key in the job's Redis or (hash-tagged) on its Cluster (0: none). */
+async function snapshotOffsets(job: Job): Promise<number[]> {
+  const { Cluster, Redis } = await import('ioredis');
+  const nodes = job.redisCluster;
+  const client =
+    nodes === undefined
+      ? new Redis(job.redisUrl ?? REDIS_URL)
+      : new Cluster(nodes.map((node) => ({ host: node.split(':')[0] ?? '', port: Number(node.split(':')[1]) })));
+  const meta = (partition: number) =>
+    nodes === undefined ? `${job.prefix}:${job.readings}:${partition}:meta` : `{${job.prefix}:${job.readings}:${partition}}:meta`;
   try {
-    return (await redis.keys(`${job.prefix}:${job.readings}:*:meta`)).length;
+    return await Promise.all(Array.from({ length: 6 }, async (_, partition) => Number((await client.hget(meta(partition), 'offset')) ?? 0)));
   } finally {
-    redis.disconnect();
-  }
-}
-
-/** Each partition's snapshot offset on the Redis Cluster, read by its hash-tagged meta key (0: none). */
-async function clusterSnapshotOffsets(job: Job): Promise<number[]> {
-  const { Cluster } = await import('ioredis');
-  const cluster = new Cluster(REDIS_CLUSTER.map((node) => ({ host: node.split(':')[0] ?? '', port: Number(node.split(':')[1]) })));
-  try {
-    return await Promise.all(
-      Array.from({ length: 6 }, async (_, partition) => Number((await cluster.hget(`{${job.prefix}:${job.readings}:${partition}}:meta`, 'offset')) ?? 0)),
-    );
-  } finally {
-    cluster.disconnect();
+    client.disconnect();
   }
 }
 

@@ -12,8 +12,8 @@ import { SinkOutputs, TransactionOutputs } from '../../../src/coordinator/output
 import { Shards } from '../../../src/coordinator/shards.js';
 import type { RunSummary } from '../../../src/coordinator/stats.js';
 import { seededRandom } from '../../../src/io/generator/readings.js';
-import { publishedForm } from '../../../src/rules/versions.js';
 import type { FiringResult, StatsResult } from '../../../src/protocol/messages.js';
+import { publishedForm } from '../../../src/rules/versions.js';
 import { MemoryStateStore } from '../../../src/state/memory-store.js';
 import { assertSameAlerts, assertZoneOrder } from '../../helpers/compare.js';
 import { waitFor } from '../../helpers/kafka.js';
