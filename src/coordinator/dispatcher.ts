@@ -52,24 +52,28 @@ export class Dispatcher {
       outputs.deadLetters.push(deadLetter(KEY_REASON, batch.values[index] ?? Buffer.alloc(0), batch.position(index)));
     }
     const results: Array<Promise<void>> = [];
+    // Tiering: evicted zones of this batch read back so far, and the zone ids of its records (decoded once needed).
+    let read: Reload | null = new Map();
+    let batchZoneIds: string[] | undefined;
     const queued = (async () => {
       for (const part of routed.parts) {
         const runner = this.shards.runner(part.shard);
         await runner.room();
-        // Tiering: the part's evicted zones are read back and queued ahead of it. No await between the last look at
-        // what is evicted and the queuing: an eviction answered meanwhile would leave a zone neither here nor read back.
-        let reload: Reload | null | undefined;
+        // Tiering: the part's evicted zones are read back and queued ahead of it, those of the whole batch in one read
+        // per partition. No await between the last look at what is evicted and the queuing: an eviction answered
+        // meanwhile would leave a zone neither in memory nor read back.
+        let zoneIds: string[] | undefined;
         if (this.tier !== undefined && this.tier.size > 0) {
-          const zoneIds = zoneIdsOf(part.task);
-          reload = new Map();
-          while (reload !== null && this.tier.uncovered(zoneIds, reload)) reload = await this.tier.extend(zoneIds, reload);
+          zoneIds = zoneIdsOf(part.task);
+          batchZoneIds ??= routed.parts.flatMap((each) => (each === part ? (zoneIds as string[]) : zoneIdsOf(each.task)));
+          while (read !== null && this.tier.uncovered(zoneIds, read)) read = await this.tier.extend(batchZoneIds, read);
         }
-        if (!owned() || reload === null) {
-          // reload null: the partition is being recovered again (its snapshot in the store is not this process's).
+        if (!owned() || (zoneIds !== undefined && read === null)) {
+          // read null: the partition is being recovered again (its snapshot in the store is not this process's).
           this.stats.discarded += part.count;
           continue;
         }
-        const restore = reload === undefined ? undefined : this.tier?.queued(part.shard, reload);
+        const restore = zoneIds === undefined || read === null ? undefined : this.tier?.queued(part.shard, read, zoneIds);
         if (restore !== undefined) results.push(runner.run(restore, [restore.images.buffer as ArrayBuffer]).then(() => {}));
         results.push(runner.run<ProcessResult>(part.task).then((result) => this.collect(batch, replayed, part, result, outputs)));
       }

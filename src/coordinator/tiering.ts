@@ -133,13 +133,24 @@ export class ZoneTier {
     return reload;
   }
 
-  /** The restore task of a reload for its shard (undefined: nothing to reload); its zones count as in memory from here on. */
-  queued(shard: number, reload: Reload): RestoreTask | undefined {
-    if (reload.size === 0) return undefined;
-    const zoneIds = [...reload.keys()];
-    const [restore] = restoreTasks(this.shards.count, () => shard, zoneIds, [...reload.values()]);
-    for (const zoneId of zoneIds) this.remove(zoneId);
-    this.stats.reloads += zoneIds.length;
+  /**
+   * The restore task, for their shard, of the zones of `zoneIds` that the
+   * reload read (undefined: none); they count as in memory from here on.
+   */
+  queued(shard: number, reload: Reload, zoneIds: readonly string[]): RestoreTask | undefined {
+    const read = [...new Set(zoneIds)].filter((zoneId) => reload.has(zoneId));
+    if (read.length === 0) return undefined;
+    const [restore] = restoreTasks(
+      this.shards.count,
+      () => shard,
+      read,
+      read.map((zoneId) => reload.get(zoneId) as Uint8Array),
+    );
+    for (const zoneId of read) {
+      reload.delete(zoneId);
+      this.remove(zoneId);
+    }
+    this.stats.reloads += read.length;
     return restore === undefined ? undefined : { ...restore.task, ifAbsent: true };
   }
 
@@ -149,9 +160,11 @@ export class ZoneTier {
     for (const [zoneId, partition] of wanted) byPartition.set(partition, [...(byPartition.get(partition) ?? []), zoneId]);
     const found = new Map<string, Uint8Array>();
     for (const [partition, zoneIds] of byPartition) {
-      const images = await this.patiently(() => this.store.fetch(partition, zoneIds, { offset: 0, converted: false }));
-      // Read after the images: another process's save before the read shows here; one after it did not change what was read.
-      const offset = await this.patiently(() => this.store.offsetOf(partition));
+      // The offset is read after the images (sent together, they run in order on the partition's connection): another
+      // process's save before the images were read shows in it; one after did not change what was read.
+      const [images, offset] = await this.patiently(() =>
+        Promise.all([this.store.fetch(partition, zoneIds, { offset: 0, converted: false }), this.store.offsetOf(partition)]),
+      );
       if (!this.parts.ownSnapshot(partition, offset)) {
         this.lose(partition, 'its snapshot in the store is not the one this process last saved');
         return null;
