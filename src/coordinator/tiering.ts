@@ -7,16 +7,17 @@ import type { Shards } from './shards.js';
 const log = logger('tiering');
 
 /** How long a reload waits for an absent store before the engine stops (a restart resumes from the snapshots). */
-export const RELOAD_PATIENCE_MS = 30_000;
+const RELOAD_PATIENCE_MS = 30_000;
 
-/** Images of evicted zones read back for one part of a batch, by zone id. */
+/** Images of evicted zones read back for one batch, by zone id (each taken out as its worker's part is queued). */
 export type Reload = Map<string, Uint8Array>;
 
 export interface TierStats {
   /** Zones held only in the store now. */
   evicted: number;
-  /** Zones set aside by the workers so far, and brought back from the store. */
+  /** Zones the workers set aside so far. */
   evictions: number;
+  /** Zones read back from the store so far. */
   reloads: number;
 }
 
@@ -65,7 +66,7 @@ export class ZoneTier {
     return this.evicted.size;
   }
 
-  /** Whether some zone of the partition lives only in the store (a whole rewrite must then keep the stored zones). */
+  /** How many zones of the partition live only in the store (while any do, a whole rewrite must keep the stored zones). */
   holds(partition: number): number {
     return this.perPartition.get(partition) ?? 0;
   }
