@@ -294,7 +294,8 @@ export class Checkpoints {
     this.stats.lastBytes = bytes;
     this.stats.lastMs = performance.now() - cut.startedAt;
     if (failure !== undefined) throw failure;
-    void this.tier?.evict(
+    // Awaited: a snapshot is over once its eviction round is (the intake may be waiting for room, see ZoneTier.pressure).
+    await this.tier?.evict(
       saved,
       saved.map(() => cut.number),
     );

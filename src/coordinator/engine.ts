@@ -142,6 +142,7 @@ export function assembleEngine(parts: EngineParts): AssembledEngine {
   const tier = tierOf(config, store, shards, {
     fail,
     reloadPatienceMs: parts.reloadPatienceMs,
+    zonesHeld: (shard, zones) => stats.setZones(shard, zones),
     ownSnapshot: (partition, offset) => checkpoints.ownSnapshot(partition, offset),
     lose: (partition) => {
       ledger.forget([partition]);
@@ -168,6 +169,7 @@ export function assembleEngine(parts: EngineParts): AssembledEngine {
     commitIntervalMs: config.source.type === 'kafka' ? config.source.commitIntervalMs : 100,
     snapshotIntervalMs: store === undefined || config.state.type !== 'redis' ? undefined : config.state.snapshotIntervalMs,
     maxInFlight: config.engine.workers * config.engine.maxQueuePerWorker + 2,
+    zonePressure: tier === undefined ? undefined : () => tier.pressure(stats.zones),
   });
   pipeline = running;
   const rules = parts.rules ?? LiveRules.fromConfig(config);

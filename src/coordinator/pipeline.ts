@@ -24,6 +24,8 @@ export interface PipelineParts {
   snapshotIntervalMs: number | undefined;
   /** Batches queued at the workers and not yet back, at most (memory bound). */
   maxInFlight: number;
+  /** Tiering: whether the zones in memory call for a snapshot now, or for the intake to wait for one (ZoneTier.pressure). */
+  zonePressure?: (() => 'snapshot' | 'wait' | undefined) | undefined;
 }
 
 /**
@@ -104,6 +106,7 @@ export class Pipeline {
           checkpoints.submitted(batch, epoch);
         });
         while (ledger.inFlight >= this.parts.maxInFlight && this.failure === undefined) await ledger.oldestBack();
+        await this.relieveZonePressure();
       }
       await Promise.all(ledger.unfinished().map((entry) => entry.done));
       this.throwIfFailed();
@@ -118,6 +121,19 @@ export class Pipeline {
     } finally {
       for (const timer of timers) clearInterval(timer);
     }
+  }
+
+  /**
+   * Tiering: too many zones in memory (new ones cannot be evicted before a
+   * snapshot saves them) starts a snapshot at once, and past the hard mark
+   * the next batch waits for it and its eviction round: once per batch, so
+   * zones that cannot be evicted (FIRING ones) slow intake, never stop it.
+   */
+  private async relieveZonePressure(): Promise<void> {
+    const pressure = this.parts.zonePressure?.();
+    if (pressure === undefined || this.parts.snapshotIntervalMs === undefined) return;
+    const snapshot = this.snapshot();
+    if (pressure === 'wait') await snapshot;
   }
 
   /**

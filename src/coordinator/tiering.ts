@@ -59,11 +59,26 @@ export class ZoneTier {
       lose: (partition: number) => void;
       /** Default RELOAD_PATIENCE_MS (tests shorten it). */
       reloadPatienceMs?: number | undefined;
+      /** A worker's zone count after an eviction (the run's stats, which the intake's pressure reads). */
+      zonesHeld?: ((shard: number, zones: number) => void) | undefined;
     },
   ) {}
 
   get size(): number {
     return this.evicted.size;
+  }
+
+  /**
+   * What the intake should do about the zones in memory: new zones cannot
+   * be evicted before a snapshot saves them, and a backlog of new zones
+   * outruns the snapshot interval (a first start over a million zones held
+   * 327,000 with a limit of 50,000 and 5 s snapshots). Past 1.5× the limit a
+   * snapshot (and its eviction) is due now; past 2× the intake waits for it.
+   */
+  pressure(zonesInMemory: number): 'snapshot' | 'wait' | undefined {
+    const limit = this.keepPerWorker * this.shards.count;
+    if (zonesInMemory > 2 * limit) return 'wait';
+    return zonesInMemory > 1.5 * limit ? 'snapshot' : undefined;
   }
 
   /** How many zones of the partition live only in the store (while any do, a whole rewrite must keep the stored zones). */
@@ -202,6 +217,7 @@ export class ZoneTier {
   }
 
   private setAside(shard: number, result: EvictedResult, generations: ReadonlyMap<number, number>): void {
+    this.parts.zonesHeld?.(shard, result.zones);
     const zoneIds: string[] = [];
     result.zoneIds.forEach((zoneId, i) => {
       const partition = result.partitions[i] as number;
