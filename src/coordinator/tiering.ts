@@ -216,7 +216,8 @@ export class ZoneTier {
     }
   }
 
-  private setAside(shard: number, result: EvictedResult, generations: ReadonlyMap<number, number>): void {
+  /** Records what a worker set aside and queues its release; resolves once the release is answered. */
+  private setAside(shard: number, result: EvictedResult, generations: ReadonlyMap<number, number>): Promise<void> {
     this.parts.zonesHeld?.(shard, result.zones);
     const zoneIds: string[] = [];
     result.zoneIds.forEach((zoneId, i) => {
@@ -227,14 +228,12 @@ export class ZoneTier {
       zoneIds.push(zoneId);
     });
     this.stats.evictions += zoneIds.length;
-    if (zoneIds.length === 0) return;
-    // Queued at once: a reading dispatched from now on finds its zone evicted and is preceded by its reload.
-    this.shards
-      .run<ReleasedResult>(shard, { kind: 'release', zoneIds })
-      .then(({ reclaimed }) => {
-        for (const zoneId of reclaimed) this.remove(zoneId);
-      })
-      .catch((error: unknown) => this.parts.fail(error));
+    if (zoneIds.length === 0) return Promise.resolve();
+    // Queued at once: a reading dispatched from now on finds its zone evicted and is preceded by its reload. Awaited by
+    // the round, so that nothing is left in flight at a worker when the engine stops after its last snapshot.
+    return this.shards.run<ReleasedResult>(shard, { kind: 'release', zoneIds }).then(({ reclaimed }) => {
+      for (const zoneId of reclaimed) this.remove(zoneId);
+    });
   }
 
   private add(zoneId: string, partition: number): void {
