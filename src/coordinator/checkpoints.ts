@@ -34,6 +34,12 @@ export interface Cut {
   updates: Promise<PartitionUpdates[]>;
   /** Partitions exported whole. */
   whole: ReadonlySet<number>;
+  /**
+   * Of those, the ones whose save replaces every stored zone: none of their
+   * zones lived only in the store at the cut (decided then: a zone read back
+   * between the cut and the save is in no export of this cut).
+   */
+  full: ReadonlySet<number>;
   /** Each partition's ownership epoch at the cut: a partition released or recovered since is not saved. */
   epochs: ReadonlyMap<number, number>;
   startedAt: number;
@@ -159,6 +165,9 @@ export class Checkpoints {
       const snapshot = await store.snapshotOf(partition);
       if (!current()) return undefined;
       if (snapshot === null) return null;
+      // The store's snapshot is this process's from here: zones it evicts while restoring are read back from it.
+      const state = this.owned.get(partition);
+      if (state !== undefined) state.stored = snapshot.offset;
       const zoneIds = await store.zoneIdsOf(partition);
       const read = (from: number) => {
         const ids = zoneIds.slice(from, from + ZONES_PER_READ);
@@ -225,10 +234,12 @@ export class Checkpoints {
    */
   cut(): Cut {
     const whole = new Set<number>();
+    const full = new Set<number>();
     const offsets = new Map<number, number>();
     const epochs = new Map<number, number>();
     for (const [partition, state] of this.owned) {
       if (state.whole) whole.add(partition);
+      if (state.whole && (this.tier?.holds(partition) ?? 0) === 0) full.add(partition);
       if (state.submittedUntil !== undefined) offsets.set(partition, state.submittedUntil);
       epochs.set(partition, state.epoch);
     }
@@ -237,7 +248,7 @@ export class Checkpoints {
     const updates = this.shards
       .broadcast<SnapshotResult>(() => ({ kind: 'snapshot', fullPartitions, cut: number }))
       .then((results) => results.flatMap((result) => result.partitions));
-    return { offsets, updates, whole, epochs, startedAt: performance.now(), number };
+    return { offsets, updates, whole, full, epochs, startedAt: performance.now(), number };
   }
 
   /**
@@ -267,7 +278,7 @@ export class Checkpoints {
         continue;
       }
       try {
-        const outcome = await this.saveOne(store, partition, state, updates, offset, cut.whole.has(partition));
+        const outcome = await this.saveOne(store, partition, state, updates, offset, cut.whole.has(partition), cut.full.has(partition));
         if (outcome === 'resync' && this.tier !== undefined && this.tier.holds(partition) > 0) {
           // Zones kept only in the store are gone with it, or another process owns the partition now: recover it again.
           this.tier.lose(partition, 'its snapshot in the store is not the one this process last saved');
@@ -308,13 +319,13 @@ export class Checkpoints {
     updates: PartitionUpdates | undefined,
     offset: number,
     whole: boolean,
+    /** Replace every stored zone (a whole export with no zone living only in the store). */
+    full: boolean,
   ): Promise<SaveOutcome | 'unchanged'> {
     if (updates === undefined && !whole && state.stored === offset) {
       // Nothing new: only check the store still holds this partition (Redis may have restarted empty).
       return (await store.offsetOf(partition)) === offset ? 'unchanged' : 'resync';
     }
-    // A whole rewrite replaces the stored zones, unless some live only in the store: then it writes over them.
-    const full = whole && (this.tier?.holds(partition) ?? 0) === 0;
     state.saving = offset;
     const outcome = await store.save(partition, updates?.chunks ?? [], offset, state.stored, full).finally(() => {
       state.saving = undefined;

@@ -53,7 +53,7 @@ export class Dispatcher {
     }
     const results: Array<Promise<void>> = [];
     // Tiering: evicted zones of this batch read back so far, and the zone ids of its records (decoded once needed).
-    let read: Reload | null = new Map();
+    let read: Reload = new Map();
     let batchZoneIds: string[] | undefined;
     const queued = (async () => {
       for (const part of routed.parts) {
@@ -66,14 +66,14 @@ export class Dispatcher {
         if (this.tier !== undefined && this.tier.size > 0) {
           zoneIds = zoneIdsOf(part.task);
           batchZoneIds ??= routed.parts.flatMap((each) => (each === part ? (zoneIds as string[]) : zoneIdsOf(each.task)));
-          while (read !== null && this.tier.uncovered(zoneIds, read)) read = await this.tier.extend(batchZoneIds, read);
+          while (this.tier.uncovered(zoneIds, read)) read = await this.tier.extend(batchZoneIds, read);
         }
-        if (!owned() || (zoneIds !== undefined && read === null)) {
-          // read null: the partition is being recovered again (its snapshot in the store is not this process's).
+        if (!owned()) {
+          // Revoked, or given up by the tier while it read (its snapshot in the store was not this process's).
           this.stats.discarded += part.count;
           continue;
         }
-        const restore = zoneIds === undefined || read === null ? undefined : this.tier?.queued(part.shard, read, zoneIds);
+        const restore = zoneIds === undefined ? undefined : this.tier?.queued(part.shard, read, zoneIds);
         if (restore !== undefined) results.push(runner.run(restore, [restore.images.buffer as ArrayBuffer]).then(() => {}));
         results.push(runner.run<ProcessResult>(part.task).then((result) => this.collect(batch, replayed, part, result, outputs)));
       }

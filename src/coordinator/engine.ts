@@ -144,10 +144,9 @@ export function assembleEngine(parts: EngineParts): AssembledEngine {
     reloadPatienceMs: parts.reloadPatienceMs,
     zonesHeld: (shard, zones) => stats.setZones(shard, zones),
     ownSnapshot: (partition, offset) => checkpoints.ownSnapshot(partition, offset),
-    lose: (partition) => {
-      ledger.forget([partition]);
-      lifecycle?.lost([partition]);
-    },
+    // Revoked and assigned again at once (the group still gives it to this process): the revoke releases its
+    // transactional id and drops its lane, the assignment recovers it from the store.
+    lose: (partition) => source.partitions?.recover(partition),
   });
   const checkpoints = new Checkpoints(shards, store, source.partitions, fail, tier);
   if (source.partitions !== undefined) {

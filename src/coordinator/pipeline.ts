@@ -126,14 +126,22 @@ export class Pipeline {
   /**
    * Tiering: too many zones in memory (new ones cannot be evicted before a
    * snapshot saves them) starts a snapshot at once, and past the hard mark
-   * the next batch waits for it and its eviction round: once per batch, so
-   * zones that cannot be evicted (FIRING ones) slow intake, never stop it.
+   * the next batch waits for it and its eviction round: once per batch and
+   * for a bounded time, so zones that cannot be evicted (FIRING ones) or a
+   * Redis away slow intake, never stop it.
    */
   private async relieveZonePressure(): Promise<void> {
     const pressure = this.parts.zonePressure?.();
-    if (pressure === undefined || this.parts.snapshotIntervalMs === undefined) return;
+    const interval = this.parts.snapshotIntervalMs;
+    if (pressure === undefined || interval === undefined) return;
     const snapshot = this.snapshot();
-    if (pressure === 'wait') await snapshot;
+    if (pressure !== 'wait') return;
+    // Bounded: a snapshot that hangs (Redis away) must not stop alerting, only slow it.
+    let timer: NodeJS.Timeout | undefined;
+    const patience = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 2 * interval + STUCK_MS);
+    });
+    await Promise.race([snapshot, patience]).finally(() => clearTimeout(timer));
   }
 
   /**

@@ -10,7 +10,14 @@ const log = logger('tiering');
 const RELOAD_PATIENCE_MS = 30_000;
 
 /** Images of evicted zones read back for one batch, by zone id (each taken out as its worker's part is queued). */
-export type Reload = Map<string, Uint8Array>;
+export type Reload = Map<string, ReadBack>;
+
+/** A zone's image as read, and under which partition and generation: it is stale once either changed. */
+interface ReadBack {
+  image: Uint8Array;
+  partition: number;
+  generation: number;
+}
 
 export interface TierStats {
   /** Zones held only in the store now. */
@@ -126,74 +133,71 @@ export class ZoneTier {
   /** Whether some zone of `zoneIds` is evicted and not yet read into `reload`. Synchronous: the caller queues right after a false. */
   uncovered(zoneIds: readonly string[], reload: Reload): boolean {
     if (this.evicted.size === 0) return false;
-    for (const zoneId of zoneIds) if (this.evicted.has(zoneId) && !reload.has(zoneId)) return true;
+    for (const zoneId of zoneIds) if (this.evicted.has(zoneId) && !this.current(zoneId, reload.get(zoneId))) return true;
     return false;
   }
 
   /**
-   * Reads the evicted zones of `zoneIds` that `reload` lacks into it (null:
-   * the store no longer holds this process's snapshot of their partition,
-   * which is being recovered again). Zones may be evicted while it waits:
-   * ask uncovered() again before queuing. Waits for the store through short
-   * outages; past RELOAD_PATIENCE_MS it throws.
+   * Reads the evicted zones of `zoneIds` that `reload` lacks (or holds stale)
+   * into it. A partition whose snapshot in the store is not this process's
+   * any more is given up (tier.lose): its zones are no longer evicted here.
+   * Zones may be evicted while it waits: ask uncovered() again before
+   * queuing. Waits for the store through short outages; past the reload
+   * patience it throws.
    */
-  async extend(zoneIds: readonly string[], reload: Reload): Promise<Reload | null> {
-    const wanted = new Map<string, number>();
-    for (const zoneId of zoneIds) {
+  async extend(zoneIds: readonly string[], reload: Reload): Promise<Reload> {
+    const byPartition = new Map<number, string[]>();
+    for (const zoneId of new Set(zoneIds)) {
       const partition = this.evicted.get(zoneId);
-      if (partition !== undefined && !reload.has(zoneId)) wanted.set(zoneId, partition);
+      if (partition === undefined || this.current(zoneId, reload.get(zoneId))) continue;
+      byPartition.set(partition, [...(byPartition.get(partition) ?? []), zoneId]);
     }
-    const images = await this.fetch(wanted);
-    if (images === null) return null;
-    [...wanted.keys()].forEach((zoneId, k) => reload.set(zoneId, images[k] as Uint8Array));
+    for (const [partition, wanted] of byPartition) {
+      const generation = this.generation(partition);
+      // The offset is read after the images (sent together, they run in order on the partition's connection): another
+      // process's save before the images were read shows in it; one after did not change what was read.
+      const [images, offset] = await this.patiently(() =>
+        Promise.all([this.store.fetch(partition, wanted, { offset: 0, converted: false }), this.store.offsetOf(partition)]),
+      );
+      if (generation !== this.generation(partition)) continue;
+      if (!this.parts.ownSnapshot(partition, offset)) {
+        this.lose(partition, 'its snapshot in the store is not the one this process last saved');
+        continue;
+      }
+      wanted.forEach((zoneId, k) => {
+        const image = images[k];
+        // Evicted only once saved, and a partition holding evicted zones is never rewritten without them.
+        if (image === null || image === undefined)
+          throw new StateError(`zone ${zoneId} was evicted to the store, but partition ${partition}'s snapshot does not hold it`);
+        reload.set(zoneId, { image, partition, generation });
+      });
+    }
     return reload;
   }
 
   /**
    * The restore task, for their shard, of the zones of `zoneIds` that the
-   * reload read (undefined: none); they count as in memory from here on.
+   * reload read and that are still evicted as they were read (undefined:
+   * none); they count as in memory from here on. An image gone stale (its
+   * zone reclaimed, or its partition dropped since) is not used: the worker's
+   * memory, or the drop, is what an engine without tiering would have.
    */
   queued(shard: number, reload: Reload, zoneIds: readonly string[]): RestoreTask | undefined {
-    const read = [...new Set(zoneIds)].filter((zoneId) => reload.has(zoneId));
-    if (read.length === 0) return undefined;
-    const [restore] = restoreTasks(
-      this.shards.count,
-      () => shard,
-      read,
-      read.map((zoneId) => reload.get(zoneId) as Uint8Array),
-    );
-    for (const zoneId of read) {
+    const read: string[] = [];
+    const images: Uint8Array[] = [];
+    for (const zoneId of new Set(zoneIds)) {
+      const entry = reload.get(zoneId);
+      if (entry !== undefined && this.current(zoneId, entry)) {
+        read.push(zoneId);
+        images.push(entry.image);
+      }
       reload.delete(zoneId);
-      this.remove(zoneId);
     }
+    if (read.length === 0) return undefined;
+    const [restore] = restoreTasks(this.shards.count, () => shard, read, images);
+    for (const zoneId of read) this.remove(zoneId);
     this.stats.reloads += read.length;
     return restore === undefined ? undefined : { ...restore.task, ifAbsent: true };
-  }
-
-  /** The images, or null when some partition's snapshot is not this process's any more (that partition is given up). */
-  private async fetch(wanted: ReadonlyMap<string, number>): Promise<Uint8Array[] | null> {
-    const byPartition = new Map<number, string[]>();
-    for (const [zoneId, partition] of wanted) byPartition.set(partition, [...(byPartition.get(partition) ?? []), zoneId]);
-    const found = new Map<string, Uint8Array>();
-    for (const [partition, zoneIds] of byPartition) {
-      // The offset is read after the images (sent together, they run in order on the partition's connection): another
-      // process's save before the images were read shows in it; one after did not change what was read.
-      const [images, offset] = await this.patiently(() =>
-        Promise.all([this.store.fetch(partition, zoneIds, { offset: 0, converted: false }), this.store.offsetOf(partition)]),
-      );
-      if (!this.parts.ownSnapshot(partition, offset)) {
-        this.lose(partition, 'its snapshot in the store is not the one this process last saved');
-        return null;
-      }
-      zoneIds.forEach((zoneId, k) => {
-        const image = images[k];
-        // Evicted only once saved, and a partition holding evicted zones is never rewritten without them.
-        if (image === null || image === undefined)
-          throw new StateError(`zone ${zoneId} was evicted to the store, but partition ${partition}'s snapshot does not hold it`);
-        found.set(zoneId, image);
-      });
-    }
-    return [...wanted.keys()].map((zoneId) => found.get(zoneId) as Uint8Array);
   }
 
   /** Retries a store read while the store is away (a Redis restart), up to the reload patience. */
@@ -202,7 +206,8 @@ export class ZoneTier {
     let said = false;
     for (let wait = 100; ; wait = Math.min(2 * wait, 2_000)) {
       try {
-        const value = await read();
+        // A Redis that hangs (paused, unreachable) never fails a read (ioredis queues it): the deadline must.
+        const value = await withDeadline(read(), deadline - performance.now());
         if (said) log.info('evicted zones are read from the store again');
         return value;
       } catch (error) {
@@ -236,7 +241,14 @@ export class ZoneTier {
     });
   }
 
+  /** Whether a read-back image is still the zone's: evicted under the partition and generation it was read under. */
+  private current(zoneId: string, entry: ReadBack | undefined): boolean {
+    return entry !== undefined && this.evicted.get(zoneId) === entry.partition && this.generation(entry.partition) === entry.generation;
+  }
+
   private add(zoneId: string, partition: number): void {
+    // A zone evicted again under another partition (its records moved) is counted under that one only.
+    this.remove(zoneId);
     this.evicted.set(zoneId, partition);
     this.perPartition.set(partition, this.holds(partition) + 1);
     this.stats.evicted = this.evicted.size;
@@ -255,4 +267,13 @@ export class ZoneTier {
   private generation(partition: number): number {
     return this.generations.get(partition) ?? 0;
   }
+}
+
+/** `promise`, or a rejection once `ms` have passed without it settling. */
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from the store for ${Math.round(ms)} ms`)), Math.max(0, ms));
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }

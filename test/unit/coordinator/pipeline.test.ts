@@ -26,11 +26,14 @@ import { splitByVersion } from '../../helpers/versions.js';
 
 const PARTITIONS = 3;
 
-/** A store whose reads of zone images fail while `failingFetches` lasts (Redis away). */
+/** A store whose reads of zone images fail while `failingFetches` lasts (Redis away), or never answer while `hanging`. */
 class FlakyStore extends MemoryStateStore {
   failingFetches = 0;
 
+  hanging = false;
+
   override async fetch(partition: number, zoneIds: readonly string[]): Promise<Array<Uint8Array | null>> {
+    if (this.hanging) return new Promise(() => {});
     if (this.failingFetches > 0) {
       this.failingFetches--;
       throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
@@ -591,7 +594,7 @@ describe('tiering (state.maxZonesInMemory), in process', () => {
   });
 
   test('Redis not answering reads of evicted zones: intake waits and retries; past the patience the engine stops, saying why', async () => {
-    for (const outage of ['short', 'long'] as const) {
+    for (const outage of ['short', 'long', 'hung'] as const) {
       const input = tiered(45, 2_400);
       const log = new ScriptedLog(PARTITIONS);
       log.append(input.slice(0, 1_200));
@@ -601,7 +604,9 @@ describe('tiering (state.maxZonesInMemory), in process', () => {
       await a.source.drain();
       await waitFor(() => log.committedTotal() === 1_200 && (a.running.tier?.size ?? 0) > 20, 'zones evicted', 5_000);
       // Retried after 100 and 200 ms: a short outage is ridden out within the 1 s patience given here.
-      store.failingFetches = outage === 'short' ? 2 : Number.POSITIVE_INFINITY;
+      store.failingFetches = outage === 'short' ? 2 : outage === 'long' ? Number.POSITIVE_INFINITY : 0;
+      // A paused Redis fails nothing: its reads never answer.
+      store.hanging = outage === 'hung';
       log.append(input.slice(1_200));
       await a.source.drain();
       if (outage === 'short') {
@@ -614,23 +619,27 @@ describe('tiering (state.maxZonesInMemory), in process', () => {
     }
   });
 
-  test('the store loses a partition while zones of it live only there: the partition is recovered again, alerts exact', async () => {
-    const input = tiered(44, 2_400);
-    const log = new ScriptedLog(PARTITIONS);
-    log.append(input.slice(0, 1_200));
-    const store = new MemoryStateStore();
-    const a = start(log, store, { workers: 2, maxZonesInMemory: 10 });
-    a.source.assign([0, 1, 2]);
-    await a.source.drain();
-    await waitFor(() => log.committedTotal() === 1_200 && (a.running.tier?.holds(1) ?? 0) > 0, 'zones of partition 1 evicted', 5_000);
-    // Redis restarted empty, as far as partition 1 is concerned: its evicted zones can only be rebuilt from the log.
-    store.lose(1);
-    log.append(input.slice(1_200));
-    await a.source.drain();
-    await drainUntilCommitted(log, [a], 'after the loss');
-    const summary = await a.finish();
-    assert.ok(summary.replayed > 0, 'partition 1 was rebuilt from the start of the log');
-    assertExact(input, [a], 'store lost a partition');
+  test('the store loses a partition while zones of it live only there: the partition is recovered again, alerts exact (also exactly-once)', async () => {
+    for (const exactlyOnce of [false, true]) {
+      const input = tiered(44, 2_400);
+      const log = new ScriptedLog(PARTITIONS);
+      log.append(input.slice(0, 1_200));
+      const store = new MemoryStateStore();
+      const a = start(log, store, { workers: 2, maxZonesInMemory: 10, exactlyOnce });
+      a.source.assign([0, 1, 2]);
+      await a.source.drain();
+      await waitFor(() => log.committedTotal() === 1_200 && (a.running.tier?.holds(1) ?? 0) > 0, 'zones of partition 1 evicted', 5_000);
+      // Redis restarted empty, as far as partition 1 is concerned: its evicted zones can only be rebuilt from the log.
+      store.lose(1);
+      log.append(input.slice(1_200));
+      await a.source.drain();
+      await drainUntilCommitted(log, [a], 'after the loss');
+      const summary = await a.finish();
+      assert.ok(summary.replayed > 0, 'partition 1 was rebuilt from the start of the log');
+      // Exactly-once: the partition's open transaction went with it (its outputs are not committed twice).
+      if (exactlyOnce) assertExactlyOnce(input, log, 'store lost a partition, exactly-once');
+      else assertExact(input, [a], 'store lost a partition');
+    }
   });
 
   test('random schedules of joins, late rebalances (zombies) and kill -9 with a small limit: exact, also exactly-once', async () => {
