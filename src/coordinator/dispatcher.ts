@@ -53,7 +53,7 @@ export class Dispatcher {
     }
     const results: Array<Promise<void>> = [];
     // Tiering: evicted zones of this batch read back so far, and the zone ids of its records (decoded once needed).
-    let read: Reload = new Map();
+    let read: Reload | undefined;
     let batchZoneIds: string[] | undefined;
     const queued = (async () => {
       for (const part of routed.parts) {
@@ -66,6 +66,7 @@ export class Dispatcher {
         if (this.tier !== undefined && this.tier.size > 0) {
           zoneIds = zoneIdsOf(part.task);
           batchZoneIds ??= routed.parts.flatMap((each) => (each === part ? (zoneIds as string[]) : zoneIdsOf(each.task)));
+          read ??= new Map();
           while (this.tier.uncovered(zoneIds, read)) read = await this.tier.extend(batchZoneIds, read);
         }
         if (!owned()) {
@@ -73,7 +74,7 @@ export class Dispatcher {
           this.stats.discarded += part.count;
           continue;
         }
-        const restore = zoneIds === undefined ? undefined : this.tier?.queued(part.shard, read, zoneIds);
+        const restore = zoneIds === undefined || read === undefined ? undefined : this.tier?.queued(part.shard, read, zoneIds);
         if (restore !== undefined) results.push(runner.run(restore, [restore.images.buffer as ArrayBuffer]).then(() => {}));
         results.push(runner.run<ProcessResult>(part.task).then((result) => this.collect(batch, replayed, part, result, outputs)));
       }

@@ -4,6 +4,7 @@ import type { EngineOptions, KafkaSourceConfig } from '../../config/types.js';
 import { SourceError } from '../../errors.js';
 import { logger } from '../../log.js';
 import type { PartitionControl, PartitionListener, Source, SourceBatch } from '../types.js';
+import { MAX_QUEUED_BATCHES, waitForRoom } from './batch-room.js';
 import { createKafka, ensureTopic } from './client.js';
 import { adminOffsets, LagTracker } from './lag.js';
 import { CONSUMER_SETTINGS } from './options.js';
@@ -11,8 +12,6 @@ import { kafkaOutage } from './outage.js';
 
 const log = logger('kafka-source');
 
-// Enough queued work to keep the workers busy while kafkajs decodes the next fetch on this thread.
-const MAX_QUEUED_BATCHES = 16;
 const COMMIT_RETRY_MS = 60_000;
 const EMPTY = Buffer.alloc(0);
 /** After kafkajs gave up on its consumer, how long until it is started again. */
@@ -294,14 +293,7 @@ export class KafkaSource implements Source {
     }
     const messages = batch.messages;
     for (let start = first; start < messages.length; start += this.batchSize) {
-      while (this.queue.length >= MAX_QUEUED_BATCHES && !this.stopped) {
-        await new Promise<void>((resolve) => {
-          this.roomWaiters.push(resolve);
-          setTimeout(resolve, 1_000);
-        });
-        if (!isRunning() || isStale()) return;
-        await heartbeat();
-      }
+      if (!(await waitForRoom(() => this.queue.length >= MAX_QUEUED_BATCHES && !this.stopped, this.roomWaiters, { isRunning, isStale, heartbeat }))) return;
       if (this.stopped || !isRunning() || isStale() || !this.assigned.has(partition)) return;
       // One pass over the slice: this runs for every record, on the thread that also decodes the fetches.
       const count = Math.min(this.batchSize, messages.length - start);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { SourceError, UsageError } from '../../errors.js';
 import type { SourceBatch } from '../types.js';
+import { MAX_QUEUED_BATCHES, waitForRoom } from './batch-room.js';
 import { createKafka } from './client.js';
 
 /** A partition's offsets as Kafka retains them: records from `low` to `high` − 1. */
@@ -33,7 +34,6 @@ export interface RangeBatch {
 
 /** How long probing the oldest and newest records may take before it counts as a broker not answering. */
 const PROBE_TIMEOUT_MS = 30_000;
-const MAX_QUEUED_BATCHES = 16;
 
 /**
  * A topic read as history (`klaxon backtest`), never as a member of anyone's
@@ -241,14 +241,7 @@ export class TopicRangeReader {
       while (end < messages.length && end - start < this.batchSize && Number(messages[end]?.offset) < range.countFrom === warmup) end++;
       const slice = messages.slice(start, end);
       start = end;
-      while (this.queue.length >= MAX_QUEUED_BATCHES && !this.stopped) {
-        await new Promise<void>((resolve) => {
-          this.roomWaiters.push(resolve);
-          setTimeout(resolve, 1_000);
-        });
-        if (!isRunning() || isStale()) return;
-        await heartbeat();
-      }
+      if (!(await waitForRoom(() => this.queue.length >= MAX_QUEUED_BATCHES && !this.stopped, this.roomWaiters, { isRunning, isStale, heartbeat }))) return;
       if (this.stopped) return;
       const offsets = slice.map((m) => Number(m.offset));
       const topic = this.topic;
