@@ -101,19 +101,22 @@ export async function plainConsume(kafka: Kafka, topic: string, groupId: string,
   }
 }
 
+/** One plain consumer's run over a topic: a fresh group that reads `total` records. */
+export interface PlainRun {
+  brokers: string[];
+  topic: string;
+  groupId: string;
+  total: number;
+  label: string;
+  log: (line: string) => void;
+}
+
 /**
  * The same with @platformatic/kafka (a consumer-group member, fetch sizes as
  * the engine's, buffers as they come: no deserialising), to compare its
  * fetch and decode cost with kafkajs's on the same backlog.
  */
-export async function plainConsumePlatformatic(
-  brokers: string[],
-  topic: string,
-  groupId: string,
-  total: number,
-  label: string,
-  log: (line: string) => void,
-): Promise<Timing> {
+export async function plainConsumePlatformatic({ brokers, topic, groupId, total, label, log }: PlainRun): Promise<Timing> {
   const started = performance.now();
   const cpu = process.cpuUsage();
   const consumer = new PlatformaticConsumer({
@@ -146,7 +149,7 @@ export async function plainConsumePlatformatic(
   }
 }
 
-function cpuNs(since: NodeJS.CpuUsage, records: number): number {
+export function cpuNs(since: NodeJS.CpuUsage, records: number): number {
   const used = process.cpuUsage(since);
   return Math.round(((used.user + used.system) * 1000) / records);
 }

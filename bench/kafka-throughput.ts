@@ -116,7 +116,14 @@ export async function kafkaThroughput(o: ThroughputOptions, s: Services): Promis
   };
   const plainBefore = await plain('before');
   await settle();
-  const plainPlatformatic = await plainConsumePlatformatic(s.brokers, readingsTopic, `${resources.tag}-plain-pk`, o.readings, 'plain @platformatic/kafka', log);
+  const plainPlatformatic = await plainConsumePlatformatic({
+    brokers: s.brokers,
+    topic: readingsTopic,
+    groupId: `${resources.tag}-plain-pk`,
+    total: o.readings,
+    label: 'plain @platformatic/kafka',
+    log,
+  });
   const engineRuns: EngineResult[] = [];
   const plainBetween: Timing[] = [];
   for (const [i, shape] of shapes(o).entries()) {

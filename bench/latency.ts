@@ -15,6 +15,11 @@
  *   npm run bench:latency -- [--rates 10000,50000,100000,80%] [--seconds 20] [--guarantees at-least-once,exactly-once]
  *     [--zones 10000] [--skew uniform|zipf] [--zipf-s 1.1] [--anomalies 0.005] [--workers 2]
  *     [--commit-interval 200ms] [--snapshot-interval 5s] [--state redis|memory] [--producers 1] [--max N]
+ *     [--zone-limits none,20000] [--builds DIR,.]
+ *
+ * --zone-limits runs each rate with each state.maxZonesInMemory in turns
+ * ("none": no limit): latency with a working set larger than the limit
+ * (tiering), written to latency-tiered.
  *
  * "80%" is 80% of the engine's maximum: --max, else the engine figure for the
  * same worker count in bench/results/kafka-throughput.json (measured first if
@@ -55,6 +60,7 @@ const { values } = parseArgs({
     producers: { type: 'string', default: '1' },
     max: { type: 'string' },
     builds: { type: 'string', default: '.' },
+    'zone-limits': { type: 'string', default: 'none' },
   },
 });
 /** Checkouts whose builds run the engine, one after the other at each rate (before/after in one run); the generator is always this one. */
@@ -71,7 +77,13 @@ const snapshotMs = durationMs(values['snapshot-interval'], '--snapshot-interval'
 const stateType = values.state as 'redis' | 'memory';
 if (stateType !== 'redis' && stateType !== 'memory') throw new Error('--state is redis or memory');
 const producers = Number(values.producers);
-const RESULT_NAME = stateType === 'redis' ? 'latency' : `latency-${stateType}`;
+/** state.maxZonesInMemory of each engine run at a rate, in turns (null: no limit). */
+const zoneLimits = values['zone-limits'].split(',').map((limit) => (limit === 'none' ? null : Number(limit)));
+if (zoneLimits.some((limit) => limit !== null && !(Number.isInteger(limit) && limit > 0))) throw new Error('--zone-limits: "none" or positive integers');
+const tiered = zoneLimits.some((limit) => limit !== null);
+if (tiered && stateType !== 'redis') throw new Error('--zone-limits needs --state redis (evicted zones are read back from Redis)');
+// Redis state, as in production, with no limit is "latency"; other states and tiered runs go beside it, so they do not replace it.
+const RESULT_NAME = tiered ? 'latency-tiered' : stateType === 'redis' ? 'latency' : `latency-${stateType}`;
 const PARTITIONS = 6;
 const LOG_DIR = join(OUT_DIR, 'latency');
 /** After the load: how long to wait for alerts still on their way, at most, and without any new one arriving. */
@@ -95,8 +107,10 @@ async function main(): Promise<void> {
   for (const guarantee of guarantees) {
     for (const rate of rates) {
       for (const [index, build] of builds.entries()) {
-        runs.push(await measure(guarantee, rate, build, index));
-        await sleep(2_000);
+        for (const zoneLimit of zoneLimits) {
+          runs.push(await measure(guarantee, rate, build, index, zoneLimit));
+          await sleep(2_000);
+        }
       }
     }
   }
@@ -133,6 +147,10 @@ interface Run {
   /** The engine's build (commit). */
   build: string;
   guarantee: Guarantee;
+  /** state.maxZonesInMemory (null: no limit). */
+  zoneLimit: number | null;
+  /** Zones evicted and read back over the whole run, from the engine's counters (null: no limit, or unreadable). */
+  tier: { evictions: number; reloads: number } | null;
   offeredRate: number;
   /** Alerts commit (exactly-once) or the state is snapshotted (at-least-once) this often. */
   checkpointIntervalMs: number | null;
@@ -163,11 +181,12 @@ interface Run {
   histogram: string;
 }
 
-async function measure(guarantee: Guarantee, rate: number, root: string, buildIndex: number): Promise<Run> {
+async function measure(guarantee: Guarantee, rate: number, root: string, buildIndex: number, zoneLimit: number | null): Promise<Run> {
   const build = buildLabel(root);
-  const what = `${guarantee === 'exactly-once' ? 'eo' : 'alo'}-${rate}-b${buildIndex}`;
+  const what = `${guarantee === 'exactly-once' ? 'eo' : 'alo'}-${rate}-b${buildIndex}${zoneLimit === null ? '' : `-z${zoneLimit}`}`;
   const name = `${resources.tag}-${what}`;
-  const label = `${builds.length > 1 ? `${build}: ` : ''}${guarantee} @ ${n(rate)}/s`;
+  const limitLabel = tiered ? `, limit ${zoneLimit === null ? 'none' : n(zoneLimit)}` : '';
+  const label = `${builds.length > 1 ? `${build}: ` : ''}${guarantee} @ ${n(rate)}/s${limitLabel}`;
   const [readingsTopic, alertsTopic, deadTopic] = [resources.topic(`${what}-readings`), resources.topic(`${what}-alerts`), resources.topic(`${what}-dead`)];
   for (const [topic, partitions] of [
     [readingsTopic, PARTITIONS],
@@ -190,6 +209,7 @@ async function measure(guarantee: Guarantee, rate: number, root: string, buildIn
     guarantee,
     ...(guarantee === 'exactly-once' ? { commitIntervalMs: eoCommitMs } : {}),
     state: stateType === 'redis' ? { type: 'redis', url: redisUrl, prefix: resources.prefix(what), snapshotIntervalMs: snapshotMs } : { type: 'memory' },
+    ...(zoneLimit === null ? {} : { stateOptions: { maxZonesInMemory: zoneLimit } }),
     metrics: true,
   });
   const watcher = await watchAlerts(alertsTopic, `${name}-watch`);
@@ -213,10 +233,13 @@ async function measure(guarantee: Guarantee, rate: number, root: string, buildIn
     const lagAtEnd = await groupLag(name, readingsTopic);
     await drain(watcher, load, label);
     const drainMs = Math.max(0, watcher.lastAt - loadEndedAt);
+    const tier = zoneLimit === null ? null : await tierCounts(await engine.metricsUrl);
     const engineSummary = await engine.stop();
     const run = summarise({
       build,
       guarantee,
+      zoneLimit,
+      tier,
       rate,
       checkpointIntervalMs,
       load,
@@ -398,6 +421,8 @@ type Measured = Pick<
   Run,
   | 'build'
   | 'guarantee'
+  | 'zoneLimit'
+  | 'tier'
   | 'checkpointIntervalMs'
   | 'load'
   | 'drainMs'
@@ -428,6 +453,8 @@ function summarise(r: Measured): Run {
   return {
     build: r.build,
     guarantee: r.guarantee,
+    zoneLimit: r.zoneLimit,
+    tier: r.tier,
     offeredRate: r.rate,
     checkpointIntervalMs: r.checkpointIntervalMs,
     load: r.load,
@@ -476,6 +503,18 @@ async function alertLatencyBuckets(url: string | undefined): Promise<Map<number,
       buckets.set(match[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(match[1]), Number(match[2]));
     }
     return buckets.size === 0 ? null : buckets;
+  } catch {
+    return null;
+  }
+}
+
+/** Zones evicted and read back so far, from the engine's /metrics; null if unreadable. */
+async function tierCounts(url: string | undefined): Promise<Run['tier']> {
+  if (url === undefined) return null;
+  try {
+    const text = await (await fetch(url)).text();
+    const counter = (metric: string) => Number(new RegExp(`^${metric} (\\d+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+    return { evictions: counter('klaxon_zone_evictions_total'), reloads: counter('klaxon_zone_reloads_total') };
   } catch {
     return null;
   }
@@ -621,6 +660,12 @@ function report(runs: Run[], settings: { command: string; maxRate: { readingsPer
     return {
       ...(builds.length > 1 ? { build: r.build } : {}),
       guarantee: r.guarantee,
+      ...(tiered
+        ? {
+            maxZonesInMemory: r.zoneLimit === null ? 'none' : n(r.zoneLimit),
+            'evicted / read back': r.tier === null ? '-' : `${n(r.tier.evictions)} / ${n(r.tier.reloads)}`,
+          }
+        : {}),
       'offered/s': n(r.offeredRate),
       'achieved/s': n(r.load.achievedRate),
       producer: r.load.keptUp ? 'kept up' : '**fell behind**',
@@ -642,7 +687,7 @@ function report(runs: Run[], settings: { command: string; maxRate: { readingsPer
 
 Open-loop load (bench/load-generator.ts) over ${n(zones)} zones (${values.skew}${values.skew === 'zipf' ? `, s = ${values['zipf-s']}` : ''}), ${Number(values.anomalies) * 100}% of readings at 95 °C so \`too-hot\` (> 89) fires and resolves. Latency = the time a read_committed consumer receives a \`too-hot\` firing alert − the alert's \`ts\`, which is its reading's produce time (\`Date.now()\` as the reading was handed to the producer). HDR histogram; the first ${warmup} s of each run discarded, then ${seconds} s measured.
 
-The engine runs as its own process (\`klaxon run\`, cluster.config.json pointed at fresh topics: readings ${PARTITIONS} partitions, alerts ${PARTITIONS}, dead letters 1), ${workers} workers, state ${stateType === 'redis' ? 'in Redis' : 'in memory'}. At-least-once: alerts go out as they are found (Kafka sink linger ${baseConfig().sink.linger})${stateType === 'redis' ? `, snapshots every ${snapshotMs} ms` : ''}. Exactly-once: alerts, dead letters and offsets commit in one transaction every ${eoCommitMs} ms${stateType === 'redis' ? `, snapshots every ${snapshotMs} ms as for at-least-once` : ''}. "80%" of the maximum: ${n(settings.maxRate.readingsPerSecond)} readings/s from ${settings.maxRate.source}.
+The engine runs as its own process (\`klaxon run\`, cluster.config.json pointed at fresh topics: readings ${PARTITIONS} partitions, alerts ${PARTITIONS}, dead letters 1), ${workers} workers, state ${stateType === 'redis' ? 'in Redis' : 'in memory'}.${tiered ? ` Tiering: each rate runs once per state.maxZonesInMemory in turns ("none": every zone stays in memory); a zone is evicted once a saved snapshot holds it and read back from Redis at its next reading, so with a limit under the ${n(zones)} zones a share of the readings waits for a read from Redis. "evicted / read back": the engine's klaxon_zone_evictions_total and klaxon_zone_reloads_total at the end of the run.` : ''} At-least-once: alerts go out as they are found (Kafka sink linger ${baseConfig().sink.linger})${stateType === 'redis' ? `, snapshots every ${snapshotMs} ms` : ''}. Exactly-once: alerts, dead letters and offsets commit in one transaction every ${eoCommitMs} ms${stateType === 'redis' ? `, snapshots every ${snapshotMs} ms as for at-least-once` : ''}. "80%" of the maximum: ${n(settings.maxRate.readingsPerSecond)} readings/s from ${settings.maxRate.source}.
 
 "engine p50 / p99": the engine's own share of every alert's latency (not only too-hot), from the moment kafkajs hands it the fetched batch to the alert handed to the sink's producer (for exactly-once: before the transaction commits, so without the wait for the commit), from its \`klaxon_alert_latency_seconds\` histogram over the measured seconds, interpolated within buckets (0.5, 1, 1.5, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 50 ms …).
 
