@@ -75,6 +75,11 @@ export class ZoneTier {
     return this.evicted.size;
   }
 
+  /** Whether the zone lives only in the store now (evicted, not yet read back). */
+  isEvicted(zoneId: string): boolean {
+    return this.evicted.has(zoneId);
+  }
+
   /**
    * What the intake should do about the zones in memory: new zones cannot
    * be evicted before a snapshot saves them, and a backlog of new zones

@@ -143,6 +143,8 @@ export class DashboardFeed {
       firing: stats.firing,
       resolved: stats.resolved,
       zones: stats.zones,
+      // With tiering, zones in memory are only part of them: the rest wait in the state store (null: no tiering).
+      zonesEvicted: view.tierStats()?.evicted ?? null,
       ready: view.ready(),
       queues: view.queueDepths(),
       rules,
@@ -193,7 +195,8 @@ export class DashboardFeed {
       WORKER_ANSWER_MS,
     );
     const zone = answer?.zone;
-    if (zone === undefined || zone === null) return { zoneId, found: false };
+    // An evicted zone is not in its worker until its next reading reads it back from the store.
+    if (zone === undefined || zone === null) return { zoneId, found: false, evicted: view.zoneEvicted(zoneId) };
     const firstSeq = zone.seq - zone.values.length + 1;
     return {
       zoneId,

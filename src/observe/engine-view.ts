@@ -27,6 +27,8 @@ export interface EngineView {
   snapshotStats(): SnapshotStats | undefined;
   /** Tiering's counters (undefined: no state.maxZonesInMemory). */
   tierStats(): TierStats | undefined;
+  /** Whether tiering holds the zone only in the state store now (its workers do not have it). */
+  zoneEvicted(zoneId: string): boolean;
   /** Records waiting behind the source's position (undefined: the source cannot tell). */
   lag(): number | undefined;
   /** Consumer lag per source partition, where the source tracks it. */
@@ -52,6 +54,7 @@ export function engineView(engine: RunningEngine): EngineView {
     workers: shards.count,
     snapshotStats: () => (engine.config.state.type === 'redis' ? checkpoints.stats : undefined),
     tierStats: () => engine.tier?.stats,
+    zoneEvicted: (zoneId) => engine.tier?.isEvicted(zoneId) ?? false,
     lag: () => source.lag(),
     lagByPartition: () => source.lagByPartition?.(),
     queueDepths: () => shards.queueDepths(),

@@ -69,7 +69,8 @@ function summary(s) {
   $('rate').textContent = number.format(s.rate);
   $('lag').textContent = s.lag === null ? '–' : number.format(s.lag);
   $('records').textContent = number.format(s.records);
-  $('zones').textContent = number.format(s.zones);
+  $('zones').textContent =
+    s.zonesEvicted > 0 ? `${number.format(s.zones)} (+${number.format(s.zonesEvicted)} in the state store)` : number.format(s.zones);
   $('alerts-total').textContent = number.format(s.firing + s.resolved);
   $('rejected').textContent = number.format(s.rejected);
   const rules = s.rules;
@@ -236,7 +237,9 @@ function zoneChart(z) {
   if (z.zoneId !== state.zone) return;
   $('zone-title').textContent = z.zoneId;
   if (!z.found) {
-    $('zone-caption').textContent = 'no such zone (yet)';
+    $('zone-caption').textContent = z.evicted
+      ? 'out of memory (tiering): its state is in the store, and its chart returns with its next reading'
+      : 'no such zone (yet)';
     zonePlot.setData([[], [], [], [], [], [], []]);
     return;
   }

@@ -11,7 +11,12 @@ import { assembleEngine, type RunningEngine, shardOptions } from '../../../src/c
 import { SinkOutputs, TransactionOutputs } from '../../../src/coordinator/outputs.js';
 import { Shards } from '../../../src/coordinator/shards.js';
 import type { RunSummary } from '../../../src/coordinator/stats.js';
+import { isRejection, parseReading } from '../../../src/engine/reading.js';
 import { seededRandom } from '../../../src/io/generator/readings.js';
+import { AlertFeed } from '../../../src/observe/alert-feed.js';
+import { DashboardFeed } from '../../../src/observe/dashboard-feed.js';
+import { engineView } from '../../../src/observe/engine-view.js';
+import { RecentFirings } from '../../../src/observe/recent-firings.js';
 import type { FiringResult, StatsResult } from '../../../src/protocol/messages.js';
 import { publishedForm } from '../../../src/rules/versions.js';
 import { MemoryStateStore } from '../../../src/state/memory-store.js';
@@ -562,6 +567,35 @@ describe('tiering (state.maxZonesInMemory), in process', () => {
     }
   });
 
+  test('the dashboard tells an evicted zone from an unknown one', async () => {
+    const input = tiered(47, 1_500);
+    const log = new ScriptedLog(PARTITIONS);
+    log.append(input);
+    const a = start(log, new MemoryStateStore(), { workers: 2, maxZonesInMemory: 10 });
+    a.source.assign([0, 1, 2]);
+    while ((await a.source.drain(120)) > 0) await new Promise((resolve) => setTimeout(resolve, 8));
+    await waitFor(() => (a.running.tier?.size ?? 0) > ZONES / 2, 'most zones evicted', 5_000);
+    const feed = new DashboardFeed(new AlertFeed(), new RecentFirings(), { gridZones: 10, historyValues: 20, tickMs: 60_000, k: 3, rules: [] });
+    try {
+      feed.attach(engineView(a.running));
+      const zoneIds = [...new Set(input.map(zoneIdOf).filter((zoneId) => zoneId !== undefined))];
+      // Snapshots (and their evictions) go on meanwhile: a zone the tier has just set aside may still answer, so each zone
+      // is asked once, and whatever its worker does not show must be evicted.
+      const shown = await Promise.all(zoneIds.map((zoneId) => feed.zoneJson(zoneId)));
+      const missing = shown.filter((zone) => zone?.found === false);
+      assert.ok(missing.length > ZONES / 4, `${missing.length} zones out of memory`);
+      for (const zone of missing) assert.deepEqual(zone, { zoneId: zone?.zoneId, found: false, evicted: true });
+      assert.ok(
+        shown.some((zone) => zone?.found === true),
+        'zones in memory are shown',
+      );
+      assert.deepEqual(await feed.zoneJson('never-seen'), { zoneId: 'never-seen', found: false, evicted: false });
+    } finally {
+      feed.close();
+      await a.finish();
+    }
+  });
+
   test('kill -9 with most zones kept only in the store, restart under another limit and worker count: exact', async () => {
     const input = tiered(43);
     const log = new ScriptedLog(PARTITIONS);
@@ -746,4 +780,10 @@ function assertExactlyOnce(input: readonly string[], log: ScriptedLog, label: st
   );
   const deadLines = log.committedDeadLetters.map((record) => (JSON.parse(record.value) as { source: { line: number } }).source.line).sort((x, y) => x - y);
   assert.deepEqual(deadLines, want.deadLines, `${label}: each dead letter once`);
+}
+
+/** A line's zone_id if it is a valid reading (the random streams hold malformed lines too), as the workers decide it. */
+function zoneIdOf(line: string): string | undefined {
+  const reading = parseReading(line, 0);
+  return isRejection(reading) ? undefined : reading.zoneId;
 }
