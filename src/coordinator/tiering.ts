@@ -26,6 +26,8 @@ export interface TierStats {
   evictions: number;
   /** Zones read back from the store so far. */
   reloads: number;
+  /** Partitions recovered again because the store's snapshot of them was not this process's (another process, or a store that lost it). */
+  partitionsLost: number;
 }
 
 /**
@@ -43,7 +45,7 @@ export interface TierStats {
  * holds: a false "evicted" costs a read, never state.
  */
 export class ZoneTier {
-  readonly stats: TierStats = { evicted: 0, evictions: 0, reloads: 0 };
+  readonly stats: TierStats = { evicted: 0, evictions: 0, reloads: 0, partitionsLost: 0 };
   /** Zones held only in the store: zone id → the partition its image is stored under. */
   private readonly evicted = new Map<string, number>();
   private readonly perPartition = new Map<number, number>();
@@ -131,6 +133,7 @@ export class ZoneTier {
    */
   lose(partition: number, why: string): void {
     log.warn({ partition, evicted: this.holds(partition) }, `${why}, and some of its zones were kept only there: recovering the partition again`);
+    this.stats.partitionsLost++;
     this.forget([partition]);
     this.parts.lose(partition);
   }

@@ -126,6 +126,11 @@ export class EngineMetrics {
       this.gaugeFrom('klaxon_zones_evicted', 'Zones kept only in the state store (tiering: state.maxZonesInMemory).', () => tier.evicted);
       this.totalFrom('klaxon_zone_evictions_total', 'Zones evicted from the workers to the state store.', () => tier.evictions);
       this.totalFrom('klaxon_zone_reloads_total', 'Evicted zones read back from the state store for a new reading.', () => tier.reloads);
+      this.totalFrom(
+        'klaxon_zone_partitions_lost_total',
+        "Partitions recovered again because the store's snapshot of them was not this process's while some of their zones lived only there.",
+        () => tier.partitionsLost,
+      );
     }
     const snapshots = view.snapshotStats();
     if (snapshots !== undefined) {

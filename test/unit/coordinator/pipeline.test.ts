@@ -563,6 +563,7 @@ describe('tiering (state.maxZonesInMemory), in process', () => {
       assert.ok(tier !== undefined, 'tiering is on');
       assert.ok(tier.stats.evictions > ZONES, `${workers} workers: zones evicted (${tier.stats.evictions})`);
       assert.ok(tier.stats.reloads > ZONES, `${workers} workers: zones read back (${tier.stats.reloads})`);
+      assert.equal(tier.stats.partitionsLost, 0, `${workers} workers: one process and a store that keeps everything: no partition is given up`);
       assertExact(input, [a], `tiering, ${workers} workers`);
     }
   });
