@@ -19,7 +19,7 @@
  *
  * --zone-limits runs each rate with each state.maxZonesInMemory in turns
  * ("none": no limit): latency with a working set larger than the limit
- * (tiering), written to latency-tiered.
+ * (tiering), written to latency-tiered-<skew>.
  *
  * "80%" is 80% of the engine's maximum: --max, else the engine figure for the
  * same worker count in bench/results/kafka-throughput.json (measured first if
@@ -83,7 +83,7 @@ if (zoneLimits.some((limit) => limit !== null && !(Number.isInteger(limit) && li
 const tiered = zoneLimits.some((limit) => limit !== null);
 if (tiered && stateType !== 'redis') throw new Error('--zone-limits needs --state redis (evicted zones are read back from Redis)');
 // Redis state, as in production, with no limit is "latency"; other states and tiered runs go beside it, so they do not replace it.
-const RESULT_NAME = tiered ? 'latency-tiered' : stateType === 'redis' ? 'latency' : `latency-${stateType}`;
+const RESULT_NAME = tiered ? `latency-tiered-${values.skew}` : stateType === 'redis' ? 'latency' : `latency-${stateType}`;
 const PARTITIONS = 6;
 const LOG_DIR = join(OUT_DIR, 'latency');
 /** After the load: how long to wait for alerts still on their way, at most, and without any new one arriving. */
