@@ -2,22 +2,27 @@ import { roundingError } from './numerics.js';
 import type { Slab, SlabPool } from './slab.js';
 import { slabPool } from './slab.js';
 
-/** Counts are 2 bytes each until one would pass this; then the ring moves to 4-byte counts. */
-const NARROW_COUNT_MAX = 0xffff;
+/** The largest count a pane's count field holds, by its log2 bytes: a ring moves to wider counts when one would pass it. */
+const COUNT_MAX = [0xff, 0xffff, 0xffffffff] as const;
 
 /**
  * A zone's panes (contract §2): for the R most recent pane indices
  * (M − R, M], each pane's sum, the sum's rounding error (Neumaier) and its
- * count. Kept sparse: only panes that hold a reading take room (18 bytes
- * each: two doubles and a 2-byte count, 4 bytes once a pane passes 65,535
- * readings), in pane order in a circular list, with a bitmap of the ring
- * slots (p mod R) they occupy. At scale a zone reads every second or few
- * and many of its panes are empty (zone-templates.ts: ~160 of 301 at
- * 200,000 zones, ~80 at 500,000); a zone that fills every pane costs what a
- * dense ring does, plus the bitmap.
+ * count. Kept sparse: only panes that hold a reading take room, in pane
+ * order in a circular list, with a bitmap of the ring slots (p mod R) they
+ * occupy. At scale a zone reads every second or few and many of its panes
+ * are empty (zone-templates.ts: ~160 of 301 at 200,000 zones, ~80 at
+ * 500,000); a zone that fills every pane costs less than a dense ring.
  *
- * The room is a place in a shared slab (slab.ts) of one of a few sizes,
- * taken anew when the ring outgrows it; release() gives it back.
+ * A pane takes 13 bytes: its sum (float64), its error as a float32 and its
+ * count in 1 byte. Both narrow forms hold the values exactly or are not
+ * used: a pane of one reading has an error of exactly 0, and a few readings
+ * of like magnitude leave an error of a few bits, which a float32 holds;
+ * the ring moves to float64 errors at the first error a float32 does not
+ * hold, and to 2-byte (then 4-byte) counts at the first count past 255
+ * (65,535). The room is a place in a shared slab (slab.ts), of one of a
+ * few dozen sizes, taken anew when the ring outgrows it; release() gives
+ * it back.
  *
  * Totals are summed in pane order, as a dense ring sums them: an empty pane
  * would add exact zeros (to sums that are never −0), so skipping it changes
@@ -28,12 +33,16 @@ export class PaneRing {
   max = Number.NEGATIVE_INFINITY;
   /** Entries the place holds (0: no place yet). */
   private capacity = 0;
-  private wide = false;
+  /** Bytes of a count, as log2: 0, 1 or 2. */
+  private countShift = 0;
+  /** Errors as float64 (else float32). */
+  private wideErrors = false;
   private pool: SlabPool | null = null;
   private place = -1;
   private slab: Slab | null = null;
-  /** Indexes of the place's parts in the slab's views: sums (f64; errors follow), bitmap (u32), counts (u16, or u32 when wide). */
+  /** Indexes of the place's parts in the slab's views: sums (f64), errors (f32 or f64), bitmap (u32), counts (u8, u16 or u32). */
   private sums = 0;
+  private errors = 0;
   private bitmap = 0;
   private counts = 0;
   /** Physical index of the oldest entry, and how many entries there are. */
@@ -75,22 +84,19 @@ export class PaneRing {
       // A late reading in an empty pane: it goes between its neighbours (rare).
       k = this.insertAt(this.countBetween(m - r + 1, p - 1), p);
     }
-    const slab = this.slab as Slab;
-    const values = slab.f64;
-    const at = this.sums + k;
-    const errorAt = at + this.capacity;
-    const sum = values[at] as number;
+    const sum = this.sumAt(k);
     const next = sum + x;
-    values[errorAt] = (values[errorAt] as number) + roundingError(sum, x, next);
-    values[at] = next;
+    const error = this.errorAt(k) + roundingError(sum, x, next);
     const count = this.countAt(k) + 1;
-    if (count > NARROW_COUNT_MAX && !this.wide) {
+    const widerErrors = !this.wideErrors && Math.fround(error) !== error;
+    const widerCounts = count > (COUNT_MAX[this.countShift as 0 | 1 | 2] as number);
+    if (widerErrors || widerCounts) {
       // Relocated, the entries start at index 0, oldest first.
       const i = k >= this.head ? k - this.head : k + this.capacity - this.head;
-      this.relocate(this.capacity, true);
+      this.relocate(this.capacity, this.countShift + (widerCounts ? 1 : 0), this.wideErrors || widerErrors);
       k = i;
     }
-    this.setCount(k, count);
+    this.write(k, next, error, count);
     return true;
   }
 
@@ -106,12 +112,14 @@ export class PaneRing {
   }
 
   errorAt(k: number): number {
-    return (this.slab as Slab).f64[this.sums + this.capacity + k] as number;
+    const slab = this.slab as Slab;
+    return (this.wideErrors ? slab.f64[this.errors + k] : slab.f32[this.errors + k]) as number;
   }
 
   countAt(k: number): number {
     const slab = this.slab as Slab;
-    return (this.wide ? slab.u32[this.counts + k] : slab.u16[this.counts + k]) as number;
+    const shift = this.countShift;
+    return (shift === 0 ? slab.u8[this.counts + k] : shift === 1 ? slab.u16[this.counts + k] : slab.u32[this.counts + k]) as number;
   }
 
   /** Sum and count over panes q in the ring with from ≤ q ≤ to, written into `out`. */
@@ -127,12 +135,11 @@ export class PaneRing {
     if (lo <= hi && this.length > 0) {
       const n = this.countBetween(lo, hi);
       const capacity = this.capacity;
-      const values = (this.slab as Slab).f64;
       let k = this.physical(this.countBetween(m - r + 1, lo - 1));
       for (let i = 0; i < n; i++) {
-        const x = values[this.sums + k] as number;
+        const x = this.sumAt(k);
         const next = sum + x;
-        error += (values[this.sums + capacity + k] as number) + roundingError(sum, x, next);
+        error += this.errorAt(k) + roundingError(sum, x, next);
         sum = next;
         count += this.countAt(k);
         k = k + 1 === capacity ? 0 : k + 1;
@@ -177,7 +184,7 @@ export class PaneRing {
   /**
    * Rebuilds the ring from a dense one whose M is `max`: `pane(slot, out)`
    * reads a slot's sum, error and count. Room is made once, for the panes
-   * that hold readings.
+   * that hold readings, in the narrowest forms that hold them.
    */
   loadDense(max: number, pane: (slot: number, out: DensePane) => void): void {
     this.release();
@@ -186,22 +193,20 @@ export class PaneRing {
     if (r === 0 || max === Number.NEGATIVE_INFINITY) return;
     const slots: number[] = [];
     const read: DensePane = { sum: 0, error: 0, count: 0 };
-    let wide = false;
+    let countShift = 0;
+    let wideErrors = false;
     for (let q = Math.max(max - r + 1, 0); q <= max; q++) {
       pane(q % r, read);
-      if (read.count > 0) slots.push(q % r);
-      if (read.count > NARROW_COUNT_MAX) wide = true;
+      if (read.count === 0) continue;
+      slots.push(q % r);
+      while (read.count > (COUNT_MAX[countShift as 0 | 1 | 2] as number)) countShift++;
+      if (Math.fround(read.error) !== read.error) wideErrors = true;
     }
     if (slots.length === 0) return;
-    this.relocate(capacityFor(slots.length, r), wide);
-    const slab = this.slab as Slab;
+    this.relocate(capacityFor(slots.length, r), countShift, wideErrors);
     for (const slot of slots) {
       pane(slot, read);
-      const k = this.length++;
-      slab.f64[this.sums + k] = read.sum;
-      slab.f64[this.sums + this.capacity + k] = read.error;
-      if (wide) slab.u32[this.counts + k] = read.count;
-      else slab.u16[this.counts + k] = read.count;
+      this.write(this.length++, read.sum, read.error, read.count);
       this.flip(slot);
     }
   }
@@ -213,9 +218,22 @@ export class PaneRing {
     this.slab = null;
     this.place = -1;
     this.capacity = 0;
-    this.wide = false;
+    this.countShift = 0;
+    this.wideErrors = false;
     this.head = 0;
     this.length = 0;
+  }
+
+  /** Writes entry k (the forms must hold the values: add and loadDense widen them first). */
+  private write(k: number, sum: number, error: number, count: number): void {
+    const slab = this.slab as Slab;
+    slab.f64[this.sums + k] = sum;
+    if (this.wideErrors) slab.f64[this.errors + k] = error;
+    else slab.f32[this.errors + k] = error;
+    const shift = this.countShift;
+    if (shift === 0) slab.u8[this.counts + k] = count;
+    else if (shift === 1) slab.u16[this.counts + k] = count;
+    else slab.u32[this.counts + k] = count;
   }
 
   /** Drops the panes that leave the ring as M moves past them: every pane ≤ last. */
@@ -239,66 +257,47 @@ export class PaneRing {
 
   /** A new, empty entry for pane p at position `index` in pane order (the entries from there move up one); returns its physical index. */
   private insertAt(index: number, p: number): number {
-    if (this.length === this.capacity) this.relocate(capacityFor(this.length + 1, this.size), this.wide);
-    const slab = this.slab as Slab;
-    const values = slab.f64;
-    const capacity = this.capacity;
+    if (this.length === this.capacity) this.relocate(capacityFor(this.length + 1, this.size), this.countShift, this.wideErrors);
     for (let i = this.length; i > index; i--) {
-      const to = this.physical(i);
       const from = this.physical(i - 1);
-      values[this.sums + to] = values[this.sums + from] as number;
-      values[this.sums + capacity + to] = values[this.sums + capacity + from] as number;
-      this.setCount(to, this.countAt(from));
+      this.write(this.physical(i), this.sumAt(from), this.errorAt(from), this.countAt(from));
     }
     const k = this.physical(index);
-    values[this.sums + k] = 0;
-    values[this.sums + capacity + k] = 0;
-    this.setCount(k, 0);
+    this.write(k, 0, 0, 0);
     this.length++;
     this.flip(p % this.size);
     return k;
   }
 
-  private setCount(k: number, count: number): void {
-    const slab = this.slab as Slab;
-    if (this.wide) slab.u32[this.counts + k] = count;
-    else slab.u16[this.counts + k] = count;
-  }
-
-  /** Moves the entries (oldest first, to index 0) and the bitmap to a place of `capacity` entries with narrow or wide counts. */
-  private relocate(capacity: number, wide: boolean): void {
-    const r = this.size;
-    const words = Math.ceil(r / 32);
-    const pool = slabPool(16 * capacity + 4 * words + (wide ? 4 : 2) * capacity);
+  /** Moves the entries (oldest first, to index 0) and the bitmap to a place of `capacity` entries in these forms. */
+  private relocate(capacity: number, countShift: number, wideErrors: boolean): void {
+    const words = Math.ceil(this.size / 32);
+    const errorBytes = wideErrors ? 8 : 4;
+    const pool = slabPool((8 + errorBytes) * capacity + 4 * words + (capacity << countShift));
     const place = pool.take();
-    const slab = pool.slabOf(place);
     const offset = pool.offsetOf(place);
-    const sums = offset >> 3;
-    const bitmap = (offset + 16 * capacity) >> 2;
-    const countsByte = offset + 16 * capacity + 4 * words;
-    const counts = wide ? countsByte >> 2 : countsByte >> 1;
-    if (this.slab !== null) {
-      for (let i = 0; i < this.length; i++) {
-        const k = this.physical(i);
-        slab.f64[sums + i] = this.sumAt(k);
-        slab.f64[sums + capacity + i] = this.errorAt(k);
-        if (wide) slab.u32[counts + i] = this.countAt(k);
-        else slab.u16[counts + i] = this.countAt(k);
-      }
-      slab.u32.set(this.slab.u32.subarray(this.bitmap, this.bitmap + words), bitmap);
-    }
-    const length = this.length;
-    this.release();
+    // Capacities are multiples of 8: every part starts aligned for its element size.
+    const old = new PaneRing(this.size);
+    Object.assign(old, this);
     this.pool = pool;
     this.place = place;
-    this.slab = slab;
+    this.slab = pool.slabOf(place);
     this.capacity = capacity;
-    this.wide = wide;
-    this.sums = sums;
-    this.bitmap = bitmap;
-    this.counts = counts;
+    this.countShift = countShift;
+    this.wideErrors = wideErrors;
+    this.sums = offset >> 3;
+    this.errors = (offset + 8 * capacity) / errorBytes;
+    this.bitmap = (offset + (8 + errorBytes) * capacity) >> 2;
+    this.counts = (offset + (8 + errorBytes) * capacity + 4 * words) >> countShift;
     this.head = 0;
-    this.length = length;
+    if (old.slab !== null) {
+      for (let i = 0; i < old.length; i++) {
+        const k = old.physical(i);
+        this.write(i, old.sumAt(k), old.errorAt(k), old.countAt(k));
+      }
+      this.slab.u32.set(old.slab.u32.subarray(old.bitmap, old.bitmap + words), this.bitmap);
+      old.release();
+    }
   }
 
   /** Physical index of the entry at position i in pane order. */
@@ -362,13 +361,15 @@ export interface DensePane {
 }
 
 /**
- * The entries a place holds for `n` panes of a ring of R: one of a few sizes
- * (4, 8, 12, 16, then a quarter more each step, rounded to 4), so rings of
- * all sizes share few pools and a ring moves a few times as it fills.
+ * The entries a place holds for `n` panes of a ring of R: one of a few
+ * dozen sizes (8, 16, … 64, then an eighth more each step, rounded down to 8),
+ * so rings of all sizes share few pools, a ring moves a few dozen times as it
+ * fills, and a place is at most an eighth larger than its panes need
+ * (a quarter: ~300 bytes more per zone at 200,000 zones, measured).
  */
 export function capacityFor(n: number, r: number): number {
-  let capacity = 4;
-  while (capacity < n) capacity = capacity < 16 ? capacity + 4 : capacity + Math.ceil(capacity / 16) * 4;
+  let capacity = 8;
+  while (capacity < n) capacity += Math.max(8, Math.floor(capacity / 64) * 8);
   return Math.min(capacity, r);
 }
 

@@ -5,7 +5,9 @@ const MIN_PLACES = 16;
 
 /** One shared buffer of places, seen as every element type a place may hold. */
 export class Slab {
+  readonly u8: Uint8Array;
   readonly f64: Float64Array;
+  readonly f32: Float32Array;
   readonly i32: Int32Array;
   readonly u32: Uint32Array;
   readonly i16: Int16Array;
@@ -13,7 +15,9 @@ export class Slab {
 
   constructor(bytes: number) {
     const buffer = new ArrayBuffer(bytes);
+    this.u8 = new Uint8Array(buffer);
     this.f64 = new Float64Array(buffer);
+    this.f32 = new Float32Array(buffer);
     this.i32 = new Int32Array(buffer);
     this.u32 = new Uint32Array(buffer);
     this.i16 = new Int16Array(buffer);
@@ -66,6 +70,19 @@ export class SlabPool {
   /** The place's byte offset in its slab (a multiple of 8). */
   offsetOf(place: number): number {
     return (place % this.placesPerSlab) * this.placeBytes;
+  }
+
+  /** A place of its own as a typed array (a view of the slab: no ArrayBuffer of its own); give it back with giveView. */
+  takeView<T extends Uint8Array | Float64Array>(make: (buffer: ArrayBuffer, byteOffset: number, length: number) => T, bytesPerElement: number): T {
+    const place = this.take();
+    return make(this.slabOf(place).u8.buffer as ArrayBuffer, this.offsetOf(place), this.placeBytes / bytesPerElement);
+  }
+
+  /** Gives back the place a view from takeView stands for; it must not be used after. */
+  giveView(view: Uint8Array | Float64Array): void {
+    const slab = this.slabs.findIndex((candidate) => candidate.u8.buffer === view.buffer);
+    if (slab < 0 || view.byteLength !== this.placeBytes) throw new RangeError('not a place of this pool');
+    this.give(slab * this.placesPerSlab + view.byteOffset / this.placeBytes);
   }
 
   /** Places in use (for tests and metrics). */

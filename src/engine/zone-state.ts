@@ -2,7 +2,7 @@ import type { WindowPlan, ZonePlan } from '../model/plan.js';
 import { History } from './history.js';
 import { roundingError } from './numerics.js';
 import { PaneRing } from './pane-ring.js';
-import type { RuleStates } from './rule-state.js';
+import { type RuleStates, releaseRuleStates } from './rule-state.js';
 import { SpanTotal, spanWindow, type Totals } from './span-totals.js';
 
 export interface Moments {
@@ -98,6 +98,7 @@ export class ZoneState implements RuleStates {
   release(): void {
     this.history.release();
     this.panes.release();
+    releaseRuleStates(this);
   }
 
   /** Forgets what changed: called once a snapshot has taken the zone's changes. */

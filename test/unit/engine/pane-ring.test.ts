@@ -156,19 +156,21 @@ describe('PaneRing (sparse) against the dense ring', () => {
     );
   });
 
-  test('a pane past 65,535 readings moves the ring to 4-byte counts and keeps every pane', () => {
+  test('a pane past 255 and then 65,535 readings moves the ring to 2-byte, then 4-byte counts, and keeps every pane', () => {
     const ring = new PaneRing(10);
     const dense = new DenseRing(10);
     for (let p = 0; p < 10; p++) {
       ring.add(p, p + 0.5);
       dense.add(p, p + 0.5);
     }
-    const before = ring.bytes;
+    const sizes = [ring.bytes];
     for (let i = 0; i < 70_000; i++) {
       ring.add(4, 0.01);
       dense.add(4, 0.01);
+      if (i === 300) sizes.push(ring.bytes);
     }
-    assert.ok(ring.bytes > before);
+    sizes.push(ring.bytes);
+    assert.ok((sizes[0] as number) < (sizes[1] as number) && (sizes[1] as number) < (sizes[2] as number), `place sizes ${sizes.join(', ')}`);
     const a = { sum: 0, count: 0 };
     const b = { sum: 0, count: 0 };
     for (let q = 0; q < 10; q++) {
@@ -183,12 +185,39 @@ describe('PaneRing (sparse) against the dense ring', () => {
     assert.deepEqual(sparseImage(loaded(dense.image(), 10, 9)), dense.image());
   });
 
+  test('errors a float32 does not hold move the ring to float64 errors, every pane kept bit for bit', () => {
+    const ring = new PaneRing(20);
+    const dense = new DenseRing(20);
+    for (let p = 0; p < 20; p++) {
+      for (const x of [70.53, 70.21, 69.98]) {
+        ring.add(p, x + p);
+        dense.add(p, x + p);
+      }
+    }
+    ring.add(20, 70.5);
+    dense.add(20, 70.5);
+    const narrow = ring.bytes;
+    // 70.5 + 1e-30 rounds to 70.5: the error is 1e-30, which a float32 rounds.
+    ring.add(20, 1e-30);
+    dense.add(20, 1e-30);
+    assert.ok(ring.bytes > narrow, `${ring.bytes} bytes after a wide error, ${narrow} before`);
+    const a = { sum: 0, count: 0 };
+    const b = { sum: 0, count: 0 };
+    for (let q = 1; q <= 20; q++) {
+      ring.totals(1, q, a);
+      dense.totals(1, q, b);
+      assert.ok(Object.is(a.sum, b.sum) && a.count === b.count, `panes 1..${q}`);
+    }
+    assert.deepEqual(sparseImage(ring), dense.image());
+    assert.deepEqual(sparseImage(loaded(dense.image(), 20, 20)), dense.image());
+  });
+
   test('only panes that hold readings take room, and a released ring gives its place back', () => {
     const ring = new PaneRing(301);
     for (let p = 0; p < 301; p += 3) ring.add(p, 70.25);
     assert.equal(ring.occupied, 101);
-    // 18 bytes a pane, room for a quarter more at most, and the bitmap (a dense ring: 20 × 301 = 6,020).
-    assert.ok(ring.bytes <= 18 * Math.ceil(1.25 * 101) + 40, `${ring.bytes} bytes for 101 panes`);
+    // 13 bytes a pane, room for an eighth more at most, and the bitmap (a dense ring: 20 × 301 = 6,020).
+    assert.ok(ring.bytes <= 13 * Math.ceil(1.125 * 101) + 40, `${ring.bytes} bytes for 101 panes`);
     ring.release();
     assert.equal(ring.bytes, 0);
     assert.equal(ring.occupied, 0);
