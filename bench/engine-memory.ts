@@ -23,6 +23,7 @@
  *
  *   npm run bench:engine-memory -- [--zones 200000,500000] [--readings-per-zone 3] [--fill new|full] [--builds .,/path/to/other] [--workers 2] [--state-options '{"maxZonesInMemory":100000}']
  */
+import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -60,7 +61,16 @@ const stateOptions = JSON.parse(values['state-options']) as Record<string, unkno
 const steadyMs = Number(values['steady-seconds']) * 1000;
 const fill = values.fill === 'full' ? 'full' : 'new';
 const builds = values.builds.split(',').map((build) => (build === '.' ? REPO : resolve(build)));
-const buildLabel = (root: string) => (root === REPO ? 'this checkout' : root);
+/** A build as its commit (or its path, when it is no git checkout). */
+function buildLabel(root: string): string {
+  try {
+    return execSync('git rev-parse --short HEAD', { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+  } catch {
+    return root;
+  }
+}
 const PARTITIONS = 6;
 const LOG_DIR = join(OUT_DIR, 'engine-memory');
 
@@ -172,7 +182,7 @@ async function measure(zones: number, build: string) {
   own.stop();
   redis = undefined;
   await resources.deleteTopics([topic]);
-  return { zones, build, readings: total, redisBytesPerZone: redisBytes / zones, first, restart };
+  return { zones, build: buildLabel(build), readings: total, redisBytesPerZone: redisBytes / zones, first, restart };
 }
 
 /**
@@ -345,7 +355,7 @@ function report(runs: Awaited<ReturnType<typeof measure>>[]): string {
       const f = r[phase];
       return {
         zones: n(r.zones),
-        ...(builds.length > 1 ? { build: buildLabel(r.build) } : {}),
+        ...(builds.length > 1 ? { build: r.build } : {}),
         phase:
           phase === 'restart'
             ? 'restart (snapshots loaded)'
@@ -366,7 +376,7 @@ function report(runs: Awaited<ReturnType<typeof measure>>[]): string {
   );
   const redisRows = runs.map((r) => ({
     zones: n(r.zones),
-    ...(builds.length > 1 ? { build: buildLabel(r.build) } : {}),
+    ...(builds.length > 1 ? { build: r.build } : {}),
     'Redis used_memory/zone': `${n(Math.round(r.redisBytesPerZone))} B`,
   }));
   const filled =
@@ -374,7 +384,7 @@ function report(runs: Awaited<ReturnType<typeof measure>>[]): string {
       ? `Redis is seeded first with snapshots of long-running zones (bench/zone-templates.ts: a full history of W readings, and panes as occupied as reading every Z / ${n(THROUGHPUT)} s makes them: ${zoneCounts.map((zones) => `${(intervalAt(zones) / 1000).toFixed(2)} s at ${n(zones)} zones`).join(', ')}), which the first engine loads before it reads the backlog, readings that follow on at that rate`
       : 'every zone is new, so the first snapshots write every zone whole';
   const compared =
-    builds.length > 1 ? ` Builds measured in turns, per zone count: ${builds.map(buildLabel).join(', ')} (this checkout: ${environment().commit}).` : '';
+    builds.length > 1 ? ` Builds measured in turns, per zone count: ${builds.map(buildLabel).join(', ')} (the first before, the last after).` : '';
   return `# Engine memory per zone, as a process
 
 \`klaxon run\` (cluster.config.json: W = 500, 1 s panes, the four seed rules; ${workers} workers; Redis snapshots every 5 s to a Redis of the bench's own${Object.keys(stateOptions).length > 0 ? `; state options ${JSON.stringify(stateOptions)}` : ''}) on a backlog of ${perZone} readings per zone, 6 partitions. First start: ${filled}. "restart": the same group and prefix, so every partition's snapshot is loaded. Resident = VmRSS, median over a steady window of ${steadyMs / 1000} s with at least two snapshots in it; peak = VmHWM over the engine's life. ArrayBuffers and V8 heaps from /metrics (klaxon_worker_array_buffer_bytes, klaxon_worker_heap_bytes, klaxon_nodejs_heap_size_used_bytes).${compared}
