@@ -277,8 +277,8 @@ export class PaneRing {
     const place = pool.take();
     const offset = pool.offsetOf(place);
     // Capacities are multiples of 8: every part starts aligned for its element size.
-    const old = new PaneRing(this.size);
-    Object.assign(old, this);
+    // The ring as it was, to read the old place through the same accessors (a relocation is rare: growth or widening).
+    const old = Object.assign(new PaneRing(this.size), this);
     this.pool = pool;
     this.place = place;
     this.slab = pool.slabOf(place);
