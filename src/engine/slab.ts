@@ -103,3 +103,10 @@ export function slabPool(bytes: number): SlabPool {
   }
   return pool;
 }
+
+/** Bytes of the places in use in this thread's pools (for tests). */
+export function slabBytesInUse(): number {
+  let bytes = 0;
+  for (const pool of pools.values()) bytes += pool.used * pool.placeBytes;
+  return bytes;
+}
