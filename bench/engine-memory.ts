@@ -4,8 +4,13 @@
  * 5 s to a Redis of the bench's own), on a backlog of `--readings-per-zone`
  * readings for each of Z zones. For each zone count, two engines in turn:
  *
- * 1. first start: every zone is new, so the first snapshots write every zone
- *    whole; then steady state (incremental snapshots of nothing new);
+ * 1. first start. With `--fill new` (the default) every zone is new, so the
+ *    first snapshots write every zone whole; with `--fill full` Redis is
+ *    seeded first with snapshots of Z long-running zones (zone-templates.ts:
+ *    a full history, and panes as occupied as reading every Z / 150,000 s
+ *    makes them), which the engine loads before it reads the backlog
+ *    (readings that follow on at that rate). Then steady state (at least two
+ *    snapshots);
  * 2. restart (same group and prefix): every partition's snapshot is loaded
  *    into the workers; then steady state again.
  *
@@ -13,19 +18,29 @@
  * (VmHWM), and from /metrics the coordinator's V8 heap and the workers' V8
  * heaps and ArrayBuffers, so that "resident per zone" can be taken apart.
  *
- *   npm run bench:engine-memory -- [--zones 200000,500000] [--readings-per-zone 3] [--workers 2] [--state-options '{"maxZonesInMemory":100000}']
+ * `--builds` names checkouts (built) whose engines are measured in turns,
+ * per zone count (`.` is this one): before/after figures from one run.
+ *
+ *   npm run bench:engine-memory -- [--zones 200000,500000] [--readings-per-zone 3] [--fill new|full] [--builds .,/path/to/other] [--workers 2] [--state-options '{"maxZonesInMemory":100000}']
  */
+import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { Partitioners } from 'kafkajs';
+import { parseConfig } from '../src/config/load.js';
+import { snapshotIdentity, UpdatePacker } from '../src/engine/zone-image.js';
 import { createKafka, ensureTopic } from '../src/io/kafka/client.js';
-import { type EngineProcess, startEngine, writeEngineConfig } from './engine-process.js';
+import { RedisStateStore } from '../src/state/redis-store.js';
+import { type EngineProcess, REPO, startEngine, writeEngineConfig } from './engine-process.js';
 import { environment, OUT_DIR, runBench, startServices, table, writeResult } from './environment.js';
 import { committed, produceBacklog, settle, showProgress } from './kafka-backlog.js';
 import { readingTs } from './make-stream.js';
 import { type BenchRedis, startPrivateRedis } from './private-redis.js';
 import { BenchResources } from './resources.js';
+import { DEFAULT_RULES } from './rules.js';
+import { intervalAt, TEMPLATE_END_TS, THROUGHPUT, zoneTemplates } from './zone-templates.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +48,8 @@ const { values } = parseArgs({
     'readings-per-zone': { type: 'string', default: '3' },
     workers: { type: 'string', default: '2' },
     'state-options': { type: 'string', default: '{}' },
+    fill: { type: 'string', default: 'new' },
+    builds: { type: 'string', default: '.' },
     'steady-seconds': { type: 'string', default: '15' },
     name: { type: 'string', default: 'engine-memory' },
   },
@@ -42,6 +59,18 @@ const perZone = Number(values['readings-per-zone']);
 const workers = Number(values.workers);
 const stateOptions = JSON.parse(values['state-options']) as Record<string, unknown>;
 const steadyMs = Number(values['steady-seconds']) * 1000;
+const fill = values.fill === 'full' ? 'full' : 'new';
+const builds = values.builds.split(',').map((build) => (build === '.' ? REPO : resolve(build)));
+/** A build as its commit (or its path, when it is no git checkout). */
+function buildLabel(root: string): string {
+  try {
+    return execSync('git rev-parse --short HEAD', { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+  } catch {
+    return root;
+  }
+}
 const PARTITIONS = 6;
 const LOG_DIR = join(OUT_DIR, 'engine-memory');
 
@@ -75,26 +104,38 @@ interface PhaseFigures {
 async function main(): Promise<void> {
   const runs = [];
   for (const zones of zoneCounts) {
-    await settle();
-    runs.push(await measure(zones));
+    for (const build of builds) {
+      await settle();
+      runs.push(await measure(zones, build));
+    }
   }
   const markdown = report(runs);
-  writeResult(values.name, { environment: environment(), settings: { zoneCounts, perZone, workers, stateOptions, partitions: PARTITIONS }, runs }, markdown);
+  writeResult(
+    values.name,
+    { environment: environment(), settings: { zoneCounts, perZone, fill, builds, workers, stateOptions, partitions: PARTITIONS }, runs },
+    markdown,
+  );
   process.stdout.write(`${markdown}\n`);
 }
 
-async function measure(zones: number) {
-  redis = await startPrivateRedis();
+async function measure(zones: number, build: string) {
+  const own = await startPrivateRedis();
+  redis = own;
   const topic = resources.topic(`memory-${zones}`);
   const group = `${resources.tag}-memory-${zones}`;
   const prefix = `${resources.tag}-memory`;
   await ensureTopic(kafka, topic, PARTITIONS);
   const total = zones * perZone;
+  const interval = intervalAt(zones);
+  // Round r of a full backlog reads every zone once, `interval` after the round before (after the templates' last reading).
+  const ts = (i: number) =>
+    fill === 'full' ? TEMPLATE_END_TS + Math.round((Math.floor(i / zones) + 1 + (i % zones) / zones) * interval) : readingTs(i, zones);
   const line = (i: number) => {
     const zone = i % zones;
     const temperature = (60 + (zone % 20) + ((i * 37) % 100) / 100).toFixed(2);
-    return `{"device_id":"dev-${zone}-0","zone_id":"zone-${zone}","temperature":${temperature},"ts":${readingTs(i, zones)}}`;
+    return `{"device_id":"dev-${zone}-0","zone_id":"zone-${zone}","temperature":${temperature},"ts":${ts(i)}}`;
   };
+  if (fill === 'full') await seed(own.url, prefix, topic, zones);
   await produceBacklog(brokers, topic, PARTITIONS, total, line, (label, count, all) => showProgress(label, count, all, log));
   log(`produced ${n(total)} readings over ${n(zones)} zones`);
   const config = writeEngineConfig({
@@ -106,13 +147,14 @@ async function measure(zones: number) {
     groupId: group,
     instanceId: `${resources.tag}-memory`,
     workers,
-    state: { type: 'redis', url: redis.url, prefix },
+    state: { type: 'redis', url: own.url, prefix },
     stateOptions,
     metrics: true,
   });
-  const usedBefore = redis.usedMemory();
+  // Seeded zones are part of what the store holds for them.
+  const usedBefore = fill === 'full' ? 0 : own.usedMemory();
 
-  const first = await run('first start', config, zones, async (sampler, engine) => {
+  const first = await run('first start', build, config, zones, async (sampler, engine) => {
     const admin = kafka.admin();
     await admin.connect();
     try {
@@ -126,9 +168,9 @@ async function measure(zones: number) {
       void sampler;
     }
   });
-  const redisBytes = redis.usedMemory() - usedBefore;
+  const redisBytes = own.usedMemory() - usedBefore;
   await settle();
-  const restart = await run('restart', config, zones, async (sampler, engine) => {
+  const restart = await run('restart', build, config, zones, async (sampler, engine) => {
     // Restored: the workers hold every zone again (or, with tiering, what the limit allows after the first snapshots).
     for (;;) {
       const last = sampler.latest();
@@ -137,20 +179,62 @@ async function measure(zones: number) {
       await sleep(250);
     }
   });
-  redis.stop();
+  own.stop();
   redis = undefined;
   await resources.deleteTopics([topic]);
-  return { zones, readings: total, redisBytesPerZone: redisBytes / zones, first, restart };
+  return { zones, build: buildLabel(build), readings: total, redisBytesPerZone: redisBytes / zones, first, restart };
+}
+
+/**
+ * Snapshots of `zones` long-running zones (templates, round robin), each
+ * under the partition its readings go to (kafkajs's default partitioner, as
+ * the producer keys them), resuming at offset 0: the engine loads them, then
+ * reads the whole backlog on top.
+ */
+async function seed(url: string, prefix: string, topic: string, zones: number): Promise<void> {
+  const config = parseConfig({ source: { type: 'stdin' }, sink: { type: 'stdout' }, ...DEFAULT_RULES }, { baseDir: '/' });
+  const templates = Array.from({ length: PARTITIONS }, (_, partition) =>
+    zoneTemplates({ window: config.window, versions: config.versions }, intervalAt(zones), 32, partition),
+  );
+  const store = await RedisStateStore.connect({ url }, prefix, topic, snapshotIdentity(config.window));
+  const partitioner = Partitioners.DefaultPartitioner();
+  const partitionMetadata = Array.from({ length: PARTITIONS }, (_, partitionId) => ({
+    partitionId,
+    leader: 0,
+    partitionErrorCode: 0,
+    replicas: [0],
+    isr: [0],
+  }));
+  const byPartition = Array.from({ length: PARTITIONS }, () => [] as number[]);
+  for (let zone = 0; zone < zones; zone++) {
+    const partition = partitioner({ topic, partitionMetadata, message: { key: `zone-${zone}`, value: null } });
+    byPartition[partition]?.push(zone);
+  }
+  try {
+    for (const [partition, members] of byPartition.entries()) {
+      for (let from = 0; from < members.length; from += 5_000) {
+        const packer = new UpdatePacker();
+        const images = templates[partition] ?? [];
+        for (const zone of members.slice(from, from + 5_000)) packer.addImage(`zone-${zone}`, images[zone % images.length] as Uint8Array);
+        const outcome = await store.save(partition, packer.finish(), 0, from === 0 ? null : 0, from === 0);
+        if (outcome !== 'saved') throw new Error(`seeding partition ${partition}: ${outcome}`);
+      }
+    }
+  } finally {
+    await store.close();
+  }
+  log(`seeded ${n(zones)} zones (templates read every ${(intervalAt(zones) / 1000).toFixed(2)} s)`);
 }
 
 /** Starts an engine, samples it until `until` resolves and then for the steady window (with at least two snapshots in it), stops it. */
 async function run(
   label: string,
+  build: string,
   config: string,
   zones: number,
   until: (sampler: Sampler, engine: EngineProcess) => Promise<void>,
 ): Promise<PhaseFigures & { stopSummary: string; samples: Sample[] }> {
-  const engine = startEngine(config, resources.children);
+  const engine = startEngine(config, resources.children, { root: build });
   const started = performance.now();
   await engine.started;
   const sampler = new Sampler(engine, await engine.metricsUrl);
@@ -271,7 +355,13 @@ function report(runs: Awaited<ReturnType<typeof measure>>[]): string {
       const f = r[phase];
       return {
         zones: n(r.zones),
-        phase: phase === 'first' ? 'first start (every zone new)' : 'restart (snapshots loaded)',
+        ...(builds.length > 1 ? { build: r.build } : {}),
+        phase:
+          phase === 'restart'
+            ? 'restart (snapshots loaded)'
+            : fill === 'full'
+              ? 'first start (seeded zones loaded, then the backlog)'
+              : 'first start (every zone new)',
         'resident, steady': mib(f.steadyRss),
         'resident/zone, steady': `${n(Math.round(f.steadyRss / r.zones))} B`,
         'peak resident': mib(f.peakRss),
@@ -284,16 +374,26 @@ function report(runs: Awaited<ReturnType<typeof measure>>[]): string {
       };
     }),
   );
-  const redisRows = runs.map((r) => ({ zones: n(r.zones), 'Redis used_memory/zone': `${n(Math.round(r.redisBytesPerZone))} B` }));
+  const redisRows = runs.map((r) => ({
+    zones: n(r.zones),
+    ...(builds.length > 1 ? { build: r.build } : {}),
+    'Redis used_memory/zone': `${n(Math.round(r.redisBytesPerZone))} B`,
+  }));
+  const filled =
+    fill === 'full'
+      ? `Redis is seeded first with snapshots of long-running zones (bench/zone-templates.ts: a full history of W readings, and panes as occupied as reading every Z / ${n(THROUGHPUT)} s makes them: ${zoneCounts.map((zones) => `${(intervalAt(zones) / 1000).toFixed(2)} s at ${n(zones)} zones`).join(', ')}), which the first engine loads before it reads the backlog, readings that follow on at that rate`
+      : 'every zone is new, so the first snapshots write every zone whole';
+  const compared =
+    builds.length > 1 ? ` Builds measured in turns, per zone count: ${builds.map(buildLabel).join(', ')} (the first before, the last after).` : '';
   return `# Engine memory per zone, as a process
 
-\`klaxon run\` (cluster.config.json: W = 500, 1 s panes, the four seed rules; ${workers} workers; Redis snapshots every 5 s to a Redis of the bench's own${Object.keys(stateOptions).length > 0 ? `; state options ${JSON.stringify(stateOptions)}` : ''}) on a backlog of ${perZone} readings per zone, 6 partitions. "first start": every zone is new, so the first snapshots write every zone whole. "restart": the same group and prefix, so every partition's snapshot is loaded. Resident = VmRSS, median over a steady window of ${steadyMs / 1000} s with at least two snapshots in it; peak = VmHWM over the engine's life. ArrayBuffers and V8 heaps from /metrics (klaxon_worker_array_buffer_bytes, klaxon_worker_heap_bytes, klaxon_nodejs_heap_size_used_bytes).
+\`klaxon run\` (cluster.config.json: W = 500, 1 s panes, the four seed rules; ${workers} workers; Redis snapshots every 5 s to a Redis of the bench's own${Object.keys(stateOptions).length > 0 ? `; state options ${JSON.stringify(stateOptions)}` : ''}) on a backlog of ${perZone} readings per zone, 6 partitions. First start: ${filled}. "restart": the same group and prefix, so every partition's snapshot is loaded. Resident = VmRSS, median over a steady window of ${steadyMs / 1000} s with at least two snapshots in it; peak = VmHWM over the engine's life. ArrayBuffers and V8 heaps from /metrics (klaxon_worker_array_buffer_bytes, klaxon_worker_heap_bytes, klaxon_nodejs_heap_size_used_bytes).${compared}
 
 ${table(rows)}
 
 ${table(redisRows)}
 
-Command: \`npm run bench:engine-memory -- --zones ${zoneCounts.join(',')} --readings-per-zone ${perZone}${Object.keys(stateOptions).length > 0 ? ` --state-options '${JSON.stringify(stateOptions)}' --name ${values.name}` : ''}\`. Measured ${new Date().toISOString()} on ${JSON.stringify(environment())}.
+Command: \`npm run bench:engine-memory -- --zones ${zoneCounts.join(',')} --readings-per-zone ${perZone} --fill ${fill}${builds.length > 1 ? ` --builds ${values.builds}` : ''}${Object.keys(stateOptions).length > 0 ? ` --state-options '${JSON.stringify(stateOptions)}'` : ''}${values.name === 'engine-memory' ? '' : ` --name ${values.name}`}\`. Measured ${new Date().toISOString()} on ${JSON.stringify(environment())}.
 `;
 }
 

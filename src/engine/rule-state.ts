@@ -1,6 +1,7 @@
 import { Packr } from 'msgpackr';
 import { StateError } from '../errors.js';
 import { type AlertRule, RULE_TYPES, type RuleIds, SEVERITIES, type ZonePlan } from '../model/plan.js';
+import { slabPool } from './slab.js';
 
 /**
  * A zone's rule states (contract §4, §7.2, §7.4), kept by rule id: one byte
@@ -50,24 +51,46 @@ export function emptyRuleStates(): RuleStates {
   return { plan: null, ruleFlags: null, ruleT0: null, rulesChanged: false };
 }
 
-/** The zone's state bytes, allocated on first use and grown to cover `slots`. */
+const makeBytes = (buffer: ArrayBuffer, byteOffset: number, length: number) => new Uint8Array(buffer, byteOffset, length);
+const makeDoubles = (buffer: ArrayBuffer, byteOffset: number, length: number) => new Float64Array(buffer, byteOffset, length);
+
+/**
+ * The zone's state bytes, allocated on first use and grown to cover `slots`
+ * (8 at least, a multiple of 8). They and the t0s are views of places in
+ * shared slabs (slab.ts): an ArrayBuffer per zone cost ~330 bytes of objects
+ * and allocator bookkeeping around 8 bytes of states (measured on a heap
+ * snapshot). Callers read `ruleFlags` afresh after a call: a grown array
+ * replaces the old one, whose place is given back.
+ */
 export function statesOf(zone: RuleStates, slots: number): Uint8Array {
   const flags = zone.ruleFlags;
   if (flags !== null && flags.length >= slots) return flags;
-  const grown = new Uint8Array(Math.max(slots, 8));
-  if (flags !== null) grown.set(flags);
+  const grown = slabPool(Math.max(slots, 8)).takeView(makeBytes, 1);
+  if (flags !== null) {
+    grown.set(flags);
+    slabPool(flags.byteLength).giveView(flags);
+  }
   zone.ruleFlags = grown;
-  if (zone.ruleT0 !== null) {
-    const t0 = new Float64Array(grown.length);
-    t0.set(zone.ruleT0);
-    zone.ruleT0 = t0;
+  const t0 = zone.ruleT0;
+  if (t0 !== null) {
+    zone.ruleT0 = slabPool(8 * grown.length).takeView(makeDoubles, 8);
+    zone.ruleT0.set(t0);
+    slabPool(t0.byteLength).giveView(t0);
   }
   return grown;
 }
 
 export function t0Of(zone: RuleStates): Float64Array {
-  zone.ruleT0 ??= new Float64Array(zone.ruleFlags?.length ?? 8);
+  zone.ruleT0 ??= slabPool(8 * (zone.ruleFlags?.length ?? 8)).takeView(makeDoubles, 8);
   return zone.ruleT0;
+}
+
+/** Gives the places of the zone's rule states back (the zone is gone); it has none after. */
+export function releaseRuleStates(zone: RuleStates): void {
+  if (zone.ruleFlags !== null) slabPool(zone.ruleFlags.byteLength).giveView(zone.ruleFlags);
+  if (zone.ruleT0 !== null) slabPool(zone.ruleT0.byteLength).giveView(zone.ruleT0);
+  zone.ruleFlags = null;
+  zone.ruleT0 = null;
 }
 
 /**

@@ -157,13 +157,21 @@ export class Shard {
   restore(zoneIds: readonly string[], images: readonly Uint8Array[], ifAbsent = false): void {
     zoneIds.forEach((zoneId, i) => {
       if (ifAbsent && (this.zones.has(zoneId) || this.reclaim(zoneId) !== undefined)) return;
-      this.zones.set(zoneId, zoneFromImage(zoneId, images[i] as Uint8Array, this.window, this.book));
+      const zone = zoneFromImage(zoneId, images[i] as Uint8Array, this.window, this.book);
+      this.zones.get(zoneId)?.release();
+      this.zones.set(zoneId, zone);
     });
   }
 
   drop(partitions: readonly number[]): void {
     const gone = new Set(partitions);
-    for (const zones of [this.zones, this.evicting]) for (const [zoneId, zone] of zones) if (gone.has(zone.partition)) zones.delete(zoneId);
+    for (const zones of [this.zones, this.evicting]) {
+      for (const [zoneId, zone] of zones) {
+        if (!gone.has(zone.partition)) continue;
+        zones.delete(zoneId);
+        zone.release();
+      }
+    }
   }
 
   /**
@@ -197,7 +205,15 @@ export class Shard {
   /** Forgets zones set aside; those a reading brought back meanwhile are named in the answer. */
   release(zoneIds: readonly string[]): ReleasedResult {
     const reclaimed: string[] = [];
-    for (const zoneId of zoneIds) if (!this.evicting.delete(zoneId)) reclaimed.push(zoneId);
+    for (const zoneId of zoneIds) {
+      const zone = this.evicting.get(zoneId);
+      if (zone === undefined) {
+        reclaimed.push(zoneId);
+        continue;
+      }
+      this.evicting.delete(zoneId);
+      zone.release();
+    }
     return { kind: 'released', reclaimed };
   }
 
@@ -237,9 +253,14 @@ export class Shard {
     return out;
   }
 
-  /** Bytes of typed-array state per zone (what the ArrayBuffer holds, not the Map overhead). */
+  /** Bytes of statistics per zone (their places in the shared slabs, not the objects around them): the mean over the first 1,000 zones. */
   get bytesPerZone(): number {
-    const first = this.zones.values().next().value as ZoneState | undefined;
-    return first?.buffer.byteLength ?? 0;
+    let bytes = 0;
+    let zones = 0;
+    for (const zone of this.zones.values()) {
+      bytes += zone.bytes;
+      if (++zones === 1_000) break;
+    }
+    return zones === 0 ? 0 : bytes / zones;
   }
 }

@@ -1,13 +1,5 @@
 import { roundingError } from './numerics.js';
-
-/** The pane ring a span total reads: the zone's panes (zone-state.ts). */
-export interface PaneRing {
-  readonly paneSum: Float64Array;
-  readonly paneError: Float64Array;
-  readonly paneCount: Uint32Array;
-  /** M: the largest pane index so far (-Infinity before the first reading). */
-  readonly maxPane: number;
-}
+import type { PaneRing } from './pane-ring.js';
 
 export interface Totals {
   sum: number;
@@ -69,7 +61,7 @@ export class SpanTotal {
     this.count = 0;
     this.updates = 0;
     this.valid = true;
-    const m = ring.maxPane;
+    const m = ring.max;
     if (m === Number.NEGATIVE_INFINITY) return;
     for (let q = Math.max(0, m - this.panes + 1); q <= m; q++) takePane(this, ring, q, 1);
   }
@@ -85,13 +77,13 @@ export class SpanTotal {
  */
 export function spanWindow(total: SpanTotal, ring: PaneRing, p: number, out: Totals, scratch: SpanTotal): boolean {
   if (!total.valid || total.updates >= RESYNC_UPDATES) total.resync(ring);
-  const m = ring.maxPane;
+  const m = ring.max;
   if (m === Number.NEGATIVE_INFINITY) {
     out.sum = 0;
     out.count = 0;
     return true;
   }
-  const r = ring.paneSum.length;
+  const r = ring.size;
   const panes = total.panes;
   // The window: [a, b]; the total covers [c, m].
   const a = Math.max(p - panes + 1, m - r + 1, 0);
@@ -114,15 +106,20 @@ export function spanWindow(total: SpanTotal, ring: PaneRing, p: number, out: Tot
   return true;
 }
 
-/** Adds (sign 1) or takes out (sign -1) pane q's sum, rounding error and count. */
+/**
+ * Adds (sign 1) or takes out (sign -1) pane q's sum, rounding error and
+ * count. An empty pane would add exact zeros to a sum that is never −0
+ * (it starts at +0): it is skipped, which changes no bit.
+ */
 function takePane(total: SpanTotal, ring: PaneRing, q: number, sign: 1 | -1): void {
-  const slot = q % ring.paneSum.length;
-  const paneSum = ring.paneSum[slot] as number;
+  const k = ring.entry(q);
+  if (k < 0) return;
+  const paneSum = ring.sumAt(k);
   const x = sign === 1 ? paneSum : -paneSum;
   const next = total.sum + x;
-  const paneError = ring.paneError[slot] as number;
+  const paneError = ring.errorAt(k);
   total.error += roundingError(total.sum, x, next) + (sign === 1 ? paneError : -paneError);
   total.sum = next;
-  const count = ring.paneCount[slot] as number;
+  const count = ring.countAt(k);
   total.count += sign === 1 ? count : -count;
 }

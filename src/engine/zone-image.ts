@@ -11,9 +11,13 @@ import { ZoneState } from './zone-state.js';
 export const SNAPSHOT_FORMAT = 3;
 
 /**
- * A zone's image: a header, the zone's buffer (history, pane sums, pane
- * errors, pane counts) as it is in memory, then its rule states by rule id
- * (rule-state.ts), padded to a capacity that only grows. The header is the
+ * A zone's image: a header, the zone's statistics in a fixed, dense layout
+ * (the history's W values as float64, then per ring slot the pane sums and
+ * the pane errors, as float64, and the pane counts, as uint32, all
+ * little-endian: how the engine held them in memory before it kept them
+ * compact, so images from before read as they are; writeStats and
+ * readStats convert), then its rule states by rule id (rule-state.ts),
+ * padded to a capacity that only grows. The header is the
  * zone's scalars as a msgpack array (format first, so any reader can tell
  * what it holds) behind a length byte, padded to a fixed size: the layout is
  * fixed, so a snapshot updates a stored image in place with the few byte
@@ -74,17 +78,17 @@ function ruleSection(zone: ZoneState, ids: RuleIds): Uint8Array {
 
 /** The image offset of the rule states. */
 function ruleOffset(zone: ZoneState): number {
-  return IMAGE_HEADER_BYTES + zone.buffer.byteLength;
+  return IMAGE_HEADER_BYTES + statsBytes(zone);
 }
 
 /** The zone's whole image. */
 export function zoneImage(zone: ZoneState, ids: RuleIds): Uint8Array {
   const section = ruleSection(zone, ids);
-  const image = new Uint8Array(ruleOffset(zone) + zone.ruleCapacity);
+  const image = Buffer.alloc(ruleOffset(zone) + zone.ruleCapacity);
   writeHeader(zone, image, 0);
-  image.set(new Uint8Array(zone.buffer), IMAGE_HEADER_BYTES);
+  writeStats(zone, 0, statsBytes(zone), image, IMAGE_HEADER_BYTES);
   image.set(section, ruleOffset(zone));
-  return image;
+  return new Uint8Array(image.buffer, image.byteOffset, image.byteLength);
 }
 
 /** The fields of an image's header; throws StateError when they do not decode. */
@@ -112,13 +116,23 @@ export function zoneFromImage(zoneId: string, image: Uint8Array, window: WindowP
     throw new StateError(`the snapshot of zone ${zoneId} has another layout (another window)`);
   }
   HEADER.forEach((field, i) => {
-    if (field !== 'format') zone[field as HeaderField] = fields[i] as number;
+    if (field !== 'format') zone[field as HeaderField] = smallIntegerAsSmi(fields[i] as number);
   });
-  new Uint8Array(zone.buffer).set(image.subarray(IMAGE_HEADER_BYTES, statsEnd));
+  readStats(zone, image.subarray(IMAGE_HEADER_BYTES, statsEnd));
   decodeRuleStates(zone, image.subarray(statsEnd, statsEnd + ruleBytes), ids, zoneId);
   zone.ruleCapacity = image.byteLength - statsEnd;
   zone.markSnapshotted();
   return zone;
+}
+
+/**
+ * The same number, as a small integer when it is one: msgpack may decode an
+ * integer as a double, and one double stored in a field makes V8 keep that
+ * field of every zone as a boxed double (16 bytes more per field and zone:
+ * seq, count, head, partition and ruleBytes were, measured with %DebugPrint).
+ */
+function smallIntegerAsSmi(value: number): number {
+  return (value | 0) === value ? value | 0 : value;
 }
 
 /**
@@ -129,29 +143,87 @@ export function zoneFromImage(zoneId: string, image: Uint8Array, window: WindowP
  */
 export function changedRanges(zone: ZoneState): number[] {
   const ranges = [0, IMAGE_HEADER_BYTES];
-  const w = zone.history.length;
-  const r = zone.paneSum.length;
-  const at = (view: ArrayBufferView) => IMAGE_HEADER_BYTES + view.byteOffset;
-  const slots = (first: number, n: number, size: number, view: ArrayBufferView) => {
+  const w = zone.history.size;
+  const r = zone.panes.size;
+  const slots = (first: number, n: number, size: number, offset: number, ring: number) => {
     // A run of ring slots from `first`, wrapping at the ring's end.
-    const ring = view.byteLength / (size || 1);
     const head = Math.min(n, ring - first);
-    ranges.push(at(view) + first * size, head * size);
-    if (n > head) ranges.push(at(view), (n - head) * size);
+    ranges.push(IMAGE_HEADER_BYTES + offset + first * size, head * size);
+    if (n > head) ranges.push(IMAGE_HEADER_BYTES + offset, (n - head) * size);
   };
   const added = Math.min(zone.historyAdded, w);
-  if (added > 0) slots((zone.head - added + w) % w, added, 8, zone.history);
+  if (added > 0) slots((zone.head - added + w) % w, added, 8, 0, w);
   if (r > 0 && zone.paneLow !== Number.POSITIVE_INFINITY) {
     const low = Math.max(zone.paneLow, zone.maxPane - r + 1);
     const n = zone.maxPane - low + 1;
     if (n > 0) {
-      slots(low % r, n, 8, zone.paneSum);
-      slots(low % r, n, 8, zone.paneError);
-      slots(low % r, n, 4, zone.paneCount);
+      slots(low % r, n, 8, 8 * w, r);
+      slots(low % r, n, 8, 8 * (w + r), r);
+      slots(low % r, n, 4, 8 * (w + 2 * r), r);
     }
   }
   if (zone.rulesChanged && zone.ruleCapacity > 0) ranges.push(ruleOffset(zone), zone.ruleCapacity);
   return ranges;
+}
+
+/** Bytes of the dense statistics layout: W float64 values, then R pane sums, R pane errors (float64) and R pane counts (uint32). */
+export function statsBytes(zone: ZoneState): number {
+  return 8 * zone.history.size + 20 * zone.panes.size;
+}
+
+/**
+ * Writes bytes [from, from + length) of the zone's statistics in the dense
+ * layout into `out` at `at`. The range starts and ends on value boundaries
+ * (changedRanges' ranges do), and may span several of the layout's arrays.
+ */
+export function writeStats(zone: ZoneState, from: number, length: number, out: Buffer, at: number): void {
+  const w = zone.history.size;
+  const r = zone.panes.size;
+  const end = from + length;
+  for (const { part, start, size, n } of statsParts(w, r)) {
+    const lo = Math.max(from, start);
+    const hi = Math.min(end, start + size * n);
+    if (lo >= hi) continue;
+    const first = (lo - start) / size;
+    const count = (hi - lo) / size;
+    const into = at + lo - from;
+    if (part === 'history') {
+      for (let i = 0; i < count; i++) out.writeDoubleLE(zone.history.at(first + i), into + 8 * i);
+    } else {
+      zone.panes.writeDense(part, first, count, out, into);
+    }
+  }
+}
+
+/** The dense layout's arrays: where each starts (bytes), its element size and length. */
+function statsParts(w: number, r: number) {
+  return [
+    { part: 'history', start: 0, size: 8, n: w },
+    { part: 'sum', start: 8 * w, size: 8, n: r },
+    { part: 'error', start: 8 * (w + r), size: 8, n: r },
+    { part: 'count', start: 8 * (w + 2 * r), size: 4, n: r },
+  ] as const;
+}
+
+/**
+ * Loads the zone's statistics from their dense layout (statsBytes long).
+ * Call after the header's fields are set (count and M first). Slots past
+ * the count are never written in a dense history (it fills in order before
+ * it wraps): only the count's are read.
+ */
+function readStats(zone: ZoneState, bytes: Uint8Array): void {
+  const w = zone.history.size;
+  const r = zone.panes.size;
+  // A DataView: the image may sit at any offset of a shared buffer, where typed arrays cannot view it.
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = Math.min(zone.count, w);
+  zone.history.reserve(n);
+  for (let i = 0; i < n; i++) zone.history.set(i, view.getFloat64(8 * i, true));
+  zone.panes.loadDense(zone.maxPane, (slot, out) => {
+    out.sum = view.getFloat64(8 * (w + slot), true);
+    out.error = view.getFloat64(8 * (w + r + slot), true);
+    out.count = view.getUint32(8 * (w + 2 * r) + 4 * slot, true);
+  });
 }
 
 /** A never-snapshotted zone's image as ranges over zeros: everything written since it was made, and its rule states when it has some. */
@@ -197,7 +269,6 @@ export class UpdatePacker {
 
   /** Adds the zone whole, or only what changed since its last snapshot. */
   add(zoneId: string, zone: ZoneState, whole: boolean, ids: RuleIds): void {
-    const state = Buffer.from(zone.buffer);
     const section = whole || zone.rulesChanged ? ruleSection(zone, ids) : undefined;
     const rulesAt = ruleOffset(zone);
     const imageLength = rulesAt + zone.ruleCapacity;
@@ -226,12 +297,12 @@ export class UpdatePacker {
       // A range is the header (offset 0; all of the image when whole), lies within the buffer, or is the rule states.
       if (offset === 0) {
         writeHeader(zone, out, at);
-        if (length > IMAGE_HEADER_BYTES) state.copy(out, at + IMAGE_HEADER_BYTES);
+        if (length > IMAGE_HEADER_BYTES) writeStats(zone, 0, statsBytes(zone), out, at + IMAGE_HEADER_BYTES);
         if (length > rulesAt) writeSection(section, out, at + rulesAt, zone.ruleCapacity);
       } else if (offset === rulesAt) {
         writeSection(section, out, at, length);
       } else {
-        state.copy(out, at, offset - IMAGE_HEADER_BYTES, offset - IMAGE_HEADER_BYTES + length);
+        writeStats(zone, offset - IMAGE_HEADER_BYTES, length, out, at);
       }
       at += length;
       bytes += length;
@@ -241,6 +312,29 @@ export class UpdatePacker {
     this.bytes += bytes;
     this.chunkZones++;
     this.chunkBytes += bytes;
+    if (this.chunkZones >= CHUNK_ZONES || this.chunkBytes >= CHUNK_BYTES) this.close();
+  }
+
+  /** Adds a zone's whole image as it is (tools that copy snapshots, and benches that seed them). */
+  addImage(zoneId: string, image: Uint8Array): void {
+    const idLength = Buffer.byteLength(zoneId, 'utf8');
+    this.reserve(17 + idLength + image.byteLength);
+    const out = this.out;
+    let at = this.at;
+    out.writeUInt16LE(idLength, at);
+    out.write(zoneId, at + 2, 'utf8');
+    at += 2 + idLength;
+    out[at] = 1;
+    out.writeUInt16LE(1, at + 1);
+    out.writeUInt32LE(image.byteLength, at + 3);
+    out.writeUInt32LE(0, at + 7);
+    out.writeUInt32LE(image.byteLength, at + 11);
+    out.set(image, at + 15);
+    this.at = at + 15 + image.byteLength;
+    this.zones++;
+    this.bytes += image.byteLength;
+    this.chunkZones++;
+    this.chunkBytes += image.byteLength;
     if (this.chunkZones >= CHUNK_ZONES || this.chunkBytes >= CHUNK_BYTES) this.close();
   }
 

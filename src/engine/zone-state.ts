@@ -1,6 +1,8 @@
 import type { WindowPlan, ZonePlan } from '../model/plan.js';
+import { History } from './history.js';
 import { roundingError } from './numerics.js';
-import type { RuleStates } from './rule-state.js';
+import { PaneRing } from './pane-ring.js';
+import { type RuleStates, releaseRuleStates } from './rule-state.js';
 import { SpanTotal, spanWindow, type Totals } from './span-totals.js';
 
 export interface Moments {
@@ -13,11 +15,13 @@ const NO_SPANS: readonly SpanTotal[] = [];
 const adjusted = new SpanTotal(0);
 
 /**
- * One zone's rolling state (contract §2), packed into a single ArrayBuffer:
- * the last W values and the pane ring (sum and count per pane). They depend
- * only on the window, never on the rules (contract §7.1). The rule states
- * (FIRING, t0) are kept apart, by rule slot (rule-state.ts), and only once
- * the zone has one. No per-reading objects are kept.
+ * One zone's rolling state (contract §2): the last W values (history.ts:
+ * decimals in 2 or 4 bytes each) and the pane ring (pane-ring.ts: sum,
+ * error and count of the panes that hold readings), both in places of
+ * shared slabs (slab.ts), never an ArrayBuffer per zone. They depend only on
+ * the window, never on the rules (contract §7.1). The rule states (FIRING,
+ * t0) are kept apart, by rule slot (rule-state.ts), and only once the zone
+ * has one. No per-reading objects are kept.
  *
  * Mean and variance come from sums of values shifted by a per-zone constant
  * near the mean, recomputed exactly from the ring every W additions, so
@@ -29,8 +33,6 @@ const adjusted = new SpanTotal(0);
 export class ZoneState implements RuleStates {
   /** Accepted readings so far; the next reading's seq is seq + 1. */
   seq = 0;
-  /** Largest pane index among the zone's readings (M); -Infinity before the first. */
-  maxPane = Number.NEGATIVE_INFINITY;
   /** Values in the history ring (≤ W). */
   count = 0;
   /** Ring slot the next value goes to. */
@@ -70,25 +72,33 @@ export class ZoneState implements RuleStates {
   /** Running totals of the window_avg spans of the zone's plan (span-totals.ts); not part of its image. */
   spanTotals: readonly SpanTotal[] = NO_SPANS;
 
-  readonly history: Float64Array;
-  readonly paneSum: Float64Array;
-  /** Rounding error of each pane sum (Neumaier), added back when totals are read. */
-  readonly paneError: Float64Array;
-  readonly paneCount: Uint32Array;
+  readonly history: History;
+  readonly panes: PaneRing;
 
   constructor(window: WindowPlan) {
-    const w = window.historySize;
-    const r = window.ringPanes;
-    const buffer = new ArrayBuffer(8 * (w + 2 * r) + 4 * r);
-    this.history = new Float64Array(buffer, 0, w);
-    this.paneSum = new Float64Array(buffer, 8 * w, r);
-    this.paneError = new Float64Array(buffer, 8 * (w + r), r);
-    this.paneCount = new Uint32Array(buffer, 8 * (w + 2 * r), r);
+    this.history = new History(window.historySize);
+    this.panes = new PaneRing(window.ringPanes);
   }
 
-  /** The whole state as one buffer (for snapshots). */
-  get buffer(): ArrayBuffer {
-    return this.history.buffer as ArrayBuffer;
+  /** Largest pane index among the zone's readings (M); -Infinity before the first. */
+  get maxPane(): number {
+    return this.panes.max;
+  }
+
+  set maxPane(pane: number) {
+    this.panes.max = pane;
+  }
+
+  /** Bytes of the slab places the zone's statistics take. */
+  get bytes(): number {
+    return this.history.bytes + this.panes.bytes;
+  }
+
+  /** The zone is gone (dropped, replaced, evicted): its places in the shared slabs are given back. Not used after. */
+  release(): void {
+    this.history.release();
+    this.panes.release();
+    releaseRuleStates(this);
   }
 
   /** Forgets what changed: called once a snapshot has taken the zone's changes. */
@@ -130,14 +140,14 @@ export class ZoneState implements RuleStates {
    */
   exactMoments(out: Moments): void {
     const n = this.count;
-    const w = this.history.length;
+    const w = this.history.size;
     // Oldest first, as the history reads: compensated sums are not exactly rounded, so the order is part of the result.
     const start = (this.head - n + w) % w;
     const values = this.history;
     let sum = 0;
     let error = 0;
     for (let k = 0, i = start; k < n; k++, i = i + 1 === w ? 0 : i + 1) {
-      const x = values[i] as number;
+      const x = values.at(i);
       const next = sum + x;
       error += roundingError(sum, x, next);
       sum = next;
@@ -146,7 +156,7 @@ export class ZoneState implements RuleStates {
     sum = 0;
     error = 0;
     for (let k = 0, i = start; k < n; k++, i = i + 1 === w ? 0 : i + 1) {
-      const d = (values[i] as number) - mean;
+      const d = values.at(i) - mean;
       const x = d * d;
       const next = sum + x;
       error += roundingError(sum, x, next);
@@ -157,17 +167,17 @@ export class ZoneState implements RuleStates {
   }
 
   addToHistory(x: number): void {
-    const w = this.history.length;
+    const w = this.history.size;
     if (this.count === 0) this.shift = x;
     const d = x - this.shift;
     if (this.count === w) {
-      const old = (this.history[this.head] as number) - this.shift;
+      const old = this.history.at(this.head) - this.shift;
       this.sum -= old;
       this.sumSq -= old * old;
     } else {
       this.count++;
     }
-    this.history[this.head] = x;
+    this.history.set(this.head, x);
     this.historyAdded++;
     this.head = this.head + 1 === w ? 0 : this.head + 1;
     this.sum += d;
@@ -185,7 +195,7 @@ export class ZoneState implements RuleStates {
     let sumSq = 0;
     const values = this.history;
     for (let i = 0; i < n; i++) {
-      const d = (values[i] as number) - centre;
+      const d = values.at(i) - centre;
       sum += d;
       sumSq += d * d;
     }
@@ -196,46 +206,29 @@ export class ZoneState implements RuleStates {
 
   /** Is pane q available (q > M − R)? Every pane is, before the first reading. */
   isAvailable(q: number): boolean {
-    return q > this.maxPane - this.paneSum.length;
+    return this.panes.isAvailable(q);
   }
 
   /** Adds a value to pane p if it is available or newer than M; returns false for a too-late reading. */
   addToPane(p: number, x: number): boolean {
-    const r = this.paneSum.length;
-    if (r === 0) return true;
-    const m = this.maxPane;
+    const panes = this.panes;
+    if (panes.size === 0) return true;
+    const m = panes.max;
     const spans = this.spanTotals;
     if (p > m) {
-      // Panes leave the span totals before the ring recycles their slots.
+      // Panes leave the span totals before the ring drops them.
       for (let i = 0; i < spans.length; i++) {
         const total = spans[i] as SpanTotal;
-        if (total.valid) total.advance(this, m, p);
+        if (total.valid) total.advance(panes, m, p);
       }
-      // Recycle the slots of panes that fall out of the ring as M advances.
-      if (m !== Number.NEGATIVE_INFINITY) {
-        if (m + 1 < this.paneLow) this.paneLow = m + 1;
-        const last = Math.min(p, m + r);
-        for (let q = m + 1; q <= last; q++) {
-          const slot = q % r;
-          this.paneSum[slot] = 0;
-          this.paneError[slot] = 0;
-          this.paneCount[slot] = 0;
-        }
-      }
-      this.maxPane = p;
-    } else if (p <= m - r) {
-      return false;
+      // Panes from M + 1 changed (a dense image's recycled slots are zeroed).
+      if (m !== Number.NEGATIVE_INFINITY && m + 1 < this.paneLow) this.paneLow = m + 1;
     }
+    if (!panes.add(p, x)) return false;
     if (p < this.paneLow) this.paneLow = p;
-    const slot = p % r;
-    const sum = this.paneSum[slot] as number;
-    const next = sum + x;
-    this.paneError[slot] = (this.paneError[slot] as number) + roundingError(sum, x, next);
-    this.paneSum[slot] = next;
-    this.paneCount[slot] = (this.paneCount[slot] as number) + 1;
     for (let i = 0; i < spans.length; i++) {
       const total = spans[i] as SpanTotal;
-      if (total.valid && p > this.maxPane - total.panes) total.addValue(x);
+      if (total.valid && p > panes.max - total.panes) total.addValue(x);
     }
     return true;
   }
@@ -246,7 +239,7 @@ export class ZoneState implements RuleStates {
    * spans kept go on; new ones are summed from the ring when first read.
    */
   trackSpans(spans: readonly number[]): void {
-    const kept = spans.filter((panes) => panes <= this.paneSum.length);
+    const kept = spans.filter((panes) => panes <= this.panes.size);
     if (kept.length === this.spanTotals.length && kept.every((panes, i) => this.spanTotals[i]?.panes === panes)) return;
     this.spanTotals = kept.length === 0 ? NO_SPANS : kept.map((panes) => this.spanTotals.find((total) => total.panes === panes) ?? new SpanTotal(panes));
   }
@@ -263,7 +256,7 @@ export class ZoneState implements RuleStates {
     for (let i = 0; i < spans.length; i++) {
       const total = spans[i] as SpanTotal;
       if (total.panes === panes) {
-        if (spanWindow(total, this, p, out, adjusted)) return;
+        if (spanWindow(total, this.panes, p, out, adjusted)) return;
         break;
       }
     }
@@ -272,22 +265,6 @@ export class ZoneState implements RuleStates {
 
   /** Sum and count over available panes q with from ≤ q ≤ to, written into `out`. */
   paneTotals(from: number, to: number, out: Totals): void {
-    const r = this.paneSum.length;
-    // Panes are never negative (ts ≥ 0): a window reaching before pane 0 holds nothing there.
-    const lo = Math.max(from, this.maxPane - r + 1, 0);
-    const hi = Math.min(to, this.maxPane);
-    let sum = 0;
-    let error = 0;
-    let count = 0;
-    for (let q = lo; q <= hi; q++) {
-      const slot = q % r;
-      const x = this.paneSum[slot] as number;
-      const next = sum + x;
-      error += (this.paneError[slot] as number) + roundingError(sum, x, next);
-      sum = next;
-      count += this.paneCount[slot] as number;
-    }
-    out.sum = sum + error;
-    out.count = count;
+    this.panes.totals(from, to, out);
   }
 }

@@ -10,16 +10,16 @@ import type { ZoneState } from './zone-state.js';
 
 /** The latest accepted temperature: the history slot just before `head`. */
 export function latestValue(zone: ZoneState): number {
-  const w = zone.history.length;
-  return zone.history[(zone.head - 1 + w) % w] as number;
+  const w = zone.history.size;
+  return zone.history.at((zone.head - 1 + w) % w);
 }
 
 /** The last `limit` values of the history ring, oldest first. */
 export function recentValues(zone: ZoneState, limit: number): Float64Array {
-  const w = zone.history.length;
+  const w = zone.history.size;
   const n = Math.min(limit, zone.count);
   const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = zone.history[(zone.head - n + i + w) % w] as number;
+  for (let i = 0; i < n; i++) out[i] = zone.history.at((zone.head - n + i + w) % w);
   return out;
 }
 

@@ -170,11 +170,8 @@ describe('ZoneState pane ring', () => {
     assert.equal(totals.count, 0);
     state.paneTotals(-100, 1_000, totals);
     assert.deepEqual(totals, { sum: 7, count: 1 });
-    // Every slot of the ring, including those not cleared by a reading, is empty.
-    assert.equal(
-      state.paneCount.reduce((a, c) => a + c, 0),
-      1,
-    );
+    // Every pane of the ring, including those not cleared by a reading, is empty.
+    assert.equal(state.panes.occupied, 1);
   });
 
   test('pane sums are compensated: ten 0.1s sum to exactly 1', () => {
@@ -193,7 +190,7 @@ describe('ZoneState pane ring', () => {
 
   test('with no time rules there is no ring and addToPane always succeeds', () => {
     const state = new ZoneState(historyPlan(3));
-    assert.equal(state.paneSum.length, 0);
+    assert.equal(state.panes.size, 0);
     assert.equal(state.addToPane(5, 1), true);
     assert.equal(state.addToPane(-5, 1), true);
   });
