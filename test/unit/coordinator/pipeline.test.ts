@@ -575,6 +575,8 @@ describe('tiering (state.maxZonesInMemory), in process', () => {
     const a = start(log, new MemoryStateStore(), { workers: 2, maxZonesInMemory: 10 });
     a.source.assign([0, 1, 2]);
     while ((await a.source.drain(120)) > 0) await new Promise((resolve) => setTimeout(resolve, 8));
+    // Every batch done: no zone is between its read back (no longer evicted) and its restore at the worker.
+    await waitFor(() => log.committedTotal() === input.length, 'every record committed', 5_000);
     await waitFor(() => (a.running.tier?.size ?? 0) > ZONES / 2, 'most zones evicted', 5_000);
     const feed = new DashboardFeed(new AlertFeed(), new RecentFirings(), { gridZones: 10, historyValues: 20, tickMs: 60_000, k: 3, rules: [] });
     try {
