@@ -9,6 +9,13 @@ import type { ZoneTier } from './tiering.js';
 
 const log = logger('checkpoints');
 
+/**
+ * How long a worker exports a cut at a time before the batches queued behind
+ * the export run: a cut's export of 10,000 changed zones took 50–250 ms per
+ * worker at 50k readings/s, and held every batch queued behind it that long.
+ */
+export const EXPORT_SLICE_MS = 2;
+
 export interface SnapshotStats {
   snapshots: number;
   /** Zones in the last snapshot, the bytes of state it wrote, and the time from its cut to its last write. */
@@ -232,7 +239,9 @@ export class Checkpoints {
   /**
    * Takes a cut: queues an export at every worker now, behind the batches
    * already queued and ahead of any queued later. Call it between two batch
-   * submissions. Nothing waits here: batches keep flowing while workers export.
+   * submissions. Nothing waits here: batches keep flowing while workers export,
+   * a slice at a time between them (the export is of the zones as they were at
+   * the cut: a worker exports a zone before a later reading changes it).
    */
   cut(): Cut {
     const whole = new Set<number>();
@@ -247,10 +256,19 @@ export class Checkpoints {
     }
     const fullPartitions = [...whole];
     const number = ++this.cuts;
-    const updates = this.shards
-      .broadcast<SnapshotResult>(() => ({ kind: 'snapshot', fullPartitions, cut: number }))
-      .then((results) => results.flatMap((result) => result.partitions));
+    const begun = this.shards.broadcast<SnapshotResult>(() => ({ kind: 'snapshot', fullPartitions, cut: number, sliceMs: EXPORT_SLICE_MS }));
+    const updates = begun.then((results) => Promise.all(results.map((first, shard) => this.restOfExport(shard, first)))).then((results) => results.flat());
+    // save() awaits it and reports its failure; an engine that fails before its save never does, and a slice still at a
+    // worker when the workers close must not end the process as an unhandled rejection.
+    updates.catch(() => {});
     return { offsets, updates, whole, full, epochs, startedAt: performance.now(), number };
+  }
+
+  /** Asks a worker for the rest of a cut's export, a slice at a time, each queued behind the batches queued before it. */
+  private async restOfExport(shard: number, first: SnapshotResult): Promise<PartitionUpdates[]> {
+    let result = first;
+    while (!result.done) result = await this.shards.run<SnapshotResult>(shard, { kind: 'snapshotSlice', sliceMs: EXPORT_SLICE_MS });
+    return result.partitions;
   }
 
   /**

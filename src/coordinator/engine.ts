@@ -269,6 +269,7 @@ async function openTransactionalOutputs(config: KlaxonConfig, watchers: OutputWa
     deadLetters: { topic: deadLetter.topic, partitions: deadLetter.partitions },
     shadow: shadowSink === undefined ? undefined : { topic: shadowSink.topic, partitions: shadowSink.partitions },
     transactionTimeoutMs: sink.transactionTimeoutMs,
+    lingerMs: sink.lingerMs,
   });
   return { channel: () => new TransactionOutputs(transactions, watchers, deliveries), ownership: transactions, parts: [transactions] };
 }

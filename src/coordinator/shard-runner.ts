@@ -36,9 +36,14 @@ export class TaskQueue {
   }
 
   push<T>(job: () => Promise<T>): Promise<T> {
-    this.count++;
     const running = this.tail.then(job);
     this.tail = running.catch(() => {});
+    return this.track(running);
+  }
+
+  /** Counts a job started elsewhere (in push order) until it settles. */
+  track<T>(running: Promise<T>): Promise<T> {
+    this.count++;
     return running.finally(() => {
       this.count--;
       this.waiters.shift()?.();

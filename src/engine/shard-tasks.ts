@@ -8,10 +8,15 @@ import { Shard } from './shard.js';
  * tools) call it directly. A backtest's worker (setup.backtest) runs
  * backtest tasks instead of the engine's.
  */
+/** Tasks that change zones other than by a reading: restore, drop, evict, release, rules. */
+const CHANGES_ZONES: ReadonlySet<ShardTask['kind']> = new Set(['restore', 'drop', 'evict', 'release', 'rules']);
+
 export function shardTaskHandler(setup: ShardSetup): (task: ShardTask) => ShardResult {
   if (setup.backtest !== undefined) return backtestTaskHandler(setup, setup.backtest);
   const shard = new Shard(setup);
   return (task) => {
+    // A cut still being exported is finished before zones change otherwise than by a reading (see PendingExport).
+    if (CHANGES_ZONES.has(task.kind)) shard.settleExport();
     switch (task.kind) {
       case 'process':
         return shard.process(task);
@@ -28,7 +33,11 @@ export function shardTaskHandler(setup: ShardSetup): (task: ShardTask) => ShardR
         };
       }
       case 'snapshot':
-        return shard.snapshot(task.fullPartitions, task.cut);
+        if (task.sliceMs === undefined) return shard.snapshot(task.fullPartitions, task.cut);
+        shard.beginSnapshot(task.fullPartitions, task.cut);
+        return shard.continueSnapshot(task.sliceMs);
+      case 'snapshotSlice':
+        return shard.continueSnapshot(task.sliceMs);
       case 'restore':
         shard.restore(task.zoneIds, unpackImages(task.images, task.ends), task.ifAbsent);
         return { kind: 'done', zones: shard.zones.size };

@@ -19,12 +19,13 @@ import { HashRing } from '../sharding/ring.js';
 import { formatAlert } from './alert.js';
 import { applyReading } from './evaluate.js';
 import { hotZones } from './hot-zones.js';
+import { PendingExport } from './pending-export.js';
 import { planWindow } from './plan.js';
 import { isRejection } from './reading.js';
 import { RecordReading, readRecord } from './reading-scan.js';
 import { RuleBook } from './rule-book.js';
 import { firingStates, isFiring } from './rule-state.js';
-import { UpdatePacker, zoneFromImage } from './zone-image.js';
+import { zoneFromImage } from './zone-image.js';
 import { ZoneState } from './zone-state.js';
 import { summarizeZone } from './zone-summary.js';
 
@@ -51,6 +52,8 @@ export class Shard {
   private maxTs = -1;
   /** The record being processed, as a reading (one per shard, reused). */
   private readonly reading = new RecordReading();
+  /** The cut being exported a slice at a time, until its updates are collected. */
+  private exporting: PendingExport | undefined;
 
   constructor(setup: ShardSetup) {
     this.window = planWindow(setup.rules.window);
@@ -85,6 +88,8 @@ export class Shard {
         continue;
       }
       let zone = this.zones.get(parsed.zoneId) ?? this.reclaim(parsed.zoneId);
+      // Copy on write: a zone the cut being exported still holds goes into the export as it was, before this reading.
+      if (zone?.exportPending) this.exporting?.exportZone(parsed.zoneId, zone);
       if (zone === undefined) {
         // Checked once, when a zone is first seen: state is only ever created by its owner. The coordinator
         // routes by the zone_id in the record's text, so a miss here is a routing bug, never bad input.
@@ -128,25 +133,42 @@ export class Shard {
    * every zone of `fullPartitions` goes whole. Then forgets the changes.
    */
   snapshot(fullPartitions: readonly number[], cut = 0): SnapshotResult {
+    this.beginSnapshot(fullPartitions, cut);
+    return this.continueSnapshot(Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Fixes a cut here, as snapshot() does, but exports nothing yet:
+   * continueSnapshot() exports a slice at a time, and a reading of a zone not
+   * yet exported exports it first, so the export is of the zones as they were
+   * now whatever runs between its slices.
+   */
+  beginSnapshot(fullPartitions: readonly number[], cut = 0): void {
+    if (this.exporting !== undefined) throw new Error(`worker ${this.shard}: cut ${cut} began before cut ${this.exporting.cut}'s export was collected`);
     const full = new Set(fullPartitions);
-    const packers = new Map<number, UpdatePacker>();
-    const add = (zoneId: string, zone: ZoneState) => {
-      const whole = !zone.stored || full.has(zone.partition);
-      if (!zone.dirty && !whole) return;
-      let packer = packers.get(zone.partition);
-      if (packer === undefined) {
-        packer = new UpdatePacker();
-        packers.set(zone.partition, packer);
-      }
-      packer.add(zoneId, zone, whole, this.book);
-      zone.markSnapshotted();
-      zone.exportedAt = cut;
-    };
-    for (const [zoneId, zone] of this.zones) add(zoneId, zone);
+    const pending = new PendingExport(cut, full, this.book);
+    for (const [zoneId, zone] of this.zones) pending.consider(zoneId, zone);
     // Zones set aside are unchanged, but a partition written whole needs them too.
-    if (full.size > 0) for (const [zoneId, zone] of this.evicting) add(zoneId, zone);
-    const partitions = [...packers].map(([partition, packer]) => ({ partition, zones: packer.zones, bytes: packer.bytes, chunks: packer.finish() }));
-    return { kind: 'snapshot', partitions };
+    if (full.size > 0) for (const [zoneId, zone] of this.evicting) pending.consider(zoneId, zone);
+    this.exporting = pending;
+  }
+
+  /** Exports the begun cut for about `budgetMs`: its updates once all of it is exported (done), else none yet. */
+  continueSnapshot(budgetMs: number): SnapshotResult {
+    const pending = this.exporting;
+    if (pending === undefined) throw new Error(`worker ${this.shard}: no cut is being exported`);
+    if (!pending.exportFor(budgetMs)) return { kind: 'snapshot', partitions: [], done: false };
+    this.exporting = undefined;
+    return { kind: 'snapshot', partitions: pending.finish(), done: true };
+  }
+
+  /**
+   * Exports the rest of the begun cut now (its updates wait for the next
+   * continueSnapshot): before a task that changes zones other than by a
+   * reading (restore, drop, evict, release, a new rule version).
+   */
+  settleExport(): void {
+    this.exporting?.exportFor(Number.POSITIVE_INFINITY);
   }
 
   /**

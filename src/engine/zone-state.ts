@@ -47,6 +47,8 @@ export class ZoneState implements RuleStates {
   lastUsed = 0;
   /** The cut that last exported the zone (0: none since it was made or restored): tiering evicts it only once that cut is saved. */
   exportedAt = 0;
+  /** A cut's export holds the zone and has not exported it yet (pending-export.ts): export it before changing it. */
+  exportPending = false;
   /** The source partition of the zone's latest reading: its snapshot is stored with that partition. */
   partition = -1;
   /** Whether the store holds a whole image of this zone under `partition` (else a snapshot must write it whole). */

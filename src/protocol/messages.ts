@@ -63,6 +63,17 @@ export interface SnapshotTask {
   fullPartitions: number[];
   /** The cut's number (1, 2, ...): each exported zone remembers it, and tiering evicts only zones whose export was saved. */
   cut: number;
+  /**
+   * Export about this long, then answer (not done); snapshotSlice tasks export
+   * the rest, a slice each, while batches run between them. Absent: all at once.
+   */
+  sliceMs?: number;
+}
+
+/** The next slice of the cut a snapshot task began: about `sliceMs` of exporting; the updates with the last slice. */
+export interface SnapshotSliceTask {
+  kind: 'snapshotSlice';
+  sliceMs: number;
 }
 
 /**
@@ -154,6 +165,7 @@ export type ShardTask =
   | ProcessTask
   | StatsTask
   | SnapshotTask
+  | SnapshotSliceTask
   | RestoreTask
   | DropTask
   | EvictTask
@@ -219,7 +231,10 @@ export interface PartitionUpdates {
 
 export interface SnapshotResult {
   kind: 'snapshot';
+  /** Every partition's updates once the cut is exported (done); none before. */
   partitions: PartitionUpdates[];
+  /** The whole cut is exported: false after a slice that left zones to export. */
+  done: boolean;
 }
 
 export interface DoneResult {

@@ -6,6 +6,7 @@ import { logger } from '../../log.js';
 import type { PartitionControl, PartitionListener, Source, SourceBatch } from '../types.js';
 import { MAX_QUEUED_BATCHES, waitForRoom } from './batch-room.js';
 import { createKafka, ensureTopic } from './client.js';
+import { type FetchedBatch, FetchedBatches, fetchedBatch } from './fetched-batches.js';
 import { adminOffsets, LagTracker } from './lag.js';
 import { CONSUMER_SETTINGS } from './options.js';
 import { kafkaOutage } from './outage.js';
@@ -32,7 +33,7 @@ const SILENCE_MS = 5_000;
  */
 export class KafkaSource implements Source {
   readonly partitions: PartitionControl;
-  private readonly queue: SourceBatch[] = [];
+  private readonly queue: FetchedBatches;
   private nextWaiter: { resolve: (batch: SourceBatch | null) => void; reject: (error: unknown) => void } | undefined;
   /** Set when consuming cannot go on (state that cannot be loaded, a crashed consumer): next() rejects with it. */
   private failure: unknown;
@@ -59,6 +60,7 @@ export class KafkaSource implements Source {
     private readonly config: KafkaSourceConfig,
     private readonly batchSize: number,
   ) {
+    this.queue = new FetchedBatches(batchSize);
     this.partitions = {
       listen: (listener) => {
         this.listener = listener;
@@ -149,9 +151,7 @@ export class KafkaSource implements Source {
   lag(): number | undefined {
     const behind = this.lagTracker.total();
     if (behind === undefined) return undefined;
-    let queued = 0;
-    for (const batch of this.queue) queued += batch.values.length;
-    return behind + queued;
+    return behind + this.queue.records;
   }
 
   /**
@@ -225,7 +225,7 @@ export class KafkaSource implements Source {
   }
 
   private dropQueued(partition: number): void {
-    for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i]?.partition === partition) this.queue.splice(i, 1);
+    this.queue.dropWhere((queued) => queued === partition);
   }
 
   private run(): Promise<void> {
@@ -308,9 +308,8 @@ export class KafkaSource implements Source {
         offsets[k] = Number(m.offset);
         timestamps[k] = Number(m.timestamp);
       }
-      const topic = batch.topic;
       const last = offsets[count - 1] as number;
-      this.push({ partition, values, keys, timestamps, offsets, fetchedAt, position: (i) => ({ topic, partition, offset: String(offsets[i]) }) });
+      this.push(fetchedBatch({ topic: batch.topic, partition, values, keys, timestamps, offsets, fetchedAt }));
       // Resolved means "fetch past it", not committed: commits come only from commit().
       resolveOffset(String(last));
       this.nextOffset.set(partition, last + 1);
@@ -318,7 +317,7 @@ export class KafkaSource implements Source {
     this.lagTracker.sawHighWatermark(partition, Number(batch.highWatermark));
   }
 
-  private push(batch: SourceBatch): void {
+  private push(batch: FetchedBatch): void {
     if (this.nextWaiter !== undefined) {
       const wake = this.nextWaiter;
       this.nextWaiter = undefined;
@@ -346,9 +345,7 @@ export class KafkaSource implements Source {
       this.recovering.delete(partition);
       this.nextOffset.delete(partition);
     }
-    for (let i = this.queue.length - 1; i >= 0; i--) {
-      if (!this.assigned.has(this.queue[i]?.partition ?? -1)) this.queue.splice(i, 1);
-    }
+    this.queue.dropWhere((partition) => !this.assigned.has(partition));
     if (revoked.length > 0) this.listener?.revoked(revoked);
     // Kept partitions go on from where they were; a partition that comes back is recovered again.
     for (const partition of added) this.startRecovery(partition);

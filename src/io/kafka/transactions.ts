@@ -8,7 +8,7 @@ import { transactionalSettings } from './options.js';
 
 const log = logger('transactions');
 
-/** Start sending a partition's buffered outputs into its open transaction at this size (the rest goes at commit). */
+/** Start sending a partition's buffered outputs into its open transaction at this size, or once they have waited `lingerMs`. */
 const CHUNK_BYTES = 512 << 10;
 /** ready() waits while more than this is buffered or being sent, over all partitions. */
 const HIGH_WATER_BYTES = 16 << 20;
@@ -24,6 +24,13 @@ export interface TransactionsConfig {
   /** Where shadow rules' alerts go, if anywhere. */
   shadow?: { topic: string; partitions: number } | undefined;
   transactionTimeoutMs: number;
+  /**
+   * How long outputs wait to be sent into their open transaction (the alerts
+   * sink's linger). Sent as they come, not all at commit: a commit is then
+   * only the offsets and the end of the transaction, and outputs finished
+   * while it runs wait that much less.
+   */
+  lingerMs: number;
 }
 
 /**
@@ -161,6 +168,7 @@ class PartitionTransaction {
   private sending: Promise<void> = Promise.resolve();
   private failure: unknown;
   private wrote = false;
+  private linger: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly producer: Producer,
@@ -194,11 +202,14 @@ class PartitionTransaction {
     }
     this.bufferedBytes += bytes;
     if (this.bufferedBytes >= CHUNK_BYTES) this.sendBuffered();
+    else if (this.linger === undefined && this.records.length > 0) this.linger = setTimeout(() => this.sendBuffered(), this.config.lingerMs);
     return bytes;
   }
 
   /** Starts sending what is buffered (in the background, after earlier sends). */
   sendBuffered(): void {
+    clearTimeout(this.linger);
+    this.linger = undefined;
     if (this.records.length === 0) return;
     const records = this.records;
     const bytes = this.bufferedBytes;
@@ -244,6 +255,7 @@ class PartitionTransaction {
    */
   async abandon(): Promise<void> {
     this.failure ??= new SinkError(`partition ${this.partition}'s transaction was abandoned`);
+    clearTimeout(this.linger);
     const pending = this.bufferedBytes;
     this.records = [];
     this.bufferedBytes = 0;
