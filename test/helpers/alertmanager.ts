@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { waitFor } from './kafka.js';
+import { freePort } from './ports.js';
 import { tempDir } from './run-engine.js';
 
 /** The Alertmanager `services/up.sh` starts (npm test runs it first). */
@@ -30,15 +30,6 @@ export async function activeAlerts(url: string, labels: Record<string, string>):
   const response = await fetch(`${url}/api/v2/alerts?${query}`);
   if (!response.ok) throw new Error(`GET /api/v2/alerts: ${response.status} ${await response.text()}`);
   return (await response.json()) as GettableAlert[];
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 export interface OwnAlertmanager {

@@ -7,11 +7,11 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
+import { freePort } from './ports.js';
 
 const run = promisify(execFile);
 const SERVICES = resolve(import.meta.dirname, '../../../services');
@@ -63,18 +63,6 @@ export async function privateServices(t: TestContext): Promise<PrivateServices> 
     stopRedis: async () => void (await script('down.sh', '--redis-only')),
     startRedis: async () => void (await script('up.sh')),
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => done(port));
-    });
-  });
 }
 
 export interface PrivateRedis {

@@ -13,6 +13,7 @@ import { klaxon } from '../helpers/cli.js';
 import { freshJob, generated, RULES, startEngine, writeJobConfig } from '../helpers/jobs.js';
 import { BROKERS, freshGroup, freshTopic, groupProgress, produceLines, readTopic } from '../helpers/kafka.js';
 import { runKafkaJob } from '../helpers/kafka-engine.js';
+import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/run-engine.js';
 
 /** Lines with no key (spread over the partitions by the client), and some keyed by their zone. */
@@ -75,7 +76,7 @@ test('a restart on a quiet topic is ready without new records; after `state rese
   const job = await freshJob(t);
   await produceLines(job.readings, lines);
   const dir = await tempDir(t);
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const port = await freePort();
   const config = await writeJobConfig(dir, job, 2, 'at-least-once', { http: { port, host: '127.0.0.1' } });
   const committed = await groupProgress(t, job.groupId, job.readings);
   const metrics = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();

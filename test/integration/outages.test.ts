@@ -15,6 +15,7 @@ import { klaxon } from '../helpers/cli.js';
 import { assertSameAlerts } from '../helpers/compare.js';
 import { generated, RULES, startEngine } from '../helpers/jobs.js';
 import { readCommitted } from '../helpers/kafka.js';
+import { freePort } from '../helpers/ports.js';
 import { type PrivateServices, privateServices } from '../helpers/private-services.js';
 import { runOnLines, tempDir } from '../helpers/run-engine.js';
 
@@ -52,7 +53,7 @@ async function outageJob(t: TestContext, guarantee: 'exactly-once' | 'at-least-o
   };
   await sendLines(0, 20_000, 0);
   t.after(() => producer.close());
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const port = await freePort();
   const config = join(dir, 'engine.json');
   await writeFile(
     config,
