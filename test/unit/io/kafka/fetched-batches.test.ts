@@ -61,6 +61,13 @@ test('taken in queue order, each partition gets its records once each, in offset
           if (got === undefined) return;
           // A merge never makes a batch over the limit (a batch fetched over it stays as it came).
           assert.ok(got.values.length <= Math.max(limit, 12));
+          // Values, keys, timestamps and positions stay with their offsets.
+          got.offsets.forEach((offset, i) => {
+            assert.equal(String(got.values[i]), `${got.partition}:${offset}`);
+            assert.equal(got.keys[i]?.toString() ?? null, offset % 2 === 0 ? `k${offset}` : null);
+            assert.equal(got.timestamps[i], 1_000 + offset);
+            assert.deepEqual(got.position(i), { topic: 't', partition: got.partition, offset: String(offset) });
+          });
           taken.set(got.partition, [...(taken.get(got.partition) ?? []), ...got.offsets]);
         };
         for (const step of steps) {
