@@ -38,6 +38,8 @@ export interface EngineConfigSpec {
   deliveries?: Array<Record<string, unknown>>;
   /** The config's `http` section (metrics), if any. */
   http?: Record<string, unknown>;
+  /** More keys of the source section (e.g. fetchMinBytes, fetchMaxWait). */
+  sourceOptions?: Record<string, unknown>;
   /** More keys of the state section (e.g. maxZonesInMemory, cluster). */
   stateOptions?: Record<string, unknown>;
   /** Serve metrics on any free port (EngineProcess.metricsUrl says where). */
@@ -78,6 +80,7 @@ export function writeEngineConfig(spec: EngineConfigSpec): string {
       partitions: spec.partitions,
       fromBeginning: true,
       ...(spec.commitIntervalMs === undefined ? {} : { commitInterval: spec.commitIntervalMs }),
+      ...spec.sourceOptions,
     },
     ...(spec.deliveries === undefined ? { sink: alerts } : { sinks: [alerts, ...spec.deliveries] }),
     ...(spec.http === undefined && !spec.metrics ? {} : { http: { ...(spec.metrics ? { port: 0 } : {}), ...spec.http } }),

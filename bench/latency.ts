@@ -15,11 +15,15 @@
  *   npm run bench:latency -- [--rates 10000,50000,100000,80%] [--seconds 20] [--guarantees at-least-once,exactly-once]
  *     [--zones 10000] [--skew uniform|zipf] [--zipf-s 1.1] [--anomalies 0.005] [--workers 2]
  *     [--commit-interval 200ms] [--snapshot-interval 5s] [--state redis|memory] [--producers 1] [--max N]
- *     [--zone-limits none,20000] [--builds DIR,.]
+ *     [--zone-limits none,20000] [--fetch 1/100ms,131072/20ms] [--builds DIR,.]
  *
  * --zone-limits runs each rate with each state.maxZonesInMemory in turns
  * ("none": no limit): latency with a working set larger than the limit
  * (tiering), written to latency-tiered-<skew>.
+ *
+ * --fetch runs each rate with each source.fetchMinBytes/fetchMaxWait in turns
+ * (how long the broker may hold a fetch to make it larger), written to
+ * latency-fetch.
  *
  * "80%" is 80% of the engine's maximum: --max, else the engine figure for the
  * same worker count in bench/results/kafka-throughput.json (measured first if
@@ -61,6 +65,7 @@ const { values } = parseArgs({
     max: { type: 'string' },
     builds: { type: 'string', default: '.' },
     'zone-limits': { type: 'string', default: 'none' },
+    fetch: { type: 'string' },
   },
 });
 /** Checkouts whose builds run the engine, one after the other at each rate (before/after in one run); the generator is always this one. */
@@ -82,8 +87,16 @@ const zoneLimits = values['zone-limits'].split(',').map((limit) => (limit === 'n
 if (zoneLimits.some((limit) => limit !== null && !(Number.isInteger(limit) && limit > 0))) throw new Error('--zone-limits: "none" or positive integers');
 const tiered = zoneLimits.some((limit) => limit !== null);
 if (tiered && stateType !== 'redis') throw new Error('--zone-limits needs --state redis (evicted zones are read back from Redis)');
-// Redis state, as in production, with no limit is "latency"; other states and tiered runs go beside it, so they do not replace it.
-const RESULT_NAME = tiered ? `latency-tiered-${values.skew}` : stateType === 'redis' ? 'latency' : `latency-${stateType}`;
+/** source.fetchMinBytes and fetchMaxWait of each engine run at a rate, in turns (null: the config's). */
+const fetches: Array<Fetch | null> = values.fetch === undefined ? [null] : values.fetch.split(',').map(parseFetch);
+// Redis state, as in production, with no limit and the config's fetches is "latency"; the other runs go beside it, so they do not replace it.
+const RESULT_NAME = tiered
+  ? `latency-tiered-${values.skew}`
+  : values.fetch !== undefined
+    ? 'latency-fetch'
+    : stateType === 'redis'
+      ? 'latency'
+      : `latency-${stateType}`;
 const PARTITIONS = 6;
 const LOG_DIR = join(OUT_DIR, 'latency');
 /** After the load: how long to wait for alerts still on their way, at most, and without any new one arriving. */
@@ -108,8 +121,10 @@ async function main(): Promise<void> {
     for (const rate of rates) {
       for (const [index, build] of builds.entries()) {
         for (const zoneLimit of zoneLimits) {
-          runs.push(await measure(guarantee, rate, build, index, zoneLimit));
-          await sleep(2_000);
+          for (const fetch of fetches) {
+            runs.push(await measure(guarantee, rate, build, index, zoneLimit, fetch));
+            await sleep(2_000);
+          }
         }
       }
     }
@@ -149,6 +164,8 @@ interface Run {
   guarantee: Guarantee;
   /** state.maxZonesInMemory (null: no limit). */
   zoneLimit: number | null;
+  /** source.fetchMinBytes / fetchMaxWait (null: the config's). */
+  fetch: Fetch | null;
   /** Zones evicted and read back over the whole run, from the engine's counters (null: no limit, or unreadable). */
   tier: { evictions: number; reloads: number } | null;
   offeredRate: number;
@@ -181,12 +198,14 @@ interface Run {
   histogram: string;
 }
 
-async function measure(guarantee: Guarantee, rate: number, root: string, buildIndex: number, zoneLimit: number | null): Promise<Run> {
+async function measure(guarantee: Guarantee, rate: number, root: string, buildIndex: number, zoneLimit: number | null, fetch: Fetch | null): Promise<Run> {
   const build = buildLabel(root);
-  const what = `${guarantee === 'exactly-once' ? 'eo' : 'alo'}-${rate}-b${buildIndex}${zoneLimit === null ? '' : `-z${zoneLimit}`}`;
+  const fetchName = fetch === null ? '' : `-f${fetch.minBytes}-${fetch.maxWaitMs}`;
+  const what = `${guarantee === 'exactly-once' ? 'eo' : 'alo'}-${rate}-b${buildIndex}${zoneLimit === null ? '' : `-z${zoneLimit}`}${fetchName}`;
   const name = `${resources.tag}-${what}`;
   const limitLabel = tiered ? `, limit ${zoneLimit === null ? 'none' : n(zoneLimit)}` : '';
-  const label = `${builds.length > 1 ? `${build}: ` : ''}${guarantee} @ ${n(rate)}/s${limitLabel}`;
+  const fetchLabel = fetch === null ? '' : `, fetch ${fetchText(fetch)}`;
+  const label = `${builds.length > 1 ? `${build}: ` : ''}${guarantee} @ ${n(rate)}/s${limitLabel}${fetchLabel}`;
   const [readingsTopic, alertsTopic, deadTopic] = [resources.topic(`${what}-readings`), resources.topic(`${what}-alerts`), resources.topic(`${what}-dead`)];
   for (const [topic, partitions] of [
     [readingsTopic, PARTITIONS],
@@ -210,6 +229,7 @@ async function measure(guarantee: Guarantee, rate: number, root: string, buildIn
     ...(guarantee === 'exactly-once' ? { commitIntervalMs: eoCommitMs } : {}),
     state: stateType === 'redis' ? { type: 'redis', url: redisUrl, prefix: resources.prefix(what), snapshotIntervalMs: snapshotMs } : { type: 'memory' },
     ...(zoneLimit === null ? {} : { stateOptions: { maxZonesInMemory: zoneLimit } }),
+    ...(fetch === null ? {} : { sourceOptions: { fetchMinBytes: fetch.minBytes, fetchMaxWait: fetch.maxWaitMs } }),
     metrics: true,
   });
   const watcher = await watchAlerts(alertsTopic, `${name}-watch`);
@@ -239,6 +259,7 @@ async function measure(guarantee: Guarantee, rate: number, root: string, buildIn
       build,
       guarantee,
       zoneLimit,
+      fetch,
       tier,
       rate,
       checkpointIntervalMs,
@@ -422,6 +443,7 @@ type Measured = Pick<
   | 'build'
   | 'guarantee'
   | 'zoneLimit'
+  | 'fetch'
   | 'tier'
   | 'checkpointIntervalMs'
   | 'load'
@@ -454,6 +476,7 @@ function summarise(r: Measured): Run {
     build: r.build,
     guarantee: r.guarantee,
     zoneLimit: r.zoneLimit,
+    fetch: r.fetch,
     tier: r.tier,
     offeredRate: r.rate,
     checkpointIntervalMs: r.checkpointIntervalMs,
@@ -480,6 +503,24 @@ function summarise(r: Measured): Run {
     engineSummary: r.engineSummary,
     histogram: hdr.encodeIntoCompressedBase64(histogram),
   };
+}
+
+/** A --fetch entry: source.fetchMinBytes and fetchMaxWait. */
+interface Fetch {
+  minBytes: number;
+  maxWaitMs: number;
+}
+
+function parseFetch(entry: string): Fetch {
+  const [minBytes, maxWait] = entry.split('/');
+  const fetch = { minBytes: Number(minBytes), maxWaitMs: maxWait === undefined ? Number.NaN : durationMs(maxWait, '--fetch') };
+  if (!(Number.isInteger(fetch.minBytes) && fetch.minBytes > 0 && fetch.maxWaitMs >= 0))
+    throw new Error(`--fetch: MINBYTES/WAIT entries, e.g. 131072/20ms (got "${entry}")`);
+  return fetch;
+}
+
+function fetchText(fetch: Fetch): string {
+  return `${n(fetch.minBytes)} B / ${fetch.maxWaitMs} ms`;
 }
 
 /** A build's commit: its .commit file (an exported tree), else this checkout's commit. */
@@ -666,6 +707,7 @@ function report(runs: Run[], settings: { command: string; maxRate: { readingsPer
             'evicted / read back': r.tier === null ? '-' : `${n(r.tier.evictions)} / ${n(r.tier.reloads)}`,
           }
         : {}),
+      ...(values.fetch !== undefined ? { 'fetch min bytes / max wait': r.fetch === null ? 'config' : fetchText(r.fetch) } : {}),
       'offered/s': n(r.offeredRate),
       'achieved/s': n(r.load.achievedRate),
       producer: r.load.keptUp ? 'kept up' : '**fell behind**',
@@ -687,7 +729,7 @@ function report(runs: Run[], settings: { command: string; maxRate: { readingsPer
 
 Open-loop load (bench/load-generator.ts) over ${n(zones)} zones (${values.skew}${values.skew === 'zipf' ? `, s = ${values['zipf-s']}` : ''}), ${Number(values.anomalies) * 100}% of readings at 95 °C so \`too-hot\` (> 89) fires and resolves. Latency = the time a read_committed consumer receives a \`too-hot\` firing alert − the alert's \`ts\`, which is its reading's produce time (\`Date.now()\` as the reading was handed to the producer). HDR histogram; the first ${warmup} s of each run discarded, then ${seconds} s measured.
 
-The engine runs as its own process (\`klaxon run\`, cluster.config.json pointed at fresh topics: readings ${PARTITIONS} partitions, alerts ${PARTITIONS}, dead letters 1), ${workers} workers, state ${stateType === 'redis' ? 'in Redis' : 'in memory'}.${tiered ? ` Tiering: each rate runs once per state.maxZonesInMemory in turns ("none": every zone stays in memory); a zone is evicted once a saved snapshot holds it and read back from Redis at its next reading, so with a limit under the ${n(zones)} zones a share of the readings waits for a read from Redis. "evicted / read back": the engine's klaxon_zone_evictions_total and klaxon_zone_reloads_total at the end of the run.` : ''} At-least-once: alerts go out as they are found (Kafka sink linger ${baseConfig().sink.linger})${stateType === 'redis' ? `, snapshots every ${snapshotMs} ms` : ''}. Exactly-once: alerts, dead letters and offsets commit in one transaction every ${eoCommitMs} ms${stateType === 'redis' ? `, snapshots every ${snapshotMs} ms as for at-least-once` : ''}. "80%" of the maximum: ${n(settings.maxRate.readingsPerSecond)} readings/s from ${settings.maxRate.source}.
+The engine runs as its own process (\`klaxon run\`, cluster.config.json pointed at fresh topics: readings ${PARTITIONS} partitions, alerts ${PARTITIONS}, dead letters 1), ${workers} workers, state ${stateType === 'redis' ? 'in Redis' : 'in memory'}.${tiered ? ` Tiering: each rate runs once per state.maxZonesInMemory in turns ("none": every zone stays in memory); a zone is evicted once a saved snapshot holds it and read back from Redis at its next reading, so with a limit under the ${n(zones)} zones a share of the readings waits for a read from Redis. "evicted / read back": the engine's klaxon_zone_evictions_total and klaxon_zone_reloads_total at the end of the run.` : ''}${values.fetch !== undefined ? ` Fetch size: each rate runs once per source.fetchMinBytes / fetchMaxWait in turns ("config": the config's); the broker holds a fetch until that many bytes are ready or the wait has passed, so the wait is in the end-to-end latency and not in the engine's share, which starts at the fetch.` : ''} At-least-once: alerts go out as they are found (Kafka sink linger ${baseConfig().sink.linger})${stateType === 'redis' ? `, snapshots every ${snapshotMs} ms` : ''}. Exactly-once: alerts, dead letters and offsets commit in one transaction every ${eoCommitMs} ms${stateType === 'redis' ? `, snapshots every ${snapshotMs} ms as for at-least-once` : ''}. "80%" of the maximum: ${n(settings.maxRate.readingsPerSecond)} readings/s from ${settings.maxRate.source}.
 
 "engine p50 / p99": the engine's own share of every alert's latency (not only too-hot), from the moment kafkajs hands it the fetched batch to the alert handed to the sink's producer (for exactly-once: before the transaction commits, so without the wait for the commit), from its \`klaxon_alert_latency_seconds\` histogram over the measured seconds, interpolated within buckets (0.5, 1, 1.5, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 50 ms …).
 

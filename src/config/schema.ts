@@ -71,12 +71,27 @@ const kafkaSource = z
     }),
     partitions,
     commitInterval: duration(1, 'How often offsets commit (and, exactly-once, how often transactions commit).').prefault('1s'),
+    fetchMinBytes: z
+      .int()
+      .min(1)
+      .max(4 << 20)
+      .default(65_536)
+      .meta({
+        description:
+          "Kafka's fetch.min.bytes: the broker answers a fetch once this many bytes are ready, or after fetchMaxWait. Each fetch costs the engine CPU whatever it holds, so larger fetches leave more CPU for the rest; when readings trickle in, every fetch waits fetchMaxWait.",
+      }),
+    fetchMaxWait: duration(0, "Kafka's fetch.max.wait.ms: how long the broker holds a fetch waiting for fetchMinBytes.").prefault('10ms'),
     rulesTopic: text.optional().meta({
       description:
         'The deployment\'s rules channel: a compacted topic of rule set versions, keyed by version, that every engine process reads at start and follows (`klaxon rules apply` publishes to it). Default: "<topic>.rules".',
     }),
   })
-  .transform(({ commitInterval, rulesTopic, ...kafka }) => ({ ...kafka, commitIntervalMs: commitInterval, rulesTopic: rulesTopic ?? `${kafka.topic}.rules` }))
+  .transform(({ commitInterval, fetchMaxWait, rulesTopic, ...kafka }) => ({
+    ...kafka,
+    commitIntervalMs: commitInterval,
+    fetchMaxWaitMs: fetchMaxWait,
+    rulesTopic: rulesTopic ?? `${kafka.topic}.rules`,
+  }))
   .meta({ description: 'Consumes readings from a Kafka topic as a consumer group.' });
 
 const source = z.discriminatedUnion('type', [fileSource, stdinSource, generatorSource, kafkaSource]);

@@ -8,7 +8,7 @@ import { MAX_QUEUED_BATCHES, waitForRoom } from './batch-room.js';
 import { createKafka, ensureTopic } from './client.js';
 import { type FetchedBatch, FetchedBatches, fetchedBatch } from './fetched-batches.js';
 import { adminOffsets, LagTracker } from './lag.js';
-import { CONSUMER_SETTINGS } from './options.js';
+import { consumerSettings } from './options.js';
 import { kafkaOutage } from './outage.js';
 
 const log = logger('kafka-source');
@@ -87,7 +87,7 @@ export class KafkaSource implements Source {
   static async connect(config: KafkaSourceConfig, engine: EngineOptions): Promise<KafkaSource> {
     const kafka = createKafka(config.brokers, config.clientId);
     await ensureTopic(kafka, config.topic, config.partitions);
-    const consumer = kafka.consumer({ groupId: config.groupId, ...CONSUMER_SETTINGS });
+    const consumer = kafka.consumer({ groupId: config.groupId, ...consumerSettings(config) });
     const admin = kafka.admin();
     const source = new KafkaSource(consumer, admin, config, engine.batchSize);
     consumer.on(consumer.events.GROUP_JOIN, (event) => source.onAssignment(event.payload.memberId, event.payload.memberAssignment));

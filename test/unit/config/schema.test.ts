@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseConfig } from '../../../src/config/load.js';
 import { configSchema } from '../../../src/config/schema.js';
+import { consumerSettings } from '../../../src/io/kafka/options.js';
 
 const parse = (raw: unknown) => parseConfig(raw, { baseDir: '/', env: {} });
 
 /** Each duration key of withDurations, as milliseconds and as a string. */
 const DURATIONS = {
   commitInterval: [2_000, '2s'],
+  fetchMaxWait: [20, '20ms'],
   linger: [10, '10ms'],
   deadLetterLinger: [0, '0ms'],
   snapshotInterval: [90_000, '1.5m'],
@@ -20,7 +22,7 @@ const DURATIONS = {
 function withDurations(form: 0 | 1): Record<string, unknown> {
   const d = (key: keyof typeof DURATIONS) => DURATIONS[key][form];
   return {
-    source: { type: 'kafka', topic: 'readings', groupId: 'g', commitInterval: d('commitInterval') },
+    source: { type: 'kafka', topic: 'readings', groupId: 'g', commitInterval: d('commitInterval'), fetchMaxWait: d('fetchMaxWait') },
     sink: { type: 'kafka', topic: 'alerts', linger: d('linger') },
     deadLetter: { type: 'kafka', topic: 'dead', linger: d('deadLetterLinger') },
     state: { type: 'redis', snapshotInterval: d('snapshotInterval') },
@@ -42,6 +44,7 @@ describe('durations', () => {
       [300_000, 3_600_000],
     );
     assert.equal(fromNumbers.source.type === 'kafka' && fromNumbers.source.commitIntervalMs, 2_000);
+    assert.equal(fromNumbers.source.type === 'kafka' && fromNumbers.source.fetchMaxWaitMs, 20);
     assert.equal(fromNumbers.sink.type === 'kafka' && fromNumbers.sink.lingerMs, 10);
     assert.equal(fromNumbers.deadLetter.type === 'kafka' && fromNumbers.deadLetter.lingerMs, 0);
     assert.equal(fromNumbers.state.type === 'redis' && fromNumbers.state.snapshotIntervalMs, 90_000);
@@ -61,6 +64,36 @@ describe('durations', () => {
     for (const pane of [0, '0s']) {
       assert.throws(() => parse({ ...withDurations(0), window: { pane } }), /\/window\/pane: must be a duration/);
     }
+  });
+});
+
+describe("the Kafka source's fetch size", () => {
+  const kafkaSource = (fetch: Record<string, unknown>) => {
+    const { source } = parse({
+      source: { type: 'kafka', topic: 'readings', groupId: 'g', ...fetch },
+      sink: { type: 'stdout' },
+      rules: [{ id: 't', type: 'threshold', above: 1 }],
+    });
+    if (source.type !== 'kafka') throw new Error('not a kafka source');
+    return source;
+  };
+
+  test('reaches the consumer: by default the broker holds a fetch for 64 KiB or 10 ms; given, for what is given', () => {
+    const byDefault = consumerSettings(kafkaSource({}));
+    assert.equal(byDefault.minBytes, 65_536);
+    assert.equal(byDefault.maxWaitTimeInMs, 10);
+    const given = consumerSettings(kafkaSource({ fetchMinBytes: 1, fetchMaxWait: '100ms' }));
+    assert.equal(given.minBytes, 1);
+    assert.equal(given.maxWaitTimeInMs, 100);
+    // The rest of the consumer's settings are untouched.
+    assert.equal(given.maxBytesPerPartition, byDefault.maxBytesPerPartition);
+  });
+
+  test('a size out of range stops the start, naming the field', () => {
+    for (const fetchMinBytes of [0, 1.5, 8 << 20]) {
+      assert.throws(() => kafkaSource({ fetchMinBytes }), /\/source\/fetchMinBytes/);
+    }
+    assert.throws(() => kafkaSource({ fetchMaxWait: 'soon' }), /\/source\/fetchMaxWait/);
   });
 });
 
