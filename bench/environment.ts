@@ -12,7 +12,10 @@ export const RESULTS_DIR = join(BENCH_DIR, 'results');
 export function environment(): Record<string, unknown> {
   let commit = 'unknown';
   try {
-    const git = (args: string) => execSync(`git ${args}`, { cwd: BENCH_DIR, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const git = (args: string) =>
+      execSync(`git ${args}`, { cwd: BENCH_DIR, stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim();
     commit = git('rev-parse --short HEAD');
     // An engine built from uncommitted sources is not the commit's: say so, or a before/after of HEAD and the work on it reads as one build twice.
     if (git('status --porcelain --untracked-files=no -- ../src ../workers') !== '') commit += '+changes';
