@@ -76,6 +76,9 @@ export class PaneRing {
       if (m !== Number.NEGATIVE_INFINITY) this.dropThrough(p - r);
       this.max = p;
       k = this.insertAt(this.length, p);
+    } else if (p === m && this.isSet(p % r)) {
+      // The newest pane, as for most readings (in time order): the last entry, with no count over the bitmap.
+      k = this.physical(this.length - 1);
     } else if (p <= m - r) {
       return false;
     } else if (this.isSet(p % r)) {
@@ -135,7 +138,8 @@ export class PaneRing {
     if (lo <= hi && this.length > 0) {
       const n = this.countBetween(lo, hi);
       const capacity = this.capacity;
-      let k = this.physical(this.countBetween(m - r + 1, lo - 1));
+      // Every entry is in (M − R, M]: a span ending at M starts n entries before the end.
+      let k = this.physical(hi === m ? this.length - n : this.countBetween(m - r + 1, lo - 1));
       for (let i = 0; i < n; i++) {
         const x = this.sumAt(k);
         const next = sum + x;
