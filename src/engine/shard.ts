@@ -182,6 +182,13 @@ export class Shard {
       const zone = zoneFromImage(zoneId, images[i] as Uint8Array, this.window, this.book);
       this.zones.get(zoneId)?.release();
       this.zones.set(zoneId, zone);
+      // A copy set aside for eviction is replaced too: left there, a later eviction of the restored zone would
+      // overwrite it without giving its places back.
+      const setAside = this.evicting.get(zoneId);
+      if (setAside !== undefined) {
+        this.evicting.delete(zoneId);
+        setAside.release();
+      }
     });
   }
 

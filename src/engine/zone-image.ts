@@ -118,8 +118,14 @@ export function zoneFromImage(zoneId: string, image: Uint8Array, window: WindowP
   HEADER.forEach((field, i) => {
     if (field !== 'format') zone[field as HeaderField] = smallIntegerAsSmi(fields[i] as number);
   });
-  readStats(zone, image.subarray(IMAGE_HEADER_BYTES, statsEnd));
-  decodeRuleStates(zone, image.subarray(statsEnd, statsEnd + ruleBytes), ids, zoneId);
+  try {
+    readStats(zone, image.subarray(IMAGE_HEADER_BYTES, statsEnd));
+    decodeRuleStates(zone, image.subarray(statsEnd, statsEnd + ruleBytes), ids, zoneId);
+  } catch (error) {
+    // A bad image: the places the zone took so far go back (the zone is never used).
+    zone.release();
+    throw error;
+  }
   zone.ruleCapacity = image.byteLength - statsEnd;
   zone.markSnapshotted();
   return zone;

@@ -72,3 +72,32 @@ test('dropped, released and replaced zones give their places back; new zones reu
   assert.ok(slabBytesInUse() <= inUse, `${slabBytesInUse()} bytes in use after the restore, ${inUse} before`);
   assert.deepEqual(images(fresh, kept), before);
 });
+
+test('a zone restored while a copy of it is set aside for eviction replaces that copy, and a bad image keeps no places', () => {
+  // This test's own zones only: whatever it holds when done is a leak.
+  const baseline = slabBytesInUse();
+  const shard = new Shard(shardSetup(RULES, 1, 0));
+  shard.process(linesTask(readings(['a'], 40), 1));
+  shard.snapshot([1], 1);
+  const [saved] = images(shard, ['a']);
+  assert.deepEqual(shard.evict([1], [1], 0).zoneIds, ['a']);
+  // Restored (not "if absent") while set aside: the restored zone replaces the copy set aside.
+  shard.restore(['a'], [saved as Uint8Array]);
+  // Evicted again, then the partition leaves: every place comes back.
+  shard.snapshot([1], 2);
+  assert.deepEqual(shard.evict([1], [2], 0).zoneIds, ['a']);
+  shard.drop([1]);
+  assert.equal(slabBytesInUse(), baseline, 'no place of the zone is still held');
+
+  // An image whose rule states do not decode: the restore fails, and the zone it began takes nothing with it.
+  // 37 readings: the last one is hot, so the zone holds a FIRING rule state.
+  shard.process(linesTask(readings(['b'], 37), 2));
+  const [image] = images(shard, ['b']);
+  const ruleCapacity = shard.zones.get('b')?.ruleCapacity ?? 0;
+  assert.ok(ruleCapacity > 0);
+  shard.drop([2]);
+  const bad = (image as Uint8Array).slice();
+  bad.fill(0xc1, bad.byteLength - ruleCapacity);
+  assert.throws(() => shard.restore(['b'], [bad]));
+  assert.equal(slabBytesInUse(), baseline, 'the failed restore gave its places back');
+});
