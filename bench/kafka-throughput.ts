@@ -5,7 +5,8 @@
  * 5 s) → alerts topic; at each worker count (one process) and each process
  * count (processes in one consumer group, `processWorkers` workers each).
  * Against the ceiling of a plain kafkajs consumer that only counts the same
- * backlog with the same fetch settings, before and after the engine runs, in
+ * backlog with the engine's consumer settings (not its fetch wait, which a
+ * backlog never reaches: every fetch is full), before and after the engine runs, in
  * the same run, so the ratios compare like with like on a shared machine.
  *
  * An engine run is timed on the group's committed offsets (polled every

@@ -135,11 +135,9 @@ export class SlabPool {
     // Taken from the end: place 0 first.
     this.freeIn[slab] = Array.from({ length: this.placesPerSlab }, (_, i) => this.placesPerSlab - 1 - i);
     this.usedIn[slab] = 0;
-    // A reused number may still stand in `roomy` from before its slab was freed.
-    if (!this.isRoomy[slab]) {
-      this.isRoomy[slab] = true;
-      this.roomy.push(slab);
-    }
+    // `roomy` is empty here, every flag cleared as its entry was dropped.
+    this.isRoomy[slab] = true;
+    this.roomy.push(slab);
     return slab;
   }
 

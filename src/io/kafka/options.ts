@@ -3,7 +3,8 @@ import type { ConsumerConfig, ProducerConfig } from 'kafkajs';
 /**
  * How Klaxon's Kafka clients are configured, in one place.
  *
- * The engine's consumer (the benchmark's plain consumer uses the same).
+ * The engine's consumer, before the source's fetch settings (consumerSettings);
+ * the benchmark's plain consumer uses these as they are.
  * kafkajs decodes a whole fetch on the coordinator thread before handing
  * anything on, which leaves the workers idle meanwhile; smaller fetches
  * (2 MiB) were measured slower overall, so fetches stay large.
