@@ -81,6 +81,10 @@ const kafkaSource = z
           "Kafka's fetch.min.bytes: the broker answers a fetch once this many bytes are ready, or after fetchMaxWait. Each fetch costs the engine CPU whatever it holds, so larger fetches leave more CPU for the rest; when readings trickle in, every fetch waits fetchMaxWait.",
       }),
     fetchMaxWait: duration(0, "Kafka's fetch.max.wait.ms: how long the broker holds a fetch waiting for fetchMinBytes.").prefault('10ms'),
+    recordDecoder: z.enum(['klaxon', 'kafkajs']).default('klaxon').meta({
+      description:
+        "Who decodes fetched record batches: Klaxon's decoder (the same records as kafkajs's, at less than half its CPU; anything unusual is handed to kafkajs's) or kafkajs's own. One choice per process.",
+    }),
     rulesTopic: text.optional().meta({
       description:
         'The deployment\'s rules channel: a compacted topic of rule set versions, keyed by version, that every engine process reads at start and follows (`klaxon rules apply` publishes to it). Default: "<topic>.rules".',

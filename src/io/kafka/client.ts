@@ -1,6 +1,8 @@
 import { Kafka, type LogEntry, logLevel } from 'kafkajs';
 import { SourceError } from '../../errors.js';
 import { logger } from '../../log.js';
+// Before any client fetches: puts Klaxon's record batch decoder in kafkajs's place (see there).
+import './record-batch-decoder.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 

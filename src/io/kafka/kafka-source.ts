@@ -10,6 +10,7 @@ import { type FetchedBatch, FetchedBatches, fetchedBatch } from './fetched-batch
 import { adminOffsets, LagTracker } from './lag.js';
 import { consumerSettings } from './options.js';
 import { kafkaOutage } from './outage.js';
+import { useRecordDecoder } from './record-batch-decoder.js';
 
 const log = logger('kafka-source');
 
@@ -85,6 +86,8 @@ export class KafkaSource implements Source {
   }
 
   static async connect(config: KafkaSourceConfig, engine: EngineOptions): Promise<KafkaSource> {
+    if (!useRecordDecoder(config.recordDecoder) && config.recordDecoder === 'klaxon')
+      log.warn("kafkajs's fetch decoding was loaded before Klaxon's record decoder could take its place: kafkajs's own decodes the records");
     const kafka = createKafka(config.brokers, config.clientId);
     await ensureTopic(kafka, config.topic, config.partitions);
     const consumer = kafka.consumer({ groupId: config.groupId, ...consumerSettings(config) });

@@ -95,6 +95,12 @@ describe("the Kafka source's fetch size", () => {
     }
     assert.throws(() => kafkaSource({ fetchMaxWait: 'soon' }), /\/source\/fetchMaxWait/);
   });
+
+  test("records are decoded by Klaxon's decoder unless kafkajs's is chosen; anything else stops the start, naming the field", () => {
+    assert.equal(kafkaSource({}).recordDecoder, 'klaxon');
+    assert.equal(kafkaSource({ recordDecoder: 'kafkajs' }).recordDecoder, 'kafkajs');
+    assert.throws(() => kafkaSource({ recordDecoder: 'librdkafka' }), /\/source\/recordDecoder/);
+  });
 });
 
 describe('configSchema', () => {

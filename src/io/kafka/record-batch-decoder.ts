@@ -1,0 +1,319 @@
+import { createRequire } from 'node:module';
+
+/**
+ * A faster decoder of Kafka record batches for kafkajs, giving the same records.
+ *
+ * kafkajs decodes each record through a Decoder of its own, a slice, and two
+ * 64-bit sums done by parsing and printing BigInts (offset and timestamp), with a
+ * Long per byte of the timestamp's varint: on a backlog that was ~1 µs of the
+ * coordinator's ~3.8 µs per reading, with the garbage it leaves for the GC
+ * threads (bench/results/profile.md). Records of the usual shape are read here
+ * straight from the fetch buffer with plain numbers. Anything else — a varint
+ * longer than 4 bytes, a negative length, a field past its record, offsets or
+ * times beyond 2^53, a header named `__proto__` — sends the whole batch to
+ * kafkajs's own decoder, so the records are always exactly what kafkajs makes
+ * (test/io/kafka/record-batch-decoder.test.ts checks both against each other).
+ *
+ * kafkajs 2.2.4 is its last release; package.json pins it, because this reads
+ * its internal modules.
+ */
+
+const requireKafkajs = createRequire(import.meta.url);
+const DECODER_PATH = requireKafkajs.resolve('kafkajs/src/protocol/recordBatch/v0/decoder.js');
+const DECODE_MESSAGES_PATH = requireKafkajs.resolve('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js');
+
+/** kafkajs's Decoder: the fields and methods used here. */
+export interface KafkajsDecoder {
+  buffer: Buffer;
+  offset: number;
+  readInt8(): number;
+  readInt16(): number;
+  readInt32(): number;
+  readInt64(): bigint;
+  readAll(): Buffer;
+  slice(size: number): KafkajsDecoder;
+  forward(size: number): void;
+}
+
+type Headers = Record<string, Buffer | null | Array<Buffer | null>>;
+
+/** A record as kafkajs's record decoder makes it, field for field. */
+export interface DecodedRecord {
+  magicByte: number;
+  attributes: number;
+  timestamp: string;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Headers;
+  isControlRecord: boolean;
+  batchContext: BatchContext;
+}
+
+interface BatchContext {
+  firstOffset: string;
+  firstTimestamp: string;
+  partitionLeaderEpoch: number;
+  inTransaction: boolean;
+  isControlBatch: boolean;
+  lastOffsetDelta: number;
+  producerId: string;
+  producerEpoch: number;
+  firstSequence: number;
+  maxTimestamp: string;
+  timestampType: number;
+  magicByte: number;
+}
+
+export type RecordBatchDecode = (fetchDecoder: KafkajsDecoder) => Promise<Omit<BatchContext, 'magicByte'> & { records: DecodedRecord[] }>;
+
+interface Codec {
+  decompress(buffer: Buffer): Promise<Buffer>;
+}
+
+const kafkajsDecode = requireKafkajs(DECODER_PATH) as RecordBatchDecode;
+const { lookupCodecByAttributes } = requireKafkajs('kafkajs/src/protocol/message/compression/index.js') as {
+  lookupCodecByAttributes: (attributes: number) => Codec | null;
+};
+const DecoderClass = requireKafkajs('kafkajs/src/protocol/decoder.js') as new (buffer: Buffer) => KafkajsDecoder;
+
+const TIMESTAMP_TYPE_FLAG_MASK = 0x8;
+const TRANSACTIONAL_FLAG_MASK = 0x10;
+const CONTROL_FLAG_MASK = 0x20;
+const LOG_APPEND_TIME = 1;
+const CREATE_TIME = 0;
+
+/** Thrown where the batch is not of the usual shape: kafkajs decodes it instead. */
+const UNUSUAL = new Error('not a usual record batch');
+
+/**
+ * Reads the records of one batch from `buffer[start, end)`, or throws UNUSUAL.
+ * A varint of at most 4 bytes is read the way kafkajs reads it (zigzag, no
+ * overflow below 2^28); longer ones are left to kafkajs, whose 32-bit
+ * arithmetic on them this does not copy.
+ */
+class RecordReader {
+  private pos: number;
+  constructor(
+    private readonly buffer: Buffer,
+    start: number,
+    private end: number,
+  ) {
+    this.pos = start;
+  }
+
+  get position(): number {
+    return this.pos;
+  }
+
+  varint(): number {
+    const b = this.buffer;
+    let p = this.pos;
+    if (p >= this.end) throw UNUSUAL;
+    let byte = b[p++] as number;
+    let result = byte & 0x7f;
+    if (byte >= 0x80) {
+      if (p >= this.end) throw UNUSUAL;
+      byte = b[p++] as number;
+      result |= (byte & 0x7f) << 7;
+      if (byte >= 0x80) {
+        if (p >= this.end) throw UNUSUAL;
+        byte = b[p++] as number;
+        result |= (byte & 0x7f) << 14;
+        if (byte >= 0x80) {
+          if (p >= this.end) throw UNUSUAL;
+          byte = b[p++] as number;
+          if (byte >= 0x80) throw UNUSUAL;
+          result |= byte << 21;
+        }
+      }
+    }
+    this.pos = p;
+    return (result >>> 1) ^ -(result & 1);
+  }
+
+  int8(): number {
+    if (this.pos >= this.end) throw UNUSUAL;
+    return this.buffer.readInt8(this.pos++);
+  }
+
+  /** Bytes of a varint length: null for -1, as kafkajs's readVarIntBytes. */
+  bytes(): Buffer | null {
+    const length = this.varint();
+    if (length === -1) return null;
+    if (length < 0 || this.pos + length > this.end) throw UNUSUAL;
+    const view = this.buffer.subarray(this.pos, this.pos + length);
+    this.pos += length;
+    return view;
+  }
+
+  /** A record's varint length: what follows is read within it only. */
+  enter(): number {
+    const length = this.varint();
+    if (length < 0 || this.pos + length > this.end) throw UNUSUAL;
+    const outer = this.end;
+    this.end = this.pos + length;
+    return outer;
+  }
+
+  /** Past the record, whatever of it was left unread (kafkajs ignores that too). */
+  leave(outer: number): void {
+    this.pos = this.end;
+    this.end = outer;
+  }
+}
+
+/** A 64-bit decimal as a number, when every sum with it below stays exact; else UNUSUAL. */
+function safeBase(decimal: string): number {
+  const value = Number(decimal);
+  // 2^28 is the largest delta a 4-byte varint gives, so base ± that stays exact.
+  if (!Number.isSafeInteger(value) || Math.abs(value) > Number.MAX_SAFE_INTEGER - 2 ** 28) throw UNUSUAL;
+  return value;
+}
+
+function readHeaders(reader: RecordReader): Headers {
+  const count = reader.varint();
+  const headers: Headers = {};
+  if (count === -1) return headers;
+  if (count < 0) throw UNUSUAL;
+  for (let i = 0; i < count; i++) {
+    const keyBytes = reader.bytes();
+    const key = keyBytes === null ? 'null' : keyBytes.toString('utf8');
+    // kafkajs builds the object with spreads, which make `__proto__` an own key; assignment would not.
+    if (key === '__proto__') throw UNUSUAL;
+    const value = reader.bytes();
+    const existing = headers[key];
+    headers[key] = existing === undefined ? value : Array.isArray(existing) ? existing.concat([value]) : [existing, value];
+  }
+  return headers;
+}
+
+function readRecords(buffer: Buffer, start: number, end: number, count: number, context: BatchContext): DecodedRecord[] {
+  const firstOffset = safeBase(context.firstOffset);
+  const logAppend = context.timestampType === LOG_APPEND_TIME && context.maxTimestamp;
+  const firstTimestamp = logAppend ? 0 : safeBase(context.firstTimestamp);
+  const reader = new RecordReader(buffer, start, end);
+  const records = new Array<DecodedRecord>(count);
+  for (let i = 0; i < count; i++) {
+    const outer = reader.enter();
+    const attributes = reader.int8();
+    const timestampDelta = reader.varint();
+    const offsetDelta = reader.varint();
+    const key = reader.bytes();
+    const value = reader.bytes();
+    const headers = readHeaders(reader);
+    reader.leave(outer);
+    records[i] = {
+      magicByte: context.magicByte,
+      attributes,
+      timestamp: logAppend ? context.maxTimestamp : String(firstTimestamp + timestampDelta),
+      offset: String(firstOffset + offsetDelta),
+      key,
+      value,
+      headers,
+      isControlRecord: context.isControlBatch,
+      batchContext: context,
+    };
+  }
+  return records;
+}
+
+/** Batches decoded here, and batches handed to kafkajs's decoder. */
+export const recordDecoderCounts = { usual: 0, handedToKafkajs: 0 };
+
+/**
+ * kafkajs's RecordBatch decoder, with the records read by readRecords. On
+ * anything it does not expect it starts the batch again with kafkajs's
+ * decoder, which then gives kafkajs's records or throws kafkajs's error (a
+ * partial batch at the end of a fetch is one, and its caller expects it).
+ */
+export const decodeRecordBatch: RecordBatchDecode = async (fetchDecoder) => {
+  const start = fetchDecoder.offset;
+  try {
+    const batch = await decodeUsualBatch(fetchDecoder);
+    recordDecoderCounts.usual++;
+    return batch;
+  } catch {
+    fetchDecoder.offset = start;
+    recordDecoderCounts.handedToKafkajs++;
+    return kafkajsDecode(fetchDecoder);
+  }
+};
+
+async function decodeUsualBatch(fetchDecoder: KafkajsDecoder): ReturnType<RecordBatchDecode> {
+  const firstOffset = fetchDecoder.readInt64().toString();
+  const length = fetchDecoder.readInt32();
+  if (length < 0 || fetchDecoder.buffer.length - fetchDecoder.offset < length) throw UNUSUAL;
+  const decoder = fetchDecoder.slice(length);
+  fetchDecoder.forward(length);
+  const partitionLeaderEpoch = decoder.readInt32();
+  const magicByte = decoder.readInt8();
+  decoder.readInt32(); // CRC: kafkajs does not check it either
+  const attributes = decoder.readInt16();
+  const lastOffsetDelta = decoder.readInt32();
+  const firstTimestamp = decoder.readInt64().toString();
+  const maxTimestamp = decoder.readInt64().toString();
+  const producerId = decoder.readInt64().toString();
+  const producerEpoch = decoder.readInt16();
+  const firstSequence = decoder.readInt32();
+  const recordContext = {
+    firstOffset,
+    firstTimestamp,
+    partitionLeaderEpoch,
+    inTransaction: (attributes & TRANSACTIONAL_FLAG_MASK) > 0,
+    isControlBatch: (attributes & CONTROL_FLAG_MASK) > 0,
+    lastOffsetDelta,
+    producerId,
+    producerEpoch,
+    firstSequence,
+    maxTimestamp,
+    timestampType: (attributes & TIMESTAMP_TYPE_FLAG_MASK) > 0 ? LOG_APPEND_TIME : CREATE_TIME,
+  };
+  const context: BatchContext = { ...recordContext, magicByte };
+  const records = await decodeRecords(lookupCodecByAttributes(attributes), decoder, context);
+  return { ...recordContext, records };
+}
+
+async function decodeRecords(codec: Codec | null, decoder: KafkajsDecoder, context: BatchContext): Promise<DecodedRecord[]> {
+  const count = decoder.readInt32();
+  if (codec === null) {
+    if (count < 0) throw UNUSUAL;
+    return readRecords(decoder.buffer, decoder.offset, decoder.buffer.length, count, context);
+  }
+  if (count <= 0) return [];
+  const decompressed = await codec.decompress(decoder.readAll());
+  return readRecords(decompressed, 0, decompressed.length, count, context);
+}
+
+export type RecordDecoderChoice = 'klaxon' | 'kafkajs';
+
+let choice: RecordDecoderChoice = 'klaxon';
+
+const dispatch: RecordBatchDecode = (fetchDecoder) => (choice === 'klaxon' ? decodeRecordBatch(fetchDecoder) : kafkajsDecode(fetchDecoder));
+
+/**
+ * Puts `dispatch` in the place of kafkajs's decoder for every kafkajs client
+ * in this process, when this module loads (client.ts imports it, so before any
+ * fetch). kafkajs loads its fetch decoding on the first fetch and binds the
+ * decoder then; if that happened already, kafkajs's decoder stays: false.
+ */
+function install(): boolean {
+  const cached = requireKafkajs.cache[DECODER_PATH];
+  if (requireKafkajs.cache[DECODE_MESSAGES_PATH] !== undefined || cached === undefined) return false;
+  cached.exports = dispatch;
+  return true;
+}
+const installed = install();
+
+/**
+ * Which decoder reads fetched record batches in this process (`kafkajs`: its
+ * own, for every batch). Returns false if this decoder could not be put in
+ * kafkajs's place (see install), whatever the choice.
+ */
+export function useRecordDecoder(which: RecordDecoderChoice): boolean {
+  choice = which;
+  return installed;
+}
+
+/** For tests: kafkajs's own decoder and its Decoder class. */
+export const kafkajsInternals = { decode: kafkajsDecode, Decoder: DecoderClass };

@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import {
+  decodeRecordBatch,
+  type KafkajsDecoder,
+  kafkajsInternals,
+  type RecordBatchDecode,
+  recordDecoderCounts,
+  useRecordDecoder,
+} from '../../../../src/io/kafka/record-batch-decoder.js';
+
+const require = createRequire(import.meta.url);
+const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') as {
+  RecordBatch: (batch: Record<string, unknown>) => Promise<{ buffer: Buffer }>;
+};
+const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (record: Record<string, unknown>) => unknown;
+const Long = require('kafkajs/src/utils/long.js') as { fromValue(value: string | number): unknown };
+const GZIP = 1;
+/** Where the low byte of a batch's attributes sits: firstOffset 8, length 4, epoch 4, magic 1, CRC 4, then int16. */
+const ATTRIBUTES_LOW_BYTE = 22;
+const LOG_APPEND_TIME_FLAG = 0x8;
+const CONTROL_FLAG = 0x20;
+/** decodeMessages stops when fewer bytes than a batch's overhead are left. */
+const RECORD_BATCH_OVERHEAD = 49;
+
+const bytes = (max: number) => fc.uint8Array({ maxLength: max }).map((array) => Buffer.from(array));
+// kafkajs's encoder cannot write a null header value; the damaged-bytes property reaches such records.
+const headerValue = bytes(20);
+const headers = fc.dictionary(
+  fc.constantFrom('a', 'b', 'trace', 'null', '__proto__', 'constructor', '1', 'é'),
+  fc.oneof(headerValue, fc.array(headerValue, { minLength: 1, maxLength: 3 })),
+  {
+    maxKeys: 3,
+  },
+);
+/** Deltas mostly as a producer writes them, sometimes past what a 4-byte varint holds. */
+const delta = (usual: fc.Arbitrary<number>) =>
+  fc.oneof({ weight: 40, arbitrary: usual }, { weight: 1, arbitrary: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }) });
+const record = fc.record({
+  timestampDelta: delta(fc.integer({ min: -1_000, max: 600_000 })),
+  key: fc.option(bytes(40), { freq: 3 }),
+  value: fc.option(bytes(300), { freq: 10 }),
+  headers: fc.option(headers, { freq: 2 }),
+  offsetDeltaJump: delta(fc.constant(1)),
+});
+const batch = fc.record({
+  firstOffset: fc.oneof(
+    { weight: 4, arbitrary: fc.bigInt({ min: 0n, max: 10n ** 9n }) },
+    fc.bigInt({ min: 2n ** 53n - 2n ** 29n, max: 2n ** 53n + 10n }),
+    fc.bigInt({ min: 0n, max: 2n ** 62n }),
+  ),
+  firstTimestamp: fc.oneof(
+    { weight: 4, arbitrary: fc.integer({ min: 1_600_000_000_000, max: 1_900_000_000_000 }) },
+    fc.constant(-1),
+    fc.bigInt({ min: -(2n ** 62n), max: 2n ** 62n }).map(String),
+  ),
+  records: fc.array(record, { maxLength: 12 }),
+  gzip: fc.boolean(),
+  transactional: fc.boolean(),
+  logAppendTime: fc.boolean(),
+  control: fc.boolean(),
+});
+
+type BatchSpec = typeof batch extends fc.Arbitrary<infer T> ? T : never;
+
+async function encode(spec: BatchSpec): Promise<Buffer> {
+  let offsetDelta = -1;
+  const records = spec.records.map((r) => {
+    offsetDelta = r.offsetDeltaJump === 1 ? offsetDelta + 1 : r.offsetDeltaJump;
+    return Record({ offsetDelta, timestampDelta: Long.fromValue(r.timestampDelta), key: r.key, value: r.value, headers: r.headers ?? {} });
+  });
+  const encoded = await RecordBatch({
+    compression: spec.gzip ? GZIP : 0,
+    firstOffset: Long.fromValue(spec.firstOffset.toString()),
+    firstTimestamp: Long.fromValue(spec.firstTimestamp),
+    maxTimestamp: Long.fromValue(1_700_000_000_000),
+    lastOffsetDelta: Math.max(0, offsetDelta),
+    transactional: spec.transactional,
+    records,
+  });
+  const buffer = Buffer.from(encoded.buffer);
+  // The CRC is not checked by either decoder, so flags can be set after encoding.
+  buffer[ATTRIBUTES_LOW_BYTE] = (buffer[ATTRIBUTES_LOW_BYTE] as number) | (spec.logAppendTime ? LOG_APPEND_TIME_FLAG : 0) | (spec.control ? CONTROL_FLAG : 0);
+  return buffer;
+}
+
+/** decodeMessages' loop over a partition's record batches, with the given batch decoder. */
+async function decodeAll(buffer: Buffer, decode: RecordBatchDecode): Promise<{ batches: unknown[]; end: number; error?: string }> {
+  const decoder = new kafkajsInternals.Decoder(Buffer.from(buffer)) as KafkajsDecoder & { canReadBytes(n: number): boolean };
+  const batches: unknown[] = [];
+  try {
+    while (decoder.canReadBytes(RECORD_BATCH_OVERHEAD)) batches.push(await decode(decoder));
+  } catch (error) {
+    return { batches, end: decoder.offset, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+  }
+  return { batches, end: decoder.offset };
+}
+
+async function sameAsKafkajs(buffer: Buffer): Promise<void> {
+  const ours = await decodeAll(buffer, decodeRecordBatch);
+  const theirs = await decodeAll(buffer, kafkajsInternals.decode);
+  assert.deepEqual(ours, theirs);
+}
+
+describe('decodeRecordBatch against kafkajs', () => {
+  test('the same batches, records and end position for batches as producers write them, and for unusual ones', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(batch, { minLength: 1, maxLength: 3 }), async (specs) => {
+        await sameAsKafkajs(Buffer.concat(await Promise.all(specs.map(encode))));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('the same when the fetch ends inside a batch (kafkajs throws its partial-message error) or bytes are damaged', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(batch, { minLength: 1, maxLength: 2 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0, max: 255 })), { maxLength: 3 }),
+        async (specs, cutAt, damage) => {
+          const whole = Buffer.concat(await Promise.all(specs.map(encode)));
+          await sameAsKafkajs(whole.subarray(0, Math.floor(whole.length * cutAt)));
+          const damaged = Buffer.from(whole);
+          for (const [at, byte] of damage) damaged[Math.floor(at * (damaged.length - 1))] = byte;
+          await sameAsKafkajs(damaged);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test('the usual batch is read without kafkajs; one with a 5-byte varint is handed to it', async () => {
+    const usual = await encode({
+      firstOffset: 42n,
+      firstTimestamp: 1_700_000_000_000,
+      records: [{ timestampDelta: 5, key: null, value: Buffer.from('{"zone_id":"z"}'), headers: null, offsetDeltaJump: 1 }],
+      gzip: false,
+      transactional: false,
+      logAppendTime: false,
+      control: false,
+    });
+    const before = { ...recordDecoderCounts };
+    const [decoded] = (await decodeAll(usual, decodeRecordBatch)).batches as Array<{ records: Array<{ offset: string; timestamp: string; value: Buffer }> }>;
+    assert.deepEqual(
+      decoded?.records.map((r) => [r.offset, r.timestamp, r.value.toString()]),
+      [['42', '1700000000005', '{"zone_id":"z"}']],
+    );
+    assert.deepEqual(recordDecoderCounts, { usual: before.usual + 1, handedToKafkajs: before.handedToKafkajs });
+    const unusual = await encode({
+      firstOffset: 42n,
+      firstTimestamp: 1_700_000_000_000,
+      records: [{ timestampDelta: 2 ** 30, key: null, value: null, headers: null, offsetDeltaJump: 1 }],
+      gzip: false,
+      transactional: false,
+      logAppendTime: false,
+      control: false,
+    });
+    await sameAsKafkajs(unusual);
+    assert.equal(recordDecoderCounts.handedToKafkajs, before.handedToKafkajs + 1);
+  });
+});
+
+describe('useRecordDecoder', () => {
+  test('takes kafkajs’s place before its fetch decoding loads, and the choice switches between the two', async () => {
+    assert.equal(useRecordDecoder('klaxon'), true, 'kafkajs’s fetch decoding was not loaded yet in this process');
+    const decodeMessages = require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js') as (decoder: KafkajsDecoder) => Promise<unknown[]>;
+    const usual = await encode({
+      firstOffset: 7n,
+      firstTimestamp: 1_700_000_000_000,
+      records: [{ timestampDelta: 0, key: null, value: Buffer.from('x'), headers: null, offsetDeltaJump: 1 }],
+      gzip: false,
+      transactional: false,
+      logAppendTime: false,
+      control: false,
+    });
+    const partition = Buffer.concat([Buffer.alloc(4), usual]);
+    partition.writeInt32BE(usual.length, 0);
+    const before = recordDecoderCounts.usual;
+    assert.equal((await decodeMessages(new kafkajsInternals.Decoder(partition))).length, 1);
+    assert.equal(recordDecoderCounts.usual, before + 1, 'kafkajs’s fetch decoding called ours');
+    useRecordDecoder('kafkajs');
+    assert.equal((await decodeMessages(new kafkajsInternals.Decoder(partition))).length, 1);
+    assert.equal(recordDecoderCounts.usual, before + 1, 'kafkajs chosen: ours not called');
+    useRecordDecoder('klaxon');
+  });
+});
