@@ -39,7 +39,13 @@ async function fetchBuffer(compression: number): Promise<Buffer> {
       records.push(Record({ offsetDelta: i, timestampDelta: Long.fromValue(i), key, value: Buffer.from(line), headers: {} }));
     }
     const firstOffset = Long.fromValue(String(3_000_000 + b * PER_BATCH));
-    const encoded = await RecordBatch({ compression, firstOffset, firstTimestamp: Long.fromValue(now), maxTimestamp: Long.fromValue(now + PER_BATCH), records });
+    const encoded = await RecordBatch({
+      compression,
+      firstOffset,
+      firstTimestamp: Long.fromValue(now),
+      maxTimestamp: Long.fromValue(now + PER_BATCH),
+      records,
+    });
     batches.push(Buffer.from(encoded.buffer));
   }
   return Buffer.concat(batches);
