@@ -10,6 +10,7 @@ import { Consumer as PlatformaticConsumer } from '@platformatic/kafka';
 import type { Admin, Kafka } from 'kafkajs';
 import { CONSUMER_SETTINGS } from '../src/io/kafka/options.js';
 import { ReadingsProducer } from '../src/io/kafka/readings-producer.js';
+import { type RecordDecoderChoice, useRecordDecoder } from '../src/io/kafka/record-batch-decoder.js';
 import { BENCH_DIR } from './environment.js';
 
 export const PRODUCE_BATCH = 2_000;
@@ -77,7 +78,21 @@ export async function produceBacklog(
 }
 
 /** The ceiling: a consumer that only counts the backlog and resolves offsets, with the engine's fetch settings. */
-export async function plainConsume(kafka: Kafka, topic: string, groupId: string, total: number, label: string, log: (line: string) => void): Promise<Timing> {
+/**
+ * A plain kafkajs consumer that only counts: the ceiling. With kafkajs's own
+ * record decoder unless told otherwise, as a plain kafkajs consumer has it
+ * (the bench process imports Klaxon's, which would take its place).
+ */
+export async function plainConsume(
+  kafka: Kafka,
+  topic: string,
+  groupId: string,
+  total: number,
+  label: string,
+  log: (line: string) => void,
+  decoder: RecordDecoderChoice = 'kafkajs',
+): Promise<Timing> {
+  useRecordDecoder(decoder);
   const started = performance.now();
   const cpu = process.cpuUsage();
   const consumer = kafka.consumer({ groupId, ...CONSUMER_SETTINGS });
@@ -98,6 +113,7 @@ export async function plainConsume(kafka: Kafka, topic: string, groupId: string,
     return result;
   } finally {
     await consumer.disconnect();
+    useRecordDecoder('klaxon');
   }
 }
 

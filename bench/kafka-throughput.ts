@@ -92,6 +92,8 @@ export interface ThroughputResult {
   plainBetween?: Timing[];
   /** The median of every plain kafkajs run: what "vs ceiling" divides by. */
   ceiling?: number;
+  /** The same backlog through a plain kafkajs consumer with Klaxon's record decoder in kafkajs's place. */
+  plainKlaxonDecoder?: Timing;
   /** The same backlog through a plain @platformatic/kafka consumer (after the kafkajs one before). */
   plainPlatformatic?: Timing;
   engineRuns: EngineResult[];
@@ -116,6 +118,16 @@ export async function kafkaThroughput(o: ThroughputOptions, s: Services): Promis
     return plainConsume(s.kafka, readingsTopic, `${resources.tag}-plain-${when}`, o.readings, `plain consumer (${when})`, log);
   };
   const plainBefore = await plain('before');
+  await settle();
+  const plainKlaxonDecoder = await plainConsume(
+    s.kafka,
+    readingsTopic,
+    `${resources.tag}-plain-klaxon-decoder`,
+    o.readings,
+    "plain consumer, Klaxon's record decoder",
+    log,
+    'klaxon',
+  );
   await settle();
   const plainPlatformatic = await plainConsumePlatformatic({
     brokers: s.brokers,
@@ -157,6 +169,7 @@ export async function kafkaThroughput(o: ThroughputOptions, s: Services): Promis
     plainBetween,
     ceiling: median([plainBefore, ...plainBetween, plainAfter].map((t) => t.readingsPerSecond)),
     plainPlatformatic,
+    plainKlaxonDecoder,
     engineRuns,
     totalSeconds,
   };
@@ -295,6 +308,7 @@ function report(o: ThroughputOptions, r: ThroughputResult): string {
       : `engine, ${e.processes} processes × ${e.workersPerProcess} worker${e.workersPerProcess === 1 ? '' : 's'}`) + (builds > 1 ? ` (${e.build})` : '');
   const rows = [
     row('plain consumer (before)', r.plainBefore),
+    ...(r.plainKlaxonDecoder === undefined ? [] : [row("plain consumer, Klaxon's record decoder", r.plainKlaxonDecoder)]),
     ...(r.plainPlatformatic === undefined ? [] : [row('plain @platformatic/kafka consumer', r.plainPlatformatic)]),
     ...r.engineRuns.map((e) => row(engineLabel(e), e, e)),
     ...(r.plainBetween ?? []).map((t, i) => row(`plain consumer (between shapes ${i + 1})`, t)),
@@ -307,7 +321,7 @@ ${n(o.readings)} readings over ${n(o.zones)} zones in a ${o.partitions}-partitio
 
 The engine runs as its own process (\`klaxon run\` with cluster.config.json pointed at fresh topics, a fresh group and Redis prefix): at-least-once, state in Redis with snapshots every ${base.state.snapshotInterval}, offsets committed every ${base.source.commitInterval}. "N processes" are N \`klaxon run\` processes in one consumer group, each with the worker count shown. An engine run is timed on the group's committed offsets, polled every ${POLL_MS} ms: from the first commit to the commit that covers the whole backlog, counting the readings committed in between (the last commit comes up to ${base.source.commitInterval} after the last reading, which the figure absorbs). "incl. start" adds starting the processes and joining the group; "stop" is from the last commit to every process stopped (drain, final snapshot).
 
-"Plain consumer" is the ceiling: kafkajs in the bench process with the engine's fetch settings, counting records and nothing else, timed from its first records to its last (polled every 10 ms); "CPU µs/record" is the bench process's CPU over it (the client's fetch and decode). "vs ceiling" is against the median of the plain runs (${n(Math.round(ceiling))}/s): before the engines, between shapes and after, because on a shared machine one run of it can be half another. The plain @platformatic/kafka consumer (1.35, the last release for Node 20) reads the same backlog the same way, for comparison. ${builds > 1 ? 'Several builds ran the engine: each shape build after build, on the same backlog. ' : ''}Peak RSS: each engine process's largest resident memory while it ran.
+"Plain consumer" is the ceiling: kafkajs in the bench process with the engine's fetch settings and kafkajs's own record decoder, counting records and nothing else, timed from its first records to its last (polled every 10 ms); "CPU µs/record" is the bench process's CPU over it (the client's fetch and decode). "vs ceiling" is against the median of the plain runs (${n(Math.round(ceiling))}/s): before the engines, between shapes and after, because on a shared machine one run of it can be half another. The plain consumer with Klaxon's record decoder in kafkajs's place (as the engine has it), and the plain @platformatic/kafka consumer (1.35, the last release for Node 20), read the same backlog the same way, for comparison; neither counts in the ceiling. ${builds > 1 ? 'Several builds ran the engine: each shape build after build, on the same backlog. ' : ''}Peak RSS: each engine process's largest resident memory while it ran.
 
 ${table(rows)}
 

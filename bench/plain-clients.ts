@@ -47,6 +47,13 @@ async function main(): Promise<void> {
     await settle();
     runs.push({ client: 'kafkajs', round, ...(await plainConsume(kafka, topic, `${resources.tag}-kafkajs-${round}`, readings, `kafkajs ${round}`, log)) });
     await settle();
+    const klaxonGroup = `${resources.tag}-kafkajs-klaxon-${round}`;
+    runs.push({
+      client: "kafkajs, Klaxon's record decoder",
+      round,
+      ...(await plainConsume(kafka, topic, klaxonGroup, readings, `kafkajs + Klaxon's decoder ${round}`, log, 'klaxon')),
+    });
+    await settle();
     const group = `${resources.tag}-platformatic-${round}`;
     runs.push({
       client: '@platformatic/kafka',
