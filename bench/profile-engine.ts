@@ -74,8 +74,10 @@ export interface BuildProfile {
   build: string;
   commit: string;
   threads: ThreadProfile[];
-  /** All threads together, per reading. */
+  /** All threads together, per reading (the profiler's own threads left out). */
   nsPerReading: number;
+  /** V8's profiler threads, per reading: the measurement's cost, in no thread above. */
+  profilerNsPerReading?: number;
 }
 
 await runBench('profile bench', main, () => resources.cleanup());
@@ -124,6 +126,7 @@ async function profileBuild(
   const engine = startEngine(config, resources.children, { root: build, nodeArgs: [...flags, '--cpu-prof', `--cpu-prof-dir=${dir}`] });
   const admin = kafka.admin();
   let cpu = new Map<number, number>();
+  let profilerMs = 0;
   try {
     await engine.started;
     await admin.connect();
@@ -135,7 +138,7 @@ async function profileBuild(
       count: async () => (await committed(admin, name, topic)).committed,
       failed: () => (engine.exited ? new Error(`the engine exited; see ${engine.logPath}`) : undefined),
     });
-    cpu = threadCpuMs(engine.pid);
+    ({ engine: cpu, profilerMs } = threadCpuMs(engine.pid));
     log(await engine.stop());
   } finally {
     engine.kill();
@@ -160,21 +163,27 @@ async function profileBuild(
   );
   threads.push({ thread: 'other threads (GC, compiler, libuv)', cpuMs: restMs, nsPerReading: Math.round((restMs * 1e6) / readings), parts: {}, top: [] });
   const nsPerReading = threads.reduce((sum, t) => sum + t.nsPerReading, 0);
-  return { build, commit: [commitOf(build), ...flags].join(' '), threads, nsPerReading };
+  return { build, commit: [commitOf(build), ...flags].join(' '), threads, nsPerReading, profilerNsPerReading: Math.round((profilerMs * 1e6) / readings) };
 }
 
-/** CPU time (user + system) of each live thread of a process, ms, from /proc. */
-function threadCpuMs(pid: number): Map<number, number> {
+/** The thread V8's profiler samples from (its name in /proc): the measurement's cost, not the engine's. */
+const PROFILER_THREAD = 'v8:ProfEvntProc';
+
+/** CPU time (user + system) of each live thread of a process, ms, from /proc; the profiler's threads apart. */
+function threadCpuMs(pid: number): { engine: Map<number, number>; profilerMs: number } {
   const ticksPerMs = 100 / 1000;
-  const cpu = new Map<number, number>();
+  const engine = new Map<number, number>();
+  let profilerMs = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       // Fields after the command's closing parenthesis: state is 3rd, utime the 14th, stime the 15th.
       const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      cpu.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / ticksPerMs);
+      const ms = (Number(fields[11]) + Number(fields[12])) / ticksPerMs;
+      if (readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() === PROFILER_THREAD) profilerMs += ms;
+      else engine.set(Number(tid), ms);
     } catch {}
   }
-  return cpu;
+  return { engine, profilerMs };
 }
 
 function threadOf(file: string): number {
@@ -237,13 +246,19 @@ function report(profiles: BuildProfile[]): string {
         .join(', '),
     })),
   );
-  const totals = profiles.map((p) => `${p.commit}: ${(p.nsPerReading / 1000).toFixed(2)} µs per reading in all threads`).join('; ');
+  const totals = profiles
+    .map(
+      (p) =>
+        `${p.commit}: ${(p.nsPerReading / 1000).toFixed(2)} µs per reading in all threads` +
+        (p.profilerNsPerReading === undefined ? '' : ` (and ${(p.profilerNsPerReading / 1000).toFixed(2)} µs in the profiler's own threads, left out)`),
+    )
+    .join('; ');
   const tops = profiles
     .map((p) => `### ${p.commit}\n\n${p.threads.map((t) => `${t.thread}: ${t.top.map((f) => `\`${f.fn}\` ${f.ms} ms`).join(', ')}`).join('\n\n')}`)
     .join('\n\n');
   return `# Engine CPU per reading, by thread and part
 
-${readings.toLocaleString('en-US')} readings over ${zones.toLocaleString('en-US')} zones (a backlog, ${values.partitions} partitions), \`klaxon run\` with ${workers} workers, at-least-once, state in memory, under \`node --cpu-prof\`, builds in turns on the same backlog, on ${cpus().length} shared cores. CPU per thread from /proc (user + system, from the engine's start to the whole backlog committed; start-up included, ~0.3 s); where it went from each thread's profile (shares of the samples while it ran: waiting left out). Totals: ${totals}.
+${readings.toLocaleString('en-US')} readings over ${zones.toLocaleString('en-US')} zones (a backlog, ${values.partitions} partitions), \`klaxon run\` with ${workers} workers, at-least-once, state in memory, under \`node --cpu-prof\`, builds in turns on the same backlog, on ${cpus().length} shared cores. CPU per thread from /proc (user + system, from the engine's start to the whole backlog committed; start-up included, ~0.3 s; V8's profiler threads, named ${PROFILER_THREAD}, left out, though its sampling still interrupts the threads it samples); where it went from each thread's profile (shares of the samples while it ran: waiting left out). Totals: ${totals}.
 
 ${table(rows)}
 
