@@ -80,6 +80,9 @@ export interface BuildProfile {
   profilerNsPerReading?: number;
 }
 
+/** The thread V8's profiler samples from (its name in /proc): the measurement's cost, not the engine's. */
+const PROFILER_THREAD = 'v8:ProfEvntProc';
+
 await runBench('profile bench', main, () => resources.cleanup());
 
 async function main(): Promise<void> {
@@ -165,9 +168,6 @@ async function profileBuild(
   const nsPerReading = threads.reduce((sum, t) => sum + t.nsPerReading, 0);
   return { build, commit: [commitOf(build), ...flags].join(' '), threads, nsPerReading, profilerNsPerReading: Math.round((profilerMs * 1e6) / readings) };
 }
-
-/** The thread V8's profiler samples from (its name in /proc): the measurement's cost, not the engine's. */
-const PROFILER_THREAD = 'v8:ProfEvntProc';
 
 /** CPU time (user + system) of each live thread of a process, ms, from /proc; the profiler's threads apart. */
 function threadCpuMs(pid: number): { engine: Map<number, number>; profilerMs: number } {
