@@ -40,6 +40,8 @@ export interface EngineConfigSpec {
   http?: Record<string, unknown>;
   /** More keys of the source section (e.g. fetchMinBytes, fetchMaxWait). */
   sourceOptions?: Record<string, unknown>;
+  /** Engine settings over cluster.config.json's (batchSize, maxQueuePerWorker, …). */
+  engineOptions?: Record<string, unknown>;
   /** More keys of the state section (e.g. maxZonesInMemory, cluster). */
   stateOptions?: Record<string, unknown>;
   /** Serve metrics on any free port (EngineProcess.metricsUrl says where). */
@@ -70,7 +72,7 @@ export function writeEngineConfig(spec: EngineConfigSpec): string {
   const config = {
     ...base,
     ...(spec.guarantee === undefined ? {} : { guarantee: spec.guarantee }),
-    engine: { ...base.engine, workers: spec.workers, instanceId: spec.instanceId },
+    engine: { ...base.engine, workers: spec.workers, instanceId: spec.instanceId, ...spec.engineOptions },
     // fromBeginning: readings may be in the topic before the group has offsets.
     source: {
       ...base.source,

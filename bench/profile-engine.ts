@@ -13,7 +13,8 @@
  *
  * `--builds` profiles several builds (checkouts of other commits, built) in
  * turns on the same backlog, so a before/after compares like with like; a
- * build may carry Node flags after a `+` (`.+--max-semi-space-size=64`):
+ * build may carry Node flags or engine settings after a `+`
+ * (`.+--max-semi-space-size=64`, `.+engine.batchSize=4000`):
  *
  *   node dist/bench/profile-engine.js [--readings 1000000] [--zones 10000] [--workers 2] [--builds /path/to/base,.] [--top 12]
  */
@@ -42,8 +43,11 @@ const readings = Number(values.readings);
 const zones = Number(values.zones);
 const workers = Number(values.workers);
 const builds = values.builds.split(',').map((spec) => {
-  const [root = '.', ...flags] = spec.split('+');
-  return { root: root === '.' ? REPO : resolve(root), flags };
+  const [root = '.', ...extras] = spec.split('+');
+  // After a `+`: Node flags (`--…`), or engine settings (`engine.batchSize=4000`).
+  const settings = extras.filter((extra) => extra.startsWith('engine.'));
+  const engineOptions = Object.fromEntries(settings.map((s) => [s.slice('engine.'.length).split('=')[0], Number(s.split('=')[1])]));
+  return { root: root === '.' ? REPO : resolve(root), flags: extras.filter((extra) => !settings.includes(extra)), engineOptions, label: extras };
 });
 const LOG_DIR = join(OUT_DIR, 'profile');
 /** Waiting, not running: the profiler samples wall time, and a worker blocked in Atomics.wait is sampled in piscina's loop. */
@@ -68,6 +72,8 @@ export interface ThreadProfile {
   parts: Record<string, number>;
   /** Self time of the busiest functions while running (ms of samples). */
   top: Array<{ fn: string; ms: number }>;
+  /** Threads summed in one row (the helpers): each one's CPU time, ms, largest first. */
+  each?: number[];
 }
 
 export interface BuildProfile {
@@ -103,7 +109,7 @@ async function main(): Promise<void> {
 }
 
 async function profileBuild(
-  { root: build, flags }: { root: string; flags: string[] },
+  { root: build, flags, engineOptions, label }: { root: string; flags: string[]; engineOptions: Record<string, number>; label: string[] },
   topic: string,
   partitions: number,
   index: number,
@@ -125,6 +131,7 @@ async function profileBuild(
     instanceId: name,
     workers,
     state: { type: 'memory' },
+    engineOptions,
   });
   const engine = startEngine(config, resources.children, { root: build, nodeArgs: [...flags, '--cpu-prof', `--cpu-prof-dir=${dir}`] });
   const admin = kafka.admin();
@@ -164,9 +171,21 @@ async function profileBuild(
       i === 0 ? mainMs : (workerMs[i - 1] ?? 0),
     ),
   );
-  threads.push({ thread: 'other threads (GC, compiler, libuv)', cpuMs: restMs, nsPerReading: Math.round((restMs * 1e6) / readings), parts: {}, top: [] });
+  // Each of them by CPU, largest first: which helpers work (V8 names none of its GC or compiler threads).
+  const restEach = others
+    .slice(workers)
+    .map(([, ms]) => ms)
+    .filter((ms) => ms > 0);
+  threads.push({
+    thread: 'other threads (GC, compiler, libuv)',
+    cpuMs: restMs,
+    nsPerReading: Math.round((restMs * 1e6) / readings),
+    parts: {},
+    top: [],
+    each: restEach,
+  });
   const nsPerReading = threads.reduce((sum, t) => sum + t.nsPerReading, 0);
-  return { build, commit: [commitOf(build), ...flags].join(' '), threads, nsPerReading, profilerNsPerReading: Math.round((profilerMs * 1e6) / readings) };
+  return { build, commit: [commitOf(build), ...label].join(' '), threads, nsPerReading, profilerNsPerReading: Math.round((profilerMs * 1e6) / readings) };
 }
 
 /** CPU time (user + system) of each live thread of a process, ms, from /proc; the profiler's threads apart. */
@@ -240,10 +259,13 @@ function report(profiles: BuildProfile[]): string {
       thread: t.thread,
       'CPU ms': t.cpuMs.toLocaleString('en-US'),
       'µs/reading': (t.nsPerReading / 1000).toFixed(2),
-      'where (share of the thread)': Object.entries(t.parts)
-        .filter(([, pct]) => pct >= 2)
-        .map(([part, pct]) => `${part} ${pct}%`)
-        .join(', '),
+      'where (share of the thread)':
+        t.each === undefined
+          ? Object.entries(t.parts)
+              .filter(([, pct]) => pct >= 2)
+              .map(([part, pct]) => `${part} ${pct}%`)
+              .join(', ')
+          : `${t.each.length} threads with CPU time: ${t.each.map((ms) => ms.toLocaleString('en-US')).join(', ')} ms`,
     })),
   );
   const totals = profiles
