@@ -18,12 +18,12 @@
  *   npm run bench -- --only throughput [--readings N] [--zones N] [--workers 1,2,4] [--processes 1,2] [--process-workers 1] [--builds /path/to/base,.]
  */
 
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { ensureTopic } from '../src/io/kafka/client.js';
 import { CONSUMER_SETTINGS } from '../src/io/kafka/options.js';
-import { baseConfig, REPO, residentBytes, startEngine, summaryCounts, writeEngineConfig } from './engine-process.js';
+import { type BuildSpec, parseBuilds } from './builds.js';
+import { baseConfig, residentBytes, startEngine, summaryCounts, writeEngineConfig } from './engine-process.js';
 import { environment, OUT_DIR, table, writeResult } from './environment.js';
 import {
   committed,
@@ -51,8 +51,8 @@ export interface ThroughputOptions {
   processes: number[];
   processWorkers: number;
   partitions: number;
-  /** Checkouts whose builds run the engine, in turns (default: this one). */
-  builds?: string[];
+  /** Builds that run the engine, in turns (default: this checkout as it is). */
+  builds?: BuildSpec[];
 }
 
 export interface Services {
@@ -141,7 +141,7 @@ export async function kafkaThroughput(o: ThroughputOptions, s: Services): Promis
   const plainBetween: Timing[] = [];
   for (const [i, shape] of shapes(o).entries()) {
     if (i > 0) plainBetween.push(await plain(`between ${i}`));
-    for (const [index, build] of (o.builds ?? [REPO]).entries()) {
+    for (const [index, build] of (o.builds ?? parseBuilds('.')).entries()) {
       await settle();
       engineRuns.push(await engineRun(o, s, readingsTopic, shape, build, index));
     }
@@ -194,12 +194,11 @@ async function engineRun(
   s: Services,
   readingsTopic: string,
   shape: { processes: number; workersPerProcess: number },
-  root: string,
+  { root, nodeFlags, engineOptions, label: build }: BuildSpec,
   buildIndex: number,
 ): Promise<EngineResult> {
   const { processes, workersPerProcess } = shape;
   const { resources } = s;
-  const build = buildLabel(root);
   const what = `${processes}p${workersPerProcess}w-b${buildIndex}`;
   const label = `engine ${build}, ${processes} process${processes === 1 ? '' : 'es'} × ${workersPerProcess} worker${workersPerProcess === 1 ? '' : 's'}`;
   const groupId = `${resources.tag}-${what}`;
@@ -220,9 +219,10 @@ async function engineRun(
         instanceId: `${groupId}-${i}`,
         workers: workersPerProcess,
         state: { type: 'redis', url: s.redisUrl, prefix },
+        engineOptions,
       }),
       resources.children,
-      { root },
+      { root, nodeArgs: nodeFlags },
     ),
   );
   const admin = s.kafka.admin();
@@ -271,14 +271,6 @@ async function engineRun(
 }
 
 /** A build's commit: its .commit file (an exported tree), else this checkout's commit. */
-function buildLabel(root: string): string {
-  try {
-    return readFileSync(`${root}/.commit`, 'utf8').trim();
-  } catch {
-    return root === REPO ? String(environment().commit) : root;
-  }
-}
-
 function median(xs: number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

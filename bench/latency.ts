@@ -32,15 +32,16 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import hdr from 'hdr-histogram-js';
 import { parseDuration } from '../src/config/durations.js';
 import type { Guarantee } from '../src/config/types.js';
 import { createKafka, ensureTopic } from '../src/io/kafka/client.js';
+import { type BuildSpec, parseBuilds } from './builds.js';
 import { writeCharts } from './charts.js';
-import { baseConfig, type EngineProcess, REPO, startEngine, writeEngineConfig } from './engine-process.js';
+import { baseConfig, type EngineProcess, startEngine, writeEngineConfig } from './engine-process.js';
 import { environment, OUT_DIR, RESULTS_DIR, runBench, startServices, table, writeResult } from './environment.js';
 import { committed } from './kafka-backlog.js';
 import { LOAD_DEFAULTS, type LoadResult } from './load-generator.js';
@@ -69,7 +70,7 @@ const { values } = parseArgs({
   },
 });
 /** Checkouts whose builds run the engine, one after the other at each rate (before/after in one run); the generator is always this one. */
-const builds = values.builds.split(',').map((b) => (b === '.' ? REPO : resolve(b)));
+const builds = parseBuilds(values.builds);
 const seconds = Number(values.seconds);
 const warmup = Number(values.warmup);
 const guarantees = values.guarantees.split(',') as Guarantee[];
@@ -198,8 +199,14 @@ interface Run {
   histogram: string;
 }
 
-async function measure(guarantee: Guarantee, rate: number, root: string, buildIndex: number, zoneLimit: number | null, fetch: Fetch | null): Promise<Run> {
-  const build = buildLabel(root);
+async function measure(
+  guarantee: Guarantee,
+  rate: number,
+  { root, nodeFlags, engineOptions, label: build }: BuildSpec,
+  buildIndex: number,
+  zoneLimit: number | null,
+  fetch: Fetch | null,
+): Promise<Run> {
   const fetchName = fetch === null ? '' : `-f${fetch.minBytes}-${fetch.maxWaitMs}`;
   const what = `${guarantee === 'exactly-once' ? 'eo' : 'alo'}-${rate}-b${buildIndex}${zoneLimit === null ? '' : `-z${zoneLimit}`}${fetchName}`;
   const name = `${resources.tag}-${what}`;
@@ -231,9 +238,10 @@ async function measure(guarantee: Guarantee, rate: number, root: string, buildIn
     ...(zoneLimit === null ? {} : { stateOptions: { maxZonesInMemory: zoneLimit } }),
     ...(fetch === null ? {} : { sourceOptions: { fetchMinBytes: fetch.minBytes, fetchMaxWait: fetch.maxWaitMs } }),
     metrics: true,
+    engineOptions,
   });
   const watcher = await watchAlerts(alertsTopic, `${name}-watch`);
-  const engine = startEngine(configPath, children, { root });
+  const engine = startEngine(configPath, children, { root, nodeArgs: nodeFlags });
   try {
     await engine.started;
     const engineReadyMs = await warmUp(readingsTopic, watcher, engine);
@@ -524,14 +532,6 @@ function fetchText(fetch: Fetch): string {
 }
 
 /** A build's commit: its .commit file (an exported tree), else this checkout's commit. */
-function buildLabel(root: string): string {
-  try {
-    return readFileSync(join(root, '.commit'), 'utf8').trim();
-  } catch {
-    return root === REPO ? String(environment().commit) : root;
-  }
-}
-
 // ------------------------------------------------------------- the engine's own latency
 
 /** Cumulative counts of klaxon_alert_latency_seconds by upper bound (seconds), from the engine's /metrics; null if unreadable. */

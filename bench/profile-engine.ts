@@ -20,10 +20,11 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createKafka, ensureTopic } from '../src/io/kafka/client.js';
-import { REPO, startEngine, writeEngineConfig } from './engine-process.js';
+import { type BuildSpec, parseBuilds } from './builds.js';
+import { startEngine, writeEngineConfig } from './engine-process.js';
 import { environment, OUT_DIR, runBench, startServices, table, writeResult } from './environment.js';
 import { committed, produceBacklog, settle, watchCount } from './kafka-backlog.js';
 import { benchPlant, readingTs } from './make-stream.js';
@@ -42,13 +43,7 @@ const { values } = parseArgs({
 const readings = Number(values.readings);
 const zones = Number(values.zones);
 const workers = Number(values.workers);
-const builds = values.builds.split(',').map((spec) => {
-  const [root = '.', ...extras] = spec.split('+');
-  // After a `+`: Node flags (`--…`), or engine settings (`engine.batchSize=4000`).
-  const settings = extras.filter((extra) => extra.startsWith('engine.'));
-  const engineOptions = Object.fromEntries(settings.map((s) => [s.slice('engine.'.length).split('=')[0], Number(s.split('=')[1])]));
-  return { root: root === '.' ? REPO : resolve(root), flags: extras.filter((extra) => !settings.includes(extra)), engineOptions, label: extras };
-});
+const builds = parseBuilds(values.builds);
 const LOG_DIR = join(OUT_DIR, 'profile');
 /** Waiting, not running: the profiler samples wall time, and a worker blocked in Atomics.wait is sampled in piscina's loop. */
 const WAITING = new Set(['(idle)', 'atomicsWaitLoop']);
@@ -109,7 +104,7 @@ async function main(): Promise<void> {
 }
 
 async function profileBuild(
-  { root: build, flags, engineOptions, label }: { root: string; flags: string[]; engineOptions: Record<string, number>; label: string[] },
+  { root: build, nodeFlags, engineOptions, label }: BuildSpec,
   topic: string,
   partitions: number,
   index: number,
@@ -133,7 +128,7 @@ async function profileBuild(
     state: { type: 'memory' },
     engineOptions,
   });
-  const engine = startEngine(config, resources.children, { root: build, nodeArgs: [...flags, '--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  const engine = startEngine(config, resources.children, { root: build, nodeArgs: [...nodeFlags, '--cpu-prof', `--cpu-prof-dir=${dir}`] });
   const admin = kafka.admin();
   let cpu = new Map<number, number>();
   let profilerMs = 0;
@@ -185,7 +180,7 @@ async function profileBuild(
     each: restEach,
   });
   const nsPerReading = threads.reduce((sum, t) => sum + t.nsPerReading, 0);
-  return { build, commit: [commitOf(build), ...label].join(' '), threads, nsPerReading, profilerNsPerReading: Math.round((profilerMs * 1e6) / readings) };
+  return { build, commit: label, threads, nsPerReading, profilerNsPerReading: Math.round((profilerMs * 1e6) / readings) };
 }
 
 /** CPU time (user + system) of each live thread of a process, ms, from /proc; the profiler's threads apart. */
@@ -207,14 +202,6 @@ function threadCpuMs(pid: number): { engine: Map<number, number>; profilerMs: nu
 
 function threadOf(file: string): number {
   return Number(file.split('.')[4]);
-}
-
-function commitOf(build: string): string {
-  try {
-    return readFileSync(join(build, '.commit'), 'utf8').trim();
-  } catch {
-    return build === REPO ? (environment().commit as string) : basename(build);
-  }
 }
 
 /** Self time by part and by function while the thread ran; its CPU time measured apart. */

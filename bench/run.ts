@@ -16,11 +16,11 @@
  * --quick is a smoke test of every part in about two minutes; its figures are not results.
  */
 import { execFileSync } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createKafka } from '../src/io/kafka/client.js';
+import { parseBuilds } from './builds.js';
 import { writeCharts } from './charts.js';
-import { REPO } from './engine-process.js';
 import { runBench, startServices } from './environment.js';
 import { kafkaThroughput } from './kafka-throughput.js';
 import { zoneMemory } from './memory.js';
@@ -105,7 +105,7 @@ async function runPart(part: Part): Promise<void> {
           processes: numbers(option('processes')),
           processWorkers: Number(values['process-workers']),
           partitions: Number(values.partitions),
-          ...(values.builds === undefined ? {} : { builds: values.builds.split(',').map((b) => (b === '.' ? REPO : resolve(b))) }),
+          ...(values.builds === undefined ? {} : { builds: parseBuilds(values.builds) }),
         },
         { brokers, redisUrl, kafka, resources },
       );

@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { REPO } from './engine-process.js';
+import { environment } from './environment.js';
+
+/**
+ * One build of Klaxon a bench runs the engine from: a checkout (built), with
+ * Node flags and engine settings for its processes, so that two commits, or
+ * one commit two ways, are measured in turns on the same backlog.
+ */
+export interface BuildSpec {
+  /** The checkout's root (REPO for `.`). */
+  root: string;
+  /** Node flags for the engine's processes (`--max-semi-space-size=64`). */
+  nodeFlags: string[];
+  /** Engine settings over cluster.config.json's (`engine.batchSize=4000` → { batchSize: 4000 }). */
+  engineOptions: Record<string, number>;
+  /** The commit, then what was added: how results name the build. */
+  label: string;
+}
+
+/**
+ * `--builds` of the benches: checkouts separated by commas, each with
+ * anything after a `+` — a Node flag (`--…`) or an engine setting
+ * (`engine.batchSize=4000`): `/tmp/base,.,.+engine.batchSize=4000`.
+ */
+export function parseBuilds(list: string): BuildSpec[] {
+  return list.split(',').map((spec) => {
+    const [checkout = '.', ...extras] = spec.split('+');
+    const root = checkout === '.' ? REPO : resolve(checkout);
+    const settings = extras.filter((extra) => extra.startsWith('engine.'));
+    const engineOptions = Object.fromEntries(
+      settings.map((setting) => {
+        const [key = '', value = ''] = setting.slice('engine.'.length).split('=');
+        if (key === '' || !Number.isFinite(Number(value))) throw new Error(`--builds: "${setting}" is not engine.<setting>=<number>`);
+        return [key, Number(value)];
+      }),
+    );
+    return { root, nodeFlags: extras.filter((extra) => !settings.includes(extra)), engineOptions, label: [commitOf(root), ...extras].join(' ') };
+  });
+}
+
+/** The commit a checkout was built from: its .commit file (written when it was made), else git's for this repo. */
+export function commitOf(root: string): string {
+  try {
+    return readFileSync(join(root, '.commit'), 'utf8').trim();
+  } catch {
+    return root === REPO ? String(environment().commit) : root;
+  }
+}
