@@ -54,7 +54,7 @@ describe('published JSON Schema', () => {
   });
 
   test('shows the defaults, durations as they are written', () => {
-    assert.equal(at('engine', 'batchSize').default, 1_000);
+    assert.equal(at('engine', 'batchSize').default, 4_000);
     assert.equal(at('engine', 'virtualNodes').default, 128);
     assert.equal(at('window', 'size').default, 500);
     assert.equal(at('window', 'pane').default, '1s');

@@ -69,7 +69,7 @@ describe('parseConfig defaults', () => {
       type: 'file',
       path: join(BASE, 'dead-letters.ndjson'),
     });
-    assert.equal(config.engine.batchSize, 1_000);
+    assert.equal(config.engine.batchSize, 4_000);
     assert.equal(config.engine.virtualNodes, 128);
     assert.ok(config.engine.workers >= 1);
     assert.equal(config.file, undefined);
@@ -88,7 +88,7 @@ describe('parseConfig defaults', () => {
     };
     const config = parseConfig(raw, { baseDir: BASE, env: {} });
     assert.equal(config.engine.workers, 3);
-    assert.equal(config.engine.batchSize, 1_000);
+    assert.equal(config.engine.batchSize, 4_000);
     assert.deepEqual(config.window, { size: 50, paneMs: 10_000, retain: 6 });
     const rules = config.versions[0]?.rules ?? [];
     assert.deepEqual(rules[0], { id: 'a', type: 'threshold', mode: 'every', below: -5, severity: 'warning', forMs: 0, shadow: false, overrides: [] });
