@@ -9,19 +9,13 @@
  *
  *   npm run bench:record-decoder
  */
-import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { decodeRecordBatch, type KafkajsDecoder, kafkajsInternals, type RecordBatchDecode } from '../src/io/kafka/record-batch-decoder.js';
 import { environment, table, writeResult } from './environment.js';
 import { benchPlant, readingTs } from './make-stream.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, passes: { type: 'string', default: '200' } } });
-const require = createRequire(import.meta.url);
-const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') as {
-  RecordBatch: (batch: Record<string, unknown>) => Promise<{ buffer: Buffer }>;
-};
-const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (record: Record<string, unknown>) => unknown;
-const Long = require('kafkajs/src/utils/long.js') as { fromValue(value: string | number): unknown };
+const { RecordBatch, Record, Long } = kafkajsInternals;
 
 const ZONES = 10_000;
 const BATCHES = 10;

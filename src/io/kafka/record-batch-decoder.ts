@@ -315,5 +315,13 @@ export function useRecordDecoder(which: RecordDecoderChoice): boolean {
   return installed;
 }
 
-/** For tests: kafkajs's own decoder and its Decoder class. */
-export const kafkajsInternals = { decode: kafkajsDecode, Decoder: DecoderClass };
+/** For the tests and the bench: kafkajs's own decoder, its Decoder, and its encoders of record batches. */
+export const kafkajsInternals = {
+  decode: kafkajsDecode,
+  Decoder: DecoderClass,
+  RecordBatch: (
+    requireKafkajs('kafkajs/src/protocol/recordBatch/v0/index.js') as { RecordBatch: (batch: Record<string, unknown>) => Promise<{ buffer: Buffer }> }
+  ).RecordBatch,
+  Record: requireKafkajs('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (record: Record<string, unknown>) => unknown,
+  Long: requireKafkajs('kafkajs/src/utils/long.js') as { fromValue(value: string | number): unknown },
+};

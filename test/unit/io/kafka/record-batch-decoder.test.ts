@@ -12,11 +12,7 @@ import {
 } from '../../../../src/io/kafka/record-batch-decoder.js';
 
 const require = createRequire(import.meta.url);
-const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') as {
-  RecordBatch: (batch: Record<string, unknown>) => Promise<{ buffer: Buffer }>;
-};
-const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (record: Record<string, unknown>) => unknown;
-const Long = require('kafkajs/src/utils/long.js') as { fromValue(value: string | number): unknown };
+const { RecordBatch, Record, Long } = kafkajsInternals;
 const GZIP = 1;
 /** Where the low byte of a batch's attributes sits: firstOffset 8, length 4, epoch 4, magic 1, CRC 4, then int16. */
 const ATTRIBUTES_LOW_BYTE = 22;
@@ -86,6 +82,19 @@ async function encode(spec: BatchSpec): Promise<Buffer> {
   return buffer;
 }
 
+/** A plain batch (no compression, no flags) of one record at `firstOffset`, written at 1,700,000,000,000 ms. */
+function oneRecord(firstOffset: bigint, record: { timestampDelta: number; value: Buffer<ArrayBuffer> | null }): Promise<Buffer> {
+  return encode({
+    firstOffset,
+    firstTimestamp: 1_700_000_000_000,
+    records: [{ ...record, key: null, headers: null, offsetDeltaJump: 1 }],
+    gzip: false,
+    transactional: false,
+    logAppendTime: false,
+    control: false,
+  });
+}
+
 /** decodeMessages' loop over a partition's record batches, with the given batch decoder. */
 async function decodeAll(buffer: Buffer, decode: RecordBatchDecode): Promise<{ batches: unknown[]; end: number; error?: string }> {
   const decoder = new kafkajsInternals.Decoder(Buffer.from(buffer)) as KafkajsDecoder & { canReadBytes(n: number): boolean };
@@ -133,15 +142,7 @@ describe('decodeRecordBatch against kafkajs', () => {
   });
 
   test('the usual batch is read without kafkajs; one with a 5-byte varint is handed to it', async () => {
-    const usual = await encode({
-      firstOffset: 42n,
-      firstTimestamp: 1_700_000_000_000,
-      records: [{ timestampDelta: 5, key: null, value: Buffer.from('{"zone_id":"z"}'), headers: null, offsetDeltaJump: 1 }],
-      gzip: false,
-      transactional: false,
-      logAppendTime: false,
-      control: false,
-    });
+    const usual = await oneRecord(42n, { timestampDelta: 5, value: Buffer.from('{"zone_id":"z"}') });
     const before = { ...recordDecoderCounts };
     const [decoded] = (await decodeAll(usual, decodeRecordBatch)).batches as Array<{ records: Array<{ offset: string; timestamp: string; value: Buffer }> }>;
     assert.deepEqual(
@@ -149,15 +150,7 @@ describe('decodeRecordBatch against kafkajs', () => {
       [['42', '1700000000005', '{"zone_id":"z"}']],
     );
     assert.deepEqual(recordDecoderCounts, { usual: before.usual + 1, handedToKafkajs: before.handedToKafkajs });
-    const unusual = await encode({
-      firstOffset: 42n,
-      firstTimestamp: 1_700_000_000_000,
-      records: [{ timestampDelta: 2 ** 30, key: null, value: null, headers: null, offsetDeltaJump: 1 }],
-      gzip: false,
-      transactional: false,
-      logAppendTime: false,
-      control: false,
-    });
+    const unusual = await oneRecord(42n, { timestampDelta: 2 ** 30, value: null });
     await sameAsKafkajs(unusual);
     assert.equal(recordDecoderCounts.handedToKafkajs, before.handedToKafkajs + 1);
   });
@@ -167,15 +160,7 @@ describe('useRecordDecoder', () => {
   test('takes kafkajs’s place before its fetch decoding loads, and the choice switches between the two', async () => {
     assert.equal(useRecordDecoder('klaxon'), true, 'kafkajs’s fetch decoding was not loaded yet in this process');
     const decodeMessages = require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js') as (decoder: KafkajsDecoder) => Promise<unknown[]>;
-    const usual = await encode({
-      firstOffset: 7n,
-      firstTimestamp: 1_700_000_000_000,
-      records: [{ timestampDelta: 0, key: null, value: Buffer.from('x'), headers: null, offsetDeltaJump: 1 }],
-      gzip: false,
-      transactional: false,
-      logAppendTime: false,
-      control: false,
-    });
+    const usual = await oneRecord(7n, { timestampDelta: 0, value: Buffer.from('x') });
     const partition = Buffer.concat([Buffer.alloc(4), usual]);
     partition.writeInt32BE(usual.length, 0);
     const before = recordDecoderCounts.usual;
