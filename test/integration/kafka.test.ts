@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Plant } from '../../src/io/generator/readings.js';
+import { recordDecoderCounts, useRecordDecoder } from '../../src/io/kafka/record-batch-decoder.js';
 import { CLI } from '../helpers/cli.js';
 import { assertSameAlerts, assertZoneOrder } from '../helpers/compare.js';
 import { freshGroup, freshTopic, groupProgress, produceLines, readTopic, type TopicRecord, waitFor } from '../helpers/kafka.js';
@@ -50,24 +51,29 @@ describe('samples through a 6-partition topic give exactly the contract alerts',
     );
   });
 
-  for (const [name, workers] of [
-    ['sample-a', 1],
-    ['sample-a', 3],
-    ['sample-b', 1],
-    ['sample-b', 3],
+  // The record decoder (source.recordDecoder): Klaxon's by default, kafkajs's when chosen; the same alerts either way.
+  for (const [name, workers, recordDecoder] of [
+    ['sample-a', 1, 'klaxon'],
+    ['sample-a', 3, 'klaxon'],
+    ['sample-b', 1, 'kafkajs'],
+    ['sample-b', 3, 'klaxon'],
   ] as const) {
-    test(`${name}, ${workers} worker${workers > 1 ? 's' : ''}`, async (t) => {
+    test(`${name}, ${workers} worker${workers > 1 ? 's' : ''}${recordDecoder === 'kafkajs' ? ", kafkajs's record decoder" : ''}`, async (t) => {
       const data = await readSample(name);
       const readings = await freshTopic(t, 'readings', 6);
       const alerts = await freshTopic(t, 'alerts', 6);
       const deadLetters = await freshTopic(t, 'dead', 1);
       await produceLines(readings, data.lines);
+      const decodedBefore = recordDecoderCounts.usual;
       const summary = await runKafkaJob(
         t,
-        { readings, alerts, deadLetters, groupId: freshGroup(), workers, rules: data.rules },
+        { readings, alerts, deadLetters, groupId: freshGroup(), workers, rules: data.rules, source: { recordDecoder } },
         (p) => p.stats.records >= data.lines.length,
       );
       assert.equal(summary.records, data.lines.length);
+      if (recordDecoder === 'klaxon') assert.ok(recordDecoderCounts.usual > decodedBefore, "the engine's fetches went through Klaxon's decoder");
+      else assert.equal(recordDecoderCounts.usual, decodedBefore, "kafkajs's decoder chosen: Klaxon's read no batch");
+      useRecordDecoder('klaxon');
       const written = await readTopic(alerts, { count: data.alerts.length });
       const parsed = written.map((r) => JSON.parse(r.value) as Record<string, unknown>);
       assertSameAlerts(parsed, data.alerts, `${name} via kafka`);

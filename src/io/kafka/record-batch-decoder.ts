@@ -9,10 +9,11 @@ import { createRequire } from 'node:module';
  * coordinator's ~3.8 µs per reading, with the garbage it leaves for the GC
  * threads (bench/results/profile.md). Records of the usual shape are read here
  * straight from the fetch buffer with plain numbers. Anything else — a varint
- * longer than 4 bytes, a negative length, a field past its record, offsets or
- * times beyond 2^53, a header named `__proto__` — sends the whole batch to
+ * longer than 4 bytes, a negative length or count, a field past its record,
+ * offsets or times within 2^28 of 2^53, a header named `__proto__`, and any
+ * error at all (a codec kafkajs lacks, bad gzip) — sends the whole batch to
  * kafkajs's own decoder, so the records are always exactly what kafkajs makes
- * (test/io/kafka/record-batch-decoder.test.ts checks both against each other).
+ * (test/unit/io/kafka/record-batch-decoder.test.ts checks both against each other).
  *
  * kafkajs 2.2.4 is its last release; package.json pins it, because this reads
  * its internal modules.
@@ -35,6 +36,11 @@ export interface KafkajsDecoder {
   forward(size: number): void;
 }
 
+/**
+ * As kafkajs builds them. Like kafkajs, a header named after an Object.prototype
+ * member ("constructor") comes back as [that member, value]: its `obj[key] ===
+ * undefined` check sees the inherited one.
+ */
 type Headers = Record<string, Buffer | null | Array<Buffer | null>>;
 
 /** A record as kafkajs's record decoder makes it, field for field. */
@@ -71,7 +77,22 @@ interface Codec {
   decompress(buffer: Buffer): Promise<Buffer>;
 }
 
-const kafkajsDecode = requireKafkajs(DECODER_PATH) as RecordBatchDecode;
+/**
+ * What every copy of this module in the process shares (a second copy, loaded
+ * through another path, would otherwise find the first one's dispatch where
+ * kafkajs's decoder was, and its choice would do nothing).
+ */
+interface SharedState {
+  choice: RecordDecoderChoice;
+  kafkajsDecode: RecordBatchDecode;
+  installed?: boolean;
+}
+const STATE_KEY = Symbol.for('klaxon.recordBatchDecoder');
+const globals = globalThis as { [STATE_KEY]?: SharedState };
+// Taken before install() replaces it; later copies find it here.
+globals[STATE_KEY] ??= { choice: 'klaxon', kafkajsDecode: requireKafkajs(DECODER_PATH) as RecordBatchDecode };
+const shared = globals[STATE_KEY];
+const kafkajsDecode: RecordBatchDecode = (fetchDecoder) => shared.kafkajsDecode(fetchDecoder);
 const { lookupCodecByAttributes } = requireKafkajs('kafkajs/src/protocol/message/compression/index.js') as {
   lookupCodecByAttributes: (attributes: number) => Codec | null;
 };
@@ -100,10 +121,6 @@ class RecordReader {
     private end: number,
   ) {
     this.pos = start;
-  }
-
-  get position(): number {
-    return this.pos;
   }
 
   varint(): number {
@@ -166,7 +183,7 @@ class RecordReader {
 /** A 64-bit decimal as a number, when every sum with it below stays exact; else UNUSUAL. */
 function safeBase(decimal: string): number {
   const value = Number(decimal);
-  // 2^28 is the largest delta a 4-byte varint gives, so base ± that stays exact.
+  // A 4-byte zigzag varint gives a delta in [-2^27, 2^27): base ± 2^28 stays exact.
   if (!Number.isSafeInteger(value) || Math.abs(value) > Number.MAX_SAFE_INTEGER - 2 ** 28) throw UNUSUAL;
   return value;
 }
@@ -287,9 +304,7 @@ async function decodeRecords(codec: Codec | null, decoder: KafkajsDecoder, conte
 
 export type RecordDecoderChoice = 'klaxon' | 'kafkajs';
 
-let choice: RecordDecoderChoice = 'klaxon';
-
-const dispatch: RecordBatchDecode = (fetchDecoder) => (choice === 'klaxon' ? decodeRecordBatch(fetchDecoder) : kafkajsDecode(fetchDecoder));
+const dispatch: RecordBatchDecode = (fetchDecoder) => (shared.choice === 'klaxon' ? decodeRecordBatch(fetchDecoder) : kafkajsDecode(fetchDecoder));
 
 /**
  * Puts `dispatch` in the place of kafkajs's decoder for every kafkajs client
@@ -303,7 +318,7 @@ function install(): boolean {
   cached.exports = dispatch;
   return true;
 }
-const installed = install();
+shared.installed ??= install();
 
 /**
  * Which decoder reads fetched record batches in this process (`kafkajs`: its
@@ -311,8 +326,8 @@ const installed = install();
  * kafkajs's place (see install), whatever the choice.
  */
 export function useRecordDecoder(which: RecordDecoderChoice): boolean {
-  choice = which;
-  return installed;
+  shared.choice = which;
+  return shared.installed === true;
 }
 
 /** For the tests and the bench: kafkajs's own decoder, its Decoder, and its encoders of record batches. */
