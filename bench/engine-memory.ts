@@ -21,11 +21,10 @@
  * `--builds` names checkouts (built) whose engines are measured in turns,
  * per zone count (`.` is this one): before/after figures from one run.
  *
- *   npm run bench:engine-memory -- [--zones 200000,500000] [--readings-per-zone 3] [--fill new|full] [--builds .,/path/to/other] [--workers 2] [--state-options '{"maxZonesInMemory":100000}']
+ *   npm run bench:engine-memory -- [--zones 200000,500000] [--readings-per-zone 3] [--fill new|full] [--builds /path/to/other,.,.+engine.batchSize=1000] [--workers 2] [--state-options '{"maxZonesInMemory":100000}']
  */
-import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Partitioners } from 'kafkajs';
@@ -33,7 +32,8 @@ import { parseConfig } from '../src/config/load.js';
 import { snapshotIdentity, UpdatePacker } from '../src/engine/zone-image.js';
 import { createKafka, ensureTopic } from '../src/io/kafka/client.js';
 import { RedisStateStore } from '../src/state/redis-store.js';
-import { type EngineProcess, REPO, startEngine, writeEngineConfig } from './engine-process.js';
+import { type BuildSpec, parseBuilds } from './builds.js';
+import { type EngineProcess, startEngine, writeEngineConfig } from './engine-process.js';
 import { environment, OUT_DIR, runBench, startServices, table, writeResult } from './environment.js';
 import { committed, produceBacklog, settle, showProgress } from './kafka-backlog.js';
 import { readingTs } from './make-stream.js';
@@ -60,17 +60,7 @@ const workers = Number(values.workers);
 const stateOptions = JSON.parse(values['state-options']) as Record<string, unknown>;
 const steadyMs = Number(values['steady-seconds']) * 1000;
 const fill = values.fill === 'full' ? 'full' : 'new';
-const builds = values.builds.split(',').map((build) => (build === '.' ? REPO : resolve(build)));
-/** A build as its commit (or its path, when it is no git checkout). */
-function buildLabel(root: string): string {
-  try {
-    return execSync('git rev-parse --short HEAD', { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] })
-      .toString()
-      .trim();
-  } catch {
-    return root;
-  }
-}
+const builds = parseBuilds(values.builds);
 const PARTITIONS = 6;
 const LOG_DIR = join(OUT_DIR, 'engine-memory');
 
@@ -112,13 +102,17 @@ async function main(): Promise<void> {
   const markdown = report(runs);
   writeResult(
     values.name,
-    { environment: environment(), settings: { zoneCounts, perZone, fill, builds, workers, stateOptions, partitions: PARTITIONS }, runs },
+    {
+      environment: environment(),
+      settings: { zoneCounts, perZone, fill, builds: builds.map((b) => b.label), workers, stateOptions, partitions: PARTITIONS },
+      runs,
+    },
     markdown,
   );
   process.stdout.write(`${markdown}\n`);
 }
 
-async function measure(zones: number, build: string) {
+async function measure(zones: number, build: BuildSpec) {
   const own = await startPrivateRedis();
   redis = own;
   const topic = resources.topic(`memory-${zones}`);
@@ -149,6 +143,7 @@ async function measure(zones: number, build: string) {
     workers,
     state: { type: 'redis', url: own.url, prefix },
     stateOptions,
+    engineOptions: build.engineOptions,
     metrics: true,
   });
   // Seeded zones are part of what the store holds for them.
@@ -182,7 +177,7 @@ async function measure(zones: number, build: string) {
   own.stop();
   redis = undefined;
   await resources.deleteTopics([topic]);
-  return { zones, build: buildLabel(build), readings: total, redisBytesPerZone: redisBytes / zones, first, restart };
+  return { zones, build: build.label, readings: total, redisBytesPerZone: redisBytes / zones, first, restart };
 }
 
 /**
@@ -229,12 +224,12 @@ async function seed(url: string, prefix: string, topic: string, zones: number): 
 /** Starts an engine, samples it until `until` resolves and then for the steady window (with at least two snapshots in it), stops it. */
 async function run(
   label: string,
-  build: string,
+  build: BuildSpec,
   config: string,
   zones: number,
   until: (sampler: Sampler, engine: EngineProcess) => Promise<void>,
 ): Promise<PhaseFigures & { stopSummary: string; samples: Sample[] }> {
-  const engine = startEngine(config, resources.children, { root: build });
+  const engine = startEngine(config, resources.children, { root: build.root, nodeArgs: build.nodeFlags });
   const started = performance.now();
   await engine.started;
   const sampler = new Sampler(engine, await engine.metricsUrl);
@@ -384,7 +379,7 @@ function report(runs: Awaited<ReturnType<typeof measure>>[]): string {
       ? `Redis is seeded first with snapshots of long-running zones (bench/zone-templates.ts: a full history of W readings, and panes as occupied as reading every Z / ${n(THROUGHPUT)} s makes them: ${zoneCounts.map((zones) => `${(intervalAt(zones) / 1000).toFixed(2)} s at ${n(zones)} zones`).join(', ')}), which the first engine loads before it reads the backlog, readings that follow on at that rate`
       : 'every zone is new, so the first snapshots write every zone whole';
   const compared =
-    builds.length > 1 ? ` Builds measured in turns, per zone count: ${builds.map(buildLabel).join(', ')} (the first before, the last after).` : '';
+    builds.length > 1 ? ` Builds measured in turns, per zone count: ${builds.map((b) => b.label).join(', ')} (the first before, the last after).` : '';
   return `# Engine memory per zone, as a process
 
 \`klaxon run\` (cluster.config.json: W = 500, 1 s panes, the four seed rules; ${workers} workers; Redis snapshots every 5 s to a Redis of the bench's own${Object.keys(stateOptions).length > 0 ? `; state options ${JSON.stringify(stateOptions)}` : ''}) on a backlog of ${perZone} readings per zone, 6 partitions. First start: ${filled}. "restart": the same group and prefix, so every partition's snapshot is loaded. Resident = VmRSS, median over a steady window of ${steadyMs / 1000} s with at least two snapshots in it; peak = VmHWM over the engine's life. ArrayBuffers and V8 heaps from /metrics (klaxon_worker_array_buffer_bytes, klaxon_worker_heap_bytes, klaxon_nodejs_heap_size_used_bytes).${compared}
