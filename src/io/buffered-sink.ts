@@ -1,8 +1,9 @@
 import { SinkError } from '../errors.js';
+import { byteChunks } from './byte-chunks.js';
 import type { OutRecord, Sink } from './types.js';
 
 export interface BufferedSinkOptions {
-  /** Start a delivery once this many bytes are buffered. */
+  /** Start a delivery once this many bytes are buffered; no delivery carries more (a larger write is cut). */
   chunkBytes?: number;
   /** Deliver at most this long after a record was written (0: only at chunkBytes or flush). */
   lingerMs?: number;
@@ -40,7 +41,7 @@ export abstract class BufferedSink implements Sink {
   write(records: readonly OutRecord[]): void {
     for (const record of records) {
       this.records.push(record);
-      this.bufferedBytes += record.value.length + record.key.length;
+      this.bufferedBytes += recordBytes(record);
     }
     if (this.bufferedBytes >= this.chunkBytes) this.startDelivery();
     else if (this.lingerMs > 0 && this.linger === undefined && this.records.length > 0) {
@@ -77,24 +78,31 @@ export abstract class BufferedSink implements Sink {
     }
     if (this.records.length === 0) return;
     const records = this.records;
-    const bytes = this.bufferedBytes;
+    this.inFlightBytes += this.bufferedBytes;
     this.records = [];
     this.bufferedBytes = 0;
-    this.inFlightBytes += bytes;
-    this.chain = this.chain.then(async () => {
-      try {
-        if (this.failure === undefined) await this.deliver(records);
-      } catch (error) {
-        this.failure = error;
-      } finally {
-        this.inFlightBytes -= bytes;
-      }
-    });
+    // One write may hold far more than a chunk (a task's alerts): each delivery carries at most chunkBytes.
+    for (const chunk of byteChunks(records, this.chunkBytes, recordBytes)) {
+      const bytes = chunk.reduce((sum, record) => sum + recordBytes(record), 0);
+      this.chain = this.chain.then(async () => {
+        try {
+          if (this.failure === undefined) await this.deliver(chunk);
+        } catch (error) {
+          this.failure = error;
+        } finally {
+          this.inFlightBytes -= bytes;
+        }
+      });
+    }
   }
 
   private throwIfFailed(): void {
     if (this.failure !== undefined) throw new SinkError(`cannot write to ${this.name}`, { cause: this.failure });
   }
+}
+
+function recordBytes(record: OutRecord): number {
+  return record.value.length + record.key.length;
 }
 
 /** Records as NDJSON text, one line each. */

@@ -46,7 +46,11 @@ export class KafkaSink extends BufferedSink {
       retries: Number.POSITIVE_INFINITY,
       minTimeout: 200,
       maxTimeout: 5_000,
-      onFailedAttempt: ({ error }) => kafkaOutage.failing(error, `sending to ${this.topic}`),
+      // A broker that refuses the records themselves refuses them again: stop, saying why, rather than wait for ever.
+      shouldRetry: ({ error }) => !refusedForGood(error),
+      onFailedAttempt: ({ error }) => {
+        if (!refusedForGood(error)) kafkaOutage.failing(error, `sending to ${this.topic}`);
+      },
     });
     kafkaOutage.answering();
   }
@@ -54,4 +58,11 @@ export class KafkaSink extends BufferedSink {
   protected release(): Promise<void> {
     return this.producer.disconnect();
   }
+}
+
+/** Errors about the records, not the broker's reach: a record over the topic's size limit, or one it cannot take. */
+const REFUSED_RECORDS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE']);
+
+function refusedForGood(error: unknown): boolean {
+  return REFUSED_RECORDS.has((error as { type?: string }).type ?? '');
 }

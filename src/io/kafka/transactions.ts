@@ -2,6 +2,7 @@ import type { Kafka, Message, Producer, Transaction } from 'kafkajs';
 import pRetry from 'p-retry';
 import { SinkError } from '../../errors.js';
 import { logger } from '../../log.js';
+import { byteChunks } from '../byte-chunks.js';
 import type { BatchOutputs, OutRecord } from '../types.js';
 import { createKafka, ensureTopic } from './client.js';
 import { transactionalSettings } from './options.js';
@@ -220,10 +221,17 @@ class PartitionTransaction {
       try {
         if (this.failure !== undefined) return;
         const transaction = await this.current();
-        const byTopic = new Map<string, Message[]>();
-        for (const { topic, message } of records) byTopic.set(topic, [...(byTopic.get(topic) ?? []), message]);
-        const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
-        await whileConcurrent(() => transaction.sendBatch({ topicMessages, acks: -1 }));
+        // At most CHUNK_BYTES a request: a partition's batch over the broker's message size limit is refused.
+        for (const chunk of byteChunks(records, CHUNK_BYTES, (record) => record.bytes)) {
+          const byTopic = new Map<string, Message[]>();
+          for (const { topic, message } of chunk) {
+            const messages = byTopic.get(topic);
+            if (messages === undefined) byTopic.set(topic, [message]);
+            else messages.push(message);
+          }
+          const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+          await whileConcurrent(() => transaction.sendBatch({ topicMessages, acks: -1 }));
+        }
       } catch (error) {
         this.failure ??= error;
       } finally {
