@@ -59,6 +59,16 @@ const batch = fc.record({
   control: fc.boolean(),
 });
 
+/** kafkajs's Encoder: what the byte-by-byte records use. */
+interface RawEncoder {
+  buffer: Buffer;
+  writeInt8(value: number): RawEncoder;
+  writeVarInt(value: number): RawEncoder;
+  writeVarLong(value: unknown): RawEncoder;
+  writeVarIntBytes(value: Buffer | null): RawEncoder;
+  writeEncoder(value: RawEncoder): RawEncoder;
+}
+
 type BatchSpec = typeof batch extends fc.Arbitrary<infer T> ? T : never;
 
 async function encode(spec: BatchSpec): Promise<Buffer> {
@@ -137,6 +147,48 @@ describe('decodeRecordBatch against kafkajs', () => {
           await sameAsKafkajs(damaged);
         },
       ),
+      { numRuns: 300 },
+    );
+  });
+
+  test('the same for records written byte by byte: headers repeated apart, null keys and values, bad UTF-8, 4-byte deltas', async () => {
+    const Encoder = require('kafkajs/src/protocol/encoder.js') as new () => RawEncoder;
+    const headerKey = fc.constantFrom<Buffer | null>(
+      Buffer.from('a'),
+      Buffer.from('b'),
+      Buffer.from('constructor'),
+      Buffer.from('null'),
+      Buffer.from([0xff]),
+      Buffer.from([0xc3]),
+      null,
+    );
+    const rawRecord = fc.record({
+      offsetDelta: fc.integer({ min: -(2 ** 27), max: 2 ** 27 - 1 }),
+      timestampDelta: fc.integer({ min: -(2 ** 27), max: 2 ** 27 - 1 }),
+      headers: fc.array(fc.tuple(headerKey, fc.option(bytes(8))), { maxLength: 6 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(rawRecord, { minLength: 1, maxLength: 5 }), fc.boolean(), async (specs, gzip) => {
+        const records = specs.map(({ offsetDelta, timestampDelta, headers }) => {
+          const body = new Encoder()
+            .writeInt8(0)
+            .writeVarLong(Long.fromValue(timestampDelta))
+            .writeVarInt(offsetDelta)
+            .writeVarIntBytes(null)
+            .writeVarIntBytes(Buffer.from('{"zone_id":"z"}'))
+            .writeVarInt(headers.length);
+          for (const [key, value] of headers) body.writeVarIntBytes(key).writeVarIntBytes(value);
+          return new Encoder().writeVarInt(body.buffer.length).writeEncoder(body);
+        });
+        const encoded = await RecordBatch({
+          compression: gzip ? GZIP : 0,
+          firstOffset: Long.fromValue('1000000000'),
+          firstTimestamp: Long.fromValue(1_700_000_000_000),
+          maxTimestamp: Long.fromValue(1_700_000_000_000),
+          records,
+        });
+        await sameAsKafkajs(Buffer.from(encoded.buffer));
+      }),
       { numRuns: 300 },
     );
   });
