@@ -82,8 +82,7 @@ export abstract class BufferedSink implements Sink {
     this.records = [];
     this.bufferedBytes = 0;
     // One write may hold far more than a chunk (a task's alerts): each delivery carries at most chunkBytes.
-    for (const chunk of byteChunks(records, this.chunkBytes, recordBytes)) {
-      const bytes = chunk.reduce((sum, record) => sum + recordBytes(record), 0);
+    for (const { records: chunk, bytes } of byteChunks(records, this.chunkBytes, recordBytes)) {
       this.chain = this.chain.then(async () => {
         try {
           if (this.failure === undefined) await this.deliver(chunk);

@@ -222,7 +222,7 @@ class PartitionTransaction {
         if (this.failure !== undefined) return;
         const transaction = await this.current();
         // At most CHUNK_BYTES a request: a partition's batch over the broker's message size limit is refused.
-        for (const chunk of byteChunks(records, CHUNK_BYTES, (record) => record.bytes)) {
+        for (const { records: chunk } of byteChunks(records, CHUNK_BYTES, (record) => record.bytes)) {
           const byTopic = new Map<string, Message[]>();
           for (const { topic, message } of chunk) {
             const messages = byTopic.get(topic);

@@ -6,7 +6,14 @@ import { byteChunks } from '../../../src/io/byte-chunks.js';
 test('byteChunks: every record once, in order; no run over the limit unless one record alone is', () => {
   fc.assert(
     fc.property(fc.array(fc.integer({ min: 0, max: 300 }), { maxLength: 200 }), fc.integer({ min: 1, max: 1_000 }), (sizes, maxBytes) => {
-      const chunks = byteChunks(sizes, maxBytes, (size) => size);
+      const runs = byteChunks(sizes, maxBytes, (size) => size);
+      for (const run of runs)
+        assert.equal(
+          run.bytes,
+          run.records.reduce((sum, size) => sum + size, 0),
+          'each run with its size',
+        );
+      const chunks = runs.map((run) => run.records);
       assert.deepEqual(chunks.flat(), sizes);
       for (const chunk of chunks) {
         assert.ok(chunk.length > 0);
