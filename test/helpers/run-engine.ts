@@ -9,7 +9,9 @@ import type { RunSummary } from '../../src/coordinator/stats.js';
 /** A temp folder removed after the test. */
 export async function tempDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'klaxon-test-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  // Retries: a process that has just stopped may still be writing into it (ENOTEMPTY), and a
+  // throwing after-hook skips every hook added after it.
+  t.after(() => rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }));
   return dir;
 }
 
