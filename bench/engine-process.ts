@@ -123,9 +123,11 @@ export function startEngine(configPath: string, children: Set<ChildProcess>, lau
   const root = launch.root ?? REPO;
   const child = spawn(process.execPath, [...(launch.nodeArgs ?? []), join(root, 'dist/src/cli/main.js'), 'run', '--config', configPath], {
     cwd: root,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
+  // Its stdout goes to the log too: Node's tracing flags (--trace-gc) print there.
+  child.stdout?.on('data', (chunk: Buffer) => logFile.write(chunk));
   let listening: (url: string) => void = () => {};
   const engine: EngineProcess = {
     pid: child.pid as number,
