@@ -1,3 +1,4 @@
+import { recordValue } from '../io/packed-records.js';
 import type { BatchOutputs, SourceBatch } from '../io/types.js';
 import { logger } from '../log.js';
 import type { ProcessResult } from '../protocol/messages.js';
@@ -49,7 +50,7 @@ export class Dispatcher {
     for (const index of routed.refused) {
       if (index < replayed) continue;
       this.stats.reject(KEY_REASON);
-      outputs.deadLetters.push(deadLetter(KEY_REASON, batch.values[index] ?? Buffer.alloc(0), batch.position(index)));
+      outputs.deadLetters.push(deadLetter(KEY_REASON, recordValue(batch, index), batch.position(index)));
     }
     const results: Array<Promise<void>> = [];
     // Tiering: evicted zones of this batch read back so far, and the zone ids of its records (decoded once needed).
@@ -90,7 +91,7 @@ export class Dispatcher {
     for (const { record, reason } of result.rejected) {
       if (record < replayed) continue;
       stats.reject(reason);
-      outputs.deadLetters.push(deadLetter(reason, batch.values[record] ?? Buffer.alloc(0), batch.position(record)));
+      outputs.deadLetters.push(deadLetter(reason, recordValue(batch, record), batch.position(record)));
     }
     for (const alert of result.alerts) {
       if (alert.record < replayed) {

@@ -1,3 +1,4 @@
+import { recordCount } from '../io/packed-records.js';
 import type { BatchOutputs, SourceBatch } from '../io/types.js';
 import type { RunStats } from './stats.js';
 
@@ -100,7 +101,7 @@ export class Ledger {
     });
     const { partition, offsets } = batch;
     const lastOffset = offsets?.[offsets.length - 1];
-    const entry: Entry = { partition, records: batch.values.length, lastOffset, readAt, done, stage: 'running', outputs: undefined, settle };
+    const entry: Entry = { partition, records: recordCount(batch), lastOffset, readAt, done, stage: 'running', outputs: undefined, settle };
     let lane = this.lanes.get(partition);
     if (lane === undefined) {
       lane = { entries: [] };

@@ -1,4 +1,5 @@
 import { KlaxonError, StateError } from '../errors.js';
+import { recordCount } from '../io/packed-records.js';
 import type { Source } from '../io/types.js';
 import { logger } from '../log.js';
 import type { Checkpoints } from './checkpoints.js';
@@ -77,12 +78,12 @@ export class Pipeline {
         const batch = await source.next();
         if (batch === null) break;
         const readAt = batch.fetchedAt ?? performance.now();
-        stats.records += batch.values.length;
+        stats.records += recordCount(batch);
         stats.batches++;
         // Admitted at once, in source order (replay bookkeeping); ownership is checked again before each part.
         const admission = checkpoints.admit(batch);
         if (admission === undefined) {
-          stats.discarded += batch.values.length;
+          stats.discarded += recordCount(batch);
           continue;
         }
         const { epoch, replayed } = admission;
@@ -90,7 +91,7 @@ export class Pipeline {
           // Revoked or lost while this batch waited for the gate: the ledger has forgotten the partition, and a lane
           // opened now would outlive it, its position committed under the partition's next transaction without outputs.
           if (!checkpoints.owns(batch.partition, epoch)) {
-            stats.discarded += batch.values.length;
+            stats.discarded += recordCount(batch);
             return;
           }
           const entry = ledger.open(batch, readAt);

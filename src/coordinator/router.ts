@@ -1,3 +1,4 @@
+import { type PackedRecords, packedRecords } from '../io/packed-records.js';
 import type { SourceBatch } from '../io/types.js';
 import type { ProcessTask } from '../protocol/messages.js';
 import { hashBytes, hashString } from '../sharding/hash.js';
@@ -25,12 +26,6 @@ export const KEY_REASON = 'key: expected the record key to be the zone_id';
 
 /** Not routed: refused for its key. */
 const REFUSED = -1;
-/**
- * Two records' values at most this far apart in one buffer are copied as one
- * run, gap included (a Kafka record's framing between two values is a few
- * bytes): one copy per fetched record batch instead of one per record.
- */
-const MAX_GAP = 64;
 
 /**
  * Decides which shard owns each record by the zone_id in its text: found
@@ -39,9 +34,9 @@ const MAX_GAP = 64;
  * at all); they are only compared with the zone_id, because per-zone order
  * exists only when a zone's readings share a partition.
  *
- * The batch's bytes are copied once into a SharedArrayBuffer that every
- * shard's task reads (each with the offsets of its own records): no copy
- * per record and none per shard, and nothing to transfer.
+ * Every shard's task reads the batch's packed bytes (packed-records.ts,
+ * shared memory), each with the spans of its own records: no copy per record
+ * and none per shard, and nothing to transfer.
  */
 export class Router {
   private readonly span: ZoneIdSpan = { start: 0, end: 0 };
@@ -52,26 +47,31 @@ export class Router {
   ) {}
 
   route(batch: SourceBatch): RoutedBatch {
-    const { values, keys } = batch;
-    const n = values.length;
+    const packed = packedRecords(batch);
+    const { bytes, valueStarts, valueEnds, keyStarts, keyEnds } = packed;
+    // Keys are compared only where the source has them (Kafka): a source without keys has none to mismatch.
+    const keyed = !('keys' in batch) || batch.keys !== null;
+    const n = valueStarts.length;
     const shardOf = new Int32Array(n);
     const counts = new Uint32Array(this.ring.shards);
     const refused: number[] = [];
     let keyMismatches = 0;
     for (let i = 0; i < n; i++) {
-      const value = values[i] as Buffer;
-      const key = keys === null ? undefined : (keys[i] ?? null);
+      const from = valueStarts[i] as number;
+      const to = valueEnds[i] as number;
+      const keyStart = keyStarts[i] as number;
       let hash: number;
       let keyMatches = true;
-      if (findZoneId(value, 0, value.length, this.span)) {
+      if (findZoneId(bytes, from, to, this.span)) {
         const { start, end } = this.span;
-        hash = hashBytes(value, start, end);
-        if (key !== undefined) keyMatches = key !== null && sameBytes(key, value, start, end);
+        hash = hashBytes(bytes, start, end);
+        if (keyed) keyMatches = keyStart >= 0 && sameBytes(bytes, keyStart, keyEnds[i] as number, start, end);
       } else {
         // Escapes or an odd layout (rare): parse. Not a reading at all: any shard, whose worker rejects it.
-        const zoneId = zoneIdByParsing(value);
+        const zoneId = zoneIdByParsing(Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from));
         hash = hashString(zoneId ?? '');
-        if (key !== undefined && zoneId !== undefined) keyMatches = key !== null && key.toString('utf8') === zoneId;
+        if (keyed && zoneId !== undefined)
+          keyMatches = keyStart >= 0 && Buffer.from(bytes.buffer, bytes.byteOffset + keyStart, (keyEnds[i] as number) - keyStart).toString('utf8') === zoneId;
       }
       if (!keyMatches) {
         keyMismatches++;
@@ -85,35 +85,14 @@ export class Router {
       shardOf[i] = shard;
       counts[shard] = (counts[shard] as number) + 1;
     }
-    return { parts: packTasks(batch, shardOf, counts), keyMismatches, refused };
+    return { parts: packTasks(batch, packed, shardOf, counts), keyMismatches, refused };
   }
 }
 
-/** One task per shard with records, all reading one shared copy of the batch's bytes. */
-function packTasks(batch: SourceBatch, shardOf: Int32Array, counts: Uint32Array): ShardPart[] {
-  const { values, timestamps } = batch;
-  const n = values.length;
-  // Where each record's value lands in the shared copy: runs of values that lie close together in one buffer are copied whole.
-  const at = new Uint32Array(n);
-  const runs: Array<{ source: Buffer; from: number; to: number; at: number }> = [];
-  let size = 0;
-  let run: { source: Buffer; from: number; to: number; at: number } | undefined;
-  for (let i = 0; i < n; i++) {
-    if (shardOf[i] === REFUSED) continue;
-    const value = values[i] as Buffer;
-    const from = value.byteOffset;
-    if (run !== undefined && run.source.buffer === value.buffer && from >= run.to && from - run.to <= MAX_GAP) {
-      size += from + value.length - run.to;
-      run.to = from + value.length;
-    } else {
-      run = { source: value, from, to: from + value.length, at: size };
-      runs.push(run);
-      size += value.length;
-    }
-    at[i] = run.at + (from - run.from);
-  }
-  const bytes = new Uint8Array(new SharedArrayBuffer(size));
-  for (const r of runs) bytes.set(new Uint8Array(r.source.buffer, r.from, r.to - r.from), r.at);
+/** One task per shard with records, all reading the batch's packed bytes. */
+function packTasks(batch: SourceBatch, packed: PackedRecords, shardOf: Int32Array, counts: Uint32Array): ShardPart[] {
+  const { timestamps } = batch;
+  const { bytes, valueStarts, valueEnds } = packed;
   const tasks = Array.from(counts, (count) => ({
     kind: 'process' as const,
     partition: batch.partition,
@@ -124,15 +103,15 @@ function packTasks(batch: SourceBatch, shardOf: Int32Array, counts: Uint32Array)
     defaultTs: new Float64Array(count),
   }));
   const filled = new Uint32Array(counts.length);
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < shardOf.length; i++) {
     const shard = shardOf[i] as number;
     if (shard === REFUSED) continue;
     const task = tasks[shard] as ProcessTask;
     const k = filled[shard] as number;
     filled[shard] = k + 1;
     task.records[k] = i;
-    task.starts[k] = at[i] as number;
-    task.ends[k] = (at[i] as number) + (values[i] as Buffer).length;
+    task.starts[k] = valueStarts[i] as number;
+    task.ends[k] = valueEnds[i] as number;
     task.defaultTs[k] = timestamps[i] as number;
   }
   const parts: ShardPart[] = [];
@@ -142,9 +121,10 @@ function packTasks(batch: SourceBatch, shardOf: Int32Array, counts: Uint32Array)
   return parts;
 }
 
-function sameBytes(key: Buffer, value: Buffer, start: number, end: number): boolean {
-  if (key.length !== end - start) return false;
-  for (let k = 0; k < key.length; k++) if (key[k] !== value[start + k]) return false;
+/** Whether bytes[keyStart, keyEnd) and bytes[start, end) are the same bytes. */
+function sameBytes(bytes: Uint8Array, keyStart: number, keyEnd: number, start: number, end: number): boolean {
+  if (keyEnd - keyStart !== end - start) return false;
+  for (let k = 0; k < end - start; k++) if (bytes[keyStart + k] !== bytes[start + k]) return false;
   return true;
 }
 

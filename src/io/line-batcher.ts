@@ -1,4 +1,4 @@
-import type { RecordPosition, SourceBatch } from './types.js';
+import type { BufferBatch, RecordPosition } from './types.js';
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
@@ -39,7 +39,7 @@ export class LineBatcher {
     this.wake();
   }
 
-  async next(): Promise<SourceBatch | null> {
+  async next(): Promise<BufferBatch | null> {
     while (this.pending.length < this.batchSize && !this.ended && !this.stopped) {
       this.reading ??= this.iterator.next();
       // With lines in hand, a quiet input (a person typing, a slow pipe) hands them on instead of waiting for a full batch.

@@ -7,13 +7,28 @@
 export type RecordPosition = { file: string; line: number } | { topic: string; partition: number; offset: string } | { stream: string; index: number };
 
 /** A run of records from one source partition, in source order. */
-export interface SourceBatch {
+/**
+ * A batch's record values and keys copied once into memory the workers
+ * share (a SharedArrayBuffer), each record found by its spans. A worker's
+ * task reads its records from these bytes: nothing copied per record, per
+ * shard or per worker, and no Buffer object per record kept while the batch
+ * waits (a Buffer is 96 bytes of heap; with two per record the coordinator's
+ * young-generation GCs copied hundreds of thousands of them a second).
+ */
+export interface PackedRecords {
+  readonly bytes: Uint8Array;
+  readonly valueStarts: Uint32Array;
+  readonly valueEnds: Uint32Array;
+  /** -1: the record has no key. */
+  readonly keyStarts: Int32Array;
+  readonly keyEnds: Uint32Array;
+}
+
+/** What every batch a source hands over has, however it holds its records. */
+interface BatchBase {
   /** Source partition (Kafka partition; 0 for single-stream sources). */
   readonly partition: number;
-  readonly values: readonly Buffer[];
-  /** Record keys, where the source has them (Kafka); compared with each reading's zone_id, never used to route. */
-  readonly keys: ReadonlyArray<Buffer | null> | null;
-  /** Default ts per record (record timestamp or read time), used when a reading has none. */
+  /** Default ts per record (record timestamp or read time), used when a reading has none; one per record. */
   readonly timestamps: Float64Array;
   /** The position of record i, for its dead letter. */
   position(i: number): RecordPosition;
@@ -30,6 +45,20 @@ export interface SourceBatch {
    */
   readonly offsets?: readonly number[];
 }
+
+/** Records as Buffers (the file, stdin and generator sources); the router packs them. */
+export interface BufferBatch extends BatchBase {
+  readonly values: readonly Buffer[];
+  /** Record keys, where the source has them (Kafka); compared with each reading's zone_id, never used to route. */
+  readonly keys: ReadonlyArray<Buffer | null> | null;
+}
+
+/** Records already packed where the workers read them (the Kafka source: no Buffer per record). */
+export interface PackedBatch extends BatchBase {
+  readonly packed: PackedRecords;
+}
+
+export type SourceBatch = BufferBatch | PackedBatch;
 
 /**
  * What a partitioned source (a consumer-group member) tells the engine as

@@ -9,6 +9,7 @@
  */
 
 import { zoneKey } from '../../src/io/kafka/readings-producer.js';
+import { recordCount } from '../../src/io/packed-records.js';
 import type { BatchOutputs, OutRecord, PartitionControl, PartitionListener, Sink, Source, SourceBatch } from '../../src/io/types.js';
 import { hashBytes } from '../../src/sharding/hash.js';
 import type { MemoryStateStore } from '../../src/state/memory-store.js';
@@ -217,7 +218,7 @@ export class ScriptedSource implements Source {
   }
 
   lag(): number | undefined {
-    return this.queue.reduce((sum, batch) => sum + batch.values.length, 0);
+    return this.queue.reduce((sum, batch) => sum + recordCount(batch), 0);
   }
 
   stop(): void {

@@ -106,7 +106,9 @@ test('dashboard: a real browser sees the zones, and an injected anomaly in its a
     assert.equal(await page.locator('#zone-title').textContent(), 'boiler-7');
     assert.ok((await page.locator('#zone-chart canvas').count()) > 0, 'the zone chart is drawn');
     // The shadow rule fired once (only the boiler passed 120), beside the live rule it shadows.
-    await page.waitForFunction("document.querySelector('#shadows tr[data-rule=\"hot-preview\"]')?.cells[1]?.textContent === '1'", undefined, { timeout: 3_000 });
+    await page.waitForFunction("document.querySelector('#shadows tr[data-rule=\"hot-preview\"]')?.cells[1]?.textContent === '1'", undefined, {
+      timeout: 3_000,
+    });
     assert.equal(await page.locator('#shadow-panel').isVisible(), true);
     assert.equal(await page.locator('#shadows tr[data-rule="hot-preview"] td').nth(2).textContent(), 'too-hot');
     assert.ok(Number(await page.locator('#shadows tr[data-rule="hot-preview"] td').nth(3).textContent()) >= 1, 'the live rule fired too');

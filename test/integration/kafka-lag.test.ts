@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { KafkaSource } from '../../src/io/kafka/kafka-source.js';
+import { recordCount } from '../../src/io/packed-records.js';
 import { BROKERS, freshGroup, freshTopic, kafka, waitFor } from '../helpers/kafka.js';
 
 const PARTITIONS = 6;
@@ -56,7 +57,7 @@ test('lag: every assigned partition counts from the start, from its commit or it
   release();
   let read = 0;
   for (let batch = await first; batch !== null; batch = await source.next()) {
-    read += batch.values.length;
+    read += recordCount(batch);
     if (read === backlog) break;
   }
   assert.equal(read, backlog);

@@ -1,10 +1,13 @@
-import type { SourceBatch } from '../types.js';
+import type { KafkaMessage } from 'kafkajs';
+import { joinPacked, type PackedRecords, RecordPacker, recordCount } from '../packed-records.js';
+import type { PackedBatch } from '../types.js';
+import { FetchedRecord } from './record-batch-decoder.js';
+
+const EMPTY = Buffer.alloc(0);
 
 /** A fetched batch as the Kafka source makes it (fetchedBatch()). */
-export interface FetchedBatch extends SourceBatch {
+export interface FetchedBatch extends PackedBatch {
   readonly topic: string;
-  readonly values: readonly Buffer[];
-  readonly keys: ReadonlyArray<Buffer | null>;
   readonly offsets: readonly number[];
   readonly fetchedAt: number;
 }
@@ -13,6 +16,40 @@ export interface FetchedBatch extends SourceBatch {
 export function fetchedBatch(fields: Omit<FetchedBatch, 'position'>): FetchedBatch {
   const { topic, partition, offsets } = fields;
   return { ...fields, position: (i) => ({ topic, partition, offset: String(offsets[i]) }) };
+}
+
+/**
+ * Records `start`..`start + count - 1` of a fetch, packed: their keys and
+ * values copied from the fetch buffer, offsets and times as numbers. This
+ * runs for every record, on the thread that also decodes the fetches. A
+ * record from Klaxon's decoder gives its spans and numbers as they are; one
+ * from kafkajs's (an unusual batch, or `recordDecoder: kafkajs`) its Buffers
+ * and decimal strings.
+ */
+export function packFetched(
+  messages: readonly KafkaMessage[],
+  start: number,
+  count: number,
+): { packed: PackedRecords; offsets: number[]; timestamps: Float64Array } {
+  const packer = new RecordPacker(count);
+  const offsets = new Array<number>(count);
+  const timestamps = new Float64Array(count);
+  for (let k = 0; k < count; k++) {
+    const m = messages[start + k] as KafkaMessage | FetchedRecord;
+    if (m instanceof FetchedRecord) {
+      const key = m.keyStart < 0 ? null : m.source;
+      // A null value is read as an empty one (the worker rejects it), as from kafkajs's records below.
+      if (m.valueStart < 0) packer.add(EMPTY, 0, 0, key, m.keyStart, m.keyEnd);
+      else packer.add(m.source, m.valueStart, m.valueEnd, key, m.keyStart, m.keyEnd);
+      offsets[k] = m.offsetNumber;
+      timestamps[k] = m.timestampMs;
+    } else {
+      packer.addBuffers(m.value ?? EMPTY, m.key ?? null);
+      offsets[k] = Number(m.offset);
+      timestamps[k] = Number(m.timestamp);
+    }
+  }
+  return { packed: packer.pack(), offsets, timestamps };
 }
 
 /**
@@ -49,10 +86,11 @@ export class FetchedBatches {
     let last = this.queue.length - 1;
     while (last >= 0 && this.queue[last]?.partition !== batch.partition) last--;
     const earlier = this.queue[last];
-    if (earlier !== undefined && earlier.records + batch.values.length <= this.maxRecords) {
+    const records = recordCount(batch);
+    if (earlier !== undefined && earlier.records + records <= this.maxRecords) {
       earlier.parts.push(batch);
-      earlier.records += batch.values.length;
-    } else this.queue.push({ partition: batch.partition, parts: [batch], records: batch.values.length });
+      earlier.records += records;
+    } else this.queue.push({ partition: batch.partition, parts: [batch], records });
   }
 
   shift(): FetchedBatch | undefined {
@@ -87,8 +125,7 @@ function joined(parts: readonly FetchedBatch[]): FetchedBatch {
   return fetchedBatch({
     topic: first.topic,
     partition: first.partition,
-    values: first.values.concat(...parts.slice(1).map((part) => part.values)),
-    keys: first.keys.concat(...parts.slice(1).map((part) => part.keys)),
+    packed: joinPacked(parts.map((part) => part.packed)),
     timestamps,
     offsets: first.offsets.concat(...parts.slice(1).map((part) => part.offsets)),
     fetchedAt: Math.min(...parts.map((part) => part.fetchedAt)),

@@ -1,4 +1,4 @@
-import type { Admin, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import pRetry from 'p-retry';
 import type { EngineOptions, KafkaSourceConfig } from '../../config/types.js';
 import { SourceError } from '../../errors.js';
@@ -6,7 +6,7 @@ import { logger } from '../../log.js';
 import type { PartitionControl, PartitionListener, Source, SourceBatch } from '../types.js';
 import { MAX_QUEUED_BATCHES, waitForRoom } from './batch-room.js';
 import { createKafka, ensureTopic } from './client.js';
-import { type FetchedBatch, FetchedBatches, fetchedBatch } from './fetched-batches.js';
+import { type FetchedBatch, FetchedBatches, fetchedBatch, packFetched } from './fetched-batches.js';
 import { adminOffsets, LagTracker } from './lag.js';
 import { consumerSettings } from './options.js';
 import { kafkaOutage } from './outage.js';
@@ -15,7 +15,6 @@ import { useRecordDecoder } from './record-batch-decoder.js';
 const log = logger('kafka-source');
 
 const COMMIT_RETRY_MS = 60_000;
-const EMPTY = Buffer.alloc(0);
 /** After kafkajs gave up on its consumer, how long until it is started again. */
 const RESTART_AFTER_MS = 2_000;
 /** No heartbeat or fetch answered for this long: the broker is not answering. */
@@ -298,21 +297,10 @@ export class KafkaSource implements Source {
     for (let start = first; start < messages.length; start += this.batchSize) {
       if (!(await waitForRoom(() => this.queue.length >= MAX_QUEUED_BATCHES && !this.stopped, this.roomWaiters, { isRunning, isStale, heartbeat }))) return;
       if (this.stopped || !isRunning() || isStale() || !this.assigned.has(partition)) return;
-      // One pass over the slice: this runs for every record, on the thread that also decodes the fetches.
       const count = Math.min(this.batchSize, messages.length - start);
-      const values = new Array<Buffer>(count);
-      const keys = new Array<Buffer | null>(count);
-      const offsets = new Array<number>(count);
-      const timestamps = new Float64Array(count);
-      for (let k = 0; k < count; k++) {
-        const m = messages[start + k] as KafkaMessage;
-        values[k] = m.value ?? EMPTY;
-        keys[k] = m.key ?? null;
-        offsets[k] = Number(m.offset);
-        timestamps[k] = Number(m.timestamp);
-      }
+      const { packed, offsets, timestamps } = packFetched(messages, start, count);
       const last = offsets[count - 1] as number;
-      this.push(fetchedBatch({ topic: batch.topic, partition, values, keys, timestamps, offsets, fetchedAt }));
+      this.push(fetchedBatch({ topic: batch.topic, partition, packed, timestamps, offsets, fetchedAt }));
       // Resolved means "fetch past it", not committed: commits come only from commit().
       resolveOffset(String(last));
       this.nextOffset.set(partition, last + 1);

@@ -45,15 +45,69 @@ type Headers = Record<string, Buffer | null | Array<Buffer | null>>;
 
 /** A record as kafkajs's record decoder makes it, field for field. */
 export interface DecodedRecord {
-  magicByte: number;
-  attributes: number;
-  timestamp: string;
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: Headers;
-  isControlRecord: boolean;
-  batchContext: BatchContext;
+  readonly magicByte: number;
+  readonly attributes: number;
+  readonly timestamp: string;
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: Headers;
+  readonly isControlRecord: boolean;
+  readonly batchContext: BatchContext;
+}
+
+/**
+ * A record read by Klaxon's decoder: kafkajs's fields, with its key, value
+ * and timestamp made when asked for. The Kafka source never asks: it copies
+ * the bytes from their spans in the fetch buffer and reads the numbers
+ * (kafka-source.ts). kafkajs's record costs a Buffer each for the key and the
+ * value (96 bytes of heap apiece) and a string for the time, all kept while a
+ * fetch waits for the engine, which the coordinator's GC copied again and
+ * again.
+ */
+export class FetchedRecord implements DecodedRecord {
+  constructor(
+    readonly attributes: number,
+    readonly offset: string,
+    readonly offsetNumber: number,
+    readonly timestampMs: number,
+    /** The fetch buffer (or the decompressed batch) the spans are in. */
+    readonly source: Buffer,
+    /** -1: no key. */
+    readonly keyStart: number,
+    readonly keyEnd: number,
+    /** -1: no value. */
+    readonly valueStart: number,
+    readonly valueEnd: number,
+    readonly headers: Headers,
+    readonly batchContext: BatchContext,
+  ) {}
+
+  get magicByte(): number {
+    return this.batchContext.magicByte;
+  }
+
+  get isControlRecord(): boolean {
+    return this.batchContext.isControlBatch;
+  }
+
+  get timestamp(): string {
+    return String(this.timestampMs);
+  }
+
+  get key(): Buffer | null {
+    return this.keyStart < 0 ? null : this.source.subarray(this.keyStart, this.keyEnd);
+  }
+
+  get value(): Buffer | null {
+    return this.valueStart < 0 ? null : this.source.subarray(this.valueStart, this.valueEnd);
+  }
+}
+
+/** kafkajs's fields of a record, as plain data (FetchedRecord makes some when asked). */
+export function recordFields(record: DecodedRecord): DecodedRecord {
+  const { magicByte, attributes, timestamp, offset, key, value, headers, isControlRecord, batchContext } = record;
+  return { magicByte, attributes, timestamp, offset, key, value, headers, isControlRecord, batchContext };
 }
 
 interface BatchContext {
@@ -114,7 +168,8 @@ const UNUSUAL = new Error('not a usual record batch');
  * arithmetic on them this does not copy.
  */
 class RecordReader {
-  private pos: number;
+  /** Where the next read starts. */
+  pos: number;
   constructor(
     private readonly buffer: Buffer,
     start: number,
@@ -156,12 +211,18 @@ class RecordReader {
 
   /** Bytes of a varint length: null for -1, as kafkajs's readVarIntBytes. */
   bytes(): Buffer | null {
+    const start = this.span();
+    return start < 0 ? null : this.buffer.subarray(start, this.pos);
+  }
+
+  /** Where the bytes of a varint length start (they end where the reader is then); -1 for null. */
+  span(): number {
     const length = this.varint();
-    if (length === -1) return null;
+    if (length === -1) return -1;
     if (length < 0 || this.pos + length > this.end) throw UNUSUAL;
-    const view = this.buffer.subarray(this.pos, this.pos + length);
+    const start = this.pos;
     this.pos += length;
-    return view;
+    return start;
   }
 
   /** A record's varint length: what follows is read within it only. */
@@ -216,7 +277,9 @@ function readHeaders(reader: RecordReader): Headers {
 function readRecords(buffer: Buffer, start: number, end: number, count: number, context: BatchContext): DecodedRecord[] {
   const firstOffset = safeBase(context.firstOffset);
   const logAppend = context.timestampType === LOG_APPEND_TIME && context.maxTimestamp;
+  // kafkajs gives a log-append batch's max timestamp to each record, as the string it read.
   const firstTimestamp = logAppend ? 0 : safeBase(context.firstTimestamp);
+  const appendedAt = logAppend ? safeBase(context.maxTimestamp) : 0;
   const reader = new RecordReader(buffer, start, end);
   const records = new Array<DecodedRecord>(count);
   for (let i = 0; i < count; i++) {
@@ -224,21 +287,15 @@ function readRecords(buffer: Buffer, start: number, end: number, count: number, 
     const attributes = reader.int8();
     const timestampDelta = reader.varint();
     const offsetDelta = reader.varint();
-    const key = reader.bytes();
-    const value = reader.bytes();
+    const keyStart = reader.span();
+    const keyEnd = reader.pos;
+    const valueStart = reader.span();
+    const valueEnd = reader.pos;
     const headers = readHeaders(reader);
     reader.leave(outer);
-    records[i] = {
-      magicByte: context.magicByte,
-      attributes,
-      timestamp: logAppend ? context.maxTimestamp : String(firstTimestamp + timestampDelta),
-      offset: String(firstOffset + offsetDelta),
-      key,
-      value,
-      headers,
-      isControlRecord: context.isControlBatch,
-      batchContext: context,
-    };
+    const offset = firstOffset + offsetDelta;
+    const timestampMs = logAppend ? appendedAt : firstTimestamp + timestampDelta;
+    records[i] = new FetchedRecord(attributes, String(offset), offset, timestampMs, buffer, keyStart, keyEnd, valueStart, valueEnd, headers, context);
   }
   return records;
 }

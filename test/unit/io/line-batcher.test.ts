@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { LineBatcher } from '../../../src/io/line-batcher.js';
-import type { RecordPosition, SourceBatch } from '../../../src/io/types.js';
+import type { RecordPosition, BufferBatch as SourceBatch } from '../../../src/io/types.js';
 
 async function* chunksOf(parts: ReadonlyArray<string | Buffer>): AsyncGenerator<Buffer> {
   for (const part of parts) yield typeof part === 'string' ? Buffer.from(part, 'utf8') : part;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { type FetchedBatch, FetchedBatches, fetchedBatch } from '../../../../src/io/kafka/fetched-batches.js';
+import { packBuffers, packedKey, packedValue, recordCount } from '../../../../src/io/packed-records.js';
 
 /** Records `from`..`from + count - 1` of a partition, fetched at `at`. */
 function batch(partition: number, from: number, count: number, at = 0): FetchedBatch {
@@ -9,8 +10,10 @@ function batch(partition: number, from: number, count: number, at = 0): FetchedB
   return fetchedBatch({
     topic: 't',
     partition,
-    values: offsets.map((offset) => Buffer.from(`${partition}:${offset}`)),
-    keys: offsets.map((offset) => (offset % 2 === 0 ? Buffer.from(`k${offset}`) : null)),
+    packed: packBuffers(
+      offsets.map((offset) => Buffer.from(`${partition}:${offset}`)),
+      offsets.map((offset) => (offset % 2 === 0 ? Buffer.from(`k${offset}`) : null)),
+    ),
     timestamps: Float64Array.from(offsets, (offset) => 1_000 + offset),
     offsets,
     fetchedAt: at,
@@ -28,12 +31,13 @@ test("a batch pushed while its partition's earlier one waits joins it, up to the
   assert.equal(queue.records, 14);
   const first = queue.shift();
   assert.deepEqual(first?.offsets, [0, 1, 2, 3, 4, 5, 6, 7]);
+  assert.ok(first !== undefined);
   assert.deepEqual(
-    first?.values.map(String),
-    first?.offsets.map((offset) => `0:${offset}`),
+    first.offsets.map((_, i) => String(packedValue(first.packed, i))),
+    first.offsets.map((offset) => `0:${offset}`),
   );
   assert.deepEqual(
-    first?.keys.map((key) => key?.toString() ?? null),
+    first.offsets.map((_, i) => packedKey(first.packed, i)?.toString() ?? null),
     ['k0', null, 'k2', null, 'k4', null, 'k6', null],
   );
   assert.deepEqual([...(first?.timestamps ?? [])], [1_000, 1_001, 1_002, 1_003, 1_004, 1_005, 1_006, 1_007]);
@@ -60,11 +64,11 @@ test('taken in queue order, each partition gets its records once each, in offset
           const got = queue.shift();
           if (got === undefined) return;
           // A merge never makes a batch over the limit (a batch fetched over it stays as it came).
-          assert.ok(got.values.length <= Math.max(limit, 12));
+          assert.ok(recordCount(got) <= Math.max(limit, 12));
           // Values, keys, timestamps and positions stay with their offsets.
           got.offsets.forEach((offset, i) => {
-            assert.equal(String(got.values[i]), `${got.partition}:${offset}`);
-            assert.equal(got.keys[i]?.toString() ?? null, offset % 2 === 0 ? `k${offset}` : null);
+            assert.equal(String(packedValue(got.packed, i)), `${got.partition}:${offset}`);
+            assert.equal(packedKey(got.packed, i)?.toString() ?? null, offset % 2 === 0 ? `k${offset}` : null);
             assert.equal(got.timestamps[i], 1_000 + offset);
             assert.deepEqual(got.position(i), { topic: 't', partition: got.partition, offset: String(offset) });
           });
