@@ -21,9 +21,10 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import hdr from 'hdr-histogram-js';
-import { Partitioners, type PartitionMetadata } from 'kafkajs';
+import type { PartitionMetadata } from 'kafkajs';
 import { seededRandom } from '../src/io/generator/readings.js';
 import { createKafka, ensureTopic } from '../src/io/kafka/client.js';
+import { Partitioners } from '../src/io/kafka/kafkajs.js';
 import { RawProducer } from './raw-producer.js';
 
 export interface LoadOptions {

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, type LogEntry, logLevel } from 'kafkajs';
+import type { LogEntry } from 'kafkajs';
 import { UnreachableError } from '../../errors.js';
 import { logger } from '../../log.js';
+import { Kafka, logLevel } from './kafkajs.js';
 
 const log = logger('kafka');
 // Between two tries: a broker that is starting is found within a quarter of a second of listening.

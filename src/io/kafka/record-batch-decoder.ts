@@ -12,8 +12,9 @@ import { createRequire } from 'node:module';
  * longer than 4 bytes, a negative length or count, a field past its record,
  * offsets or times within 2^28 of 2^53, a header named `__proto__`, and any
  * error at all (a codec kafkajs lacks, bad gzip) — sends the whole batch to
- * kafkajs's own decoder, so the records are always exactly what kafkajs makes
- * (test/unit/io/kafka/record-batch-decoder.test.ts checks both against each other).
+ * kafkajs's own decoder, so the records always hold what kafkajs's hold
+ * (test/unit/io/kafka/record-batch-decoder.test.ts checks both against each
+ * other); see FetchedRecord for how they differ as objects.
  *
  * kafkajs 2.2.4 is its last release; package.json pins it, because this reads
  * its internal modules.
@@ -58,7 +59,11 @@ export interface DecodedRecord {
 
 /**
  * A record read by Klaxon's decoder: kafkajs's fields, with its key, value
- * and timestamp made when asked for. The Kafka source never asks: it copies
+ * and timestamp made when asked for (each read of key or value makes a new
+ * view of the same bytes; a write keeps what was written; JSON gives
+ * kafkajs's fields). Unlike kafkajs's plain objects, a spread or
+ * Object.keys sees the spans, not key, value and timestamp: nothing in
+ * Klaxon or in kafkajs 2.2.4 copies records that way. The Kafka source never asks: it copies
  * the bytes from their spans in the fetch buffer and reads the numbers
  * (kafka-source.ts). kafkajs's record costs a Buffer each for the key and the
  * value (96 bytes of heap apiece) and a string for the time, all kept while a
@@ -101,6 +106,24 @@ export class FetchedRecord implements DecodedRecord {
 
   get value(): Buffer | null {
     return this.valueStart < 0 ? null : this.source.subarray(this.valueStart, this.valueEnd);
+  }
+
+  // A consumer may write a record's fields, as it may kafkajs's: the value written is kept.
+  set timestamp(timestamp: string) {
+    Object.defineProperty(this, 'timestamp', { value: timestamp, writable: true, enumerable: true, configurable: true });
+  }
+
+  set key(key: Buffer | null) {
+    Object.defineProperty(this, 'key', { value: key, writable: true, enumerable: true, configurable: true });
+  }
+
+  set value(value: Buffer | null) {
+    Object.defineProperty(this, 'value', { value, writable: true, enumerable: true, configurable: true });
+  }
+
+  /** kafkajs's fields, not the spans (which would serialise the whole fetch buffer with every record). */
+  toJSON(): DecodedRecord {
+    return recordFields(this);
   }
 }
 

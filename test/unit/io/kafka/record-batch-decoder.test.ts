@@ -230,6 +230,18 @@ describe('decodeRecordBatch against kafkajs', () => {
     );
   });
 
+  test('as objects: JSON gives kafkajs\'s fields, and a field written keeps what was written', async () => {
+    const buffer = await oneRecord(7n, { timestampDelta: 3, value: Buffer.from('{"zone_id":"z"}') });
+    const [ours] = (await decodeRecordBatch(new kafkajsInternals.Decoder(Buffer.from(buffer)))).records as DecodedRecord[];
+    const [theirs] = (await kafkajsInternals.decode(new kafkajsInternals.Decoder(Buffer.from(buffer)))).records as DecodedRecord[];
+    assert.equal(JSON.stringify(ours), JSON.stringify(theirs));
+    const record = ours as unknown as { value: Buffer | null; key: Buffer | null; timestamp: string };
+    record.value = Buffer.from('rewritten');
+    record.key = null;
+    record.timestamp = '1';
+    assert.deepEqual([String(record.value), record.key, record.timestamp], ['rewritten', null, '1']);
+  });
+
   test('the usual batch is read without kafkajs; one with a 5-byte varint is handed to it', async () => {
     const usual = await oneRecord(42n, { timestampDelta: 5, value: Buffer.from('{"zone_id":"z"}') });
     const before = { ...recordDecoderCounts };
