@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import type * as Kafkajs from 'kafkajs';
 import { logger } from '../../log.js';
-// First: it replaces a kafkajs module that kafkajs binds as it loads (message-grouping.ts).
+// First: they replace kafkajs modules that kafkajs binds as it loads.
+import { fetchBatchInstalled } from './fetch-batch.js';
 import { groupingInstalled } from './message-grouping.js';
 
 /**
@@ -11,10 +12,10 @@ import { groupingInstalled } from './message-grouping.js';
  */
 const kafkajs = createRequire(import.meta.url)('kafkajs') as typeof Kafkajs;
 
-if (!groupingInstalled) {
-  // Correct either way; only slower with many messages per send.
+if (!groupingInstalled || !fetchBatchInstalled) {
+  // Correct either way; only slower.
   logger('kafka').warn(
-    'kafkajs was loaded before Klaxon\'s replacement of its message grouping: a value import of "kafkajs" runs before src/io/kafka/kafkajs.ts',
+    'kafkajs was loaded before Klaxon\'s replacements of its message grouping and batches: a value import of "kafkajs" runs before src/io/kafka/kafkajs.ts',
   );
 }
 

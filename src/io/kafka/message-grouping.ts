@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { replaceKafkajsModule, requireKafkajs } from './kafkajs-modules.js';
 
 /**
  * kafkajs 2.2.4 groups the messages of a send by partition with a reduce
@@ -22,7 +22,6 @@ interface Grouping {
 }
 type GroupMessages = (grouping: Grouping) => Record<number, unknown[]>;
 
-const requireKafkajs = createRequire(import.meta.url);
 const GROUP_PATH = requireKafkajs.resolve('kafkajs/src/producer/groupMessagesPerPartition.js');
 const SEND_MESSAGES_PATH = requireKafkajs.resolve('kafkajs/src/producer/sendMessages.js');
 
@@ -41,17 +40,5 @@ export const groupMessagesPerPartition: GroupMessages = ({ topic, partitionMetad
   return grouped;
 };
 
-/**
- * Puts the grouping in kafkajs's place: kafkajs's producer binds it when
- * kafkajs itself loads, so this must run first (kafkajs.ts loads kafkajs
- * after it). False if kafkajs was loaded already.
- */
-function install(): boolean {
-  const cached = requireKafkajs.cache[GROUP_PATH];
-  if (requireKafkajs.cache[SEND_MESSAGES_PATH] !== undefined || cached === undefined) return false;
-  cached.exports = groupMessagesPerPartition;
-  return true;
-}
-
-/** Whether kafkajs's producers in this process group messages here. */
-export const groupingInstalled = install();
+/** Whether kafkajs's producers in this process group messages here (kafkajs.ts loads kafkajs after this). */
+export const groupingInstalled = replaceKafkajsModule(GROUP_PATH, SEND_MESSAGES_PATH, groupMessagesPerPartition);

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { replaceKafkajsModule, requireKafkajs } from './kafkajs-modules.js';
 
 /**
  * A faster decoder of Kafka record batches for kafkajs, giving the same records.
@@ -20,7 +20,6 @@ import { createRequire } from 'node:module';
  * its internal modules.
  */
 
-const requireKafkajs = createRequire(import.meta.url);
 const DECODER_PATH = requireKafkajs.resolve('kafkajs/src/protocol/recordBatch/v0/decoder.js');
 const DECODE_MESSAGES_PATH = requireKafkajs.resolve('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js');
 
@@ -400,13 +399,7 @@ const dispatch: RecordBatchDecode = (fetchDecoder) => (shared.choice === 'klaxon
  * fetch). kafkajs loads its fetch decoding on the first fetch and binds the
  * decoder then; if that happened already, kafkajs's decoder stays: false.
  */
-function install(): boolean {
-  const cached = requireKafkajs.cache[DECODER_PATH];
-  if (requireKafkajs.cache[DECODE_MESSAGES_PATH] !== undefined || cached === undefined) return false;
-  cached.exports = dispatch;
-  return true;
-}
-shared.installed ??= install();
+shared.installed ??= replaceKafkajsModule(DECODER_PATH, DECODE_MESSAGES_PATH, dispatch);
 
 /**
  * Which decoder reads fetched record batches in this process (`kafkajs`: its

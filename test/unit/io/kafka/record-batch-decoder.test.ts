@@ -230,7 +230,7 @@ describe('decodeRecordBatch against kafkajs', () => {
     );
   });
 
-  test('as objects: JSON gives kafkajs\'s fields, and a field written keeps what was written', async () => {
+  test("as objects: JSON gives kafkajs's fields, and a field written keeps what was written", async () => {
     const buffer = await oneRecord(7n, { timestampDelta: 3, value: Buffer.from('{"zone_id":"z"}') });
     const [ours] = (await decodeRecordBatch(new kafkajsInternals.Decoder(Buffer.from(buffer)))).records as DecodedRecord[];
     const [theirs] = (await kafkajsInternals.decode(new kafkajsInternals.Decoder(Buffer.from(buffer)))).records as DecodedRecord[];
