@@ -14,7 +14,9 @@ import { FetchedRecord } from './record-batch-decoder.js';
  * aborted nor any record is a control record, the same filtering is done on
  * numbers and an array kept whole is not copied. Anything else is kafkajs's
  * own constructor. Either way the object is a kafkajs Batch, with its
- * methods, fields and values.
+ * methods, fields and values; on the fast path its record arrays are one
+ * array, not copies, so a batch's arrays must not be changed (neither
+ * kafkajs nor Klaxon changes them).
  */
 
 interface PartitionData {

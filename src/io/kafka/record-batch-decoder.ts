@@ -165,7 +165,7 @@ interface SharedState {
 }
 const STATE_KEY = Symbol.for('klaxon.recordBatchDecoder');
 const globals = globalThis as { [STATE_KEY]?: SharedState };
-// Taken before install() replaces it; later copies find it here.
+// Taken before the replacement below puts `dispatch` in its place; later copies find it here.
 globals[STATE_KEY] ??= { choice: 'klaxon', kafkajsDecode: requireKafkajs(DECODER_PATH) as RecordBatchDecode };
 const shared = globals[STATE_KEY];
 const kafkajsDecode: RecordBatchDecode = (fetchDecoder) => shared.kafkajsDecode(fetchDecoder);
@@ -404,7 +404,7 @@ shared.installed ??= replaceKafkajsModule(DECODER_PATH, DECODE_MESSAGES_PATH, di
 /**
  * Which decoder reads fetched record batches in this process (`kafkajs`: its
  * own, for every batch). Returns false if this decoder could not be put in
- * kafkajs's place (see install), whatever the choice.
+ * kafkajs's place (kafkajs had bound its own already), whatever the choice.
  */
 export function useRecordDecoder(which: RecordDecoderChoice): boolean {
   shared.choice = which;
