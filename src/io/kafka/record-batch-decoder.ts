@@ -57,22 +57,22 @@ export interface DecodedRecord {
 }
 
 /**
- * A record read by Klaxon's decoder: kafkajs's fields, with its key, value
- * and timestamp made when asked for (each read of key or value makes a new
+ * A record read by Klaxon's decoder: kafkajs's fields, with its offset, key,
+ * value and timestamp made when asked for (each read of key or value makes a new
  * view of the same bytes; a write keeps what was written; JSON gives
  * kafkajs's fields). Unlike kafkajs's plain objects, a spread or
  * Object.keys sees the spans, not key, value and timestamp: nothing in
  * Klaxon or in kafkajs 2.2.4 copies records that way. The Kafka source never asks: it copies
  * the bytes from their spans in the fetch buffer and reads the numbers
  * (kafka-source.ts). kafkajs's record costs a Buffer each for the key and the
- * value (96 bytes of heap apiece) and a string for the time, all kept while a
+ * value (96 bytes of heap apiece) and strings for the offset and the time, all kept while a
  * fetch waits for the engine, which the coordinator's GC copied again and
  * again.
  */
 export class FetchedRecord implements DecodedRecord {
   constructor(
     readonly attributes: number,
-    readonly offset: string,
+    /** The offset, exact (the decoder hands batches with offsets near 2^53 to kafkajs). */
     readonly offsetNumber: number,
     readonly timestampMs: number,
     /** The fetch buffer (or the decompressed batch) the spans are in. */
@@ -95,6 +95,10 @@ export class FetchedRecord implements DecodedRecord {
     return this.batchContext.isControlBatch;
   }
 
+  get offset(): string {
+    return String(this.offsetNumber);
+  }
+
   get timestamp(): string {
     return String(this.timestampMs);
   }
@@ -108,6 +112,10 @@ export class FetchedRecord implements DecodedRecord {
   }
 
   // A consumer may write a record's fields, as it may kafkajs's: the value written is kept.
+  set offset(offset: string) {
+    Object.defineProperty(this, 'offset', { value: offset, writable: true, enumerable: true, configurable: true });
+  }
+
   set timestamp(timestamp: string) {
     Object.defineProperty(this, 'timestamp', { value: timestamp, writable: true, enumerable: true, configurable: true });
   }
@@ -317,7 +325,7 @@ function readRecords(buffer: Buffer, start: number, end: number, count: number, 
     reader.leave(outer);
     const offset = firstOffset + offsetDelta;
     const timestampMs = logAppend ? appendedAt : firstTimestamp + timestampDelta;
-    records[i] = new FetchedRecord(attributes, String(offset), offset, timestampMs, buffer, keyStart, keyEnd, valueStart, valueEnd, headers, context);
+    records[i] = new FetchedRecord(attributes, offset, timestampMs, buffer, keyStart, keyEnd, valueStart, valueEnd, headers, context);
   }
   return records;
 }

@@ -64,7 +64,7 @@ test("batches as kafkajs's Batch makes them: fields, records kept and every meth
         const messages = specs.map(({ gap, fromKafkajs, control }) => {
           offset += descending ? -gap : gap;
           if (fromKafkajs) return { offset: String(offset), key: null, value: source, isControlRecord: control, batchContext: context(control) };
-          return new FetchedRecord(0, String(offset), offset, 0, source, -1, 0, 0, 2, {}, context(control));
+          return new FetchedRecord(0, offset, 0, source, -1, 0, 0, 2, {}, context(control));
         });
         const fetchedOffset = /^-?\d+$/.test(fetched) && Number(fetched) >= 0 && fetched.length < 4 ? String(base + Number(fetched)) : fetched;
         const partitionData = { partition: 3, highWatermark: String(offset + 5), messages, abortedTransactions };
