@@ -49,6 +49,8 @@ export class Router {
   route(batch: SourceBatch): RoutedBatch {
     const packed = packedRecords(batch);
     const { bytes, valueStarts, valueEnds, keyStarts, keyEnds } = packed;
+    // The bytes as text, made for the first record that is parsed (rare).
+    let text: Buffer | undefined;
     // Keys are compared only where the source has them (Kafka): a source without keys has none to mismatch.
     const keyed = !('keys' in batch) || batch.keys !== null;
     const n = valueStarts.length;
@@ -68,10 +70,10 @@ export class Router {
         if (keyed) keyMatches = keyStart >= 0 && sameBytes(bytes, keyStart, keyEnds[i] as number, start, end);
       } else {
         // Escapes or an odd layout (rare): parse. Not a reading at all: any shard, whose worker rejects it.
-        const zoneId = zoneIdByParsing(Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from));
+        text ??= Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        const zoneId = zoneIdByParsing(text.subarray(from, to));
         hash = hashString(zoneId ?? '');
-        if (keyed && zoneId !== undefined)
-          keyMatches = keyStart >= 0 && Buffer.from(bytes.buffer, bytes.byteOffset + keyStart, (keyEnds[i] as number) - keyStart).toString('utf8') === zoneId;
+        if (keyed && zoneId !== undefined) keyMatches = keyStart >= 0 && text.toString('utf8', keyStart, keyEnds[i]) === zoneId;
       }
       if (!keyMatches) {
         keyMismatches++;

@@ -2,8 +2,6 @@ import type { LogEntry } from 'kafkajs';
 import { SourceError } from '../../errors.js';
 import { logger } from '../../log.js';
 import { Kafka, logLevel } from './kafkajs.js';
-// Before any client fetches: puts Klaxon's record batch decoder in kafkajs's place (see there).
-import './record-batch-decoder.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 

@@ -1,16 +1,17 @@
-import { createRequire } from 'node:module';
 import type * as Kafkajs from 'kafkajs';
 import { logger } from '../../log.js';
-// First: they replace kafkajs modules that kafkajs binds as it loads.
+// First: they replace kafkajs modules that kafkajs binds as it loads (the record decoder when it first fetches).
 import { fetchBatchInstalled } from './fetch-batch.js';
+import { requireKafkajs } from './kafkajs-modules.js';
 import { groupingInstalled } from './message-grouping.js';
+import './record-batch-decoder.js';
 
 /**
  * kafkajs as Klaxon's Kafka clients use it: loaded here, after the
  * replacements of its internals are in place (an `import ... from 'kafkajs'`
  * elsewhere in src could load it first; types may still come from 'kafkajs').
  */
-const kafkajs = createRequire(import.meta.url)('kafkajs') as typeof Kafkajs;
+const kafkajs = requireKafkajs('kafkajs') as typeof Kafkajs;
 
 if (!groupingInstalled || !fetchBatchInstalled) {
   // Correct either way; only slower.

@@ -113,25 +113,30 @@ export class FetchedRecord implements DecodedRecord {
 
   // A consumer may write a record's fields, as it may kafkajs's: the value written is kept.
   set offset(offset: string) {
-    Object.defineProperty(this, 'offset', { value: offset, writable: true, enumerable: true, configurable: true });
+    keepWritten(this, 'offset', offset);
   }
 
   set timestamp(timestamp: string) {
-    Object.defineProperty(this, 'timestamp', { value: timestamp, writable: true, enumerable: true, configurable: true });
+    keepWritten(this, 'timestamp', timestamp);
   }
 
   set key(key: Buffer | null) {
-    Object.defineProperty(this, 'key', { value: key, writable: true, enumerable: true, configurable: true });
+    keepWritten(this, 'key', key);
   }
 
   set value(value: Buffer | null) {
-    Object.defineProperty(this, 'value', { value, writable: true, enumerable: true, configurable: true });
+    keepWritten(this, 'value', value);
   }
 
   /** kafkajs's fields, not the spans (which would serialise the whole fetch buffer with every record). */
   toJSON(): DecodedRecord {
     return recordFields(this);
   }
+}
+
+/** A field written over one made when read: an own field from then on, as kafkajs's records have. */
+function keepWritten(record: FetchedRecord, field: 'offset' | 'timestamp' | 'key' | 'value', value: unknown): void {
+  Object.defineProperty(record, field, { value, writable: true, enumerable: true, configurable: true });
 }
 
 /** kafkajs's fields of a record, as plain data (FetchedRecord makes some when asked). */
