@@ -115,7 +115,10 @@ const kafkaSink = z
     topic: text,
     clientId,
     partitions,
-    linger: duration(0, 'How long the producer waits to fill a batch.').prefault('5ms'),
+    linger: duration(
+      0,
+      'How long alerts wait for company when no send is out (0: sent at once). Alerts found while a send is out go in the next one, as soon as it is back.',
+    ).prefault('0ms'),
     transactionTimeout: duration(
       1,
       'Exactly-once: how long the broker lets a transaction stay open before aborting it (a crashed or paused engine holds read_committed readers back at most this long).',

@@ -1,11 +1,15 @@
 import { SinkError } from '../errors.js';
-import { byteChunks } from './byte-chunks.js';
+import { OrderedDelivery } from './ordered-delivery.js';
 import type { OutRecord, Sink } from './types.js';
 
 export interface BufferedSinkOptions {
-  /** Start a delivery once this many bytes are buffered; no delivery carries more (a larger write is cut). */
+  /** No delivery carries more than this many bytes (a larger write is cut), and this many buffered start one at once. */
   chunkBytes?: number;
-  /** Deliver at most this long after a record was written (0: only at chunkBytes or flush). */
+  /**
+   * How long records may wait for company when no delivery is out: 0 sends at
+   * once; undefined waits for chunkBytes or flush(). While a delivery is out,
+   * whatever is written waits for it and goes in the next, as soon as it is back.
+   */
   lingerMs?: number;
   /** ready() waits while more than this many bytes are buffered or being delivered. */
   highWaterBytes?: number;
@@ -13,18 +17,12 @@ export interface BufferedSinkOptions {
 
 /**
  * A Sink that gathers records and hands them to `deliver` in order, one
- * delivery at a time, in the background. A failed delivery fails every later
+ * delivery at a time, in the background (ordered-delivery.ts: records written
+ * while a delivery is out go in the next). A failed delivery fails every later
  * flush() and ready(), so nothing is reported done that was not delivered.
  */
 export abstract class BufferedSink implements Sink {
-  private records: OutRecord[] = [];
-  private bufferedBytes = 0;
-  private inFlightBytes = 0;
-  private chain: Promise<void> = Promise.resolve();
-  private failure: unknown;
-  private linger: NodeJS.Timeout | undefined;
-  private readonly chunkBytes: number;
-  private readonly lingerMs: number;
+  private readonly delivery: OrderedDelivery<OutRecord>;
   private readonly highWaterBytes: number;
 
   protected abstract readonly name: string;
@@ -33,33 +31,29 @@ export abstract class BufferedSink implements Sink {
   protected abstract release(): Promise<void>;
 
   constructor(options: BufferedSinkOptions = {}) {
-    this.chunkBytes = options.chunkBytes ?? 1 << 16;
-    this.lingerMs = options.lingerMs ?? 0;
+    this.delivery = new OrderedDelivery({
+      deliver: (records) => this.deliver(records),
+      bytesOf: recordBytes,
+      chunkBytes: options.chunkBytes ?? 1 << 16,
+      lingerMs: options.lingerMs,
+    });
     this.highWaterBytes = options.highWaterBytes ?? 4 << 20;
   }
 
   write(records: readonly OutRecord[]): void {
-    for (const record of records) {
-      this.records.push(record);
-      this.bufferedBytes += recordBytes(record);
-    }
-    if (this.bufferedBytes >= this.chunkBytes) this.startDelivery();
-    else if (this.lingerMs > 0 && this.linger === undefined && this.records.length > 0) {
-      this.linger = setTimeout(() => this.startDelivery(), this.lingerMs);
-    }
+    this.delivery.write(records);
   }
 
   async ready(): Promise<void> {
-    while (this.inFlightBytes + this.bufferedBytes > this.highWaterBytes && this.failure === undefined) {
-      this.startDelivery();
-      await this.chain;
+    while (this.delivery.pendingBytes > this.highWaterBytes && !this.delivery.hasFailed) {
+      this.delivery.kick();
+      await this.delivery.settled();
     }
     this.throwIfFailed();
   }
 
   async flush(): Promise<void> {
-    this.startDelivery();
-    await this.chain;
+    await this.delivery.flush().catch(() => {});
     this.throwIfFailed();
   }
 
@@ -71,32 +65,8 @@ export abstract class BufferedSink implements Sink {
     }
   }
 
-  private startDelivery(): void {
-    if (this.linger !== undefined) {
-      clearTimeout(this.linger);
-      this.linger = undefined;
-    }
-    if (this.records.length === 0) return;
-    const records = this.records;
-    this.inFlightBytes += this.bufferedBytes;
-    this.records = [];
-    this.bufferedBytes = 0;
-    // One write may hold far more than a chunk (a task's alerts): each delivery carries at most chunkBytes.
-    for (const { records: chunk, bytes } of byteChunks(records, this.chunkBytes, recordBytes)) {
-      this.chain = this.chain.then(async () => {
-        try {
-          if (this.failure === undefined) await this.deliver(chunk);
-        } catch (error) {
-          this.failure = error;
-        } finally {
-          this.inFlightBytes -= bytes;
-        }
-      });
-    }
-  }
-
   private throwIfFailed(): void {
-    if (this.failure !== undefined) throw new SinkError(`cannot write to ${this.name}`, { cause: this.failure });
+    if (this.delivery.hasFailed) throw new SinkError(`cannot write to ${this.name}`, { cause: this.delivery.failure });
   }
 }
 

@@ -10,8 +10,9 @@ import { kafkaOutage } from './outage.js';
 
 /**
  * Alerts (keyed by zone_id) or dead letters to a topic, through an idempotent
- * producer with acks from all replicas. Records are sent in order, in chunks,
- * at most `linger` after they were written. A failed send is retried for as
+ * producer with acks from all replicas. Records are sent in order, one send
+ * at a time: at once (or after `linger`) when none is out, else together in
+ * the next as soon as it is back (BufferedSink). A failed send is retried for as
  * long as the broker is away; meanwhile ready() holds the engine back, and
  * nothing is committed past unsent alerts.
  */
@@ -23,7 +24,7 @@ export class KafkaSink extends BufferedSink {
     private readonly topic: string,
     lingerMs: number,
   ) {
-    super({ lingerMs: Math.max(1, lingerMs), chunkBytes: 512 << 10, highWaterBytes: 16 << 20 });
+    super({ lingerMs, chunkBytes: 512 << 10, highWaterBytes: 16 << 20 });
     this.name = `Kafka topic ${topic}`;
   }
 

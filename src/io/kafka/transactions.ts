@@ -2,14 +2,14 @@ import type { Kafka, Message, Producer, Transaction } from 'kafkajs';
 import pRetry from 'p-retry';
 import { SinkError } from '../../errors.js';
 import { logger } from '../../log.js';
-import { byteChunks } from '../byte-chunks.js';
+import { OrderedDelivery } from '../ordered-delivery.js';
 import type { BatchOutputs, OutRecord } from '../types.js';
 import { createKafka, ensureTopic } from './client.js';
 import { transactionalSettings } from './options.js';
 
 const log = logger('transactions');
 
-/** Start sending a partition's buffered outputs into its open transaction at this size, or once they have waited `lingerMs`. */
+/** A send into a partition's transaction carries at most this much; this much buffered starts one without waiting for `lingerMs`. */
 const CHUNK_BYTES = 512 << 10;
 /** ready() waits while more than this is buffered or being sent, over all partitions. */
 const HIGH_WATER_BYTES = 16 << 20;
@@ -26,8 +26,9 @@ export interface TransactionsConfig {
   shadow?: { topic: string; partitions: number } | undefined;
   transactionTimeoutMs: number;
   /**
-   * How long outputs wait to be sent into their open transaction (the alerts
-   * sink's linger). Sent as they come, not all at commit: a commit is then
+   * How long outputs wait for company when no send into their open
+   * transaction is out (the alerts sink's linger; while one is out they go in
+   * the next). Sent as they come, not all at commit: a commit is then
    * only the offsets and the end of the transaction, and outputs finished
    * while it runs wait that much less.
    */
@@ -161,32 +162,43 @@ export class PartitionTransactions {
   }
 }
 
+/** An output bound for a topic of the partition's transaction. */
+interface Outgoing {
+  topic: string;
+  message: Message;
+  bytes: number;
+}
+
 /** One partition's producer and its open transaction. */
 class PartitionTransaction {
-  private records: Array<{ topic: string; message: Message; bytes: number }> = [];
-  private bufferedBytes = 0;
-  /** Sends into the open transaction, one at a time, in order. */
-  private sending: Promise<void> = Promise.resolve();
-  private failure: unknown;
+  /** Sends into the open transaction, one at a time, in order; what is written meanwhile goes in the next. */
+  private readonly delivery: OrderedDelivery<Outgoing>;
   private wrote = false;
-  private linger: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly producer: Producer,
     private transaction: Transaction | undefined,
     private readonly config: TransactionsConfig,
     private readonly partition: number,
-    private readonly sent: (bytes: number) => void,
-  ) {}
+    sent: (bytes: number) => void,
+  ) {
+    this.delivery = new OrderedDelivery({
+      deliver: (records) => this.send(records),
+      bytesOf: (record) => record.bytes,
+      // At most CHUNK_BYTES a request: a partition's batch over the broker's message size limit is refused.
+      chunkBytes: CHUNK_BYTES,
+      lingerMs: config.lingerMs,
+      onSettled: sent,
+    });
+  }
 
   /** Whether the open transaction holds (or will hold) outputs. */
   get hasOutputs(): boolean {
-    return this.wrote || this.records.length > 0;
+    return this.wrote || this.delivery.buffered > 0;
   }
 
   /** Buffers the records; returns the bytes added. */
   write({ alerts, deadLetters, shadow }: BatchOutputs): number {
-    let bytes = 0;
     const { config } = this;
     const byTopic: Array<readonly [string, readonly OutRecord[]]> = [
       [config.alerts.topic, alerts],
@@ -194,57 +206,36 @@ class PartitionTransaction {
     ];
     // Without a shadow sink, shadow alerts are only counted (they never go to the alerts topic).
     if (config.shadow !== undefined) byTopic.push([config.shadow.topic, shadow]);
+    const outgoing: Outgoing[] = [];
     for (const [topic, records] of byTopic) {
       for (const record of records) {
-        const size = record.key.length + record.value.length;
-        this.records.push({ topic, message: { key: record.key === '' ? null : record.key, value: record.value }, bytes: size });
-        bytes += size;
+        outgoing.push({ topic, message: { key: record.key === '' ? null : record.key, value: record.value }, bytes: record.key.length + record.value.length });
       }
     }
-    this.bufferedBytes += bytes;
-    if (this.bufferedBytes >= CHUNK_BYTES) this.sendBuffered();
-    else if (this.linger === undefined && this.records.length > 0) this.linger = setTimeout(() => this.sendBuffered(), this.config.lingerMs);
-    return bytes;
+    return this.delivery.write(outgoing);
   }
 
-  /** Starts sending what is buffered (in the background, after earlier sends). */
+  /** Starts sending what is buffered (in the background, after the send out). */
   sendBuffered(): void {
-    clearTimeout(this.linger);
-    this.linger = undefined;
-    if (this.records.length === 0) return;
-    const records = this.records;
-    const bytes = this.bufferedBytes;
-    this.records = [];
-    this.bufferedBytes = 0;
+    this.delivery.kick();
+  }
+
+  private async send(records: Outgoing[]): Promise<void> {
     this.wrote = true;
-    this.sending = this.sending.then(async () => {
-      try {
-        if (this.failure !== undefined) return;
-        const transaction = await this.current();
-        // At most CHUNK_BYTES a request: a partition's batch over the broker's message size limit is refused.
-        for (const { records: chunk } of byteChunks(records, CHUNK_BYTES, (record) => record.bytes)) {
-          const byTopic = new Map<string, Message[]>();
-          for (const { topic, message } of chunk) {
-            const messages = byTopic.get(topic);
-            if (messages === undefined) byTopic.set(topic, [message]);
-            else messages.push(message);
-          }
-          const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
-          await whileConcurrent(() => transaction.sendBatch({ topicMessages, acks: -1 }));
-        }
-      } catch (error) {
-        this.failure ??= error;
-      } finally {
-        this.sent(bytes);
-      }
-    });
+    const transaction = await this.current();
+    const byTopic = new Map<string, Message[]>();
+    for (const { topic, message } of records) {
+      const messages = byTopic.get(topic);
+      if (messages === undefined) byTopic.set(topic, [message]);
+      else messages.push(message);
+    }
+    const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    await whileConcurrent(() => transaction.sendBatch({ topicMessages, acks: -1 }));
   }
 
   /** Sends the rest, adds the position (if any) and commits; the next transaction opens on the next write. */
   async commit(position: number | undefined): Promise<void> {
-    this.sendBuffered();
-    await this.sending;
-    if (this.failure !== undefined) throw this.failure;
+    await this.delivery.flush();
     const transaction = await this.current();
     if (position !== undefined) {
       const topics = [{ topic: this.config.sourceTopic, partitions: [{ partition: this.partition, offset: String(position) }] }];
@@ -262,14 +253,9 @@ class PartitionTransaction {
    * (An abort would need the broker that may be the reason for giving up.)
    */
   async abandon(): Promise<void> {
-    this.failure ??= new SinkError(`partition ${this.partition}'s transaction was abandoned`);
-    clearTimeout(this.linger);
-    const pending = this.bufferedBytes;
-    this.records = [];
-    this.bufferedBytes = 0;
-    this.sent(pending);
+    this.delivery.fail(new SinkError(`partition ${this.partition}'s transaction was abandoned`));
     await this.producer.disconnect().catch(() => {});
-    await this.sending;
+    await this.delivery.settled();
   }
 
   private async current(): Promise<Transaction> {

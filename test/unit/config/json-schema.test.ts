@@ -64,7 +64,7 @@ describe('published JSON Schema', () => {
     assert.deepEqual(at('state').default, { type: 'memory' });
     assert.deepEqual(at('source', 'kafka', 'brokers').default, ['127.0.0.1:9092']);
     assert.equal(at('source', 'kafka', 'commitInterval').default, '1s');
-    assert.equal(at('sink', 'kafka', 'linger').default, '5ms');
+    assert.equal(at('sink', 'kafka', 'linger').default, '0ms');
     assert.equal(at('state', 'redis', 'snapshotInterval').default, '5s');
     assert.equal(at('rules', '[]', 'zscore', 'k').default, 3);
     assert.equal(at('rules', '[]', 'window_avg', 'span').default, '5m');

@@ -120,7 +120,7 @@ describe('configSchema', () => {
       topic: 'alerts',
       clientId: 'klaxon',
       partitions: 6,
-      lingerMs: 5,
+      lingerMs: 0,
       transactionTimeoutMs: 30_000,
     });
     const v2Defaults = { severity: 'warning', forMs: 0, shadow: false, overrides: [] };
