@@ -69,7 +69,7 @@ export class Pipeline {
         void this.commit();
       }, this.parts.commitIntervalMs),
     ];
-    if (this.parts.snapshotIntervalMs !== undefined) timers.push(setInterval(() => void this.snapshot(), this.parts.snapshotIntervalMs));
+    if (this.parts.snapshotIntervalMs !== undefined) timers.push(setInterval(() => void this.snapshot('paced'), this.parts.snapshotIntervalMs));
     try {
       while (!this.stopping && this.failure === undefined) {
         // A delivery configured to block may wait for a receiver that never comes back: a stop must not wait with it.
@@ -114,8 +114,9 @@ export class Pipeline {
       // The last commit and, with a store, the last snapshot: everything processed is committed and saved.
       await this.commit();
       if (this.parts.snapshotIntervalMs !== undefined) {
+        checkpoints.hurry();
         await this.snapshotRunning;
-        await this.snapshot();
+        await this.snapshot('now');
       }
       this.throwIfFailed();
       return stats.snapshot();
@@ -135,7 +136,7 @@ export class Pipeline {
     const pressure = this.parts.zonePressure?.();
     const interval = this.parts.snapshotIntervalMs;
     if (pressure === undefined || interval === undefined) return;
-    const snapshot = this.snapshot();
+    const snapshot = this.snapshot('now');
     if (pressure !== 'wait') return;
     // Bounded: a snapshot that hangs (Redis away) must not stop alerting, only slow it.
     let timer: NodeJS.Timeout | undefined;
@@ -158,6 +159,7 @@ export class Pipeline {
   /** Graceful stop: no more reading; what is in flight finishes, is written and committed. */
   stop(): void {
     this.stopping = true;
+    this.parts.checkpoints.hurry();
     this.settleStopped();
     this.parts.source.stop();
   }
@@ -200,9 +202,13 @@ export class Pipeline {
    * A snapshot without stopping the stream: the cut is queued at every worker
    * between two batches; once every batch before it is back and committed,
    * it is saved. At most one runs: while Redis is down they do not pile up.
+   * `paced`: the workers export it at a fifth of their time (Checkpoints'
+   * EXPORT_PAUSE_MS) for up to half the interval, then at full speed; `now`:
+   * at full speed (tiering's pressure, the last one), also one already running.
    */
-  private snapshot(): Promise<void> {
-    this.snapshotRunning ??= this.saveSnapshot()
+  private snapshot(pace: 'paced' | 'now'): Promise<void> {
+    if (pace === 'now') this.parts.checkpoints.hurry();
+    this.snapshotRunning ??= this.saveSnapshot(pace)
       .catch((error: unknown) => this.fail(error))
       .finally(() => {
         this.snapshotRunning = undefined;
@@ -210,11 +216,12 @@ export class Pipeline {
     return this.snapshotRunning;
   }
 
-  private async saveSnapshot(): Promise<void> {
-    const { ledger, checkpoints } = this.parts;
+  private async saveSnapshot(pace: 'paced' | 'now'): Promise<void> {
+    const { ledger, checkpoints, snapshotIntervalMs = 0 } = this.parts;
     this.snapshotStartedAt = performance.now();
+    const pacedForMs = pace === 'paced' && !this.stopping ? snapshotIntervalMs / 2 : 0;
     try {
-      const { cut, before } = await this.exclusive(async () => ({ cut: checkpoints.cut(), before: ledger.unfinished() }));
+      const { cut, before } = await this.exclusive(async () => ({ cut: checkpoints.cut({ pacedForMs }), before: ledger.unfinished() }));
       await Promise.all(before.map((entry) => entry.done));
       await this.commit();
       if (this.failure !== undefined) return;

@@ -3,14 +3,15 @@
  * read beside the images of evicted zones, is this process's snapshot; a
  * "no" recovers the partition (its readings are replayed). A "no" for this
  * process's own snapshot is a needless recovery, and with at-least-once,
- * repeated alerts.
+ * repeated alerts. And how a cut's export is paced.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { parseConfig } from '../../../src/config/load.js';
-import { Checkpoints, type Cut } from '../../../src/coordinator/checkpoints.js';
+import { Checkpoints, type Cut, EXPORT_PAUSE_MS } from '../../../src/coordinator/checkpoints.js';
 import { shardOptions } from '../../../src/coordinator/engine.js';
 import { Shards } from '../../../src/coordinator/shards.js';
+import { linesTask } from '../../../src/protocol/messages.js';
 import { MemoryStateStore } from '../../../src/state/memory-store.js';
 import type { SaveOutcome } from '../../../src/state/types.js';
 
@@ -78,4 +79,43 @@ test("this process's snapshot is its own while saved, while saving, and to a rea
   assert.equal(checkpoints.ownSnapshot(0, 7), false, 'an offset this process never saved is another process snapshot');
   assert.equal(checkpoints.ownSnapshot(0, null), false, 'no snapshot at all (the store lost it)');
   assert.equal(checkpoints.ownSnapshot(1, 10), false, 'a partition this process does not own');
+});
+
+/** A shard runner that notes when each export slice was asked for. */
+function sliceTimes(of: Shards): number[] {
+  const times: number[] = [];
+  const runner = of.runner(0);
+  const run = runner.run.bind(runner);
+  runner.run = (task, transfer) => {
+    if (task.kind === 'snapshotSlice') times.push(performance.now());
+    return run(task, transfer);
+  };
+  return times;
+}
+
+test('a paced cut rests between its export slices; a hurried one exports the same zones', async () => {
+  const zones = 4_000;
+  const lines = Array.from({ length: zones }, (_, i) => `{"device_id":"d","zone_id":"z${i}","temperature":${20 + (i % 7)},"ts":${1_000 + i}}\n`);
+  const exported: number[] = [];
+  for (const pace of ['paced', 'hurried'] as const) {
+    const own = Shards.inProcess(shardOptions(config));
+    try {
+      const asked = sliceTimes(own);
+      await own.run(0, linesTask(lines));
+      const checkpoints = new Checkpoints(own, new MemoryStateStore(), undefined, (error) => assert.fail(String(error)));
+      const cut = checkpoints.cut({ pacedForMs: 60_000 });
+      if (pace === 'hurried') checkpoints.hurry();
+      const updates = await cut.updates;
+      exported.push(updates.reduce((sum, update) => sum + update.zones, 0));
+      if (pace === 'paced') {
+        assert.ok(asked.length >= 2, `exported in slices (${asked.length} asked for): enough zones to take more than one`);
+        // Each slice is asked for only after a rest (a timer may fire up to 1 ms early).
+        for (let i = 1; i < asked.length; i++)
+          assert.ok((asked[i] as number) - (asked[i - 1] as number) >= EXPORT_PAUSE_MS - 1, `slice ${i} came without a rest`);
+      }
+    } finally {
+      await own.close();
+    }
+  }
+  assert.deepEqual(exported, [zones, zones], 'every zone, paced or not');
 });
