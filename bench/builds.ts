@@ -15,20 +15,31 @@ export interface BuildSpec {
   nodeFlags: string[];
   /** Engine settings over cluster.config.json's (`engine.batchSize=4000` → { batchSize: 4000 }). */
   engineOptions: Record<string, number>;
+  /** Alerts sink settings over cluster.config.json's (`sink.linger=5ms` → { linger: '5ms' }). */
+  sinkOptions: Record<string, string>;
   /** The commit, then what was added: how results name the build. */
   label: string;
 }
 
 /**
  * `--builds` of the benches: checkouts separated by commas, each with
- * anything after a `+` — a Node flag (`--…`) or an engine setting
- * (`engine.batchSize=4000`): `/tmp/base,.,.+engine.batchSize=4000`.
+ * anything after a `+` — a Node flag (`--…`), an engine setting
+ * (`engine.batchSize=4000`) or an alerts sink setting (`sink.linger=5ms`):
+ * `/tmp/base,.,.+engine.batchSize=4000`.
  */
 export function parseBuilds(list: string): BuildSpec[] {
   return list.split(',').map((spec) => {
     const [checkout = '.', ...extras] = spec.split('+');
     const root = checkout === '.' ? REPO : resolve(checkout);
     const settings = extras.filter((extra) => extra.startsWith('engine.'));
+    const sinkSettings = extras.filter((extra) => extra.startsWith('sink.'));
+    const sinkOptions = Object.fromEntries(
+      sinkSettings.map((setting) => {
+        const [key = '', value = ''] = setting.slice('sink.'.length).split('=');
+        if (key === '' || value === '') throw new Error(`--builds: "${setting}" is not sink.<setting>=<value>`);
+        return [key, value];
+      }),
+    );
     const engineOptions = Object.fromEntries(
       settings.map((setting) => {
         const [key = '', value = ''] = setting.slice('engine.'.length).split('=');
@@ -36,7 +47,8 @@ export function parseBuilds(list: string): BuildSpec[] {
         return [key, Number(value)];
       }),
     );
-    return { root, nodeFlags: extras.filter((extra) => !settings.includes(extra)), engineOptions, label: [commitOf(root), ...extras].join(' ') };
+    const nodeFlags = extras.filter((extra) => !settings.includes(extra) && !sinkSettings.includes(extra));
+    return { root, nodeFlags, engineOptions, sinkOptions, label: [commitOf(root), ...extras].join(' ') };
   });
 }
 

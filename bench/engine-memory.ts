@@ -144,6 +144,7 @@ async function measure(zones: number, build: BuildSpec) {
     state: { type: 'redis', url: own.url, prefix },
     stateOptions,
     engineOptions: build.engineOptions,
+    sinkOptions: build.sinkOptions,
     metrics: true,
   });
   // Seeded zones are part of what the store holds for them.

@@ -42,6 +42,8 @@ export interface EngineConfigSpec {
   sourceOptions?: Record<string, unknown>;
   /** Engine settings over cluster.config.json's (batchSize, maxQueuePerWorker, …). */
   engineOptions?: Record<string, unknown>;
+  /** Alerts sink settings over cluster.config.json's (linger, …). */
+  sinkOptions?: Record<string, unknown>;
   /** More keys of the state section (e.g. maxZonesInMemory, cluster). */
   stateOptions?: Record<string, unknown>;
   /** Serve metrics on any free port (EngineProcess.metricsUrl says where). */
@@ -57,7 +59,7 @@ function withoutUrl(state: Record<string, unknown>): Record<string, unknown> {
 export function writeEngineConfig(spec: EngineConfigSpec): string {
   const { $schema: _, sink, ...base } = baseConfig();
   const brokers = spec.brokers.join(',');
-  const alerts = { ...sink, brokers, topic: spec.topics.alerts };
+  const alerts = { ...sink, brokers, topic: spec.topics.alerts, ...spec.sinkOptions };
   const state =
     spec.state.type === 'memory'
       ? { type: 'memory' }
@@ -114,6 +116,8 @@ export interface EngineLaunch {
   root?: string;
   /** Flags for node before the script (e.g. --cpu-prof). */
   nodeArgs?: string[];
+  /** What runs in the engine's place, before `--config` (default: Klaxon's `run`): the latency bench's relay. */
+  command?: string[];
 }
 
 /** Starts `klaxon run --config configPath`; the child is kept in `children` while it runs, for the bench's clean-up. */
@@ -121,7 +125,8 @@ export function startEngine(configPath: string, children: Set<ChildProcess>, lau
   const logPath = configPath.replace(/\.config\.json$/, '.engine.log');
   const logFile = createWriteStream(logPath);
   const root = launch.root ?? REPO;
-  const child = spawn(process.execPath, [...(launch.nodeArgs ?? []), join(root, 'dist/src/cli/main.js'), 'run', '--config', configPath], {
+  const command = launch.command ?? [join(root, 'dist/src/cli/main.js'), 'run'];
+  const child = spawn(process.execPath, [...(launch.nodeArgs ?? []), ...command, '--config', configPath], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -194,7 +194,7 @@ async function engineRun(
   s: Services,
   readingsTopic: string,
   shape: { processes: number; workersPerProcess: number },
-  { root, nodeFlags, engineOptions, label: build }: BuildSpec,
+  { root, nodeFlags, engineOptions, sinkOptions, label: build }: BuildSpec,
   buildIndex: number,
 ): Promise<EngineResult> {
   const { processes, workersPerProcess } = shape;
@@ -220,6 +220,7 @@ async function engineRun(
         workers: workersPerProcess,
         state: { type: 'redis', url: s.redisUrl, prefix },
         engineOptions,
+        sinkOptions,
       }),
       resources.children,
       { root, nodeArgs: nodeFlags },

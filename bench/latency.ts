@@ -25,6 +25,13 @@
  * (how long the broker may hold a fetch to make it larger), written to
  * latency-fetch.
  *
+ * A build named kafkajs-relay (`--builds kafkajs-relay,.`) runs
+ * bench/kafka-relay.ts in the engine's place, at-least-once only: a kafkajs
+ * consumer that sends a firing alert for each reading over 89 °C at once,
+ * with the engine's fetch settings: the floor for any Kafka-in, Kafka-out
+ * alerting on kafkajs, on the same load, broker and cores. Such runs are
+ * written to latency-floor.
+ *
  * "80%" is 80% of the engine's maximum: --max, else the engine figure for the
  * same worker count in bench/results/kafka-throughput.json (measured first if
  * that file is missing). Every topic and Redis key it creates is deleted at
@@ -41,7 +48,7 @@ import type { Guarantee } from '../src/config/types.js';
 import { createKafka, ensureTopic } from '../src/io/kafka/client.js';
 import { type BuildSpec, parseBuilds } from './builds.js';
 import { writeCharts } from './charts.js';
-import { baseConfig, type EngineProcess, startEngine, writeEngineConfig } from './engine-process.js';
+import { baseConfig, type EngineProcess, REPO, startEngine, writeEngineConfig } from './engine-process.js';
 import { environment, OUT_DIR, RESULTS_DIR, runBench, startServices, table, writeResult } from './environment.js';
 import { committed } from './kafka-backlog.js';
 import { LOAD_DEFAULTS, type LoadResult } from './load-generator.js';
@@ -69,8 +76,18 @@ const { values } = parseArgs({
     fetch: { type: 'string' },
   },
 });
+/** The --builds entry that runs the relay (bench/kafka-relay.ts) in the engine's place. */
+const RELAY = 'kafkajs-relay';
+type LatencyBuild = BuildSpec & { relay: boolean };
 /** Checkouts whose builds run the engine, one after the other at each rate (before/after in one run); the generator is always this one. */
-const builds = parseBuilds(values.builds);
+const builds: LatencyBuild[] = values.builds
+  .split(',')
+  .map((entry) =>
+    entry === RELAY
+      ? { root: REPO, nodeFlags: [], engineOptions: {}, sinkOptions: {}, label: 'kafkajs relay', relay: true }
+      : { ...(parseBuilds(entry)[0] as BuildSpec), relay: false },
+  );
+const withRelay = builds.some((build) => build.relay);
 const seconds = Number(values.seconds);
 const warmup = Number(values.warmup);
 const guarantees = values.guarantees.split(',') as Guarantee[];
@@ -91,13 +108,15 @@ if (tiered && stateType !== 'redis') throw new Error('--zone-limits needs --stat
 /** source.fetchMinBytes and fetchMaxWait of each engine run at a rate, in turns (null: the config's). */
 const fetches: Array<Fetch | null> = values.fetch === undefined ? [null] : values.fetch.split(',').map(parseFetch);
 // Redis state, as in production, with no limit and the config's fetches is "latency"; the other runs go beside it, so they do not replace it.
-const RESULT_NAME = tiered
-  ? `latency-tiered-${values.skew}`
-  : values.fetch !== undefined
-    ? 'latency-fetch'
-    : stateType === 'redis'
-      ? 'latency'
-      : `latency-${stateType}`;
+const RESULT_NAME = withRelay
+  ? 'latency-floor'
+  : tiered
+    ? `latency-tiered-${values.skew}`
+    : values.fetch !== undefined
+      ? 'latency-fetch'
+      : stateType === 'redis'
+        ? 'latency'
+        : `latency-${stateType}`;
 const PARTITIONS = 6;
 const LOG_DIR = join(OUT_DIR, 'latency');
 /** After the load: how long to wait for alerts still on their way, at most, and without any new one arriving. */
@@ -121,6 +140,8 @@ async function main(): Promise<void> {
   for (const guarantee of guarantees) {
     for (const rate of rates) {
       for (const [index, build] of builds.entries()) {
+        // The relay has no transactions: it is a floor for at-least-once only.
+        if (build.relay && guarantee === 'exactly-once') continue;
         for (const zoneLimit of zoneLimits) {
           for (const fetch of fetches) {
             runs.push(await measure(guarantee, rate, build, index, zoneLimit, fetch));
@@ -202,7 +223,7 @@ interface Run {
 async function measure(
   guarantee: Guarantee,
   rate: number,
-  { root, nodeFlags, engineOptions, label: build }: BuildSpec,
+  { root, nodeFlags, engineOptions, sinkOptions, label: build, relay }: LatencyBuild,
   buildIndex: number,
   zoneLimit: number | null,
   fetch: Fetch | null,
@@ -239,9 +260,16 @@ async function measure(
     ...(fetch === null ? {} : { sourceOptions: { fetchMinBytes: fetch.minBytes, fetchMaxWait: fetch.maxWaitMs } }),
     metrics: true,
     engineOptions,
+    sinkOptions,
   });
   const watcher = await watchAlerts(alertsTopic, `${name}-watch`);
-  const engine = startEngine(configPath, children, { root, nodeArgs: nodeFlags });
+  const engine = startEngine(configPath, children, {
+    root,
+    nodeArgs: nodeFlags,
+    ...(relay ? { command: [join(REPO, 'dist/bench/kafka-relay.js')] } : {}),
+  });
+  // The relay has no metrics: no engine share.
+  const engineBuckets = async () => (relay ? null : alertLatencyBuckets(await engine.metricsUrl));
   try {
     await engine.started;
     const engineReadyMs = await warmUp(readingsTopic, watcher, engine);
@@ -253,10 +281,10 @@ async function measure(
       redis: findPid((cmdline) => cmdline.startsWith('redis-server') && cmdline.includes(`:${port}`)),
     });
     // The engine's own latency over the measured seconds: its histogram when the warm-up ends and when the load does.
-    const atWarmupEnd = sleep(warmup * 1000).then(async () => alertLatencyBuckets(await engine.metricsUrl));
+    const atWarmupEnd = sleep(warmup * 1000).then(engineBuckets);
     const load = await runGenerators(readingsTopic, rate, label, watcher);
     const loadEndedAt = performance.now();
-    const engineLatencyMs = bucketPercentiles(await atWarmupEnd, await alertLatencyBuckets(await engine.metricsUrl));
+    const engineLatencyMs = bucketPercentiles(await atWarmupEnd, await engineBuckets());
     const { cores, otherProcesses } = cpu.stop(load);
     const lagAtEnd = await groupLag(name, readingsTopic);
     await drain(watcher, load, label);
@@ -729,7 +757,7 @@ function report(runs: Run[], settings: { command: string; maxRate: { readingsPer
 
 Open-loop load (bench/load-generator.ts) over ${n(zones)} zones (${values.skew}${values.skew === 'zipf' ? `, s = ${values['zipf-s']}` : ''}), ${Number(values.anomalies) * 100}% of readings at 95 °C so \`too-hot\` (> 89) fires and resolves. Latency = the time a read_committed consumer receives a \`too-hot\` firing alert − the alert's \`ts\`, which is its reading's produce time (\`Date.now()\` as the reading was handed to the producer). HDR histogram; the first ${warmup} s of each run discarded, then ${seconds} s measured.
 
-The engine runs as its own process (\`klaxon run\`, cluster.config.json pointed at fresh topics: readings ${PARTITIONS} partitions, alerts ${PARTITIONS}, dead letters 1), ${workers} workers, state ${stateType === 'redis' ? 'in Redis' : 'in memory'}.${tiered ? ` Tiering: each rate runs once per state.maxZonesInMemory in turns ("none": every zone stays in memory); a zone is evicted once a saved snapshot holds it and read back from Redis at its next reading, so with a limit under the ${n(zones)} zones a share of the readings waits for a read from Redis. "evicted / read back": the engine's klaxon_zone_evictions_total and klaxon_zone_reloads_total at the end of the run.` : ''}${values.fetch !== undefined ? ` Fetch size: each rate runs once per source.fetchMinBytes / fetchMaxWait in turns ("config": the config's); the broker holds a fetch until that many bytes are ready or the wait has passed, so the wait is in the end-to-end latency and not in the engine's share, which starts at the fetch.` : ''} At-least-once: alerts go out as they are found (Kafka sink linger ${baseConfig().sink.linger})${stateType === 'redis' ? `, snapshots every ${snapshotMs} ms` : ''}. Exactly-once: alerts, dead letters and offsets commit in one transaction every ${eoCommitMs} ms${stateType === 'redis' ? `, snapshots every ${snapshotMs} ms as for at-least-once` : ''}. "80%" of the maximum: ${n(settings.maxRate.readingsPerSecond)} readings/s from ${settings.maxRate.source}.
+The engine runs as its own process (\`klaxon run\`, cluster.config.json pointed at fresh topics: readings ${PARTITIONS} partitions, alerts ${PARTITIONS}, dead letters 1), ${workers} workers, state ${stateType === 'redis' ? 'in Redis' : 'in memory'}.${tiered ? ` Tiering: each rate runs once per state.maxZonesInMemory in turns ("none": every zone stays in memory); a zone is evicted once a saved snapshot holds it and read back from Redis at its next reading, so with a limit under the ${n(zones)} zones a share of the readings waits for a read from Redis. "evicted / read back": the engine's klaxon_zone_evictions_total and klaxon_zone_reloads_total at the end of the run.` : ''}${values.fetch !== undefined ? ` Fetch size: each rate runs once per source.fetchMinBytes / fetchMaxWait in turns ("config": the config's); the broker holds a fetch until that many bytes are ready or the wait has passed, so the wait is in the end-to-end latency and not in the engine's share, which starts at the fetch.` : ''} At-least-once: alerts go out as they are found (Kafka sink linger ${baseConfig().sink.linger}, unless a build's name says \`sink.linger=…\`)${stateType === 'redis' ? `, snapshots every ${snapshotMs} ms` : ''}. Exactly-once: alerts, dead letters and offsets commit in one transaction every ${eoCommitMs} ms${stateType === 'redis' ? `, snapshots every ${snapshotMs} ms as for at-least-once` : ''}. "80%" of the maximum: ${n(settings.maxRate.readingsPerSecond)} readings/s from ${settings.maxRate.source}.${withRelay ? `\n\n"kafkajs relay" (bench/kafka-relay.ts) runs in the engine's place: a kafkajs consumer with the engine's fetch settings that sends a firing \`too-hot\` alert for every reading over 89 °C at once, one send at a time with acks from all replicas, and does nothing else (no state, no workers, no other rules). It is the floor for any Kafka-in, Kafka-out alerting on kafkajs on this machine: what the engine adds is its figure minus the relay's from the same run. It fires on every hot reading, the engine once per episode: the counts differ by the few readings that find their zone already firing.` : ''}
 
 "engine p50 / p99": the engine's own share of every alert's latency (not only too-hot), from the moment kafkajs hands it the fetched batch to the alert handed to the sink's producer (for exactly-once: before the transaction commits, so without the wait for the commit), from its \`klaxon_alert_latency_seconds\` histogram over the measured seconds, interpolated within buckets (0.5, 1, 1.5, 2, 3, 4, 5, 7.5, 10, 15, 20, 30, 50 ms …).
 

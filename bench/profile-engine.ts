@@ -104,7 +104,7 @@ async function main(): Promise<void> {
 }
 
 async function profileBuild(
-  { root: build, nodeFlags, engineOptions, label }: BuildSpec,
+  { root: build, nodeFlags, engineOptions, sinkOptions, label }: BuildSpec,
   topic: string,
   partitions: number,
   index: number,
@@ -127,6 +127,7 @@ async function profileBuild(
     workers,
     state: { type: 'memory' },
     engineOptions,
+    sinkOptions,
   });
   const engine = startEngine(config, resources.children, { root: build, nodeArgs: [...nodeFlags, '--cpu-prof', `--cpu-prof-dir=${dir}`] });
   const admin = kafka.admin();
