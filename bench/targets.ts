@@ -114,6 +114,7 @@ export function targetsTable(): string {
   for (const [file, note] of [
     ['latency.json', ''],
     ['latency-memory.json', ' (diagnostic: state in memory, no snapshots)'],
+    ['latency-floor.json', ' (the floor: "before" is a kafkajs relay that only forwards hot readings, bench/kafka-relay.ts, same load and cores)'],
   ] as const) {
     const latency = read<LatencyResult>(file);
     if (latency === undefined) continue;
