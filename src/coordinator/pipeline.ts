@@ -10,6 +10,13 @@ import type { RunStats, RunSummary } from './stats.js';
 
 const log = logger('pipeline');
 
+/**
+ * A paced snapshot's export rests between slices for at most half its
+ * interval and at most this long: a long interval must not hold a cut's
+ * copy-on-write (and tiering's evictions) for minutes.
+ */
+const MAX_PACED_MS = 2_500;
+
 /** Beyond three of its intervals, how long a commit or a snapshot may run before the engine says it is stuck. */
 const STUCK_MS = 5_000;
 
@@ -44,6 +51,8 @@ export class Pipeline {
   /** Held while a batch is queued at the workers, and while a cut is taken: a cut sees all or none of a batch. */
   private gate: Promise<void> = Promise.resolve();
   private snapshotRunning: Promise<void> | undefined;
+  /** The running snapshot was asked for now (a stop, the last one, tiering's pressure): not paced. */
+  private hurried = false;
   /** When the snapshot now running was started (performance.now()). */
   private snapshotStartedAt: number | undefined;
   private readonly commits = new Stall(log, 'commits are not going through', 'retrying; not ready until they do', 'commits go through again');
@@ -114,7 +123,7 @@ export class Pipeline {
       // The last commit and, with a store, the last snapshot: everything processed is committed and saved.
       await this.commit();
       if (this.parts.snapshotIntervalMs !== undefined) {
-        checkpoints.hurry();
+        this.hurry();
         await this.snapshotRunning;
         await this.snapshot('now');
       }
@@ -159,7 +168,7 @@ export class Pipeline {
   /** Graceful stop: no more reading; what is in flight finishes, is written and committed. */
   stop(): void {
     this.stopping = true;
-    this.parts.checkpoints.hurry();
+    this.hurry();
     this.settleStopped();
     this.parts.source.stop();
   }
@@ -203,25 +212,34 @@ export class Pipeline {
    * between two batches; once every batch before it is back and committed,
    * it is saved. At most one runs: while Redis is down they do not pile up.
    * `paced`: the workers export it at a fifth of their time (Checkpoints'
-   * EXPORT_PAUSE_MS) for up to half the interval, then at full speed; `now`:
-   * at full speed (tiering's pressure, the last one), also one already running.
+   * EXPORT_PAUSE_MS) for up to half the interval (at most MAX_PACED_MS),
+   * then at full speed; `now`: at full speed (tiering's pressure, the last
+   * one), also one already running.
    */
   private snapshot(pace: 'paced' | 'now'): Promise<void> {
-    if (pace === 'now') this.parts.checkpoints.hurry();
-    this.snapshotRunning ??= this.saveSnapshot(pace)
+    if (pace === 'now') this.hurry();
+    this.snapshotRunning ??= this.saveSnapshot()
       .catch((error: unknown) => this.fail(error))
       .finally(() => {
         this.snapshotRunning = undefined;
+        this.hurried = false;
       });
     return this.snapshotRunning;
   }
 
-  private async saveSnapshot(pace: 'paced' | 'now'): Promise<void> {
+  /** The snapshot running (or the next) is wanted now: its export goes back to back, from its cut or from here. */
+  private hurry(): void {
+    this.hurried = true;
+    this.parts.checkpoints.hurry();
+  }
+
+  private async saveSnapshot(): Promise<void> {
     const { ledger, checkpoints, snapshotIntervalMs = 0 } = this.parts;
     this.snapshotStartedAt = performance.now();
-    const pacedForMs = pace === 'paced' && !this.stopping ? snapshotIntervalMs / 2 : 0;
     try {
-      const { cut, before } = await this.exclusive(async () => ({ cut: checkpoints.cut({ pacedForMs }), before: ledger.unfinished() }));
+      // Paced or not is decided at the cut, under the gate: a hurry() that came while the cut waited for it counts.
+      const pace = () => ({ pacedForMs: this.hurried || this.stopping ? 0 : Math.min(snapshotIntervalMs / 2, MAX_PACED_MS) });
+      const { cut, before } = await this.exclusive(async () => ({ cut: checkpoints.cut(pace()), before: ledger.unfinished() }));
       await Promise.all(before.map((entry) => entry.done));
       await this.commit();
       if (this.failure !== undefined) return;

@@ -30,8 +30,8 @@ export class OrderedDelivery<T> {
   private records: T[] = [];
   private bufferedBytes = 0;
   private inFlightBytes = 0;
-  /** The deliveries now running, until nothing is left to deliver. */
-  private delivering: Promise<void> | undefined;
+  /** Whether the delivery loop runs (set before it starts: a delivery may begin within the call that starts it). */
+  private running = false;
   /** The delivery now out (settled when none is). */
   private round: Promise<void> = Promise.resolve();
   /** Records written and records delivered, ever: a flush waits for those written before it, not for later ones. */
@@ -81,9 +81,10 @@ export class OrderedDelivery<T> {
   kick(): void {
     clearTimeout(this.linger);
     this.linger = undefined;
-    if (this.delivering !== undefined || this.records.length === 0 || this.failed) return;
-    this.delivering = this.deliverAll().finally(() => {
-      this.delivering = undefined;
+    if (this.running || this.records.length === 0 || this.failed) return;
+    this.running = true;
+    void this.deliverAll().finally(() => {
+      this.running = false;
       // Written after the loop's last look (between its end and this callback): not left behind.
       this.schedule();
     });
@@ -104,7 +105,7 @@ export class OrderedDelivery<T> {
     await this.round;
   }
 
-  /** Stops for good with this error: what is buffered is dropped (and settled); a delivery out still finishes. */
+  /** Stops for good with this error (the first one kept): what is buffered is dropped (and settled); a delivery out still finishes. */
   fail(error: unknown): void {
     if (!this.failed) {
       this.failed = true;
@@ -120,7 +121,7 @@ export class OrderedDelivery<T> {
 
   /** What buffered records wait for: nothing (a delivery out takes them next), a delivery now, or the linger. */
   private schedule(): void {
-    if (this.delivering !== undefined || this.records.length === 0 || this.failed) return;
+    if (this.running || this.records.length === 0 || this.failed) return;
     const { lingerMs } = this.options;
     if (this.bufferedBytes >= this.options.chunkBytes || lingerMs === 0) this.kick();
     else if (lingerMs !== undefined) this.linger ??= setTimeout(() => this.kick(), lingerMs);
@@ -148,10 +149,8 @@ export class OrderedDelivery<T> {
         this.delivered += chunk.length;
       }
     } catch (error) {
-      if (!this.failed) {
-        this.failed = true;
-        this.error = error;
-      }
+      // What was written meanwhile will never go either: settled now, not held until someone calls fail().
+      this.fail(error);
     } finally {
       this.inFlightBytes -= bytes;
       this.options.onSettled?.(bytes);

@@ -174,6 +174,8 @@ class PartitionTransaction {
   /** Sends into the open transaction, one at a time, in order; what is written meanwhile goes in the next. */
   private readonly delivery: OrderedDelivery<Outgoing>;
   private wrote = false;
+  /** A commit runs: a write now would go into the committing transaction, under offsets that do not cover its records. */
+  private committing = false;
 
   constructor(
     private readonly producer: Producer,
@@ -199,6 +201,8 @@ class PartitionTransaction {
 
   /** Buffers the records; returns the bytes added. */
   write({ alerts, deadLetters, shadow }: BatchOutputs): number {
+    // The ledger holds outputs while a transactional commit runs (ledger.ts); this would be its bug, and a silent duplicate after a recovery.
+    if (this.committing) throw new SinkError(`partition ${this.partition}'s outputs were written while its transaction committed`);
     const { config } = this;
     const byTopic: Array<readonly [string, readonly OutRecord[]]> = [
       [config.alerts.topic, alerts],
@@ -235,15 +239,20 @@ class PartitionTransaction {
 
   /** Sends the rest, adds the position (if any) and commits; the next transaction opens on the next write. */
   async commit(position: number | undefined): Promise<void> {
-    await this.delivery.flush();
-    const transaction = await this.current();
-    if (position !== undefined) {
-      const topics = [{ topic: this.config.sourceTopic, partitions: [{ partition: this.partition, offset: String(position) }] }];
-      await whileConcurrent(() => transaction.sendOffsets({ consumerGroupId: this.config.groupId, topics }));
+    this.committing = true;
+    try {
+      await this.delivery.flush();
+      const transaction = await this.current();
+      if (position !== undefined) {
+        const topics = [{ topic: this.config.sourceTopic, partitions: [{ partition: this.partition, offset: String(position) }] }];
+        await whileConcurrent(() => transaction.sendOffsets({ consumerGroupId: this.config.groupId, topics }));
+      }
+      await whileConcurrent(() => transaction.commit());
+      this.transaction = undefined;
+      this.wrote = false;
+    } finally {
+      this.committing = false;
     }
-    await whileConcurrent(() => transaction.commit());
-    this.transaction = undefined;
-    this.wrote = false;
   }
 
   /**

@@ -107,12 +107,12 @@ test('a paced cut rests between its export slices; a hurried one exports the sam
       if (pace === 'hurried') checkpoints.hurry();
       const updates = await cut.updates;
       exported.push(updates.reduce((sum, update) => sum + update.zones, 0));
-      if (pace === 'paced') {
-        assert.ok(asked.length >= 2, `exported in slices (${asked.length} asked for): enough zones to take more than one`);
-        // Each slice is asked for only after a rest (a timer may fire up to 1 ms early).
-        for (let i = 1; i < asked.length; i++)
-          assert.ok((asked[i] as number) - (asked[i - 1] as number) >= EXPORT_PAUSE_MS - 1, `slice ${i} came without a rest`);
-      }
+      assert.ok(asked.length >= 2, `exported in slices (${asked.length} asked for): enough zones to take more than one`);
+      const gaps = asked.slice(1).map((at, i) => at - (asked[i] as number));
+      // Paced, each slice is asked for only after a rest (a timer may fire up to 1 ms early); hurried, most come at once
+      // (in process, a slice is asked for as the one before returns; the median leaves room for a collection or two).
+      if (pace === 'paced') for (const [i, gap] of gaps.entries()) assert.ok(gap >= EXPORT_PAUSE_MS - 1, `slice ${i + 1} came without a rest`);
+      else assert.ok((gaps.sort((a, b) => a - b)[Math.floor(gaps.length / 2)] as number) < EXPORT_PAUSE_MS / 2, 'hurried slices came with rests');
     } finally {
       await own.close();
     }

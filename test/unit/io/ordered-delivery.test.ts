@@ -39,3 +39,30 @@ test('OrderedDelivery: every byte written is settled once, whether delivered, dr
   await assert.rejects(delivery.flush(), /given up/);
   assert.deepEqual(delivered, [[5, 6], [7]], 'nothing sent after the failure');
 });
+
+test('OrderedDelivery: a delivery that fails drops and settles what was written meanwhile, and flush says why', async () => {
+  let settled = 0;
+  const held: Array<(error?: Error) => void> = [];
+  const delivered: number[][] = [];
+  const delivery = new OrderedDelivery<number>({
+    deliver: (records) => {
+      delivered.push(records);
+      return new Promise((resolve, reject) => held.push((error) => (error === undefined ? resolve() : reject(error))));
+    },
+    bytesOf: (size) => size,
+    chunkBytes: 100,
+    onSettled: (bytes) => {
+      settled += bytes;
+    },
+  });
+  delivery.write([3]);
+  assert.deepEqual(delivered, [], 'without a linger: waits for a chunk or a flush');
+  const flushed = delivery.flush();
+  assert.deepEqual(delivered, [[3]]);
+  delivery.write([4, 5]);
+  held.shift()?.(new Error('broker refused'));
+  await assert.rejects(flushed, /broker refused/);
+  assert.equal(settled, 12, 'the failed 3 and the 4 + 5 written while it was out');
+  assert.equal(delivery.pendingBytes, 0);
+  assert.deepEqual(delivered, [[3]], 'nothing after the failure');
+});
