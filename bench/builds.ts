@@ -31,25 +31,24 @@ export function parseBuilds(list: string): BuildSpec[] {
   return list.split(',').map((spec) => {
     const [checkout = '.', ...extras] = spec.split('+');
     const root = checkout === '.' ? REPO : resolve(checkout);
-    const settings = extras.filter((extra) => extra.startsWith('engine.'));
-    const sinkSettings = extras.filter((extra) => extra.startsWith('sink.'));
-    const sinkOptions = Object.fromEntries(
-      sinkSettings.map((setting) => {
-        const [key = '', value = ''] = setting.slice('sink.'.length).split('=');
-        if (key === '' || value === '') throw new Error(`--builds: "${setting}" is not sink.<setting>=<value>`);
-        return [key, value];
-      }),
-    );
-    const engineOptions = Object.fromEntries(
-      settings.map((setting) => {
-        const [key = '', value = ''] = setting.slice('engine.'.length).split('=');
-        if (key === '' || !Number.isFinite(Number(value))) throw new Error(`--builds: "${setting}" is not engine.<setting>=<number>`);
-        return [key, Number(value)];
-      }),
-    );
-    const nodeFlags = extras.filter((extra) => !settings.includes(extra) && !sinkSettings.includes(extra));
+    const engineOptions = settingsOf(extras, 'engine', (value) => (Number.isFinite(Number(value)) ? Number(value) : undefined), '<number>');
+    const sinkOptions = settingsOf(extras, 'sink', (value) => (value === '' ? undefined : value), '<value>');
+    const nodeFlags = extras.filter((extra) => !extra.startsWith('engine.') && !extra.startsWith('sink.'));
     return { root, nodeFlags, engineOptions, sinkOptions, label: [commitOf(root), ...extras].join(' ') };
   });
+}
+
+/** A build's `<section>.<setting>=<value>` extras of one section, parsed; a value `parse` refuses stops with the setting named. */
+function settingsOf<T>(extras: readonly string[], section: string, parse: (value: string) => T | undefined, expected: string): Record<string, T> {
+  const settings = extras.filter((extra) => extra.startsWith(`${section}.`));
+  return Object.fromEntries(
+    settings.map((setting) => {
+      const [key = '', value = ''] = setting.slice(section.length + 1).split('=');
+      const parsed = parse(value);
+      if (key === '' || parsed === undefined) throw new Error(`--builds: "${setting}" is not ${section}.<setting>=${expected}`);
+      return [key, parsed];
+    }),
+  );
 }
 
 /** The commit a checkout was built from: its .commit file (written when it was made), else git's for this repo. */

@@ -21,8 +21,11 @@ export interface OrderedDeliveryOptions<T> {
  * starts as soon as that one is back: under load deliveries grow instead of
  * queueing behind each other, and no record waits for a linger it does not
  * need. (Each linger's records used to be a delivery of their own, queued
- * behind the one out: at 50k readings/s the alerts waited a 5 ms linger, then
- * the sends before them; p50 end to end 19–21 → 15–16 ms, bench/results/latency-floor.md.)
+ * behind the one out. With this and the sink's linger 5 → 0 ms, at 50k
+ * readings/s in three rounds: p50 end to end 17–18 → 13 ms, p99 45–55 → 31–42
+ * ms, bench/results/latency-sink-rounds.md; most of it is the linger, since at
+ * the same 1 ms linger the two moved the same, latency-same-linger.md. On a
+ * backlog at 1 ms the queued sends cost 13–15% of throughput, kafka-throughput-same-linger.md.)
  * The first failed delivery is kept: nothing after it is delivered, and every
  * later flush() throws it, so nothing is reported done that was not.
  */
