@@ -9,14 +9,20 @@
  * rest (V8's GC and compiler helpers, libuv). Each thread's profile says
  * where its time went: a sampling profile counts wall time, so waiting
  * (idle, and piscina's Atomics.wait between tasks) is left out and the
- * shares are of the time the thread ran.
+ * shares are of the time the thread ran. CPU is counted from "engine
+ * started", so the ~0.3 s of loading and joining, the same for any backlog,
+ * is reported apart. `--sampling off` runs without the profiler (its
+ * interruptions and code logging cost the threads it samples) and writes
+ * profile-cpu.json: CPU per thread only. `--warmup N` also counts CPU from
+ * the N-th reading committed to the end: a steady engine's cost, without
+ * the compiling its first readings pay for.
  *
  * `--builds` profiles several builds (checkouts of other commits, built) in
  * turns on the same backlog, so a before/after compares like with like; a
  * build may carry Node flags or engine settings after a `+`
  * (`.+--max-semi-space-size=64`, `.+engine.batchSize=4000`):
  *
- *   node dist/bench/profile-engine.js [--readings 1000000] [--zones 10000] [--workers 2] [--builds /path/to/base,.] [--top 12]
+ *   node dist/bench/profile-engine.js [--readings 1000000] [--zones 10000] [--workers 2] [--builds /path/to/base,.] [--top 12] [--sampling on|off] [--warmup 0]
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -38,12 +44,27 @@ const { values } = parseArgs({
     builds: { type: 'string', default: '.' },
     top: { type: 'string', default: '12' },
     partitions: { type: 'string', default: '6' },
+    sampling: { type: 'string', default: 'on' },
+    warmup: { type: 'string', default: '0' },
   },
 });
 const readings = Number(values.readings);
 const zones = Number(values.zones);
 const workers = Number(values.workers);
 const builds = parseBuilds(values.builds);
+if (values.sampling !== 'on' && values.sampling !== 'off') throw new Error(`--sampling: expected on or off, got "${values.sampling}"`);
+/** Off: CPU per thread from /proc alone, without the sampling profiler's interruptions and code logging (no "where"). */
+const sampling = values.sampling === 'on';
+/**
+ * Readings after which CPU is counted again, apart: a run's first readings also pay for compiling the hot code
+ * (V8's compiler threads, ~0.5 s of CPU per start; perf on the helpers of a 1M run put 65% of their samples in
+ * TurboFan), which a long-running engine pays once.
+ */
+const warmup = Number(values.warmup);
+/** With a warm-up, commits this often (ms): each commit is one small request, and the committed count lags processing by at most this. */
+const WARMUP_COMMIT_INTERVAL_MS = 100;
+if (!Number.isInteger(warmup) || warmup < 0 || warmup >= readings)
+  throw new Error(`--warmup: expected a whole number of readings below --readings, got "${values.warmup}"`);
 const LOG_DIR = join(OUT_DIR, 'profile');
 /** Waiting, not running: the profiler samples wall time, and a worker blocked in Atomics.wait is sampled in piscina's loop. */
 const WAITING = new Set(['(idle)', 'atomicsWaitLoop']);
@@ -63,6 +84,8 @@ export interface ThreadProfile {
   /** CPU time (user + system) from the engine's start to the whole backlog committed, ms. */
   cpuMs: number;
   nsPerReading: number;
+  /** CPU per reading after the warm-up (the readings past `--warmup`), ns: what a long-running engine spends. */
+  steadyNsPerReading?: number;
   /** Share of the thread's running time by where the code lives (%), from its profile. */
   parts: Record<string, number>;
   /** Self time of the busiest functions while running (ms of samples). */
@@ -77,6 +100,12 @@ export interface BuildProfile {
   threads: ThreadProfile[];
   /** All threads together, per reading (the profiler's own threads left out). */
   nsPerReading: number;
+  /** Readings committed when the warm-up ended (the steady figures count the readings after them). */
+  warmupReadings?: number;
+  /** All threads together, per reading after the warm-up. */
+  steadyNsPerReading?: number;
+  /** CPU of all threads before the engine started (loading, compiling, joining the group), ms: in no figure above. */
+  startupMs: number;
   /** V8's profiler threads, per reading: the measurement's cost, in no thread above. */
   profilerNsPerReading?: number;
 }
@@ -97,9 +126,19 @@ async function main(): Promise<void> {
     await settle();
     profiles.push(await profileBuild(build, topic, partitions, i));
   }
-  const settings = { readings, zones, workers, partitions, state: 'memory', guarantee: 'at-least-once' };
+  const settings = {
+    readings,
+    zones,
+    workers,
+    partitions,
+    state: 'memory',
+    guarantee: 'at-least-once',
+    sampling,
+    warmup,
+    ...(warmup > 0 ? { commitIntervalMs: WARMUP_COMMIT_INTERVAL_MS } : {}),
+  };
   const markdown = report(profiles);
-  writeResult('profile', { environment: environment(), settings, profiles }, markdown);
+  writeResult(sampling ? 'profile' : 'profile-cpu', { environment: environment(), settings, profiles }, markdown);
   process.stdout.write(`${markdown}\n`);
 }
 
@@ -128,23 +167,34 @@ async function profileBuild(
     state: { type: 'memory' },
     engineOptions,
     sinkOptions,
+    // Commits trail processing by up to an interval: short ones keep the warm-up's end (a committed count) close to what was processed.
+    ...(warmup > 0 ? { commitIntervalMs: WARMUP_COMMIT_INTERVAL_MS } : {}),
   });
-  const engine = startEngine(config, resources.children, { root: build, nodeArgs: [...nodeFlags, '--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  const nodeArgs = sampling ? [...nodeFlags, '--cpu-prof', `--cpu-prof-dir=${dir}`] : nodeFlags;
+  const engine = startEngine(config, resources.children, { root: build, nodeArgs });
   const admin = kafka.admin();
-  let cpu = new Map<number, number>();
+  let atStart = new Map<number, number>();
+  let atEnd = new Map<number, number>();
+  let warm: { cpu: Map<number, number>; committed: number } | undefined;
   let profilerMs = 0;
   try {
     await engine.started;
+    // Loading, compiling the modules and joining the group cost ~0.3 s whatever the backlog: counted apart.
+    atStart = threadCpuMs(engine.pid).engine;
     await admin.connect();
     await watchCount({
       label: `${basename(build)}: engine`,
       total: readings,
       pollMs: 100,
       log,
-      count: async () => (await committed(admin, name, topic)).committed,
+      count: async () => {
+        const seen = (await committed(admin, name, topic)).committed;
+        if (warm === undefined && warmup > 0 && seen >= warmup) warm = { cpu: threadCpuMs(engine.pid).engine, committed: seen };
+        return seen;
+      },
       failed: () => (engine.exited ? new Error(`the engine exited; see ${engine.logPath}`) : undefined),
     });
-    ({ engine: cpu, profilerMs } = threadCpuMs(engine.pid));
+    ({ engine: atEnd, profilerMs } = threadCpuMs(engine.pid));
     log(await engine.stop());
   } finally {
     engine.kill();
@@ -155,33 +205,57 @@ async function profileBuild(
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.cpuprofile'))
     .sort((a, b) => threadOf(a) - threadOf(b));
+  const cpu = since(atStart, atEnd);
   // The main thread's id is the pid; the workers are the busiest of the others (V8's and libuv's helpers use far less).
-  const mainMs = cpu.get(engine.pid) ?? 0;
   const others = [...cpu].filter(([tid]) => tid !== engine.pid).sort((a, b) => b[1] - a[1]);
-  const workerMs = others.slice(0, workers).map(([, ms]) => ms);
-  const restMs = others.slice(workers).reduce((sum, [, ms]) => sum + ms, 0);
-  const threads = files.map((file, i) =>
-    summarise(
-      JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile,
-      i === 0 ? 'coordinator' : `worker ${i}`,
-      i === 0 ? mainMs : (workerMs[i - 1] ?? 0),
+  const roles = [engine.pid, ...others.slice(0, workers).map(([tid]) => tid)];
+  const helpers = others.slice(workers).map(([tid]) => tid);
+  const steady = warm === undefined ? undefined : { cpu: since(warm.cpu, atEnd), readings: readings - warm.committed };
+  const steadyNs = (tids: readonly number[]) => (steady === undefined ? undefined : Math.round((sumOf(steady.cpu, tids) * 1e6) / steady.readings));
+  const threads: ThreadProfile[] = roles.map((tid, i) => {
+    const thread = i === 0 ? 'coordinator' : `worker ${i}`;
+    const cpuMs = cpu.get(tid) ?? 0;
+    const file = files[i];
+    const profile = file === undefined ? undefined : (JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile);
+    return withSteady(summarise(profile, thread, cpuMs), steadyNs([tid]));
+  });
+  const restMs = sumOf(cpu, helpers);
+  threads.push(
+    withSteady(
+      {
+        thread: 'other threads (GC, compiler, libuv)',
+        cpuMs: Math.round(restMs),
+        nsPerReading: Math.round((restMs * 1e6) / readings),
+        parts: {},
+        top: [],
+        // Each of them by CPU, largest first: which helpers work (V8 names none of its GC or compiler threads).
+        each: helpers.map((tid) => Math.round(cpu.get(tid) ?? 0)).filter((ms) => ms > 0),
+      },
+      steadyNs(helpers),
     ),
   );
-  // Each of them by CPU, largest first: which helpers work (V8 names none of its GC or compiler threads).
-  const restEach = others
-    .slice(workers)
-    .map(([, ms]) => ms)
-    .filter((ms) => ms > 0);
-  threads.push({
-    thread: 'other threads (GC, compiler, libuv)',
-    cpuMs: restMs,
-    nsPerReading: Math.round((restMs * 1e6) / readings),
-    parts: {},
-    top: [],
-    each: restEach,
-  });
   const nsPerReading = threads.reduce((sum, t) => sum + t.nsPerReading, 0);
-  return { build, commit: label, threads, nsPerReading, profilerNsPerReading: Math.round((profilerMs * 1e6) / readings) };
+  const startupMs = Math.round([...atStart.values()].reduce((sum, ms) => sum + ms, 0));
+  const profiled: BuildProfile = { build, commit: label, threads, nsPerReading, startupMs };
+  if (steady !== undefined) {
+    profiled.warmupReadings = readings - steady.readings;
+    profiled.steadyNsPerReading = threads.reduce((sum, t) => sum + (t.steadyNsPerReading ?? 0), 0);
+  }
+  if (sampling) profiled.profilerNsPerReading = Math.round((profilerMs * 1e6) / readings);
+  return profiled;
+}
+
+/** Each thread's CPU from `before` to `after` (a thread born since counts from 0). */
+function since(before: ReadonlyMap<number, number>, after: ReadonlyMap<number, number>): Map<number, number> {
+  return new Map([...after].map(([tid, ms]) => [tid, ms - (before.get(tid) ?? 0)]));
+}
+
+function sumOf(cpu: ReadonlyMap<number, number>, tids: readonly number[]): number {
+  return tids.reduce((sum, tid) => sum + (cpu.get(tid) ?? 0), 0);
+}
+
+function withSteady(thread: ThreadProfile, steadyNsPerReading: number | undefined): ThreadProfile {
+  return steadyNsPerReading === undefined ? thread : { ...thread, steadyNsPerReading };
 }
 
 /** CPU time (user + system) of each live thread of a process, ms, from /proc; the profiler's threads apart. */
@@ -206,7 +280,9 @@ function threadOf(file: string): number {
 }
 
 /** Self time by part and by function while the thread ran; its CPU time measured apart. */
-function summarise(profile: CpuProfile, thread: string, cpuMs: number): ThreadProfile {
+function summarise(profile: CpuProfile | undefined, thread: string, cpuMs: number): ThreadProfile {
+  const nsPerReading = Math.round((cpuMs * 1e6) / readings);
+  if (profile === undefined) return { thread, cpuMs: Math.round(cpuMs), nsPerReading, parts: {}, top: [] };
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parts = new Map<string, number>();
   const fns = new Map<string, number>();
@@ -226,7 +302,7 @@ function summarise(profile: CpuProfile, thread: string, cpuMs: number): ThreadPr
     .slice(0, Number(values.top))
     .map(([fn, us]) => ({ fn, ms: Math.round(us / 1000) }));
   const share = Object.fromEntries([...parts].sort((a, b) => b[1] - a[1]).map(([part, us]) => [part, Math.round((1000 * us) / total) / 10]));
-  return { thread, cpuMs: Math.round(cpuMs), nsPerReading: Math.round((cpuMs * 1e6) / readings), parts: share, top };
+  return { thread, cpuMs: Math.round(cpuMs), nsPerReading, parts: share, top };
 }
 
 function partOf(url: string, fn: string): string {
@@ -247,6 +323,7 @@ function report(profiles: BuildProfile[]): string {
       thread: t.thread,
       'CPU ms': t.cpuMs.toLocaleString('en-US'),
       'µs/reading': (t.nsPerReading / 1000).toFixed(2),
+      ...(warmup > 0 ? { 'µs/reading after warm-up': t.steadyNsPerReading === undefined ? '' : (t.steadyNsPerReading / 1000).toFixed(2) } : {}),
       'where (share of the thread)':
         t.each === undefined
           ? Object.entries(t.parts)
@@ -260,6 +337,10 @@ function report(profiles: BuildProfile[]): string {
     .map(
       (p) =>
         `${p.commit}: ${(p.nsPerReading / 1000).toFixed(2)} µs per reading in all threads` +
+        (p.steadyNsPerReading === undefined
+          ? ''
+          : `, ${(p.steadyNsPerReading / 1000).toFixed(2)} µs after the first ${(p.warmupReadings ?? 0).toLocaleString('en-US')}`) +
+        `, ${p.startupMs.toLocaleString('en-US')} ms before it started` +
         (p.profilerNsPerReading === undefined ? '' : ` (and ${(p.profilerNsPerReading / 1000).toFixed(2)} µs in the profiler's own threads, left out)`),
     )
     .join('; ');
@@ -268,7 +349,7 @@ function report(profiles: BuildProfile[]): string {
     .join('\n\n');
   return `# Engine CPU per reading, by thread and part
 
-${readings.toLocaleString('en-US')} readings over ${zones.toLocaleString('en-US')} zones (a backlog, ${values.partitions} partitions), \`klaxon run\` with ${workers} workers, at-least-once, state in memory, under \`node --cpu-prof\`, builds in turns on the same backlog, on ${cpus().length} shared cores. CPU per thread from /proc (user + system, from the engine's start to the whole backlog committed; start-up included, ~0.3 s; V8's profiler threads, named ${PROFILER_THREAD}, left out, though its sampling still interrupts the threads it samples); where it went from each thread's profile (shares of the samples while it ran: waiting left out). Totals: ${totals}.
+${readings.toLocaleString('en-US')} readings over ${zones.toLocaleString('en-US')} zones (a backlog, ${values.partitions} partitions), \`klaxon run\` with ${workers} workers, at-least-once, state in memory, ${sampling ? 'under `node --cpu-prof`' : 'without a profiler'}, builds in turns on the same backlog, on ${cpus().length} shared cores. CPU per thread from /proc (user + system, from "engine started" (group joined, pipeline up) to the whole backlog committed; what it spent before it started is counted apart${warmup > 0 ? `; "after warm-up": from when the first ${warmup.toLocaleString('en-US')} readings were committed (polled every 100 ms) to the end, over the readings committed in that time, which leaves out compiling the hot code; commits every ${WARMUP_COMMIT_INTERVAL_MS} ms in these runs, so that the count trails what was processed by little` : ''}${sampling ? `; V8's profiler threads, named ${PROFILER_THREAD}, left out, though its sampling still interrupts the threads it samples); where it went from each thread's profile (shares of the samples while it ran: waiting left out)` : '; with sampling off no thread says where its time went)'}. Totals: ${totals}.
 
 ${table(rows)}
 

@@ -42,7 +42,13 @@ interface KafkaThroughputResult extends Dated {
   settings: { state?: string };
 }
 interface ProfileResult extends Dated {
-  profiles: Array<{ commit: string; nsPerReading: number; threads: Array<{ thread: string; nsPerReading: number }> }>;
+  settings: { readings: number; warmup?: number };
+  profiles: Array<{
+    commit: string;
+    nsPerReading: number;
+    steadyNsPerReading?: number;
+    threads: Array<{ thread: string; nsPerReading: number; steadyNsPerReading?: number }>;
+  }>;
 }
 interface FileThroughputResult extends Dated {
   memory: { zones: number; measuredBytesPerZone: number; stateBytesPerZone: number };
@@ -103,12 +109,37 @@ export function targetsTable(): string {
       `${p.commit}: ${(p.nsPerReading / 1000).toFixed(2)} µs (${p.threads.map((t) => `${t.thread} ${(t.nsPerReading / 1000).toFixed(2)}`).join(', ')})`;
     const after = profile.profiles.at(-1) as ProfileResult['profiles'][number];
     row(
-      'engine CPU ≤ 3 µs per reading (coordinator + workers, all threads)',
+      'engine CPU ≤ 3 µs per reading (coordinator + workers, all threads; under the sampling profiler, from the start, so compiling included)',
       profile.profiles.length > 1 ? say(profile.profiles[0] as ProfileResult['profiles'][number]) : '',
       say(after),
       since(profile, 'profile.json'),
       after.nsPerReading <= 3_000,
     );
+  }
+
+  const cpu = read<ProfileResult>('profile-cpu.json');
+  if (cpu !== undefined && (cpu.settings.warmup ?? 0) > 0) {
+    type Profile = ProfileResult['profiles'][number];
+    const builds = byBuild(cpu.profiles.map((p) => ({ ...p, build: p.commit })));
+    const [first, last] = [builds[0], builds.at(-1)] as [[string, Profile[]], [string, Profile[]]];
+    const part = (p: Profile, steady: boolean) =>
+      p.threads.map((t) => `${t.thread} ${((steady ? (t.steadyNsPerReading ?? 0) : t.nsPerReading) / 1000).toFixed(2)}`).join(', ');
+    const say = ([build, runs]: [string, Profile[]], steady: boolean) =>
+      `${build}: ${runs.map((p) => `${((steady ? (p.steadyNsPerReading ?? 0) : p.nsPerReading) / 1000).toFixed(2)} µs (${part(p, steady)})`).join('; ')}`;
+    const worst = (runs: Profile[], steady: boolean) =>
+      Math.max(...runs.map((p) => (steady ? (p.steadyNsPerReading ?? Number.POSITIVE_INFINITY) : p.nsPerReading)));
+    const over = `${n(cpu.settings.readings)} readings, no profiler`;
+    for (const steady of [true, false]) {
+      row(
+        steady
+          ? `engine CPU ≤ 3 µs per reading, all threads, running (${over}; counted after the first ${n(cpu.settings.warmup ?? 0)}, so compiling the hot code is left out; the worst run is judged)`
+          : "engine CPU ≤ 3 µs per reading, all threads, from the engine's start (the same runs, compiling included)",
+        builds.length > 1 ? say(first, steady) : '',
+        say(last, steady),
+        since(cpu, 'profile-cpu.json'),
+        worst(last[1], steady) <= 3_000,
+      );
+    }
   }
 
   for (const [file, note] of [

@@ -3,7 +3,7 @@ import type { SourceBatch } from '../io/types.js';
 import type { ProcessTask } from '../protocol/messages.js';
 import { hashBytes, hashString } from '../sharding/hash.js';
 import type { HashRing } from '../sharding/ring.js';
-import { findZoneId, type ZoneIdSpan } from '../sharding/route-hint.js';
+import { findZoneId, findZoneIdWithoutEscapes, hasBackslash, type ZoneIdSpan } from '../sharding/route-hint.js';
 
 /** Records of one batch bound for one shard, and the task that carries them. */
 export interface ShardPart {
@@ -53,6 +53,8 @@ export class Router {
     let text: Buffer | undefined;
     // Keys are compared only where the source has them (Kafka): a source without keys has none to mismatch.
     const keyed = !('keys' in batch) || batch.keys !== null;
+    // No backslash in the whole batch (one native search), as is usual: keys are searched for by skips.
+    const plain = !hasBackslash(bytes);
     const n = valueStarts.length;
     const shardOf = new Int32Array(n);
     const counts = new Uint32Array(this.ring.shards);
@@ -64,7 +66,7 @@ export class Router {
       const keyStart = keyStarts[i] as number;
       let hash: number;
       let keyMatches = true;
-      if (findZoneId(bytes, from, to, this.span)) {
+      if (plain ? findZoneIdWithoutEscapes(bytes, from, to, this.span) : findZoneId(bytes, from, to, this.span)) {
         const { start, end } = this.span;
         hash = hashBytes(bytes, start, end);
         if (keyed) keyMatches = keyStart >= 0 && sameBytes(bytes, keyStart, keyEnds[i] as number, start, end);

@@ -92,8 +92,8 @@ export function scanReading(bytes: Buffer, start: number, end: number, defaultTs
     i = skipSpace(bytes, i + 1, end);
     if (i >= end || bytes[i] !== QUOTE) return false;
     const keyStart = i + 1;
-    const keyEnd = bytes.indexOf(QUOTE, keyStart);
-    if (keyEnd === -1 || keyEnd >= end) return false;
+    const keyEnd = closingQuote(bytes, keyStart, end);
+    if (keyEnd === -1) return false;
     const key = keyOf(bytes, keyStart, keyEnd);
     if (key === 0 || (seen & key) !== 0) return false;
     seen |= key;
@@ -134,6 +134,16 @@ function skipSpace(bytes: Buffer, from: number, end: number): number {
     i++;
   }
   return i;
+}
+
+/**
+ * The first quote in bytes[from, end), or -1. Keys are a few bytes long: a
+ * loop here beat Buffer#indexOf, whose call into C++ cost more than the
+ * search (perf on a worker put ~5% of its time in that call, 4 per reading).
+ */
+function closingQuote(bytes: Buffer, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (bytes[i] === QUOTE) return i;
+  return -1;
 }
 
 function keyOf(bytes: Buffer, start: number, end: number): number {

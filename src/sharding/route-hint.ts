@@ -39,7 +39,49 @@ export function findZoneId(bytes: Uint8Array, from: number, to: number, out: Zon
     if (key !== -1) return false;
     key = i;
   }
-  if (key === -1) return false;
+  return key !== -1 && valueAfterKey(bytes, key, to, out);
+}
+
+/** `"zone_id"`, the key with its quotes. */
+const KEY = Buffer.from('"zone_id"');
+/**
+ * Horspool's shift for each byte ending a window of KEY's length: how far the
+ * key can move before that byte could be part of it.
+ */
+const SHIFT = (() => {
+  const shift = new Uint8Array(256).fill(KEY.length);
+  for (let k = 0; k < KEY.length - 1; k++) shift[KEY[k] as number] = KEY.length - 1 - k;
+  return shift;
+})();
+
+/**
+ * findZoneId for bytes the caller knows hold no backslash (Router checks a
+ * whole batch with one native search): the same answers, but the key is
+ * searched for by Horspool's skips, a window of 9 bytes at a time, rather
+ * than byte by byte. Every occurrence is still found (a match shifts by the
+ * table too, which finds overlapping ones), so a second key still sends the
+ * record to the parser. About 4 times faster on the bench's readings.
+ */
+export function findZoneIdWithoutEscapes(bytes: Uint8Array, from: number, to: number, out: ZoneIdSpan): boolean {
+  const last = KEY.length - 1;
+  let key = -1;
+  for (let s = from; s + last < to; s += SHIFT[bytes[s + last] as number] as number) {
+    let k = last;
+    while (k >= 0 && bytes[s + k] === KEY[k]) k--;
+    if (k >= 0) continue;
+    if (key !== -1) return false;
+    key = s;
+  }
+  return key !== -1 && valueAfterKey(bytes, key, to, out);
+}
+
+/** Whether any byte is a backslash (one native search). */
+export function hasBackslash(bytes: Uint8Array): boolean {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf(BACKSLASH) !== -1;
+}
+
+/** The value of the key whose opening quote is at `key`: a colon, then a plain string, whose span goes into `out`. */
+function valueAfterKey(bytes: Uint8Array, key: number, to: number, out: ZoneIdSpan): boolean {
   let i = key + 1 + KEY_TAIL.length;
   while (i < to && isSpace(bytes[i] as number)) i++;
   if (i >= to || bytes[i] !== COLON) return false;

@@ -5,6 +5,7 @@ import { fetchBatchInstalled } from './fetch-batch.js';
 import { requireKafkajs } from './kafkajs-modules.js';
 import { groupingInstalled } from './message-grouping.js';
 import './record-batch-decoder.js';
+import { recordEncoderInstalled } from './record-encoder.js';
 
 /**
  * kafkajs as Klaxon's Kafka clients use it: loaded here, after the
@@ -13,10 +14,10 @@ import './record-batch-decoder.js';
  */
 const kafkajs = requireKafkajs('kafkajs') as typeof Kafkajs;
 
-if (!groupingInstalled || !fetchBatchInstalled) {
+if (!groupingInstalled || !fetchBatchInstalled || !recordEncoderInstalled) {
   // Correct either way; only slower.
   logger('kafka').warn(
-    'kafkajs was loaded before Klaxon\'s replacements of its message grouping and batches: a value import of "kafkajs" runs before src/io/kafka/kafkajs.ts',
+    'kafkajs was loaded before Klaxon\'s replacements of its message grouping, batches and record encoder: a value import of "kafkajs" runs before src/io/kafka/kafkajs.ts',
   );
 }
 

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { hashString } from '../../../src/sharding/hash.js';
 import { HashRing } from '../../../src/sharding/ring.js';
 
 const KEYS = Array.from({ length: 10_000 }, (_, i) => `zone-${i}`);
@@ -26,6 +28,26 @@ describe('HashRing', () => {
     }
     // Past the last point the key wraps to the first point's owner, same as hash 0.
     assert.equal(ring.ownerOfHash(0xffffffff), ring.ownerOfHash(0));
+  });
+
+  test('property: the bucket table gives the owner the binary search gives, for any hash, the points themselves and their neighbours included', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 9 }),
+        fc.constantFrom(1, 2, 16, 128, 4_096),
+        fc.array(fc.nat({ max: 0xffffffff }), { maxLength: 200 }),
+        (shards, virtualNodes, hashes) => {
+          const ring = new HashRing(shards, virtualNodes);
+          // The ring's points (placed as the constructor places them), each with the hashes either side and the bucket edges around it.
+          const points = Array.from({ length: shards * virtualNodes }, (_, i) => hashString(`shard-${Math.floor(i / virtualNodes)}#${i % virtualNodes}`));
+          const near = points.flatMap((point) => [point - 1, point, point + 1, point & 0xffff0000, (point | 0xffff) >>> 0, ((point & 0xffff0000) - 1) >>> 0]);
+          for (const hash of [...hashes, ...near, 0, 0xffffffff].filter((h) => h >= 0 && h <= 0xffffffff)) {
+            assert.equal(ring.ownerOfHash(hash), ring.searchOwner(hash), `hash ${hash}, ${shards} shards × ${virtualNodes}`);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   test('a single shard owns everything', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { zoneIdRange } from '../../../src/sharding/route-hint.js';
+import { findZoneId, findZoneIdWithoutEscapes, hasBackslash, type ZoneIdSpan, zoneIdRange } from '../../../src/sharding/route-hint.js';
 
 function zoneOf(line: string): string | undefined {
   const record = Buffer.from(line, 'utf8');
@@ -121,5 +121,78 @@ describe('zoneIdRange', () => {
     );
     // The property is only meaningful if many cases got an answer.
     assert.ok(answered > 200, `only ${answered} of 1000 readings got a range`);
+  });
+});
+
+describe('findZoneIdWithoutEscapes (records known to hold no backslash)', () => {
+  /** Both finders over bytes[from, to): the same answer and the same span. */
+  function bothAnswer(bytes: Uint8Array, from: number, to: number): [ZoneIdSpan | false, ZoneIdSpan | false] {
+    const [a, b] = [
+      { start: -1, end: -1 },
+      { start: -1, end: -1 },
+    ];
+    return [findZoneId(bytes, from, to, a) && a, findZoneIdWithoutEscapes(bytes, from, to, b) && b];
+  }
+
+  test('property: the same answer and span as findZoneId, for text made of the key, its pieces, quotes and spaces', () => {
+    // Pieces that make Horspool's skips land anywhere: the key, its parts, overlapping keys ("zone_id"zone_id"), and others.
+    const piece = fc.constantFrom(
+      '"zone_id"',
+      '"zone_id',
+      'zone_id"',
+      '"zone_id"zone_id"',
+      'zone',
+      '_id',
+      '"',
+      ':',
+      ' ',
+      '\t',
+      'x',
+      'ab',
+      '{',
+      '}',
+      ',',
+      'é',
+      'z',
+      'd"',
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), fc.nat(8), fc.nat(8), (pieces, cutFront, cutBack) => {
+        const bytes = Buffer.from(`--${pieces.join('')}--`);
+        const from = Math.min(cutFront, bytes.length);
+        const to = Math.max(from, bytes.length - cutBack);
+        const [slow, fast] = bothAnswer(bytes, from, to);
+        assert.deepEqual(fast, slow, JSON.stringify(bytes.toString()));
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
+  test('the same answers on readings, whatever the order of their keys and the spaces between', () => {
+    const lines = [
+      '{"zone_id":"zone-7","device_id":"d1","temperature":71.5,"ts":1760000000000}',
+      '{ "device_id" : "d", "temperature": 1, "zone_id" :\t"last" }',
+      '{"zone_id":"a","zone_id":"b"}',
+      '{"zone_id":"zone_id"}',
+      '{"device_id":"zone_id"}',
+      '{"zone_id":5}',
+      '{"zone_id"',
+      '"zone_id"zone_id":"x"',
+    ];
+    for (const line of lines) {
+      const bytes = Buffer.from(line);
+      const [slow, fast] = bothAnswer(bytes, 0, bytes.length);
+      assert.deepEqual(fast, slow, line);
+    }
+    const bytes = Buffer.from('{"zone_id":"zone_id"}');
+    assert.deepEqual(bothAnswer(bytes, 0, bytes.length)[1], false, 'a second "zone_id" (here the value) leaves the record to the parser');
+  });
+
+  test('hasBackslash finds one anywhere in a view, and none outside it', () => {
+    const bytes = Buffer.from('{"a":"b"}\\{"zone_id":"z"}');
+    assert.equal(hasBackslash(bytes), true);
+    assert.equal(hasBackslash(bytes.subarray(0, 9)), false);
+    assert.equal(hasBackslash(bytes.subarray(10)), false);
+    assert.equal(hasBackslash(new Uint8Array(new SharedArrayBuffer(4))), false);
   });
 });
