@@ -1,7 +1,7 @@
 import type { KafkaMessage } from 'kafkajs';
 import { joinPacked, type PackedRecords, RecordPacker, recordCount } from '../packed-records.js';
 import type { PackedBatch } from '../types.js';
-import { FetchedRecord } from './record-batch-decoder.js';
+import { FetchedRecord, recordSpans } from './record-batch-decoder.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -37,10 +37,11 @@ export function packFetched(
   for (let k = 0; k < count; k++) {
     const m = messages[start + k] as KafkaMessage | FetchedRecord;
     if (m instanceof FetchedRecord) {
-      const key = m.keyStart < 0 ? null : m.source;
+      const { keyStart, keyEnd, valueStart, valueEnd } = recordSpans(m);
+      const key = keyStart < 0 ? null : m.source;
       // A null value is read as an empty one (the worker rejects it), as from kafkajs's records below.
-      if (m.valueStart < 0) packer.add(EMPTY, 0, 0, key, m.keyStart, m.keyEnd);
-      else packer.add(m.source, m.valueStart, m.valueEnd, key, m.keyStart, m.keyEnd);
+      if (valueStart < 0) packer.add(EMPTY, 0, 0, key, keyStart, keyEnd);
+      else packer.add(m.source, valueStart, valueEnd, key, keyStart, keyEnd);
       offsets[k] = m.offsetNumber;
       timestamps[k] = m.timestampMs;
     } else {

@@ -71,28 +71,37 @@ export interface DecodedRecord {
  */
 export class FetchedRecord implements DecodedRecord {
   constructor(
-    readonly attributes: number,
+    /** The fetch buffer (or the decompressed batch) the record is in. */
+    readonly source: Buffer,
+    /** Where its attributes byte is; its deltas, key and value follow, read again when asked (recordSpans). */
+    readonly at: number,
     /** The offset, exact (the decoder hands batches with offsets near 2^53 to kafkajs). */
     readonly offsetNumber: number,
-    readonly timestampMs: number,
-    /** The fetch buffer (or the decompressed batch) the spans are in. */
-    readonly source: Buffer,
-    /** -1: no key. */
-    readonly keyStart: number,
-    readonly keyEnd: number,
-    /** -1: no value. */
-    readonly valueStart: number,
-    readonly valueEnd: number,
+    private readonly timestampDelta: number,
     readonly headers: Headers,
-    readonly batchContext: BatchContext,
+    private readonly batch: BatchTimes,
   ) {}
 
+  get attributes(): number {
+    return this.source.readInt8(this.at);
+  }
+
+  /** The record's time, ms: kafkajs's timestamp as a number. */
+  get timestampMs(): number {
+    const batch = this.batch;
+    return batch.logAppend ? batch.appendedAt : batch.firstTimestamp + this.timestampDelta;
+  }
+
+  get batchContext(): BatchContext {
+    return this.batch.context;
+  }
+
   get magicByte(): number {
-    return this.batchContext.magicByte;
+    return this.batch.context.magicByte;
   }
 
   get isControlRecord(): boolean {
-    return this.batchContext.isControlBatch;
+    return this.batch.context.isControlBatch;
   }
 
   get offset(): string {
@@ -104,14 +113,24 @@ export class FetchedRecord implements DecodedRecord {
   }
 
   get key(): Buffer | null {
-    return this.keyStart < 0 ? null : this.source.subarray(this.keyStart, this.keyEnd);
+    const { keyStart, keyEnd } = recordSpans(this);
+    return keyStart < 0 ? null : this.source.subarray(keyStart, keyEnd);
   }
 
   get value(): Buffer | null {
-    return this.valueStart < 0 ? null : this.source.subarray(this.valueStart, this.valueEnd);
+    const { valueStart, valueEnd } = recordSpans(this);
+    return valueStart < 0 ? null : this.source.subarray(valueStart, valueEnd);
   }
 
   // A consumer may write a record's fields, as it may kafkajs's: the value written is kept.
+  set attributes(attributes: number) {
+    keepWritten(this, 'attributes', attributes);
+  }
+
+  set batchContext(context: BatchContext) {
+    keepWritten(this, 'batchContext', context);
+  }
+
   set offset(offset: string) {
     keepWritten(this, 'offset', offset);
   }
@@ -128,14 +147,51 @@ export class FetchedRecord implements DecodedRecord {
     keepWritten(this, 'value', value);
   }
 
-  /** kafkajs's fields, not the spans (which would serialise the whole fetch buffer with every record). */
+  /** kafkajs's fields, not the positions (which would serialise the whole fetch buffer with every record). */
   toJSON(): DecodedRecord {
     return recordFields(this);
   }
 }
 
+/** What a record batch's records share: kafkajs's context, and the numbers their times come from. */
+export class BatchTimes {
+  constructor(
+    readonly context: BatchContext,
+    readonly firstTimestamp: number,
+    /** A log-append batch's time (kafkajs gives each record the batch's max timestamp). */
+    readonly appendedAt: number,
+    readonly logAppend: boolean,
+  ) {}
+}
+
+/** Where a record's key and value lie in its source: start -1 for a null one. */
+export interface RecordSpans {
+  keyStart: number;
+  keyEnd: number;
+  valueStart: number;
+  valueEnd: number;
+}
+
+const spans: RecordSpans = { keyStart: -1, keyEnd: 0, valueStart: -1, valueEnd: 0 };
+
+/**
+ * Where the record's key and value lie, read again from its bytes (the
+ * decoder read them once to check the record, and kept only where it
+ * starts): the same object each call, overwritten by the next.
+ */
+export function recordSpans(record: FetchedRecord): Readonly<RecordSpans> {
+  const reader = respanReader.reset(record.source, record.at + 1);
+  reader.varint(); // timestamp delta
+  reader.varint(); // offset delta
+  spans.keyStart = reader.span();
+  spans.keyEnd = reader.pos;
+  spans.valueStart = reader.span();
+  spans.valueEnd = reader.pos;
+  return spans;
+}
+
 /** A field written over one made when read: an own field from then on, as kafkajs's records have. */
-function keepWritten(record: FetchedRecord, field: 'offset' | 'timestamp' | 'key' | 'value', value: unknown): void {
+function keepWritten(record: FetchedRecord, field: 'attributes' | 'batchContext' | 'offset' | 'timestamp' | 'key' | 'value', value: unknown): void {
   Object.defineProperty(record, field, { value, writable: true, enumerable: true, configurable: true });
 }
 
@@ -206,11 +262,19 @@ class RecordReader {
   /** Where the next read starts. */
   pos: number;
   constructor(
-    private readonly buffer: Buffer,
+    private buffer: Buffer,
     start: number,
     private end: number,
   ) {
     this.pos = start;
+  }
+
+  /** Reads a record checked before: from `start`, within the whole buffer. */
+  reset(buffer: Buffer, start: number): this {
+    this.buffer = buffer;
+    this.pos = start;
+    this.end = buffer.length;
+    return this;
   }
 
   varint(): number {
@@ -276,6 +340,9 @@ class RecordReader {
   }
 }
 
+/** recordSpans' reader (one thread, one record at a time). */
+const respanReader = new RecordReader(Buffer.alloc(0), 0, 0);
+
 /** A 64-bit decimal as a number, when every sum with it below stays exact; else UNUSUAL. */
 function safeBase(decimal: string): number {
   const value = Number(decimal);
@@ -315,22 +382,20 @@ function readRecords(buffer: Buffer, start: number, end: number, count: number, 
   // kafkajs gives a log-append batch's max timestamp to each record, as the string it read.
   const firstTimestamp = logAppend ? 0 : safeBase(context.firstTimestamp);
   const appendedAt = logAppend ? safeBase(context.maxTimestamp) : 0;
+  const times = new BatchTimes(context, firstTimestamp, appendedAt, Boolean(logAppend));
   const reader = new RecordReader(buffer, start, end);
   const records = new Array<DecodedRecord>(count);
   for (let i = 0; i < count; i++) {
     const outer = reader.enter();
-    const attributes = reader.int8();
+    const at = reader.pos;
+    reader.int8(); // attributes
     const timestampDelta = reader.varint();
     const offsetDelta = reader.varint();
-    const keyStart = reader.span();
-    const keyEnd = reader.pos;
-    const valueStart = reader.span();
-    const valueEnd = reader.pos;
+    reader.span(); // key
+    reader.span(); // value
     const headers = readHeaders(reader);
     reader.leave(outer);
-    const offset = firstOffset + offsetDelta;
-    const timestampMs = logAppend ? appendedAt : firstTimestamp + timestampDelta;
-    records[i] = new FetchedRecord(attributes, offset, timestampMs, buffer, keyStart, keyEnd, valueStart, valueEnd, headers, context);
+    records[i] = new FetchedRecord(buffer, at, firstOffset + offsetDelta, timestampDelta, headers, times);
   }
   return records;
 }

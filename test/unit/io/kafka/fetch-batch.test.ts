@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { createKafka } from '../../../../src/io/kafka/client.js';
 import { FetchBatch, fetchBatchInstalled, KafkajsBatch } from '../../../../src/io/kafka/fetch-batch.js';
 import { requireKafkajs } from '../../../../src/io/kafka/kafkajs-modules.js';
-import { FetchedRecord } from '../../../../src/io/kafka/record-batch-decoder.js';
+import { BatchTimes, FetchedRecord } from '../../../../src/io/kafka/record-batch-decoder.js';
 
 type Batch = Record<string, unknown> & Record<string, () => unknown>;
 const METHODS = [
@@ -64,7 +64,7 @@ test("batches as kafkajs's Batch makes them: fields, records kept and every meth
         const messages = specs.map(({ gap, fromKafkajs, control }) => {
           offset += descending ? -gap : gap;
           if (fromKafkajs) return { offset: String(offset), key: null, value: source, isControlRecord: control, batchContext: context(control) };
-          return new FetchedRecord(0, offset, 0, source, -1, 0, 0, 2, {}, context(control));
+          return new FetchedRecord(source, 0, offset, 0, {}, new BatchTimes(context(control), 0, 0, false));
         });
         const fetchedOffset = /^-?\d+$/.test(fetched) && Number(fetched) >= 0 && fetched.length < 4 ? String(base + Number(fetched)) : fetched;
         const partitionData = { partition: 3, highWatermark: String(offset + 5), messages, abortedTransactions };
