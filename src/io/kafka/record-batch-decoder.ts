@@ -57,17 +57,20 @@ export interface DecodedRecord {
 }
 
 /**
- * A record read by Klaxon's decoder: kafkajs's fields, with its offset, key,
- * value and timestamp made when asked for (each read of key or value makes a new
- * view of the same bytes; a write keeps what was written; JSON gives
- * kafkajs's fields). Unlike kafkajs's plain objects, a spread or
- * Object.keys sees the spans, not key, value and timestamp: nothing in
- * Klaxon or in kafkajs 2.2.4 copies records that way. The Kafka source never asks: it copies
- * the bytes from their spans in the fetch buffer and reads the numbers
- * (kafka-source.ts). kafkajs's record costs a Buffer each for the key and the
- * value (96 bytes of heap apiece) and strings for the offset and the time, all kept while a
+ * A record read by Klaxon's decoder: kafkajs's fields, with its attributes,
+ * offset, key, value and timestamp made when asked for (each read of key or
+ * value reads the record's bytes again and makes a new view of them; a write
+ * keeps what was written; JSON gives kafkajs's fields). Unlike kafkajs's
+ * plain objects, a spread or Object.keys sees where the record is, not key,
+ * value and timestamp: nothing in Klaxon or in kafkajs 2.2.4 copies records
+ * that way. The Kafka source never asks: it copies the bytes from their spans
+ * in the fetch buffer (recordSpans) and reads the numbers (kafka-source.ts).
+ * kafkajs's record costs a Buffer each for the key and the value (96 bytes of
+ * heap apiece) and strings for the offset and the time, all kept while a
  * fetch waits for the engine, which the coordinator's GC copied again and
- * again.
+ * again. This one is 6 fields: where it starts, its offset and time delta as
+ * small integers, its headers (one shared empty object for most) and what
+ * its batch's records share.
  */
 export class FetchedRecord implements DecodedRecord {
   constructor(
