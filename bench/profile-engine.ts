@@ -13,9 +13,10 @@
  * started", so the ~0.3 s of loading and joining, the same for any backlog,
  * is reported apart. `--sampling off` runs without the profiler (its
  * interruptions and code logging cost the threads it samples) and writes
- * profile-cpu.json: CPU per thread only. `--warmup N` also counts CPU from
- * the N-th reading committed to the end: a steady engine's cost, without
- * the compiling its first readings pay for.
+ * profile-cpu.json: CPU per thread only. `--warmup N` also counts CPU
+ * between two commits mid-backlog, the first once N readings are committed
+ * and the last at 90% of them: a steady engine's cost, without the
+ * compiling its first readings pay for.
  *
  * `--builds` profiles several builds (checkouts of other commits, built) in
  * turns on the same backlog, so a before/after compares like with like; a
@@ -61,10 +62,17 @@ const sampling = values.sampling === 'on';
  * TurboFan), which a long-running engine pays once.
  */
 const warmup = Number(values.warmup);
-/** With a warm-up, commits this often (ms): each commit is one small request, and the committed count lags processing by at most this. */
+/**
+ * With a warm-up, commits this often (ms): each is one small request. The committed count trails processing (by the
+ * interval, the poll and the batches fetched and queued), which is why the steady window is taken between two commit
+ * marks in mid-backlog, each trailing by about as much, not from one mark to the end (that counted the readings in
+ * flight at the first mark as after it, and understated the cost).
+ */
 const WARMUP_COMMIT_INTERVAL_MS = 100;
-if (!Number.isInteger(warmup) || warmup < 0 || warmup >= readings)
-  throw new Error(`--warmup: expected a whole number of readings below --readings, got "${values.warmup}"`);
+/** The steady window's last mark: this many readings committed. */
+const lateMark = Math.floor(readings * 0.9);
+if (!Number.isInteger(warmup) || warmup < 0 || (warmup > 0 && warmup >= lateMark))
+  throw new Error(`--warmup: expected a whole number of readings below 90% of --readings (${lateMark}), got "${values.warmup}"`);
 const LOG_DIR = join(OUT_DIR, 'profile');
 /** Waiting, not running: the profiler samples wall time, and a worker blocked in Atomics.wait is sampled in piscina's loop. */
 const WAITING = new Set(['(idle)', 'atomicsWaitLoop']);
@@ -102,6 +110,8 @@ export interface BuildProfile {
   nsPerReading: number;
   /** Readings committed when the warm-up ended (the steady figures count the readings after them). */
   warmupReadings?: number;
+  /** Readings in the steady window (committed between its two marks). */
+  steadyReadings?: number;
   /** All threads together, per reading after the warm-up. */
   steadyNsPerReading?: number;
   /** CPU of all threads before the engine started (loading, compiling, joining the group), ms: in no figure above. */
@@ -176,6 +186,7 @@ async function profileBuild(
   let atStart = new Map<number, number>();
   let atEnd = new Map<number, number>();
   let warm: { cpu: Map<number, number>; committed: number } | undefined;
+  let late: { cpu: Map<number, number>; committed: number } | undefined;
   let profilerMs = 0;
   try {
     await engine.started;
@@ -190,6 +201,8 @@ async function profileBuild(
       count: async () => {
         const seen = (await committed(admin, name, topic)).committed;
         if (warm === undefined && warmup > 0 && seen >= warmup) warm = { cpu: threadCpuMs(engine.pid).engine, committed: seen };
+        else if (warm !== undefined && late === undefined && seen >= lateMark && seen < readings)
+          late = { cpu: threadCpuMs(engine.pid).engine, committed: seen };
         return seen;
       },
       failed: () => (engine.exited ? new Error(`the engine exited; see ${engine.logPath}`) : undefined),
@@ -210,7 +223,10 @@ async function profileBuild(
   const others = [...cpu].filter(([tid]) => tid !== engine.pid).sort((a, b) => b[1] - a[1]);
   const roles = [engine.pid, ...others.slice(0, workers).map(([tid]) => tid)];
   const helpers = others.slice(workers).map(([tid]) => tid);
-  const steady = warm === undefined ? undefined : { cpu: since(warm.cpu, atEnd), readings: readings - warm.committed };
+  // No window when both marks fell on one poll, or the last poll saw the whole backlog: no steady figure then, rather than a wrong one.
+  const steady =
+    warm === undefined || late === undefined ? undefined : { cpu: since(warm.cpu, late.cpu), readings: late.committed - warm.committed, from: warm.committed };
+  if (warmup > 0 && steady === undefined) log(`${label}: no steady window (the commits passed ${warmup} and ${lateMark} within one poll); run more readings`);
   const steadyNs = (tids: readonly number[]) => (steady === undefined ? undefined : Math.round((sumOf(steady.cpu, tids) * 1e6) / steady.readings));
   const threads: ThreadProfile[] = roles.map((tid, i) => {
     const thread = i === 0 ? 'coordinator' : `worker ${i}`;
@@ -238,7 +254,8 @@ async function profileBuild(
   const startupMs = Math.round([...atStart.values()].reduce((sum, ms) => sum + ms, 0));
   const profiled: BuildProfile = { build, commit: label, threads, nsPerReading, startupMs };
   if (steady !== undefined) {
-    profiled.warmupReadings = readings - steady.readings;
+    profiled.warmupReadings = steady.from;
+    profiled.steadyReadings = steady.readings;
     profiled.steadyNsPerReading = threads.reduce((sum, t) => sum + (t.steadyNsPerReading ?? 0), 0);
   }
   if (sampling) profiled.profilerNsPerReading = Math.round((profilerMs * 1e6) / readings);
@@ -339,7 +356,7 @@ function report(profiles: BuildProfile[]): string {
         `${p.commit}: ${(p.nsPerReading / 1000).toFixed(2)} µs per reading in all threads` +
         (p.steadyNsPerReading === undefined
           ? ''
-          : `, ${(p.steadyNsPerReading / 1000).toFixed(2)} µs after the first ${(p.warmupReadings ?? 0).toLocaleString('en-US')}`) +
+          : `, ${(p.steadyNsPerReading / 1000).toFixed(2)} µs over the ${(p.steadyReadings ?? 0).toLocaleString('en-US')} after the first ${(p.warmupReadings ?? 0).toLocaleString('en-US')}`) +
         `, ${p.startupMs.toLocaleString('en-US')} ms before it started` +
         (p.profilerNsPerReading === undefined ? '' : ` (and ${(p.profilerNsPerReading / 1000).toFixed(2)} µs in the profiler's own threads, left out)`),
     )
@@ -349,7 +366,7 @@ function report(profiles: BuildProfile[]): string {
     .join('\n\n');
   return `# Engine CPU per reading, by thread and part
 
-${readings.toLocaleString('en-US')} readings over ${zones.toLocaleString('en-US')} zones (a backlog, ${values.partitions} partitions), \`klaxon run\` with ${workers} workers, at-least-once, state in memory, ${sampling ? 'under `node --cpu-prof`' : 'without a profiler'}, builds in turns on the same backlog, on ${cpus().length} shared cores. CPU per thread from /proc (user + system, from "engine started" (group joined, pipeline up) to the whole backlog committed; what it spent before it started is counted apart${warmup > 0 ? `; "after warm-up": from when the first ${warmup.toLocaleString('en-US')} readings were committed (polled every 100 ms) to the end, over the readings committed in that time, which leaves out compiling the hot code; commits every ${WARMUP_COMMIT_INTERVAL_MS} ms in these runs, so that the count trails what was processed by little` : ''}${sampling ? `; V8's profiler threads, named ${PROFILER_THREAD}, left out, though its sampling still interrupts the threads it samples); where it went from each thread's profile (shares of the samples while it ran: waiting left out)` : '; with sampling off no thread says where its time went)'}. Totals: ${totals}.
+${readings.toLocaleString('en-US')} readings over ${zones.toLocaleString('en-US')} zones (a backlog, ${values.partitions} partitions), \`klaxon run\` with ${workers} workers, at-least-once, state in memory, ${sampling ? 'under `node --cpu-prof`' : 'without a profiler'}, builds in turns on the same backlog, on ${cpus().length} shared cores. CPU per thread from /proc (user + system, from "engine started" (group joined, pipeline up) to the whole backlog committed; what it spent before it started is counted apart${warmup > 0 ? `; "after warm-up": between two polls of the committed count (every 100 ms), the first once ${warmup.toLocaleString('en-US')} readings were committed, the last once ${lateMark.toLocaleString('en-US')} were, over the readings committed between them: compiling the hot code is left out, and as both marks trail processing by about as much, the readings in flight cancel out; commits every ${WARMUP_COMMIT_INTERVAL_MS} ms in these runs` : ''}${sampling ? `; V8's profiler threads, named ${PROFILER_THREAD}, left out, though its sampling still interrupts the threads it samples); where it went from each thread's profile (shares of the samples while it ran: waiting left out)` : '; with sampling off no thread says where its time went)'}. Totals: ${totals}.
 
 ${table(rows)}
 

@@ -190,6 +190,8 @@ export function recordSpans(record: FetchedRecord): Readonly<RecordSpans> {
   spans.keyEnd = reader.pos;
   spans.valueStart = reader.span();
   spans.valueEnd = reader.pos;
+  // Not holding on to a fetch buffer (megabytes) once its records are packed.
+  reader.reset(NO_BYTES, 0);
   return spans;
 }
 
@@ -343,8 +345,9 @@ class RecordReader {
   }
 }
 
+const NO_BYTES = Buffer.alloc(0);
 /** recordSpans' reader (one thread, one record at a time). */
-const respanReader = new RecordReader(Buffer.alloc(0), 0, 0);
+const respanReader = new RecordReader(NO_BYTES, 0, 0);
 
 /** A 64-bit decimal as a number, when every sum with it below stays exact; else UNUSUAL. */
 function safeBase(decimal: string): number {

@@ -238,12 +238,24 @@ describe('decodeRecordBatch against kafkajs', () => {
     const [ours] = (await decodeRecordBatch(new kafkajsInternals.Decoder(Buffer.from(buffer)))).records as DecodedRecord[];
     const [theirs] = (await kafkajsInternals.decode(new kafkajsInternals.Decoder(Buffer.from(buffer)))).records as DecodedRecord[];
     assert.equal(JSON.stringify(ours), JSON.stringify(theirs));
-    const record = ours as unknown as { value: Buffer | null; key: Buffer | null; timestamp: string; offset: string };
+    const record = ours as unknown as {
+      value: Buffer | null;
+      key: Buffer | null;
+      timestamp: string;
+      offset: string;
+      attributes: number;
+      batchContext: unknown;
+    };
     record.value = Buffer.from('rewritten');
     record.key = null;
     record.timestamp = '1';
     record.offset = '2';
-    assert.deepEqual([String(record.value), record.key, record.timestamp, record.offset], ['rewritten', null, '1', '2']);
+    record.attributes = 5;
+    record.batchContext = { mine: true };
+    assert.deepEqual(
+      [String(record.value), record.key, record.timestamp, record.offset, record.attributes, record.batchContext],
+      ['rewritten', null, '1', '2', 5, { mine: true }],
+    );
   });
 
   test('the usual batch is read without kafkajs; one with a 5-byte varint is handed to it', async () => {

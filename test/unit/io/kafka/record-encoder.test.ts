@@ -18,6 +18,9 @@ const bytesValue = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 300 }),
   fc.string({ unit: fc.integer({ min: 0xd800, max: 0xdfff }).map((unit) => String.fromCharCode(unit)), maxLength: 4 }),
   fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
+  // Lengths whose varint takes 3 bytes (8,192 and up).
+  fc.integer({ min: 8_190, max: 8_194 }).map((length) => Buffer.alloc(length, 0x61)),
+  fc.integer({ min: 8_190, max: 8_194 }).map((length) => 'é'.repeat(Math.ceil(length / 2))),
 );
 const delta = fc.oneof(
   fc.constant(undefined),
