@@ -109,10 +109,11 @@ test('a paced cut rests between its export slices; a hurried one exports the sam
       exported.push(updates.reduce((sum, update) => sum + update.zones, 0));
       assert.ok(asked.length >= 2, `exported in slices (${asked.length} asked for): enough zones to take more than one`);
       const gaps = asked.slice(1).map((at, i) => at - (asked[i] as number));
-      // Paced, each slice is asked for only after a rest (a timer may fire up to 1 ms early); hurried, most come at once
-      // (in process, a slice is asked for as the one before returns; the median leaves room for a collection or two).
+      // Paced, each slice is asked for only after a rest (a timer may fire up to 1 ms early; a loaded machine only
+      // lengthens the gaps). Hurried, no slice is asked for while pacing is on: checked on the state the rest depends
+      // on, not on the gaps, which a loaded machine stretches (a median under 4 ms failed once in CI beside a bench).
       if (pace === 'paced') for (const [i, gap] of gaps.entries()) assert.ok(gap >= EXPORT_PAUSE_MS - 1, `slice ${i + 1} came without a rest`);
-      else assert.ok((gaps.sort((a, b) => a - b)[Math.floor(gaps.length / 2)] as number) < EXPORT_PAUSE_MS / 2, 'hurried slices came with rests');
+      else assert.equal((checkpoints as unknown as { pacedUntil: number }).pacedUntil, 0, 'hurried: pacing is off for the whole export');
     } finally {
       await own.close();
     }
