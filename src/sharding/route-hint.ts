@@ -1,8 +1,10 @@
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COLON = 0x3a;
+/** `"zone_id"`, the key with its quotes. */
+const KEY = Buffer.from('"zone_id"');
 /** `zone_id"`: what follows the opening quote of the key. */
-const KEY_TAIL = Buffer.from('zone_id"');
+const KEY_TAIL = KEY.subarray(1);
 
 function isSpace(byte: number): boolean {
   return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
@@ -42,8 +44,6 @@ export function findZoneId(bytes: Uint8Array, from: number, to: number, out: Zon
   return key !== -1 && valueAfterKey(bytes, key, to, out);
 }
 
-/** `"zone_id"`, the key with its quotes. */
-const KEY = Buffer.from('"zone_id"');
 /**
  * Horspool's shift for each byte ending a window of KEY's length: how far the
  * key can move before that byte could be part of it.
@@ -60,7 +60,8 @@ const SHIFT = (() => {
  * searched for by Horspool's skips, a window of 9 bytes at a time, rather
  * than byte by byte. Every occurrence is still found (a match shifts by the
  * table too, which finds overlapping ones), so a second key still sends the
- * record to the parser. About 4 times faster on the bench's readings.
+ * record to the parser. On the bench's readings 63–66 ns a record against
+ * 146–188 for the byte walk (200,000 records, one process).
  */
 export function findZoneIdWithoutEscapes(bytes: Uint8Array, from: number, to: number, out: ZoneIdSpan): boolean {
   const last = KEY.length - 1;
